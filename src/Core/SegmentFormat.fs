@@ -1,0 +1,4 @@
+/// (placeholder: implemented by its own landing)
+module FunctionalDruid.Core.SegmentFormat
+
+let private placeholder = ()
