@@ -31,6 +31,33 @@ type ColumnData =
         | Doubles _ -> ColumnType.Double
         | Complex(t, _) -> ColumnType.Complex t
 
+    member this.RowCount =
+        match this with
+        | Strings s -> (match s.MultiIds with Some m -> m.Length | None -> s.Ids.Length)
+        | Longs(v, _) -> v.Length
+        | Floats(v, _) -> v.Length
+        | Doubles(v, _) -> v.Length
+        | Complex(_, v) -> v.Length
+
+    /// The value of one row: strings as String/Null (multi-value rows as Array), numbers as
+    /// Long/Double, complex values as Null (their meaning belongs to the aggregator).
+    member this.Cell(row: int) : Value =
+        let str (s: string) = if isNull s then Value.Null else Value.String s
+        let isNullAt (nulls: bool[] option) = nulls.IsSome && nulls.Value.[row]
+        match this with
+        | Strings s ->
+            match s.MultiIds with
+            | Some m ->
+                match m.[row] with
+                | [||] -> Value.Null
+                | [| one |] -> str s.Dictionary.[one]
+                | ids -> Value.Array(ids |> Array.map (fun i -> str s.Dictionary.[i]))
+            | None -> str s.Dictionary.[s.Ids.[row]]
+        | Longs(v, n) -> if isNullAt n then Value.Null else Value.Long v.[row]
+        | Floats(v, n) -> if isNullAt n then Value.Null else Value.Double(float v.[row])
+        | Doubles(v, n) -> if isNullAt n then Value.Null else Value.Double v.[row]
+        | Complex _ -> Value.Null
+
 /// A segment's rows in memory, ready to be written: `Times` sorted ascending, every column
 /// has `Times.Length` rows.
 type SegmentContent =

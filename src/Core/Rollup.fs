@@ -1,4 +1,522 @@
-/// (placeholder: implemented by its own landing)
+/// The ingestion row pipeline and the in-memory incremental index:
+/// input row -> timestampSpec -> transforms -> filter -> dimensions and metrics -> rollup
+/// keyed on (queryGranularity-truncated time, dimension values). Group keys are integer
+/// dictionary ids in one flat array; metrics accumulate in columnar accumulators.
 module FunctionalDruid.Core.Rollup
 
-let private placeholder = ()
+open System
+open System.Collections.Generic
+open FunctionalDruid.Core
+open FunctionalDruid.Core.IngestSpec
+
+/// Druid's task-report row counters.
+type RowCounters =
+    { mutable Processed: int64
+      mutable ProcessedWithError: int64
+      mutable Unparseable: int64
+      mutable ThrownAway: int64 }
+    static member Zero() = { Processed = 0L; ProcessedWithError = 0L; Unparseable = 0L; ThrownAway = 0L }
+    member this.Add(o: RowCounters) =
+        this.Processed <- this.Processed + o.Processed
+        this.ProcessedWithError <- this.ProcessedWithError + o.ProcessedWithError
+        this.Unparseable <- this.Unparseable + o.Unparseable
+        this.ThrownAway <- this.ThrownAway + o.ThrownAway
+
+/// What happened to one input row.
+[<RequireQualifiedAccess>]
+type RowOutcome =
+    | Ingested
+    /// Ingested, but some value could not be converted (stored as null).
+    | IngestedWithError of message: string
+    | ThrownAway
+    | Unparseable of message: string
+
+// ---- dimension encoders --------------------------------------------------------------------
+
+/// Structural key for multi-value id arrays.
+[<CustomEquality; NoComparison>]
+type private IdArray =
+    { Ids: int[] }
+    override this.GetHashCode() =
+        let mutable h = 17
+        for i in this.Ids do h <- h * 31 + i
+        h
+    override this.Equals(o) =
+        match o with
+        | :? IdArray as other -> this.Ids.AsSpan().SequenceEqual(ReadOnlySpan other.Ids)
+        | _ -> false
+
+/// Maps a dimension's row values to one int per row; 0 is always null. String encoders use
+/// even codes for single values (2 * value id) and odd codes for multi-value rows
+/// (2 * combination id + 1), so a row key stays one int per dimension.
+type DimensionEncoder(schema: DimensionSchema) =
+    let values = List<string>()
+    let ids = Dictionary<string, int>(StringComparer.Ordinal)
+    let combos = List<int[]>()
+    let comboIds = Dictionary<IdArray, int>()
+    let numbers = List<Value>()
+    let numberIds = Dictionary<Value, int>()
+    do
+        values.Add null
+        combos.Add [||]
+        numbers.Add Value.Null
+
+    member _.Schema = schema
+    member _.IsString = schema.Type = DimensionType.String
+    member _.HasMultiValues = combos.Count > 1
+
+    member private _.StringId(s: string) =
+        if isNull s then 0
+        else
+            match ids.TryGetValue s with
+            | true, id -> id
+            | _ ->
+                let id = values.Count
+                values.Add s
+                ids.[s] <- id
+                id
+
+    member private this.EncodeStrings(v: Value) : int =
+        match v with
+        | Value.Null -> 0
+        | Value.Array [||] -> 0
+        | Value.Array [| single |] -> 2 * this.StringId(Value.toStringOrNull single)
+        | Value.Array xs ->
+            let strs = xs |> Array.map Value.toStringOrNull
+            let strs =
+                match schema.MultiValueHandling with
+                | MultiValueHandling.Array -> strs
+                | MultiValueHandling.SortedArray -> Array.sortWith (fun a b -> String.CompareOrdinal(a, b)) strs
+                | MultiValueHandling.SortedSet -> strs |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
+            if strs.Length = 1 then 2 * this.StringId strs.[0]
+            else
+                let key = { Ids = strs |> Array.map this.StringId }
+                match comboIds.TryGetValue key with
+                | true, c -> 2 * c + 1
+                | _ ->
+                    let c = combos.Count
+                    combos.Add key.Ids
+                    comboIds.[key] <- c
+                    2 * c + 1
+        | v -> 2 * this.StringId(Value.toStringOrNull v)
+
+    member private _.NumberId(v: Value) =
+        match numberIds.TryGetValue v with
+        | true, id -> id
+        | _ ->
+            let id = numbers.Count
+            numbers.Add v
+            numberIds.[v] <- id
+            id
+
+    /// Encodes a row value; the string says why a value became null, if it did.
+    member this.Encode(v: Value) : struct (int * string) =
+        let convert (f: Value -> Value option) (typeName: string) =
+            match v with
+            | Value.Null | Value.Array [||] -> struct (0, null)
+            | _ ->
+                match f v with
+                | Some n -> struct (this.NumberId n, null)
+                | None -> struct (0, sprintf "Could not convert value [%s] to %s for dimension [%s]" (Value.toStringOrNull v) typeName schema.Name)
+        match schema.Type with
+        | DimensionType.String -> struct (this.EncodeStrings v, null)
+        | DimensionType.Long -> convert (Value.toLong >> Option.map Value.Long) "long"
+        | DimensionType.Double -> convert (Value.toDouble >> Option.map Value.Double) "double"
+        | DimensionType.Float -> convert (Value.toDouble >> Option.map (fun d -> Value.Double(float (float32 d)))) "float"
+
+    /// The values behind a code (strings: one entry per value; numbers: one Value).
+    member _.StringsOf(code: int) : string[] =
+        if code &&& 1 = 0 then [| values.[code / 2] |] else combos.[code / 2] |> Array.map (fun i -> values.[i])
+    member _.NumberOf(code: int) : Value = numbers.[code]
+    member _.Values = values
+    member _.Combos = combos
+
+    /// Rank of every code in Druid's dimension order (null first, then ascending), for
+    /// sorting rows; codes are the key values seen in `usedCodes`.
+    member this.Comparer() : IComparer<int> =
+        match schema.Type with
+        | DimensionType.String ->
+            // Rank single values by sorted dictionary order; combos compare element-wise.
+            let order = Array.init values.Count id
+            Array.sortInPlaceWith (fun a b -> String.CompareOrdinal(values.[a], values.[b])) order
+            let rank = Array.zeroCreate values.Count
+            order |> Array.iteri (fun r id -> rank.[id] <- r)
+            let ranksOf (code: int) = if code &&& 1 = 0 then [| rank.[code / 2] |] else combos.[code / 2] |> Array.map (fun i -> rank.[i])
+            { new IComparer<int> with
+                member _.Compare(a, b) =
+                    if a = b then 0
+                    elif a &&& 1 = 0 && b &&& 1 = 0 then compare rank.[a / 2] rank.[b / 2]
+                    else
+                        let ra, rb = ranksOf a, ranksOf b
+                        let mutable i = 0
+                        let mutable c = 0
+                        while c = 0 && i < ra.Length && i < rb.Length do
+                            c <- compare ra.[i] rb.[i]
+                            i <- i + 1
+                        if c <> 0 then c else compare ra.Length rb.Length }
+        | _ ->
+            let asDouble (v: Value) = match v with Value.Long l -> float l | Value.Double d -> d | _ -> Double.NegativeInfinity
+            { new IComparer<int> with
+                member _.Compare(a, b) =
+                    if a = b then 0
+                    elif a = 0 then -1
+                    elif b = 0 then 1
+                    else
+                        match numbers.[a], numbers.[b] with
+                        | Value.Long x, Value.Long y -> compare x y
+                        | x, y -> compare (asDouble x) (asDouble y) }
+
+    /// The column for rows whose codes are `codes`, in that order.
+    member _.ToColumn(codes: int[]) : ColumnData =
+        let n = codes.Length
+        match schema.Type with
+        | DimensionType.String ->
+            let multi = codes |> Array.exists (fun c -> c &&& 1 = 1)
+            let dictionary = values.ToArray()
+            if multi then
+                let rows = codes |> Array.map (fun c -> if c &&& 1 = 0 then (if c = 0 then [| 0 |] else [| c / 2 |]) else combos.[c / 2])
+                ColumnData.Strings { Dictionary = dictionary; Ids = Array.zeroCreate n; MultiIds = Some rows; HasBitmapIndex = schema.CreateBitmapIndex }
+            else
+                ColumnData.Strings { Dictionary = dictionary; Ids = codes |> Array.map (fun c -> c / 2); MultiIds = None; HasBitmapIndex = schema.CreateBitmapIndex }
+        | _ ->
+            let hasNull = codes |> Array.exists (fun c -> c = 0)
+            let nulls = if hasNull then Some(codes |> Array.map (fun c -> c = 0)) else None
+            match schema.Type with
+            | DimensionType.Long -> ColumnData.Longs(codes |> Array.map (fun c -> match numbers.[c] with Value.Long l -> l | _ -> 0L), nulls)
+            | DimensionType.Float -> ColumnData.Floats(codes |> Array.map (fun c -> match numbers.[c] with Value.Double d -> float32 d | _ -> 0.0f), nulls)
+            | _ -> ColumnData.Doubles(codes |> Array.map (fun c -> match numbers.[c] with Value.Double d -> d | _ -> 0.0), nulls)
+
+// ---- the group table -----------------------------------------------------------------------
+
+/// Rollup groups keyed by (time, one code per dimension), stored flat with a stride; an
+/// open-addressing table of group ids finds them without allocating per row.
+type private GroupTable(initialDims: int, rollup: bool) =
+    let mutable dims = initialDims
+    let mutable stride = 2 + initialDims
+    let mutable keys : int[] = Array.zeroCreate (stride * 1024)
+    let mutable count = 0
+    let mutable slots : int[] = Array.zeroCreate 2048 // group + 1; 0 = empty
+
+    let hashOf (k: ReadOnlySpan<int>) =
+        let mutable h = 0x9E3779B9u
+        for i in 0 .. k.Length - 1 do
+            h <- (h ^^^ uint32 k.[i]) * 0x01000193u
+            h <- h ^^^ (h >>> 15)
+        int (h &&& 0x7FFFFFFFu)
+
+    let keySpan (g: int) = ReadOnlySpan<int>(keys, g * stride, stride)
+
+    let rehash (size: int) =
+        slots <- Array.zeroCreate size
+        let mask = size - 1
+        for g in 0 .. count - 1 do
+            let mutable s = hashOf (keySpan g) &&& mask
+            while slots.[s] <> 0 do s <- (s + 1) &&& mask
+            slots.[s] <- g + 1
+
+    member _.Count = count
+    member _.Dims = dims
+    member _.Time(g: int) = (int64 keys.[g * stride] <<< 32) ||| (int64 (uint32 keys.[g * stride + 1]))
+    member _.Code(g: int, d: int) = keys.[g * stride + 2 + d]
+
+    /// Widens every key by one null dimension (a dimension discovered mid-ingestion).
+    member _.AddDimension() =
+        let newStride = stride + 1
+        let newKeys = Array.zeroCreate (max (newStride * 1024) (newStride * (count * 2)))
+        for g in 0 .. count - 1 do
+            Array.blit keys (g * stride) newKeys (g * newStride) stride
+        keys <- newKeys
+        stride <- newStride
+        dims <- dims + 1
+        if rollup then rehash slots.Length
+
+    /// The group of a key given in `scratch` (length = stride), created when new.
+    member _.FindOrAdd(scratch: int[]) : int =
+        let add () =
+            if (count + 1) * stride > keys.Length then
+                let bigger = Array.zeroCreate (keys.Length * 2)
+                Array.blit keys 0 bigger 0 (count * stride)
+                keys <- bigger
+            Array.blit scratch 0 keys (count * stride) stride
+            count <- count + 1
+            count - 1
+        let key = ReadOnlySpan<int>(scratch, 0, stride)
+        if not rollup then add ()
+        else
+            if count * 2 >= slots.Length then rehash (slots.Length * 2)
+            let mask = slots.Length - 1
+            let mutable s = hashOf key &&& mask
+            let mutable found = -1
+            while found < 0 && slots.[s] <> 0 do
+                let g = slots.[s] - 1
+                if key.SequenceEqual(keySpan g) then found <- g else s <- (s + 1) &&& mask
+            if found >= 0 then found
+            else
+                let g = add ()
+                slots.[s] <- g + 1
+                g
+
+    member _.BytesPerGroup = stride * 4 + 8
+
+// ---- the incremental index -----------------------------------------------------------------
+
+/// Input columns that never become discovered dimensions: the timestamp column, the
+/// exclusions, and the metrics' names and input fields.
+let private excludedFromDiscovery (spec: IngestSpec) =
+    let s = HashSet<string>(StringComparer.Ordinal)
+    s.Add spec.TimestampSpec.Column |> ignore
+    s.Add "__time" |> ignore
+    for e in spec.DimensionsSpec.Exclusions do s.Add e |> ignore
+    for m in spec.Metrics do
+        s.Add(Aggregation.name m) |> ignore
+        for f in Aggregation.inputFields m do s.Add f |> ignore
+    s
+
+let private discoveredType (spec: IngestSpec) (v: Value) =
+    if not spec.DimensionsSpec.UseSchemaDiscovery then DimensionType.String
+    else
+        match v with
+        | Value.Long _ -> DimensionType.Long
+        | Value.Double _ -> DimensionType.Double
+        | _ -> DimensionType.String
+
+/// Rows of one ingestion, rolled up in memory until the host persists a snapshot.
+type IncrementalIndex(spec: IngestSpec) =
+    let gs = spec.GranularitySpec
+    let encoders = List<DimensionEncoder>()
+    let dimIndex = Dictionary<string, int>(StringComparer.Ordinal)
+    let excluded = excludedFromDiscovery spec
+    let discover = spec.DimensionsSpec.IsSchemaless
+    do
+        for d in spec.DimensionsSpec.Dimensions do
+            dimIndex.[d.Name] <- encoders.Count
+            encoders.Add(DimensionEncoder d)
+    let table = GroupTable(encoders.Count, gs.Rollup)
+    let accumulators = spec.Metrics |> List.map Aggregation.createAccumulator |> Array.ofList
+    let mutable scratch : int[] = Array.zeroCreate (2 + encoders.Count)
+    let transforms = spec.TransformSpec.Transforms |> Array.ofList
+    let transformValues : Value[] = Array.zeroCreate transforms.Length
+    let transformIndex = transforms |> Array.mapi (fun i t -> t.Name, i) |> dict
+    let intervalOk (t: int64) =
+        match gs.Intervals with
+        | None -> true
+        | Some intervals ->
+            let b = { Time.Interval.Start = Time.bucketStart gs.SegmentGranularity t; Time.Interval.End = 0L }
+            let b = { b with End = Time.nextBucket gs.SegmentGranularity b.Start }
+            intervals |> List.exists (fun i -> i.Overlaps b)
+
+    member private _.AddDimension(schema: DimensionSchema) =
+        dimIndex.[schema.Name] <- encoders.Count
+        encoders.Add(DimensionEncoder schema)
+        table.AddDimension()
+        scratch <- Array.zeroCreate (2 + encoders.Count)
+
+    member _.RowCount = table.Count
+    member _.Dimensions = encoders |> Seq.map (fun e -> e.Schema) |> List.ofSeq
+    member _.EstimatedBytes =
+        int64 table.Count * int64 (table.BytesPerGroup + (accumulators |> Array.sumBy (fun a -> a.BytesPerGroup)))
+
+    /// Runs one parsed input row through the pipeline.
+    member this.Add(row: Input.InputRow) : RowOutcome =
+        let raw (name: string) = match row.TryGetValue name with | true, v -> v | _ -> Value.Null
+        match TimestampSpec.extract spec.TimestampSpec (raw spec.TimestampSpec.Column) with
+        | Error message -> RowOutcome.Unparseable message
+        | Ok parsedTime ->
+            let mutable time = parsedTime
+            let mutable failure = null
+            if transforms.Length > 0 then
+                let rawWithTime (name: string) = if name = "__time" then Value.Long parsedTime else raw name
+                for i in 0 .. transforms.Length - 1 do
+                    transformValues.[i] <-
+                        try Expr.eval rawWithTime transforms.[i].Expression
+                        with e ->
+                            failure <- sprintf "Transform [%s] failed: %s" transforms.[i].Name e.Message
+                            Value.Null
+                match transformIndex.TryGetValue "__time" with
+                | true, i ->
+                    match Value.toLong transformValues.[i] with
+                    | Some t -> time <- t
+                    | None -> failure <- "Transform [__time] did not produce a timestamp"
+                | _ -> ()
+            let get (name: string) =
+                if name = "__time" then Value.Long time
+                else
+                    match transformIndex.TryGetValue name with
+                    | true, i -> transformValues.[i]
+                    | _ -> raw name
+            if not (isNull failure) && transformIndex.ContainsKey "__time" && failure.StartsWith "Transform [__time]" then
+                RowOutcome.Unparseable failure
+            elif (match spec.TransformSpec.Filter with Some f -> not (Filter.matchesRow get f) | None -> false) then
+                RowOutcome.ThrownAway
+            elif not (intervalOk time) then RowOutcome.ThrownAway
+            else
+                if discover then
+                    for KeyValue(name, v) in row do
+                        if not (dimIndex.ContainsKey name) && not (excluded.Contains name) then
+                            match v with
+                            | Value.Null -> ()
+                            | _ -> this.AddDimension { Name = name; Type = discoveredType spec v; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+                    for t in transforms do
+                        if t.Name <> "__time" && not (dimIndex.ContainsKey t.Name) && not (excluded.Contains t.Name) then
+                            this.AddDimension { Name = t.Name; Type = DimensionType.String; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+                let bucket = Time.bucketStart gs.QueryGranularity time
+                scratch.[0] <- int (bucket >>> 32)
+                scratch.[1] <- int bucket
+                for d in 0 .. encoders.Count - 1 do
+                    let struct (code, err) = encoders.[d].Encode(get encoders.[d].Schema.Name)
+                    scratch.[2 + d] <- code
+                    if not (isNull err) && isNull failure then failure <- err
+                let g = table.FindOrAdd scratch
+                for a in accumulators do a.Add(g, time, get)
+                if isNull failure then RowOutcome.Ingested else RowOutcome.IngestedWithError failure
+
+    /// Adds row `row` of an already rolled-up segment content (spill merge, re-indexing).
+    member internal this.AddStored(content: SegmentContent, dimMap: int[], row: int, sources: Aggregation.IngestAccumulator[]) =
+        let t = content.Times.[row]
+        scratch.[0] <- int (t >>> 32)
+        scratch.[1] <- int t
+        Array.fill scratch 2 encoders.Count 0
+        content.Dimensions
+        |> List.iteri (fun ci (_, column) ->
+            let d = dimMap.[ci]
+            let v = column.Cell row
+            let struct (code, _) = encoders.[d].Encode v
+            scratch.[2 + d] <- code)
+        let g = table.FindOrAdd scratch
+        accumulators |> Array.iteri (fun i a -> a.Merge(g, sources.[i], row))
+
+    member internal this.EnsureDimension(name: string, columnType: ColumnType) : int =
+        match dimIndex.TryGetValue name with
+        | true, d -> d
+        | _ ->
+            let t =
+                match columnType with
+                | ColumnType.Long -> DimensionType.Long
+                | ColumnType.Double -> DimensionType.Double
+                | ColumnType.Float -> DimensionType.Float
+                | _ -> DimensionType.String
+            this.AddDimension { Name = name; Type = t; MultiValueHandling = MultiValueHandling.Array; CreateBitmapIndex = true }
+            dimIndex.[name]
+
+    /// The rolled-up rows, one content per segment-granularity bucket, each sorted by time
+    /// then dimension values (Druid's row order).
+    member _.Snapshot() : SegmentContent list =
+        let n = table.Count
+        let comparers = encoders |> Seq.map (fun e -> e.Comparer()) |> Array.ofSeq
+        let order = Array.init n id
+        let compareGroups (a: int) (b: int) =
+            let c = compare (table.Time a) (table.Time b)
+            if c <> 0 then c
+            else
+                let mutable r = 0
+                let mutable d = 0
+                while r = 0 && d < comparers.Length do
+                    r <- comparers.[d].Compare(table.Code(a, d), table.Code(b, d))
+                    d <- d + 1
+                if r <> 0 then r else compare a b
+        Array.sortInPlaceWith compareGroups order
+        let metadata = segmentMetadataJson spec
+        order
+        |> Array.groupBy (fun g -> Time.bucketStart gs.SegmentGranularity (table.Time g))
+        |> Array.sortBy fst
+        |> Array.map (fun (bucketStart, groups) ->
+            { Interval = { Start = bucketStart; End = Time.nextBucket gs.SegmentGranularity bucketStart }
+              Times = groups |> Array.map table.Time
+              Dimensions =
+                  encoders
+                  |> Seq.mapi (fun d e -> e.Schema.Name, e.ToColumn(groups |> Array.map (fun g -> table.Code(g, d))))
+                  |> List.ofSeq
+              Metrics = List.zip spec.Metrics (List.ofArray accumulators) |> List.map (fun (m, a) -> Aggregation.name m, a.ToColumn groups)
+              Metadata = metadata })
+        |> List.ofArray
+
+/// Merges contents of the same time chunk (spilled persists, parallel workers) into one,
+/// rolling up again when the spec rolls up.
+let merge (spec: IngestSpec) (contents: SegmentContent list) : SegmentContent option =
+    match contents with
+    | [] -> None
+    | [ single ] -> Some single
+    | _ ->
+        let index = IncrementalIndex({ spec with TransformSpec = { Transforms = []; Filter = None } })
+        for content in contents do
+            let dimMap = content.Dimensions |> List.map (fun (name, col) -> index.EnsureDimension(name, col.Type)) |> Array.ofList
+            let sources =
+                spec.Metrics
+                |> List.map (fun m ->
+                    match content.Metrics |> List.tryFind (fun (n, _) -> n = Aggregation.name m) with
+                    | Some(_, col) -> Aggregation.accumulatorOfColumn m col
+                    | None -> failwithf "Merged content lacks metric [%s]" (Aggregation.name m))
+                |> Array.ofList
+            for row in 0 .. content.Times.Length - 1 do
+                index.AddStored(content, dimMap, row, sources)
+        index.Snapshot() |> List.tryHead
+
+// ---- partitioning a time chunk into segments -----------------------------------------------
+
+/// The rows `rows` of a content, in that order.
+let slice (content: SegmentContent) (rows: int[]) : SegmentContent =
+    let pick (column: ColumnData) =
+        match column with
+        | ColumnData.Strings s ->
+            ColumnData.Strings
+                { s with
+                    Ids = (if s.MultiIds.IsSome then Array.zeroCreate rows.Length else rows |> Array.map (fun r -> s.Ids.[r]))
+                    MultiIds = s.MultiIds |> Option.map (fun m -> rows |> Array.map (fun r -> m.[r])) }
+        | ColumnData.Longs(v, n) -> ColumnData.Longs(rows |> Array.map (fun r -> v.[r]), n |> Option.map (fun n -> rows |> Array.map (fun r -> n.[r])))
+        | ColumnData.Doubles(v, n) -> ColumnData.Doubles(rows |> Array.map (fun r -> v.[r]), n |> Option.map (fun n -> rows |> Array.map (fun r -> n.[r])))
+        | ColumnData.Floats(v, n) -> ColumnData.Floats(rows |> Array.map (fun r -> v.[r]), n |> Option.map (fun n -> rows |> Array.map (fun r -> n.[r])))
+        | ColumnData.Complex(t, v) -> ColumnData.Complex(t, rows |> Array.map (fun r -> v.[r]))
+    { content with
+        Times = rows |> Array.map (fun r -> content.Times.[r])
+        Dimensions = content.Dimensions |> List.map (fun (n, c) -> n, pick c)
+        Metrics = content.Metrics |> List.map (fun (n, c) -> n, pick c) }
+
+/// The string form of a row's value in a column, for hashing.
+let private cellText (column: ColumnData) (row: int) : string =
+    match column with
+    | ColumnData.Strings s ->
+        match s.MultiIds with
+        | Some m -> String.Join("\u0001", m.[row] |> Array.map (fun i -> s.Dictionary.[i]))
+        | None -> s.Dictionary.[s.Ids.[row]]
+    | ColumnData.Longs(v, n) -> if n.IsSome && n.Value.[row] then null else string v.[row]
+    | ColumnData.Doubles(v, n) -> if n.IsSome && n.Value.[row] then null else Value.javaDoubleString v.[row]
+    | ColumnData.Floats(v, n) -> if n.IsSome && n.Value.[row] then null else Value.javaDoubleString (float v.[row])
+    | ColumnData.Complex _ -> null
+
+/// FNV-1a over the UTF-16 code units of each value with separators: stable across runs and
+/// processes, which is all partition assignment needs.
+let private hashKey (texts: string seq) =
+    let mutable h = 2166136261u
+    for t in texts do
+        if isNull t then h <- (h ^^^ 0xFFu) * 16777619u
+        else
+            for c in t do h <- (h ^^^ uint32 c) * 16777619u
+        h <- (h ^^^ 0x1Fu) * 16777619u
+    h
+
+/// How a time chunk's rows become segment partitions: consecutive runs of at most
+/// maxRowsPerSegment (dynamic), or hash buckets of the partition dimensions (hashed, which
+/// keeps every rollup key in one partition).
+let partition (spec: IngestSpec) (content: SegmentContent) : SegmentContent list =
+    let n = content.Times.Length
+    match spec.Tuning.Partitions with
+    | PartitionsSpec.Dynamic(maxRows, _) ->
+        if n <= maxRows then [ content ]
+        else [ for start in 0 .. maxRows .. n - 1 -> slice content [| start .. min n (start + maxRows) - 1 |] ]
+    | PartitionsSpec.Hashed(numShards, target, partitionDims) ->
+        let shards =
+            match numShards, target with
+            | Some s, _ -> s
+            | None, Some t -> max 1 ((n + t - 1) / t)
+            | None, None -> max 1 ((n + 5_000_000 - 1) / 5_000_000)
+        if shards = 1 then [ content ]
+        else
+            let columns =
+                let all = content.Dimensions
+                if partitionDims.IsEmpty then all |> List.map snd
+                else partitionDims |> List.choose (fun d -> all |> List.tryFind (fun (name, _) -> name = d) |> Option.map snd)
+            let bucketOf row =
+                let texts = seq { yield string (Time.bucketStart spec.GranularitySpec.QueryGranularity content.Times.[row]); for c in columns -> cellText c row }
+                int (hashKey texts % uint32 shards)
+            let assignment = Array.init n bucketOf
+            [ for b in 0 .. shards - 1 -> slice content [| for r in 0 .. n - 1 do if assignment.[r] = b then yield r |] ]
