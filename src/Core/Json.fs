@@ -170,3 +170,83 @@ let run (text: string) (parser: Node -> 'a) : Result<'a, string * string> =
         use doc = doc
         try Ok(parser (root doc))
         with JsonError(path, problem) -> Error(path, problem)
+
+/// Java's Double.toString, which Druid uses whenever a double becomes a string
+/// ("1.0", "0.001", "1.0E7", "NaN", "Infinity").
+let javaDoubleString (d: float) : string =
+    if Double.IsNaN d then "NaN"
+    elif Double.IsPositiveInfinity d then "Infinity"
+    elif Double.IsNegativeInfinity d then "-Infinity"
+    elif d = 0.0 then (if 1.0 / d < 0.0 then "-0.0" else "0.0")
+    else
+        // Shortest round-trip digits, then placed the way Java places them.
+        let r = (abs d).ToString("E16", CultureInfo.InvariantCulture)
+        let shortest = (abs d).ToString("R", CultureInfo.InvariantCulture)
+        let mantissa, exponent =
+            let e = shortest.IndexOfAny [| 'E'; 'e' |]
+            if e >= 0 then shortest.Substring(0, e), int (shortest.Substring(e + 1))
+            else shortest, 0
+        let intPart, fracPart =
+            match mantissa.IndexOf '.' with
+            | -1 -> mantissa, ""
+            | i -> mantissa.Substring(0, i), mantissa.Substring(i + 1)
+        let allDigits = (intPart + fracPart).TrimStart('0')
+        let leadingZeros = (intPart + fracPart).Length - (intPart + fracPart).TrimStart('0').Length
+        let digits = allDigits.TrimEnd('0')
+        let digits = if digits = "" then "0" else digits
+        // decimal exponent of the first significant digit
+        let pointExp = intPart.Length - 1 - leadingZeros + exponent
+        ignore r
+        let sign = if d < 0.0 then "-" else ""
+        let a = abs d
+        if a >= 1e-3 && a < 1e7 then
+            if pointExp >= 0 then
+                let whole = digits.PadRight(pointExp + 1, '0').Substring(0, pointExp + 1)
+                let frac = if digits.Length > pointExp + 1 then digits.Substring(pointExp + 1) else "0"
+                sign + whole + "." + frac
+            else sign + "0." + String('0', -pointExp - 1) + digits
+        else
+            let frac = if digits.Length > 1 then digits.Substring 1 else "0"
+            sprintf "%s%c.%sE%d" sign digits.[0] frac pointExp
+
+
+/// JSON output with Druid's (Jackson's) number printing: longs as integers, doubles always
+/// with a fraction or exponent (`905.0`, `1.0E7`), so clients see the types Druid sends.
+[<RequireQualifiedAccess>]
+type Out =
+    | Null
+    | Bool of bool
+    | Long of int64
+    | Double of float
+    | String of string
+    | Array of Out list
+    | Object of (string * Out) list
+
+module Out =
+    let rec private write (w: Utf8JsonWriter) (o: Out) =
+        match o with
+        | Out.Null -> w.WriteNullValue()
+        | Out.Bool b -> w.WriteBooleanValue b
+        | Out.Long l -> w.WriteNumberValue l
+        | Out.Double d ->
+            if Double.IsNaN d || Double.IsInfinity d then w.WriteStringValue(javaDoubleString d)
+            else w.WriteRawValue(javaDoubleString d, true)
+        | Out.String s -> (match s with null -> w.WriteNullValue() | s -> w.WriteStringValue s)
+        | Out.Array xs ->
+            w.WriteStartArray()
+            for x in xs do write w x
+            w.WriteEndArray()
+        | Out.Object fields ->
+            w.WriteStartObject()
+            for (k, v) in fields do
+                w.WritePropertyName k
+                write w v
+            w.WriteEndObject()
+
+    /// Serialises to UTF-8 text; `pretty` indents as `?pretty` asks.
+    let toText (pretty: bool) (o: Out) : string =
+        use stream = new IO.MemoryStream()
+        let options = JsonWriterOptions(Indented = pretty, Encoder = Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true)
+        (use w = new Utf8JsonWriter(stream, options)
+         write w o)
+        Text.Encoding.UTF8.GetString(stream.ToArray())

@@ -29,43 +29,8 @@ type ColumnType =
         | Complex t -> sprintf "COMPLEX<%s>" t
 
 module Value =
-    /// Java's Double.toString, which Druid uses whenever a double becomes a string
-    /// ("1.0", "0.001", "1.0E7", "NaN", "Infinity").
-    let javaDoubleString (d: float) : string =
-        if Double.IsNaN d then "NaN"
-        elif Double.IsPositiveInfinity d then "Infinity"
-        elif Double.IsNegativeInfinity d then "-Infinity"
-        elif d = 0.0 then (if 1.0 / d < 0.0 then "-0.0" else "0.0")
-        else
-            // Shortest round-trip digits, then placed the way Java places them.
-            let r = (abs d).ToString("E16", CultureInfo.InvariantCulture)
-            let shortest = (abs d).ToString("R", CultureInfo.InvariantCulture)
-            let mantissa, exponent =
-                let e = shortest.IndexOfAny [| 'E'; 'e' |]
-                if e >= 0 then shortest.Substring(0, e), int (shortest.Substring(e + 1))
-                else shortest, 0
-            let intPart, fracPart =
-                match mantissa.IndexOf '.' with
-                | -1 -> mantissa, ""
-                | i -> mantissa.Substring(0, i), mantissa.Substring(i + 1)
-            let allDigits = (intPart + fracPart).TrimStart('0')
-            let leadingZeros = (intPart + fracPart).Length - (intPart + fracPart).TrimStart('0').Length
-            let digits = allDigits.TrimEnd('0')
-            let digits = if digits = "" then "0" else digits
-            // decimal exponent of the first significant digit
-            let pointExp = intPart.Length - 1 - leadingZeros + exponent
-            ignore r
-            let sign = if d < 0.0 then "-" else ""
-            let a = abs d
-            if a >= 1e-3 && a < 1e7 then
-                if pointExp >= 0 then
-                    let whole = digits.PadRight(pointExp + 1, '0').Substring(0, pointExp + 1)
-                    let frac = if digits.Length > pointExp + 1 then digits.Substring(pointExp + 1) else "0"
-                    sign + whole + "." + frac
-                else sign + "0." + String('0', -pointExp - 1) + digits
-            else
-                let frac = if digits.Length > 1 then digits.Substring 1 else "0"
-                sprintf "%s%c.%sE%d" sign digits.[0] frac pointExp
+    /// Java's Double.toString, which Druid uses whenever a double becomes a string.
+    let javaDoubleString (d: float) : string = Json.javaDoubleString d
 
     let parseLongText (s: string) : int64 option =
         match Int64.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with

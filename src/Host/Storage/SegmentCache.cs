@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using FunctionalDruid.Core;
+using FunctionalDruid.Host.Metadata;
+using Microsoft.FSharp.Core;
+
+namespace FunctionalDruid.Host.Storage;
+
+/// <summary>A published segment served from the local cache: the memory-mapped file and its
+/// reader. Queries hold a lease so a segment that stops being used is unmapped only after the
+/// last query over it finishes.</summary>
+public sealed class LoadedSegment
+{
+    readonly MappedFile _file;
+    int _leases = 1; // the cache's own lease, given up on unload
+
+    internal LoadedSegment(string id, Segment.DataSegment segment, MappedFile file, SegmentFormat.SegmentReader reader)
+    {
+        Id = id;
+        Segment = segment;
+        _file = file;
+        Reader = reader;
+    }
+
+    public string Id { get; }
+    public Segment.DataSegment Segment { get; }
+    public SegmentFormat.SegmentReader Reader { get; }
+
+    public bool TryLease()
+    {
+        while (true)
+        {
+            var n = Volatile.Read(ref _leases);
+            if (n == 0) return false;
+            if (Interlocked.CompareExchange(ref _leases, n + 1, n) == n) return true;
+        }
+    }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref _leases) == 0) ((IDisposable)_file).Dispose();
+    }
+}
+
+/// <summary>Loads used segments from deep storage into the local segment cache and serves them
+/// (Druid's historical role). The metadata store is the source of truth: Sync makes the loaded
+/// set equal to its used segments.</summary>
+public sealed class SegmentCache : IDisposable
+{
+    readonly IMetadataStore _store;
+    readonly string _cacheDir;
+    readonly ILogger _log;
+    readonly ConcurrentDictionary<string, LoadedSegment> _loaded = new();
+    readonly ConcurrentDictionary<string, string> _failures = new();
+    readonly object _syncGate = new();
+
+    public SegmentCache(IMetadataStore store, string cacheDir, ILogger log)
+    {
+        _store = store;
+        _cacheDir = cacheDir;
+        _log = log;
+        Directory.CreateDirectory(cacheDir);
+    }
+
+    /// <summary>Segments that could not be loaded, with the reason (shown in load status).</summary>
+    public IReadOnlyDictionary<string, string> Failures => _failures;
+
+    public bool IsLoaded(string segmentId) => _loaded.ContainsKey(segmentId);
+
+    public void Sync()
+    {
+        lock (_syncGate)
+        {
+            var used = _store.GetUsedSegments();
+            var wanted = new HashSet<string>(used.Select(r => r.Id));
+            foreach (var record in used)
+            {
+                if (_loaded.ContainsKey(record.Id) || _failures.ContainsKey(record.Id)) continue;
+                try
+                {
+                    _loaded[record.Id] = Load(record);
+                }
+                catch (Exception e)
+                {
+                    _failures[record.Id] = e.Message;
+                    _log.LogError("Could not load segment {Id}: {Message}", record.Id, e.Message);
+                }
+            }
+            foreach (var id in _loaded.Keys.Where(id => !wanted.Contains(id)).ToList())
+                if (_loaded.TryRemove(id, out var gone)) gone.Release();
+            foreach (var id in _failures.Keys.Where(id => !wanted.Contains(id)).ToList())
+                _failures.TryRemove(id, out _);
+        }
+    }
+
+    LoadedSegment Load(SegmentRecord record)
+    {
+        var segment = Segment.ofJson(record.Payload) switch
+        {
+            { IsOk: true } ok => ok.ResultValue,
+            var error => throw new InvalidDataException($"Bad segment payload: {error.ErrorValue}"),
+        };
+        var source = Publish.localPath(segment) is { } p ? p.Value : throw new InvalidDataException("Segment has no local loadSpec path");
+        var target = Path.Combine(_cacheDir, Sanitize(record.DataSource), Sanitize(record.Id), "index.fdseg");
+        if (!File.Exists(target) || new FileInfo(target).Length != new FileInfo(source).Length)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            var temp = target + ".tmp";
+            File.Copy(source, temp, overwrite: true);
+            File.Move(temp, target, overwrite: true);
+        }
+        var file = new MappedFile(target);
+        var opened = SegmentFormat.open(file.Memory);
+        if (opened.IsError)
+        {
+            ((IDisposable)file).Dispose();
+            throw new InvalidDataException($"Segment file {target} is unreadable: {opened.ErrorValue}");
+        }
+        return new LoadedSegment(record.Id, segment, file, opened.ResultValue);
+    }
+
+    /// <summary>Leases the loaded segments of a data source; release each when done.</summary>
+    public List<LoadedSegment> Lease(string dataSource)
+    {
+        var leased = new List<LoadedSegment>();
+        foreach (var s in _loaded.Values)
+            if (s.Segment.DataSource == dataSource && s.TryLease()) leased.Add(s);
+        return leased;
+    }
+
+    public IReadOnlyCollection<string> DataSources() => _loaded.Values.Select(s => s.Segment.DataSource).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    static string Sanitize(string name) => name.Replace('/', '_').Replace('\\', '_').Replace(':', '-');
+
+    public void Dispose()
+    {
+        foreach (var id in _loaded.Keys.ToList())
+            if (_loaded.TryRemove(id, out var s)) s.Release();
+    }
+}
