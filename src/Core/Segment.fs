@@ -203,7 +203,12 @@ let shardSpecOfNode (n: Json.Node) : ShardSpec =
             match Json.optInt n "numCorePartitions" with
             | Some c -> c
             | None -> Json.intOr n "partitions" -1
-        Other(other, Json.intOr n "partitionNum" 0, core, Json.rawText n)
+        // `numbered_overwrite` names its partition number `partitionId`.
+        let partition =
+            match Json.optInt n "partitionNum" with
+            | Some p -> p
+            | None -> Json.intOr n "partitionId" 0
+        Other(other, partition, core, Json.rawText n)
 
 /// Druid stores dimension and metric lists joined by commas, and reads arrays too.
 let private commaList (n: Json.Node) : string list =

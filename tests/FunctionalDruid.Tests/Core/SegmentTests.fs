@@ -57,6 +57,10 @@ let tests =
                 Expect.equal (shardSpecToJson spec) json "written back unchanged"
                 Expect.equal (partitionNum spec, corePartitions spec) (2, 3) "numbers"
             | other -> failtestf "unexpected %A" other
+            let overwrite = """{"type":"numbered_overwrite","partitionId":32768,"startRootPartitionId":0,"endRootPartitionId":2,"minorVersion":1,"atomicUpdateGroupSize":1}"""
+            match shardSpecOfJson overwrite with
+            | Ok(Other("numbered_overwrite", 32768, -1, raw)) -> Expect.equal raw overwrite "raw"
+            | other -> failtestf "unexpected %A" other
         }
         test "partition numbers and core partition counts" {
             let cases =
