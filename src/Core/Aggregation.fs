@@ -35,3 +35,5 @@ let accumulatorOfColumn (a: AggregatorSpec) (c: ColumnData) : IngestAccumulator 
     | ColumnData.Longs(v, _) -> acc.Values.AddRange v
     | _ -> ()
     acc
+/// What an aggregator reports for an empty time bucket: count 0, everything else null.
+let emptyValue (a: AggregatorSpec) = match a with Count _ -> Value.Long 0L | _ -> Value.Null

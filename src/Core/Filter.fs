@@ -8,3 +8,4 @@ let matchesRow (row: string -> Value) (f: Filter) =
     | True -> true
     | Selector(d, v) -> Value.toStrings (row d) |> Array.exists (fun s -> (if isNull s then None else Some s) = v)
 let requiredColumns (f: Filter) = match f with Selector(d, _) -> [ d ] | True -> []
+let singleColumnPredicate (f: Filter) : (string * (Value -> bool)) option = None

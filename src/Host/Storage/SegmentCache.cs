@@ -25,6 +25,11 @@ public sealed class LoadedSegment
     public Segment.DataSegment Segment { get; }
     public SegmentFormat.SegmentReader Reader { get; }
 
+    SegmentContent? _content;
+
+    /// <summary>The segment's columns decoded once, on first query (the engine's input).</summary>
+    public SegmentContent Content => _content ??= SegmentFormat.readContent(Reader);
+
     public bool TryLease()
     {
         while (true)

@@ -1,0 +1,57 @@
+using FunctionalDruid.Core;
+using FunctionalDruid.Host.Storage;
+using Microsoft.FSharp.Collections;
+
+namespace FunctionalDruid.Host.Querying;
+
+/// <summary>A query failure to report with Druid's error body and an HTTP status.</summary>
+public sealed class QueryFailure(string error, string message, string errorClass, int status) : Exception(message)
+{
+    public string Error { get; } = error;
+    public string ErrorClass { get; } = errorClass;
+    public int Status { get; } = status;
+}
+
+/// <summary>
+/// The broker and historical in one: parses native queries, asks Core's timeline which loaded
+/// segments serve the query intervals, and runs Core's engine over them.
+/// </summary>
+public sealed class QueryService(SegmentCache cache)
+{
+    public string Execute(string body, bool pretty)
+    {
+        var parsed = Query.parseText(body);
+        if (parsed.IsError)
+            throw new QueryFailure("Unknown exception", Api.DruidErrors.AtPath(parsed.ErrorValue.Item1, parsed.ErrorValue.Item2),
+                "java.lang.IllegalArgumentException", 400);
+        var query = parsed.ResultValue;
+        var leased = cache.Lease(query.DataSource);
+        try
+        {
+            var slices = SlicesFor(query, leased);
+            return Json.Out.toText(pretty, Engine.run(query, ListModule.OfSeq(slices)));
+        }
+        finally
+        {
+            foreach (var s in leased) s.Release();
+        }
+    }
+
+    /// <summary>The visible parts of the leased segments for the query's intervals, in time
+    /// then partition order.</summary>
+    static List<Engine.SegmentSlice> SlicesFor(Query.NativeQuery query, List<LoadedSegment> leased)
+    {
+        var byId = leased.ToDictionary(s => s.Id);
+        var segments = leased.Select(s => s.Segment).ToList();
+        var slices = new List<Engine.SegmentSlice>();
+        foreach (var interval in Engine.condense(query.Intervals))
+        foreach (var piece in Timeline.visible(segments, interval))
+        foreach (var segment in piece.Item3)
+        {
+            if (segment.ShardSpec.IsTombstone) continue;
+            var loaded = byId[Segment.segmentId(segment)];
+            slices.Add(new Engine.SegmentSlice(loaded.Id, loaded.Content, piece.Item1));
+        }
+        return slices;
+    }
+}
