@@ -24,6 +24,13 @@ type Database =
       /// Npgsql connection string, for tests that look into the database directly
       ConnectionString: string }
 
+    /// Server flags that point the metadata store at this database.
+    member this.ServerArgs =
+        [| "--druid.metadata.storage.type=postgresql"
+           "--druid.metadata.storage.connector.connectURI=" + this.ConnectUri
+           "--druid.metadata.storage.connector.user=" + this.User
+           "--druid.metadata.storage.connector.password=" + this.Password |]
+
 let private runAsRoot = Environment.UserName = "root"
 
 /// Runs a PostgreSQL program; server-side ones must not run as root, so they go through runuser.
@@ -109,10 +116,6 @@ type Cluster private (binDir: string, root: string, port: int) =
         let root = TestData.tempDir "pg"
         let passwordFile = Path.Combine(root, "password")
         File.WriteAllText(passwordFile, password)
-        if runAsRoot then run "chown" [ "-R"; "postgres:postgres"; root ] false
-        run (Path.Combine(binDir, "initdb"))
-            [ "-D"; Path.Combine(root, "data"); "-U"; user; "--pwfile"; passwordFile; "--auth=scram-sha-256"
-              "-E"; "UTF8"; "--locale=C"; "--no-sync" ] true
         // Another process may take the free port between our probe and postgres binding it.
         let rec start attempt =
             let port = freeLoopbackPort ()
@@ -125,7 +128,16 @@ type Cluster private (binDir: string, root: string, port: int) =
             with e when attempt < 3 ->
                 eprintfn "PostgreSQL did not start on port %d, retrying: %s" port e.Message
                 start (attempt + 1)
-        let port = start 1
+        let port =
+            try
+                if runAsRoot then run "chown" [ "-R"; "postgres:postgres"; root ] false
+                run (Path.Combine(binDir, "initdb"))
+                    [ "-D"; Path.Combine(root, "data"); "-U"; user; "--pwfile"; passwordFile; "--auth=scram-sha-256"
+                      "-E"; "UTF8"; "--locale=C"; "--no-sync" ] true
+                start 1
+            with _ ->
+                (try Directory.Delete(root, true) with _ -> ())
+                reraise ()
         let cluster = new Cluster(binDir, root, port)
         AppDomain.CurrentDomain.ProcessExit.Add(fun _ -> cluster.Stop())
         run (Path.Combine(binDir, "createdb")) [ "-h"; "127.0.0.1"; "-p"; string port; "-U"; user; "druid" ] false
