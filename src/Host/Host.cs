@@ -1,24 +1,38 @@
 using FunctionalDruid.Host.Api;
 using FunctionalDruid.Host.Config;
+using FunctionalDruid.Host.Indexing;
+using FunctionalDruid.Host.Metadata;
+using FunctionalDruid.Host.Querying;
+using FunctionalDruid.Host.Storage;
 
 namespace FunctionalDruid.Host;
 
 /// <summary>
-/// Composition root: builds the one process that plays every Druid role from a config.
-/// Tests start it in-process on a free loopback port; Program.Main starts it from the
-/// command line.
+/// Composition root: builds the one process that plays every Druid role (overlord,
+/// coordinator, broker, historical, indexer) from a config. Tests start it in-process on a
+/// free loopback port; Program.Main starts it from the command line.
 /// </summary>
 public sealed class DruidServer : IAsyncDisposable
 {
     readonly WebApplication _app;
+    readonly IMetadataStore _store;
+    readonly SegmentCache _cache;
+    readonly TaskQueue _tasks;
+    readonly Timer _cacheSync;
+
     public ServerConfig Config { get; }
     public int Port { get; private set; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
 
-    DruidServer(WebApplication app, ServerConfig config)
+    DruidServer(WebApplication app, ServerConfig config, IMetadataStore store, SegmentCache cache, TaskQueue tasks)
     {
         _app = app;
         Config = config;
+        _store = store;
+        _cache = cache;
+        _tasks = tasks;
+        // Other processes sharing the metadata store may publish: look for changes regularly.
+        _cacheSync = new Timer(_ => SyncQuietly(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
     public static DruidServer Create(ServerConfig config)
@@ -32,22 +46,50 @@ public sealed class DruidServer : IAsyncDisposable
         builder.WebHost.UseUrls($"http://{config.Host}:{config.Port}");
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 1L << 30);
         var app = builder.Build();
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FunctionalDruid");
+
+        var store = MetadataStoreFactory.Create(config.MetadataType, config.MetadataUri, config.MetadataUser, config.MetadataPassword,
+            config.DataDir, config.Get("druid.metadata.storage.tables.base", "druid"));
+        store.Initialize();
+        var deepStorage = new LocalDeepStorage(config.StorageDirectory);
+        var cache = new SegmentCache(store, config.SegmentCacheDirectory, log);
+        var tasks = new TaskQueue(store, config, deepStorage, cache, log);
+        tasks.FailOrphanedTasks();
+        cache.Sync();
+        var queries = new QueryService(cache);
+
         StatusEndpoints.Map(app);
-        return new DruidServer(app, config);
+        TaskEndpoints.Map(app, tasks);
+        QueryEndpoints.Map(app, queries, cache);
+        CoordinatorEndpoints.Map(app, store, cache);
+        return new DruidServer(app, config, store, cache, tasks);
+    }
+
+    void SyncQuietly()
+    {
+        try { _cache.Sync(); }
+        catch (Exception e) { _app.Logger.LogWarning("Segment cache sync failed: {Message}", e.Message); }
     }
 
     public async Task StartAsync()
     {
         await _app.StartAsync();
-        var address = _app.Urls.First();
-        Port = new Uri(address).Port;
+        // With --port 0 the OS picks the port: read back what Kestrel bound.
+        var addresses = _app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses;
+        Port = new Uri(addresses.First()).Port;
+        _cacheSync.Change(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5));
     }
 
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
     public async ValueTask DisposeAsync()
     {
+        await _cacheSync.DisposeAsync();
         await _app.StopAsync();
+        _tasks.Dispose();
+        _cache.Dispose();
+        _store.Dispose();
         await _app.DisposeAsync();
     }
 }
