@@ -48,6 +48,12 @@ type InputRow(schema: RowSchema, values: Value[]) =
             if i > 0 then sb.Append(", ") |> ignore
             sb.Append(schema.Names.[i]).Append('=').Append(javaString values.[i]) |> ignore
         sb.Append('}').ToString()
+    /// Rows are equal when they have the same names and values in the same order.
+    override _.Equals(other: obj) =
+        match other with
+        | :? InputRow as o -> o.Names = schema.Names && o.Values = values
+        | _ -> false
+    override _.GetHashCode() = hash schema.Names ^^^ hash values
     interface IReadOnlyDictionary<string, Value> with
         member this.Item with get (key: string) =
             let i = schema.IndexOf key

@@ -139,6 +139,8 @@ let tests =
         test "bad rows carry Druid's message with record and line" {
             let f = format """{"type":"json"}"""
             let result = readLinesFrom f (Some "file:/data/x.json") [ """{"a":1}"""; "{\"a\":"; ""; "not json"; """{"a":2}""" ] |> Seq.toList
+            Expect.equal result.[0] (Row(makeRow [| "a" |] [| Value.Long 1L |])) "rows compare by content"
+            Expect.notEqual result.[0] result.[3] "different values"
             Expect.equal (result |> List.map (function Row r -> r.ToString() | Unparseable m -> m))
                 [ "{a=1}"
                   "Unable to parse row [{\"a\":] (Path: file:/data/x.json, Record: 2, Line: 2)"
