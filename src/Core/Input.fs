@@ -1,19 +1,662 @@
-/// (stub until the input branch lands)
+/// Druid input formats (`json`, `csv`, `tsv`, and the legacy `parser`/`parseSpec` forms) and
+/// the rows they produce from lines of text, with `flattenSpec` field extraction.
 module FunctionalDruid.Core.Input
+
+open System
 open System.Collections.Generic
-open FunctionalDruid.Core
-type InputRow = IReadOnlyDictionary<string, Value>
-type InputFormat = Json
-type RowResult = Row of InputRow | Unparseable of message: string
-let parseInputFormat (n: Json.Node) : InputFormat = Json
-let parseLegacyParseSpec (n: Json.Node) : InputFormat = Json
-let readLines (f: InputFormat) (lines: seq<string>) : seq<RowResult> =
-    lines |> Seq.filter (fun l -> l.Trim() <> "") |> Seq.map (fun l ->
-        use d = System.Text.Json.JsonDocument.Parse l
-        let dict = Dictionary<string, Value>()
-        for p in d.RootElement.EnumerateObject() do
-            dict.[p.Name] <- (match p.Value.ValueKind with
-                              | System.Text.Json.JsonValueKind.Number -> (match p.Value.TryGetInt64() with | true, v -> Value.Long v | _ -> Value.Double(p.Value.GetDouble()))
-                              | System.Text.Json.JsonValueKind.String -> Value.String(p.Value.GetString())
-                              | _ -> Value.Null)
-        Row(dict :> InputRow))
+open System.Globalization
+open System.Text
+open System.Text.Json
+open FunctionalDruid.Core.TimestampSpec
+open FunctionalDruid.Core.JsonPath
+
+// ---- rows ------------------------------------------------------------------------------------
+
+/// The field names of a row, in input order, with an index; rows of one file usually share one.
+[<Sealed; AllowNullLiteral>]
+type RowSchema(names: string[]) =
+    let index =
+        let d = Dictionary<string, int>(names.Length, StringComparer.Ordinal)
+        for i in 0 .. names.Length - 1 do
+            d.[names.[i]] <- i
+        d
+    member _.Names = names
+    member _.IndexOf(name: string) =
+        match index.TryGetValue name with
+        | true, i -> i
+        | _ -> -1
+    /// Whether every name is distinct (a JSON object may repeat a key).
+    member _.IsUnique = index.Count = names.Length
+
+/// One input row: field name -> value, in input order. It is an IReadOnlyDictionary for
+/// general callers; `Schema`/`Values` give positional access without lookups.
+[<Sealed>]
+type InputRow(schema: RowSchema, values: Value[]) =
+    member _.Schema = schema
+    member _.Names = schema.Names
+    member _.Values = values
+    member _.Count = values.Length
+    /// The field's value, or Null when the row has no such field.
+    member _.Get(name: string) : Value =
+        let i = schema.IndexOf name
+        if i < 0 then Value.Null else values.[i]
+    member _.Has(name: string) = schema.IndexOf name >= 0
+    /// How Druid (a Java map) prints the row in error messages: `{a=1, b=[x, y]}`.
+    override _.ToString() =
+        let sb = StringBuilder("{")
+        for i in 0 .. values.Length - 1 do
+            if i > 0 then sb.Append(", ") |> ignore
+            sb.Append(schema.Names.[i]).Append('=').Append(javaString values.[i]) |> ignore
+        sb.Append('}').ToString()
+    /// Rows are equal when they have the same names and values in the same order.
+    override _.Equals(other: obj) =
+        match other with
+        | :? InputRow as o -> o.Names = schema.Names && o.Values = values
+        | _ -> false
+    override _.GetHashCode() = hash schema.Names ^^^ hash values
+    interface IReadOnlyDictionary<string, Value> with
+        member this.Item with get (key: string) =
+            let i = schema.IndexOf key
+            if i < 0 then raise (KeyNotFoundException key) else values.[i]
+        member _.Keys = schema.Names :> seq<string>
+        member _.Values = values :> seq<Value>
+        member _.ContainsKey key = schema.IndexOf key >= 0
+        member _.TryGetValue(key: string, value: byref<Value>) =
+            let i = schema.IndexOf key
+            if i < 0 then false
+            else
+                value <- values.[i]
+                true
+    interface IReadOnlyCollection<KeyValuePair<string, Value>> with
+        member _.Count = values.Length
+    interface IEnumerable<KeyValuePair<string, Value>> with
+        member _.GetEnumerator() : IEnumerator<KeyValuePair<string, Value>> =
+            (Seq.init values.Length (fun i -> KeyValuePair(schema.Names.[i], values.[i]))).GetEnumerator()
+    interface Collections.IEnumerable with
+        member this.GetEnumerator() : Collections.IEnumerator =
+            ((this :> IEnumerable<KeyValuePair<string, Value>>).GetEnumerator()) :> Collections.IEnumerator
+
+/// A row from arbitrary names; a repeated name keeps its first position and last value, as
+/// Jackson's object nodes do.
+let makeRow (names: string[]) (values: Value[]) : InputRow =
+    let schema = RowSchema(names)
+    if schema.IsUnique then InputRow(schema, values)
+    else
+        let order = ResizeArray<string>()
+        let latest = Dictionary<string, Value>(StringComparer.Ordinal)
+        for i in 0 .. names.Length - 1 do
+            if not (latest.ContainsKey names.[i]) then order.Add names.[i]
+            latest.[names.[i]] <- values.[i]
+        let names = order.ToArray()
+        InputRow(RowSchema(names), names |> Array.map (fun n -> latest.[n]))
+
+type RowResult =
+    | Row of InputRow
+    | Unparseable of message: string
+
+type TimedRowResult =
+    | TimedRow of time: int64 * row: InputRow
+    | BadRow of message: string
+
+// ---- format model ----------------------------------------------------------------------------
+
+[<RequireQualifiedAccess>]
+type FlattenFieldType =
+    | Root
+    | Path
+    | Jq
+    | Tree
+
+type FlattenField =
+    { Type: FlattenFieldType
+      Name: string
+      /// the expression as given (root: the field name)
+      Expr: string
+      /// the compiled expression (root and tree fields are field steps)
+      Steps: PathStep[] }
+
+type FlattenSpec = { UseFieldDiscovery: bool; Fields: FlattenField list }
+
+type JsonFormat =
+    { FlattenSpec: FlattenSpec option
+      KeepNullColumns: bool
+      /// from `featureSpec` (Jackson's ALLOW_COMMENTS / ALLOW_TRAILING_COMMA); other features are ignored
+      AllowComments: bool
+      AllowTrailingCommas: bool }
+
+type DelimitedFormat =
+    { Columns: string list
+      Delimiter: string
+      ListDelimiter: string
+      FindColumnsFromHeader: bool
+      SkipHeaderRows: int
+      TryParseNumbers: bool }
+
+[<RequireQualifiedAccess>]
+type InputFormat =
+    | Json of JsonFormat
+    | Csv of DelimitedFormat
+    | Tsv of DelimitedFormat
+
+/// Druid's default list delimiter (Ctrl-A).
+let defaultListDelimiter = "\u0001"
+
+/// The columns a csv/tsv format names up front (empty when they come from the header, and for json).
+let columnsOf (format: InputFormat) : string list =
+    match format with
+    | InputFormat.Csv d | InputFormat.Tsv d -> if d.FindColumnsFromHeader then [] else d.Columns
+    | InputFormat.Json _ -> []
+
+
+// ---- parsing specs ---------------------------------------------------------------------------
+
+let private inputFormatClass = "org.apache.druid.data.input.InputFormat"
+
+/// `fields` entries: a bare string is a root field.
+let private parseFlattenField (n: Json.Node) : FlattenField =
+    if Json.isString n then
+        let name = Json.asString n
+        { Type = FlattenFieldType.Root; Name = name; Expr = name; Steps = [| PathStep.Field name |] }
+    else
+        let n = Json.expectObject n
+        let name =
+            match Json.optString n "name" with
+            | Some s -> s
+            | None -> Json.fail n "Missing 'name' in field spec"
+        let fieldType =
+            match Json.optString n "type" with
+            | None -> Json.fail n (sprintf "Missing 'type' for field[%s]" name)
+            | Some t ->
+                match t.ToUpperInvariant() with
+                | "ROOT" -> FlattenFieldType.Root
+                | "PATH" -> FlattenFieldType.Path
+                | "JQ" -> FlattenFieldType.Jq
+                | "TREE" -> FlattenFieldType.Tree
+                | up -> Json.fail (Json.field n "type") (sprintf "No enum constant org.apache.druid.java.util.common.parsers.JSONPathFieldType.%s" up)
+        let requiredExpr () =
+            match Json.optString n "expr" with
+            | Some e -> e
+            | None -> Json.fail n (sprintf "Missing 'expr' for field[%s]" name)
+        let compiled (parser: string -> Result<PathStep[], string>) (expr: string) =
+            match parser expr with
+            | Ok steps -> steps
+            | Error e -> Json.fail (Json.field n "expr") e
+        match fieldType with
+        | FlattenFieldType.Root ->
+            let expr = defaultArg (Json.optString n "expr") name
+            { Type = fieldType; Name = name; Expr = expr; Steps = [| PathStep.Field expr |] }
+        | FlattenFieldType.Path ->
+            let expr = requiredExpr ()
+            { Type = fieldType; Name = name; Expr = expr; Steps = compiled parseJsonPath expr }
+        | FlattenFieldType.Jq ->
+            let expr = requiredExpr ()
+            { Type = fieldType; Name = name; Expr = expr; Steps = compiled parseJqPath expr }
+        | FlattenFieldType.Tree ->
+            match Json.optStringList n "nodes" with
+            | Some nodes when not nodes.IsEmpty ->
+                { Type = fieldType; Name = name; Expr = String.Join(".", nodes); Steps = nodes |> List.map PathStep.Field |> List.toArray }
+            | other ->
+                let shown = match other with Some _ -> "[]" | None -> "null"
+                Json.fail n (sprintf "Missing 'nodes' for field[%s], was [%s]" name shown)
+
+let parseFlattenSpec (n: Json.Node) : FlattenSpec =
+    let n = Json.expectObject n
+    let fields =
+        match Json.tryField n "fields" with
+        | None -> []
+        | Some fs -> Json.elements fs |> List.map (fun f -> f, parseFlattenField f)
+    let seen = HashSet<string>()
+    for node, f in fields do
+        if not (seen.Add f.Name) then Json.fail node (sprintf "Cannot have duplicate field definition: %s" f.Name)
+    { UseFieldDiscovery = Json.boolOr n "useFieldDiscovery" true; Fields = fields |> List.map snd }
+
+let private parseFeatureSpec (n: Json.Node) =
+    match Json.tryField n "featureSpec" with
+    | None -> false, false
+    | Some f ->
+        let flag key = Json.tryField f key |> Option.map Json.asBool |> Option.defaultValue false
+        flag "ALLOW_COMMENTS", flag "ALLOW_TRAILING_COMMA"
+
+let private parseJsonFormat (n: Json.Node) (keepNullDefault: bool option) : JsonFormat =
+    let flatten = Json.tryField n "flattenSpec" |> Option.map parseFlattenSpec
+    if Json.boolOr n "assumeNewlineDelimited" false && Json.boolOr n "useJsonNodeReader" false then
+        Json.fail n "useJsonNodeReader cannot be set to true when assumeNewlineDelimited is true."
+    let comments, trailing = parseFeatureSpec n
+    let keepNull =
+        match Json.optBool n "keepNullColumns", keepNullDefault with
+        | Some k, _ -> k
+        | None, Some d -> d
+        | None, None -> match flatten with Some f -> f.UseFieldDiscovery | None -> false
+    { FlattenSpec = flatten; KeepNullColumns = keepNull; AllowComments = comments; AllowTrailingCommas = trailing }
+
+let private checkDuplicateColumns (n: Json.Node) (columns: string list) =
+    let dups = columns |> List.countBy id |> List.filter (fun (_, c) -> c > 1) |> List.map fst
+    if not dups.IsEmpty then
+        Json.fail (Json.field n "columns") (sprintf "Duplicate column entries found : [%s]" (String.Join(", ", dups)))
+
+/// csv and tsv `inputFormat`s, validated as Druid's FlatTextInputFormat does.
+let private parseDelimitedFormat (n: Json.Node) (delimiter: string) : DelimitedFormat =
+    let columns = defaultArg (Json.optStringList n "columns") []
+    let listDelimiter = Json.optString n "listDelimiter"
+    let hasHeaderRow = Json.optBool n "hasHeaderRow"
+    let findFromHeaderGiven = Json.optBool n "findColumnsFromHeader"
+    let findFromHeader =
+        if columns.IsEmpty then
+            match hasHeaderRow, findFromHeaderGiven with
+            | Some _, Some _ -> Json.fail n "Cannot accept both [findColumnsFromHeader] and [hasHeaderRow]"
+            | None, None -> Json.fail n "Either [columns] or [findColumnsFromHeader] must be set"
+            | Some h, None -> h
+            | None, Some f -> f
+        else defaultArg findFromHeaderGiven false
+    if listDelimiter = Some delimiter then
+        Json.fail (Json.field n "listDelimiter") (sprintf "Cannot have same delimiter and list delimiter of [%s]" delimiter)
+    if columns.IsEmpty then
+        if not findFromHeader then
+            Json.fail n "If [columns] is not set, the first row of your data must have your header and [findColumnsFromHeader] must be set to true."
+    else
+        columns |> List.iteri (fun i c ->
+            if c.Contains delimiter then
+                Json.fail (Json.ofElement ((Json.field n "columns").El.[i]) (Json.indexPath (Json.childPath n.Path "columns") i))
+                    (sprintf "Column[%s] cannot have the delimiter[%s] in its name" c delimiter))
+        checkDuplicateColumns n columns
+    { Columns = columns
+      Delimiter = delimiter
+      ListDelimiter = defaultArg listDelimiter defaultListDelimiter
+      FindColumnsFromHeader = findFromHeader
+      SkipHeaderRows = max 0 (Json.intOr n "skipHeaderRows" 0)
+      TryParseNumbers = Json.boolOr n "tryParseNumbers" false }
+
+/// The `inputFormat` object of an ingestion spec.
+let parseInputFormat (node: Json.Node) : InputFormat =
+    let n = Json.expectObject node
+    match Json.optString n "type" with
+    | None ->
+        Json.fail n (sprintf "Missing type id when trying to resolve subtype of [simple type, class %s]: missing type id property 'type'" inputFormatClass)
+    | Some "json" -> InputFormat.Json(parseJsonFormat n None)
+    | Some "csv" -> InputFormat.Csv(parseDelimitedFormat n ",")
+    | Some "tsv" -> InputFormat.Tsv(parseDelimitedFormat n (Json.stringOr n "delimiter" "\t"))
+    | Some other ->
+        Json.fail (Json.field n "type")
+            (sprintf "Could not resolve type id '%s' as a subtype of `%s`: known type ids = [csv, json, tsv]" other inputFormatClass)
+
+/// The format-related parts of a legacy `parseSpec` (json, csv, tsv).
+let parseLegacyParseSpec (node: Json.Node) : InputFormat =
+    let n = Json.expectObject node
+    let legacyDelimited (delimiter: string) =
+        let columns = Json.optStringList n "columns"
+        let hasHeaderRow = Json.boolOr n "hasHeaderRow" false
+        match columns with
+        | Some cols ->
+            cols |> List.iter (fun c ->
+                if c.Contains "," then Json.fail (Json.field n "columns") (sprintf "Column[%s] has a comma, it cannot" c))
+            checkDuplicateColumns n cols
+        | None ->
+            if not hasHeaderRow then
+                Json.fail n "If columns field is not set, the first row of your data must have your header and hasHeaderRow must be set to true."
+        { Columns = defaultArg columns []
+          Delimiter = delimiter
+          ListDelimiter = Json.stringOr n "listDelimiter" defaultListDelimiter
+          FindColumnsFromHeader = hasHeaderRow
+          SkipHeaderRows = max 0 (Json.intOr n "skipHeaderRows" 0)
+          TryParseNumbers = Json.boolOr n "shouldParseNumbers" false }
+    match Json.optString n "format" with
+    | None ->
+        Json.fail n "Missing type id when trying to resolve subtype of [simple type, class org.apache.druid.data.input.impl.ParseSpec]: missing type id property 'format'"
+    | Some "json" -> InputFormat.Json(parseJsonFormat n (Some(Json.boolOr n "keepNullColumns" false)))
+    | Some "csv" -> InputFormat.Csv(legacyDelimited ",")
+    | Some "tsv" -> InputFormat.Tsv(legacyDelimited (Json.stringOr n "delimiter" "\t"))
+    | Some other ->
+        Json.fail (Json.field n "format")
+            (sprintf "Could not resolve type id '%s' as a subtype of `org.apache.druid.data.input.impl.ParseSpec`: known type ids = [csv, json, tsv]" other)
+
+/// A legacy `parser` (`string`, the default, or `hadoopyString`): its `parseSpec`'s format.
+let parseParser (node: Json.Node) : InputFormat =
+    let n = Json.expectObject node
+    match Json.stringOr n "type" "string" with
+    | "string" | "hadoopyString" -> parseLegacyParseSpec (Json.field n "parseSpec")
+    | other ->
+        Json.fail (Json.field n "type")
+            (sprintf "Could not resolve type id '%s' as a subtype of `org.apache.druid.data.input.impl.InputRowParser`: known type ids = [hadoopyString, string]" other)
+
+// ---- reading delimited text ------------------------------------------------------------------
+
+/// Splits CSV (RFC 4180 quoting, doubled quotes inside quotes) or plain delimited lines.
+/// Empty unquoted fields are null, as in Druid's SQL-compatible mode.
+type private DelimitedSplitter(delimiter: string, quoted: bool) =
+    let fields = ResizeArray<string>(32)
+    let sb = StringBuilder()
+    member _.Fields = fields
+    /// False when a quoted field is not closed on the line.
+    member _.Split(line: string) : bool =
+        fields.Clear()
+        if not quoted then
+            let mutable start = 0
+            let mutable fin = false
+            while not fin do
+                let j = line.IndexOf(delimiter, start, StringComparison.Ordinal)
+                let stop = if j < 0 then line.Length else j
+                fields.Add(if stop = start then null else line.Substring(start, stop - start))
+                if j < 0 then fin <- true else start <- j + delimiter.Length
+            true
+        else
+            let n = line.Length
+            let sep = delimiter.[0]
+            let mutable i = 0
+            let mutable ok = true
+            let mutable fin = false
+            while ok && not fin do
+                if i < n && line.[i] = '"' then
+                    sb.Clear() |> ignore
+                    i <- i + 1
+                    let mutable closed = false
+                    while not closed && i < n do
+                        let c = line.[i]
+                        if c = '"' then
+                            if i + 1 < n && line.[i + 1] = '"' then
+                                sb.Append('"') |> ignore
+                                i <- i + 2
+                            else
+                                closed <- true
+                                i <- i + 1
+                        else
+                            sb.Append(c) |> ignore
+                            i <- i + 1
+                    if not closed then ok <- false
+                    else
+                        // text after the closing quote is kept, as lenient parsers do
+                        while i < n && line.[i] <> sep do
+                            sb.Append(line.[i]) |> ignore
+                            i <- i + 1
+                        fields.Add(sb.ToString())
+                else
+                    let j = line.IndexOf(sep, i)
+                    let stop = if j < 0 then n else j
+                    fields.Add(if stop = i then null else line.Substring(i, stop - i))
+                    i <- stop
+                if ok then
+                    if i < n && line.[i] = sep then i <- i + 1 else fin <- true
+            ok
+
+let private numberOrString (s: string) : Value =
+    if s.Length = 0 then Value.String s
+    else
+        match Int64.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) with
+        | true, l -> Value.Long l
+        | _ ->
+            let c = s.[s.Length - 1]
+            if Char.IsDigit c || c = '.' then
+                match Double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, d -> Value.Double d
+                | _ -> Value.String s
+            else Value.String s
+
+/// A column's cell: split on the list delimiter into a multi-value, numbers parsed on request.
+let private cellValue (format: DelimitedFormat) (s: string) : Value =
+    if isNull s then Value.Null
+    elif s.Contains(format.ListDelimiter, StringComparison.Ordinal) then
+        let parts = s.Split(format.ListDelimiter)
+        Value.Array(parts |> Array.map (fun p -> if format.TryParseNumbers then numberOrString p else Value.String p))
+    elif format.TryParseNumbers then numberOrString s
+    else Value.String s
+
+// ---- reading JSON lines ----------------------------------------------------------------------
+
+/// Reads one JSON object per line. Without flatten fields it streams with Utf8JsonReader and
+/// reuses field-name strings and schemas across rows; with fields it evaluates them on a
+/// pooled JsonDocument.
+type private JsonLineParser(format: JsonFormat) =
+    let readerOptions =
+        JsonReaderOptions(
+            CommentHandling = (if format.AllowComments then JsonCommentHandling.Skip else JsonCommentHandling.Disallow),
+            AllowTrailingCommas = format.AllowTrailingCommas)
+    let documentOptions =
+        JsonDocumentOptions(
+            CommentHandling = (if format.AllowComments then JsonCommentHandling.Skip else JsonCommentHandling.Disallow),
+            AllowTrailingCommas = format.AllowTrailingCommas)
+    let flattenFields = match format.FlattenSpec with Some f -> List.toArray f.Fields | None -> [||]
+    let discover = match format.FlattenSpec with Some f -> f.UseFieldDiscovery | None -> true
+    let mutable buffer : byte[] = Array.zeroCreate 4096
+    let names = ResizeArray<string>(32)
+    let values = ResizeArray<Value>(32)
+    let arrayItems = ResizeArray<Value>(8)
+    let keyCache = ResizeArray<string>(32)
+    let mutable lastSchema : RowSchema = null
+
+    let encode (line: string) : int =
+        let needed = Encoding.UTF8.GetMaxByteCount line.Length
+        if buffer.Length < needed then buffer <- Array.zeroCreate (max needed (buffer.Length * 2))
+        Encoding.UTF8.GetBytes(line.AsSpan(), buffer.AsSpan())
+
+    let finishRow () : InputRow =
+        let count = names.Count
+        let mutable same = not (isNull lastSchema) && lastSchema.Names.Length = count
+        let mutable i = 0
+        while same && i < count do
+            if not (Object.ReferenceEquals(lastSchema.Names.[i], names.[i])) then same <- false
+            i <- i + 1
+        if same then InputRow(lastSchema, values.ToArray())
+        else
+            let row = makeRow (names.ToArray()) (values.ToArray())
+            if row.Count = count then lastSchema <- row.Schema
+            row
+
+    static member ScalarValue(reader: byref<Utf8JsonReader>) : Value =
+        match reader.TokenType with
+        | JsonTokenType.String -> Value.String(reader.GetString())
+        | JsonTokenType.Number ->
+            let mutable l = 0L
+            if reader.TryGetInt64(&l) then Value.Long l
+            else
+                let mutable d = 0.0
+                if reader.TryGetDouble(&d) then Value.Double d
+                else Value.Double(doubleOfText (Encoding.UTF8.GetString(reader.ValueSpan)))
+        | JsonTokenType.True -> Value.String trueString
+        | JsonTokenType.False -> Value.String falseString
+        | _ -> Value.Null
+
+    static member Advance(reader: byref<Utf8JsonReader>) =
+        if not (reader.Read()) then raise (JsonException "Unexpected end of input")
+
+    /// Reads an array; ValueNone (and the array skipped) when it holds objects or arrays.
+    member _.ReadArray(reader: byref<Utf8JsonReader>) : Value voption =
+        arrayItems.Clear()
+        let mutable flat = true
+        let mutable fin = false
+        while not fin do
+            JsonLineParser.Advance(&reader)
+            match reader.TokenType with
+            | JsonTokenType.EndArray -> fin <- true
+            | JsonTokenType.StartObject | JsonTokenType.StartArray ->
+                flat <- false
+                reader.Skip()
+            | _ -> if flat then arrayItems.Add(JsonLineParser.ScalarValue(&reader))
+        if flat then ValueSome(Value.Array(arrayItems.ToArray())) else ValueNone
+
+    member this.ParseStreaming(length: int) : InputRow =
+        names.Clear()
+        values.Clear()
+        let mutable reader = Utf8JsonReader(ReadOnlySpan<byte>(buffer, 0, length), true, JsonReaderState(readerOptions))
+        JsonLineParser.Advance(&reader)
+        if reader.TokenType <> JsonTokenType.StartObject then
+            // a valid non-object value has no fields
+            reader.Skip()
+        else
+            let mutable position = 0
+            let mutable fin = false
+            while not fin do
+                JsonLineParser.Advance(&reader)
+                if reader.TokenType = JsonTokenType.EndObject then fin <- true
+                else
+                    let name =
+                        if position < keyCache.Count && reader.ValueTextEquals(keyCache.[position]) then keyCache.[position]
+                        else
+                            let s = reader.GetString()
+                            if position < keyCache.Count then keyCache.[position] <- s else keyCache.Add s
+                            s
+                    position <- position + 1
+                    JsonLineParser.Advance(&reader)
+                    match reader.TokenType with
+                    | JsonTokenType.StartObject -> reader.Skip()
+                    | JsonTokenType.StartArray ->
+                        match this.ReadArray(&reader) with
+                        | ValueSome v ->
+                            names.Add name
+                            values.Add v
+                        | ValueNone -> ()
+                    | JsonTokenType.Null ->
+                        if format.KeepNullColumns then
+                            names.Add name
+                            values.Add Value.Null
+                    | _ ->
+                        names.Add name
+                        values.Add(JsonLineParser.ScalarValue(&reader))
+        finishRow ()
+
+    member _.ParseWithFields(length: int) : InputRow =
+        names.Clear()
+        values.Clear()
+        use doc = JsonDocument.Parse(ReadOnlyMemory<byte>(buffer, 0, length), documentOptions)
+        let root = doc.RootElement
+        for f in flattenFields do
+            names.Add f.Name
+            values.Add(
+                match f.Type with
+                | FlattenFieldType.Root ->
+                    if root.ValueKind = JsonValueKind.Object then
+                        match root.TryGetProperty f.Expr with
+                        | true, v -> elementValue v
+                        | _ -> Value.Null
+                    else Value.Null
+                | _ -> evaluatePath f.Steps root)
+        if discover && root.ValueKind = JsonValueKind.Object then
+            for p in root.EnumerateObject() do
+                if isDiscoverable p.Value format.KeepNullColumns && not (flattenFields |> Array.exists (fun f -> f.Name = p.Name)) then
+                    names.Add p.Name
+                    values.Add(elementValue p.Value)
+        finishRow ()
+
+    member this.Parse(line: string) : InputRow voption =
+        try
+            let length = encode line
+            ValueSome(if flattenFields.Length = 0 then this.ParseStreaming length else this.ParseWithFields length)
+        with
+        | :? JsonException
+        | :? InvalidOperationException
+        | :? ArgumentException -> ValueNone
+
+// ---- the line reader ---------------------------------------------------------------------------
+
+/// Reads the lines of one input file (or stream) in order, keeping Druid's header handling and
+/// its record and line counters for error messages.
+[<Sealed>]
+type RowReader(format: InputFormat, source: string option) =
+    let mutable lineNumber = 0L
+    let mutable recordNumber = 1L
+    let mutable headerRowsLeft = match format with InputFormat.Csv d | InputFormat.Tsv d -> d.SkipHeaderRows | _ -> 0
+    let mutable needHeader = match format with InputFormat.Csv d | InputFormat.Tsv d -> d.FindColumnsFromHeader | _ -> false
+    let mutable headerError : string = null
+    let delimited = match format with InputFormat.Csv d | InputFormat.Tsv d -> d | _ -> Unchecked.defaultof<_>
+    let splitter =
+        match format with
+        | InputFormat.Csv d -> DelimitedSplitter(d.Delimiter, true)
+        | InputFormat.Tsv d -> DelimitedSplitter(d.Delimiter, false)
+        | InputFormat.Json _ -> Unchecked.defaultof<_>
+    let jsonParser = match format with InputFormat.Json j -> JsonLineParser(j) | _ -> Unchecked.defaultof<_>
+    let mutable columns : string[] = match format with InputFormat.Csv d | InputFormat.Tsv d -> List.toArray d.Columns | _ -> [||]
+    /// schemas for rows with 1..n columns (a short line keeps only the columns it has)
+    let mutable prefixSchemas : RowSchema[] = Array.zeroCreate (columns.Length + 1)
+
+    let setHeader (fields: ResizeArray<string>) =
+        let names = fields |> Seq.mapi (fun i f -> if String.IsNullOrEmpty f then sprintf "column_%d" (i + 1) else f) |> Seq.toArray
+        let dups = names |> Array.countBy id |> Array.filter (fun (_, c) -> c > 1) |> Array.map fst
+        if dups.Length > 0 then headerError <- sprintf "Duplicate column entries found : [%s]" (String.Join(", ", dups))
+        columns <- names
+        prefixSchemas <- Array.zeroCreate (names.Length + 1)
+
+    let schemaFor (count: int) =
+        let s = prefixSchemas.[count]
+        if isNull s then
+            let s = RowSchema(Array.sub columns 0 count)
+            prefixSchemas.[count] <- s
+            s
+        else s
+
+    /// The ` (Path: ..., Record: n, Line: m)` suffix Druid adds to parse errors.
+    member _.Location =
+        let path = match source with Some p -> sprintf "Path: %s, " p | None -> ""
+        sprintf " (%sRecord: %d, Line: %d)" path recordNumber lineNumber
+
+    /// Druid counts records that parsed fully; callers that reject a row later (e.g. for its
+    /// timestamp) call this only for rows they accept.
+    member _.RecordAccepted() = recordNumber <- recordNumber + 1L
+
+    /// The row on the line, an error message without location, or ValueNone for skipped lines.
+    member this.ReadRaw(rawLine: string) : Result<InputRow, string> voption =
+        lineNumber <- lineNumber + 1L
+        let line = if rawLine.Length > 0 && rawLine.[rawLine.Length - 1] = '\r' then rawLine.Substring(0, rawLine.Length - 1) else rawLine
+        if headerRowsLeft > 0 then
+            headerRowsLeft <- headerRowsLeft - 1
+            ValueNone
+        elif String.IsNullOrWhiteSpace line then ValueNone
+        else
+            match format with
+            | InputFormat.Json _ ->
+                match jsonParser.Parse line with
+                | ValueSome row -> ValueSome(Ok row)
+                | ValueNone -> ValueSome(Error(sprintf "Unable to parse row [%s]" line))
+            | InputFormat.Csv _ | InputFormat.Tsv _ ->
+                if not (splitter.Split line) then ValueSome(Error(sprintf "Unable to parse row [%s]" line))
+                elif needHeader then
+                    needHeader <- false
+                    setHeader splitter.Fields
+                    ValueNone
+                elif not (isNull headerError) then ValueSome(Error headerError)
+                else
+                    let fields = splitter.Fields
+                    let count = min fields.Count columns.Length
+                    let values = Array.zeroCreate count
+                    for i in 0 .. count - 1 do
+                        values.[i] <- cellValue delimited fields.[i]
+                    ValueSome(Ok(InputRow(schemaFor count, values)))
+
+    /// The next result for a line, with Druid's location suffix on errors.
+    member this.Read(line: string) : RowResult voption =
+        match this.ReadRaw line with
+        | ValueNone -> ValueNone
+        | ValueSome(Ok row) ->
+            this.RecordAccepted()
+            ValueSome(Row row)
+        | ValueSome(Error e) -> ValueSome(Unparseable(e + this.Location))
+
+/// Rows from the lines of one input; `source` (a path or URI) appears in error messages.
+let readLinesFrom (format: InputFormat) (source: string option) (lines: seq<string>) : seq<RowResult> =
+    seq {
+        let reader = RowReader(format, source)
+        for line in lines do
+            match reader.Read line with
+            | ValueSome r -> yield r
+            | ValueNone -> ()
+    }
+
+let readLines (format: InputFormat) (lines: seq<string>) : seq<RowResult> = readLinesFrom format None lines
+
+/// The row time per the timestampSpec, with Druid's messages (the event is the row as a map).
+let extractTimestamp (spec: TimestampSpec) (row: InputRow) : Result<int64, string> =
+    extractWith spec (row.Get spec.Column) (fun () -> row.ToString())
+
+/// Rows with their timestamps, as Druid's readers produce them: a bad timestamp is a parse
+/// error of that line, with the same location suffix.
+let readTimedLines (format: InputFormat) (spec: TimestampSpec) (source: string option) (lines: seq<string>) : seq<TimedRowResult> =
+    seq {
+        let reader = RowReader(format, source)
+        for line in lines do
+            match reader.ReadRaw line with
+            | ValueNone -> ()
+            | ValueSome(Error e) -> yield BadRow(e + reader.Location)
+            | ValueSome(Ok row) ->
+                match extractTimestamp spec row with
+                | Ok t ->
+                    reader.RecordAccepted()
+                    yield TimedRow(t, row)
+                | Error e -> yield BadRow(e + reader.Location)
+    }

@@ -318,7 +318,7 @@ type IncrementalIndex(spec: IngestSpec) =
 
     /// Runs one parsed input row through the pipeline.
     member this.Add(row: Input.InputRow) : RowOutcome =
-        let raw (name: string) = match row.TryGetValue name with | true, v -> v | _ -> Value.Null
+        let raw (name: string) = row.Get name
         match TimestampSpec.extract spec.TimestampSpec (raw spec.TimestampSpec.Column) with
         | Error message -> RowOutcome.Unparseable message
         | Ok parsedTime ->
