@@ -24,9 +24,8 @@ public static class QueryEndpoints
                 return DruidErrors.Query(f.Error, f.Message, f.ErrorClass, f.Status);
             }
         }
+        // Routing matches these with and without the trailing slash, as clients send both.
         app.MapPost("/druid/v2", Run);
-        app.MapPost("/druid/v2/", Run);
         app.MapGet("/druid/v2/datasources", () => Results.Json(cache.DataSources()));
-        app.MapGet("/druid/v2/datasources/", () => Results.Json(cache.DataSources()));
     }
 }

@@ -116,7 +116,7 @@ public sealed class BatchIndexTask(
         var contents = index.Snapshot().ToList();
         foreach (var path in persisted)
         {
-            var opened = SegmentFormat.open(new ReadOnlyMemory<byte>(File.ReadAllBytes(path)));
+            var opened = SegmentFormat.tryOpen(new ReadOnlyMemory<byte>(File.ReadAllBytes(path)));
             if (opened.IsError) throw new TaskFailure($"Intermediate persist {path} is unreadable: {opened.ErrorValue}");
             contents.Add(SegmentFormat.readContent(opened.ResultValue));
         }

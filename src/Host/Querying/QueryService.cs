@@ -29,7 +29,7 @@ public sealed class QueryService(SegmentCache cache)
         try
         {
             var slices = SlicesFor(query, leased);
-            return Json.Out.toText(pretty, Engine.run(query, ListModule.OfSeq(slices)));
+            return Json.OutModule.toText(pretty, Engine.run(query, ListModule.OfSeq(slices)));
         }
         finally
         {

@@ -13,7 +13,7 @@ public sealed class LoadedSegment
     readonly MappedFile _file;
     int _leases = 1; // the cache's own lease, given up on unload
 
-    internal LoadedSegment(string id, Segment.DataSegment segment, MappedFile file, SegmentFormat.SegmentReader reader)
+    internal LoadedSegment(string id, Segment.DataSegment segment, MappedFile file, SegmentReader reader)
     {
         Id = id;
         Segment = segment;
@@ -23,7 +23,7 @@ public sealed class LoadedSegment
 
     public string Id { get; }
     public Segment.DataSegment Segment { get; }
-    public SegmentFormat.SegmentReader Reader { get; }
+    public SegmentReader Reader { get; }
 
     SegmentContent? _content;
 
@@ -114,7 +114,7 @@ public sealed class SegmentCache : IDisposable
             File.Move(temp, target, overwrite: true);
         }
         var file = new MappedFile(target);
-        var opened = SegmentFormat.open(file.Memory);
+        var opened = SegmentFormat.tryOpen(file.Memory);
         if (opened.IsError)
         {
             ((IDisposable)file).Dispose();

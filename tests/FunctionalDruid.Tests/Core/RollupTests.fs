@@ -18,9 +18,7 @@ let specWith (dims: string) (metrics: string) (granularity: string) (tuning: str
     | Error(path, msg) -> failwithf "spec did not parse: %s: %s" path msg
 
 let row (pairs: (string * Value) list) : Input.InputRow =
-    let d = Dictionary<string, Value>()
-    for k, v in pairs do d.[k] <- v
-    d :> Input.InputRow
+    Input.makeRow (pairs |> List.map fst |> Array.ofList) (pairs |> List.map snd |> Array.ofList)
 
 /// Decoded rows of a content: time then every column's value, in column order.
 let rowsOf (c: SegmentContent) =

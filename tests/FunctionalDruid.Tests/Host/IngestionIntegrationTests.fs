@@ -34,7 +34,7 @@ let private storeTests (kind: ServerHarness.StoreKind) =
             let code, body = get r "/status"
             Expect.equal code 200 "status"
             let version = (json body).["version"].GetValue<string>()
-            Expect.isTrue (Version.Parse version >= Version(0, 14, 0)) (sprintf "version %s >= 0.14.0" version)
+            Expect.isTrue (System.Version.Parse version >= System.Version(0, 14, 0)) (sprintf "version %s >= 0.14.0" version)
             Expect.equal (get r "/status/health") (200, "true") "health"
         }
 
@@ -77,7 +77,7 @@ let private storeTests (kind: ServerHarness.StoreKind) =
             ingest r (rollupSpec ()) |> ignore
             let secondIds = snd (get r "/druid/coordinator/v1/metadata/datasources/rollup-tutorial/segments")
             Expect.notEqual secondIds firstIds "new version"
-            Expect.equal (json secondIds).AsArray().Count 2 "old version unused"
+            Expect.equal ((json secondIds).AsArray().Count) 2 "old version unused"
             let _, scan = post r "/druid/v2" netflowScan
             expectJson (scanEvents scan) netflowRows "same rows, counted once"
             let append = (rollupSpec ()).Replace("\"appendToExisting\" : false", "\"appendToExisting\" : true")
@@ -113,10 +113,12 @@ let private storeTests (kind: ServerHarness.StoreKind) =
 
         test "parse exceptions fail the task past maxParseExceptions and publish nothing" {
             use r = start kind []
-            let data = "{\"timestamp\":\"2018-01-01T00:00:00Z\",\"d\":\"a\"}\\n{not json}\\n{\"timestamp\":\"2018-01-01T00:00:01Z\",\"d\":\"b\"}"
+            let data =
+                System.Text.Json.JsonSerializer.Serialize(
+                    "{\"timestamp\":\"2018-01-01T00:00:00Z\",\"d\":\"a\"}\n{not json}\n{\"timestamp\":\"2018-01-01T00:00:01Z\",\"d\":\"b\"}")
             let spec (maxParse: int) =
                 sprintf """{"type":"index","spec":{"dataSchema":{"dataSource":"bad","timestampSpec":{"column":"timestamp"},"dimensionsSpec":{"dimensions":["d"]}},
-                           "ioConfig":{"type":"index","inputSource":{"type":"inline","data":"%s"},"inputFormat":{"type":"json"}},
+                           "ioConfig":{"type":"index","inputSource":{"type":"inline","data":%s},"inputFormat":{"type":"json"}},
                            "tuningConfig":{"type":"index","maxParseExceptions":%d}}}""" data maxParse
             let id, code = runTask r (spec 0)
             Expect.equal code "FAILED" "fails at the first bad row"
