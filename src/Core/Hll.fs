@@ -10,8 +10,10 @@
 module FunctionalDruid.Core.Hll
 
 open System
+open System.Buffers
 open System.Buffers.Binary
 open System.Numerics
+open System.Runtime.InteropServices
 open System.Text
 
 // ---------------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ let hashUtf8 (s: string) : byte[] = Murmur3.hashBytes (ReadOnlySpan(Encoding.UTF
 
 /// What the `cardinality` aggregator hashes for strings: Guava's `hashUnencodedChars`, i.e.
 /// the UTF-16 code units little-endian.
-let hashUnencodedChars (s: string) : byte[] = Murmur3.hashBytes (ReadOnlySpan(Encoding.Unicode.GetBytes s))
+let hashUnencodedChars (s: string) : byte[] = Murmur3.hashBytes (MemoryMarshal.AsBytes(s.AsSpan()))
 
 /// Guava's `hashLong`: the 8 little-endian bytes of the value.
 let hashLong (v: int64) : byte[] =
@@ -214,7 +216,27 @@ type Collector private (payload: byte[]) =
         this.AddBucket(bucket, position)
 
     member this.Add(hash: byte[]) = this.Add(ReadOnlySpan hash)
-    member this.AddString(s: string) = this.Add(hashUtf8 s)
+
+    /// Adds a murmur3_128 hash given as its halves, without the 16-byte array: bytes 14-15
+    /// of Guava's layout are the top of h2, and the first set bit of bytes 0-7 is h1's
+    /// lowest set bit.
+    member this.AddHash128(struct (h1: uint64, h2: uint64)) =
+        let bucket = ((int ((h2 >>> 48) &&& 0xffUL) <<< 8) ||| int (h2 >>> 56)) &&& 0x7ff
+        let position = if h1 = 0UL then 64 else BitOperations.TrailingZeroCount h1 + 1
+        this.AddBucket(bucket, position)
+
+    /// Adds a string as `hyperUnique` does (murmur3_128 of its UTF-8 bytes), allocation-free.
+    member this.AddString(s: string) =
+        let buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount s.Length)
+        try
+            let n = Encoding.UTF8.GetBytes(s, 0, s.Length, buffer, 0)
+            this.AddHash128(Murmur3.hash128 0 (ReadOnlySpan(buffer, 0, n)))
+        finally
+            ArrayPool<byte>.Shared.Return buffer
+
+    /// Adds a string as the `cardinality` aggregator does (its UTF-16 code units).
+    member this.AddUnencodedChars(s: string) =
+        this.AddHash128(Murmur3.hash128 0 (MemoryMarshal.AsBytes(s.AsSpan())))
 
     /// Merges another sketch into this one (Druid's fold: the higher offset wins the layout).
     member this.Fold(other: Collector) =
