@@ -114,7 +114,7 @@ let private timeseries (q: NativeQuery) (ts: TimeseriesQuery) (slices: SegmentSl
     let resultOf (bucket: int64) =
         match groups.TryGetValue bucket with
         | true, g ->
-            Json.Out.Object(List.zip ts.Aggregations (List.ofArray accumulators) |> List.map (fun (spec, a) -> Aggregation.name spec, toOut ((a.ToColumn [| g |]).Cell 0)))
+            Json.Out.Object(List.zip ts.Aggregations (List.ofArray accumulators) |> List.map (fun (spec: AggregatorSpec, a: Aggregation.IngestAccumulator) -> Aggregation.name spec, toOut (Aggregation.resultOf spec (a.ToColumn [| g |]))))
         | _ -> Json.Out.Object(ts.Aggregations |> List.map (fun spec -> Aggregation.name spec, toOut (Aggregation.emptyValue spec)))
     let rows =
         if ts.Granularity = Time.Granularity.All then

@@ -76,7 +76,7 @@ type IngestSpec =
       DataSource: string
       TimestampSpec: TimestampSpec.TimestampSpec
       DimensionsSpec: DimensionsSpec
-      Metrics: Aggregation.AggregatorSpec list
+      Metrics: AggregatorSpec list
       GranularitySpec: GranularitySpec
       TransformSpec: TransformSpec
       InputSource: InputSource
@@ -359,7 +359,7 @@ let parseTuningConfig (n: Node option) : TuningConfig =
 
 // ---- the task ----------------------------------------------------------------------------
 
-let private checkColumnsUnique (dataSchema: Node) (dims: DimensionsSpec) (metrics: Aggregation.AggregatorSpec list) =
+let private checkColumnsUnique (dataSchema: Node) (dims: DimensionsSpec) (metrics: AggregatorSpec list) =
     let metricNames = metrics |> List.map Aggregation.name
     match metricNames |> List.countBy id |> List.tryFind (fun (_, c) -> c > 1) with
     | Some(name, c) -> fail (field dataSchema "metricsSpec") (sprintf "Cannot specify a column more than once: [%s] seen in metricsSpec list (%d occurrences)" name c)

@@ -23,7 +23,7 @@ type ScanQuery =
 
 type TimeseriesQuery =
     { Granularity: Time.Granularity
-      Aggregations: Aggregation.AggregatorSpec list
+      Aggregations: AggregatorSpec list
       Descending: bool
       SkipEmptyBuckets: bool }
 
