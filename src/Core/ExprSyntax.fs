@@ -99,8 +99,7 @@ let private readQuoted (s: string) (start: int) (quote: char) : string * int =
             | 'n' -> sb.Append('\n') |> ignore; i <- i + 2
             | 'r' -> sb.Append('\r') |> ignore; i <- i + 2
             | 't' -> sb.Append('\t') |> ignore; i <- i + 2
-            | 'u' when i + 5 < s.Length + 0 && i + 6 <= s.Length
-                       && Seq.forall Uri.IsHexDigit (s.Substring(i + 2, 4)) ->
+            | 'u' when i + 6 <= s.Length && Seq.forall Uri.IsHexDigit (s.Substring(i + 2, 4)) ->
                 sb.Append(char (Int32.Parse(s.Substring(i + 2, 4), NumberStyles.HexNumber))) |> ignore
                 i <- i + 6
             | e -> raise (SyntaxError(i, sprintf "Invalid escape sequence '\\%c'" e))
@@ -342,7 +341,6 @@ type private Parser(tokens: Token[], checkCall: CallCheck) =
     /// Array literals hold literal elements of one type; bare ones take their type from the
     /// elements (longs, doubles when any element is a double, or strings).
     member p.ParseArray(declared: string option) =
-        let openPos = p.Peek.Pos
         p.Expect TokenKind.LBracket
         let items = ResizeArray<Token * Value>()
         let element () =
@@ -373,7 +371,7 @@ type private Parser(tokens: Token[], checkCall: CallCheck) =
             | Some ty -> ty
             | None when values |> Array.exists isStr && values |> Array.exists isNum ->
                 let firstNumber = items |> Seq.find (snd >> isNum) |> fst
-                raise (SyntaxError(firstNumber.Pos, sprintf "Array literal at position %d mixes strings and numbers" openPos))
+                raise (SyntaxError(firstNumber.Pos, "Array literal mixes strings and numbers"))
             | None when values |> Array.exists (function Value.Double _ -> true | _ -> false) -> "DOUBLE"
             | None when values |> Array.exists isNum -> "LONG"
             | None -> "STRING"

@@ -9,6 +9,8 @@ open System.Text.RegularExpressions
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Ordering
 
+type private Rx = System.Text.RegularExpressions.Regex
+
 type SearchQuery =
     | Contains of value: string * caseSensitive: bool
     | Fragment of values: string list * caseSensitive: bool
@@ -32,7 +34,7 @@ type RangeSpec =
       LowerOpen: bool
       UpperOpen: bool }
 
-[<RequireQualifiedAccess>]
+/// Cases are reached as `Filter.Selector(...)` from outside this module.
 type Filter =
     /// `value = None` is the legacy way to ask for nulls.
     | Selector of dimension: string * value: string option
@@ -146,7 +148,7 @@ let private searchPredicate (q: SearchQuery) : string -> bool =
         let comparison = if caseSensitive then StringComparison.Ordinal else StringComparison.OrdinalIgnoreCase
         fun s -> values |> List.forall (fun v -> s.Contains(v, comparison))
     | SearchRegex pattern ->
-        let regex = Regex(pattern, RegexOptions.CultureInvariant)
+        let regex = Rx(pattern, RegexOptions.CultureInvariant)
         fun s -> regex.IsMatch s
 
 let private onStrings (test: string -> bool) : Value -> Truth =
@@ -192,7 +194,7 @@ let private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option =
         | Ok regex -> Some(dim, onStrings regex.IsMatch)
         | Error _ -> Some(dim, fun _ -> No)
     | Filter.Regex(dim, pattern) ->
-        let regex = Regex(pattern, RegexOptions.CultureInvariant)
+        let regex = Rx(pattern, RegexOptions.CultureInvariant)
         Some(dim, onStrings regex.IsMatch)
     | Filter.Search(dim, query) -> Some(dim, onStrings (searchPredicate query))
     | Filter.Interval(dim, intervals) ->
@@ -372,7 +374,7 @@ let private searchQueryOf (n: Json.Node) : SearchQuery =
     | "regex" ->
         let patternNode = Json.field q "pattern"
         let pattern = Json.asString patternNode
-        try Regex(pattern) |> ignore with :? ArgumentException -> Json.fail patternNode (sprintf "Invalid regular expression [%s]" pattern)
+        try Rx(pattern) |> ignore with :? ArgumentException -> Json.fail patternNode (sprintf "Invalid regular expression [%s]" pattern)
         SearchRegex pattern
     | t -> Json.fail typeNode (sprintf "Unknown search query type [%s]" t)
 
@@ -438,7 +440,7 @@ let rec parse (node: Json.Node) : Filter =
         let dim = dimension ()
         let patternNode = Json.field n "pattern"
         let pattern = Json.asString patternNode
-        try Regex(pattern) |> ignore with :? ArgumentException -> Json.fail patternNode (sprintf "Invalid regular expression [%s]" pattern)
+        try Rx(pattern) |> ignore with :? ArgumentException -> Json.fail patternNode (sprintf "Invalid regular expression [%s]" pattern)
         Filter.Regex(dim, pattern)
     | "search" ->
         unsupportedExtraction n
