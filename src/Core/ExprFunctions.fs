@@ -154,6 +154,9 @@ let private general : (string * FunctionDef) list =
 
 // ---- strings -----------------------------------------------------------------------------
 
+/// Longer results (repeat, lpad) are null rather than a memory exhaustion.
+let private maxResultLength = 10_000_000L
+
 let private substringOf (s: string) (index: int64) (length: int64) : Value =
     if index < 0L || index >= int64 s.Length then Value.Null
     elif length < 0L then Value.String(s.Substring(int index))
@@ -163,7 +166,8 @@ let private pad (left: bool) (s: Value) (length: Value) (chars: Value) : Value =
     match str s, asLong length, str chars with
     | null, _, _ | _, None, _ | _, _, null -> Value.Null
     | s, Some len, chars ->
-        let len = int (max 0L (min len 100_000_000L))
+        if len > maxResultLength then Value.Null else
+        let len = int (max 0L len)
         if len <= s.Length then Value.String(s.Substring(0, len))
         elif chars = "" then Value.String s
         else
@@ -268,7 +272,8 @@ let private strings : (string * FunctionDef) list =
       "repeat", fn2 (fun s n ->
           match str s, asLong n with
           | null, _ | _, None -> Value.Null
-          | s, Some n -> Value.String(if n < 1L then "" else String.replicate (int (min n 100_000_000L)) s))
+          | s, Some n when n >= 1L && int64 s.Length * n > maxResultLength -> Value.Null
+          | s, Some n -> Value.String(if n < 1L then "" else String.replicate (int n) s))
       "contains_string", specialFn (Exactly 2) (fun compile args ->
           let needle = literalString "contains_string" "search" args.[1]
           let value = compile args.[0]
@@ -336,7 +341,8 @@ let private roundDouble (d: float) (scale: int) : float =
         | true, m when scale >= 0 -> float (Math.Round(m, min scale 28, MidpointRounding.AwayFromZero))
         | true, m ->
             let factor = pown 10m (min -scale 28)
-            float (Math.Round(m / factor, MidpointRounding.AwayFromZero) * factor)
+            try float (Math.Round(m / factor, MidpointRounding.AwayFromZero) * factor)
+            with :? OverflowException -> d
         | _ -> d
 
 let private roundLong (l: int64) (scale: int) : int64 =

@@ -309,12 +309,17 @@ let javaFormat (args: Value[]) : Value =
         let result =
             formatSpec.Replace(pattern, MatchEvaluator(fun m ->
                 let flags = m.Groups.[2].Value
-                let width = if m.Groups.[3].Success then int m.Groups.[3].Value else 0
-                let precision = if m.Groups.[4].Success then Some(int (m.Groups.[4].Value.Substring 1)) else None
+                let width = if m.Groups.[3].Success then (match Int32.TryParse m.Groups.[3].Value with | true, w when w <= 1_000_000 -> w | _ -> failed <- true; 0) else 0
+                let precision =
+                    if m.Groups.[4].Success then
+                        match Int32.TryParse(m.Groups.[4].Value.Substring 1) with
+                        | true, p when p <= 340 -> Some p
+                        | _ -> failed <- true; Some 0
+                    else None
                 let conversion = m.Groups.[5].Value.[0]
                 let arg () =
                     let index =
-                        if m.Groups.[1].Success then int (m.Groups.[1].Value.TrimEnd('$'))
+                        if m.Groups.[1].Success then (match Int32.TryParse(m.Groups.[1].Value.TrimEnd('$')) with | true, i -> i | _ -> Int32.MaxValue)
                         else (let i = next in next <- next + 1; i)
                     if index < args.Length then scalar args.[index] else (failed <- true; Value.Null)
                 let signed (negative: bool) (digits: string) =
@@ -349,7 +354,7 @@ let javaFormat (args: Value[]) : Value =
                     | 'c' ->
                         match arg () with
                         | Value.Null -> "null"
-                        | Value.Long l when l >= 0L && l <= 0x10FFFFL -> Char.ConvertFromUtf32(int l)
+                        | Value.Long l when l >= 0L && l <= 0x10FFFFL && not (l >= 0xD800L && l <= 0xDFFFL) -> Char.ConvertFromUtf32(int l)
                         | _ -> failed <- true; ""
                     | 'f' | 'e' | 'E' ->
                         match arg () with

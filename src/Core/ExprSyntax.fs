@@ -191,6 +191,7 @@ type CallCheck = string -> int -> bool -> string option
 
 type private Parser(tokens: Token[], checkCall: CallCheck) =
     let mutable index = 0
+    let mutable depth = 0
     member _.Peek = tokens.[index]
     member _.PeekAt k = tokens.[min (index + k) (tokens.Length - 1)]
     member _.Advance() = let t = tokens.[index] in index <- index + 1; t
@@ -200,7 +201,15 @@ type private Parser(tokens: Token[], checkCall: CallCheck) =
     member p.Expect(kind: TokenKind) =
         if p.Peek.Kind = kind then p.Advance() |> ignore else p.Unexpected()
 
-    member p.ParseExpr() : Expr = p.ParseLogical()
+    /// Nesting is bounded so that hostile input cannot overflow the stack.
+    member p.Nested(parse: unit -> Expr) : Expr =
+        depth <- depth + 1
+        if depth > 200 then raise (SyntaxError(p.Peek.Pos, "Expression is nested too deeply"))
+        let e = parse ()
+        depth <- depth - 1
+        e
+
+    member p.ParseExpr() : Expr = p.Nested(fun () -> p.ParseLogical())
 
     member p.ParseLogical() =
         let mutable left = p.ParseComparison()
@@ -255,20 +264,20 @@ type private Parser(tokens: Token[], checkCall: CallCheck) =
     member p.ParsePower() =
         let left = p.ParseUnary()
         match p.Peek.Kind with
-        | TokenKind.Op "^" -> p.Advance() |> ignore; Expr.Binary(Power, left, p.ParsePower())
+        | TokenKind.Op "^" -> p.Advance() |> ignore; Expr.Binary(Power, left, p.Nested(fun () -> p.ParsePower()))
         | _ -> left
 
     member p.ParseUnary() =
         match p.Peek.Kind with
         | TokenKind.Op "-" ->
             p.Advance() |> ignore
-            match p.ParseUnary() with
+            match p.Nested(fun () -> p.ParseUnary()) with
             | Expr.Literal(Value.Long v) -> Expr.Literal(Value.Long(-v))
             | Expr.Literal(Value.Double v) -> Expr.Literal(Value.Double(-v))
             | e -> Expr.Unary(Negate, e)
         | TokenKind.Op "!" ->
             p.Advance() |> ignore
-            Expr.Unary(Not, p.ParseUnary())
+            Expr.Unary(Not, p.Nested(fun () -> p.ParseUnary()))
         | _ -> p.ParsePrimary()
 
     member p.ParsePrimary() : Expr =

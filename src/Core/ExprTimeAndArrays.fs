@@ -34,11 +34,18 @@ let private originArg (name: string) (args: Expr[]) (index: int) : int64 option 
             | None -> fail name (sprintf "invalid origin [%s]" s)
         | _ -> fail name "origin argument must be a literal"
 
+/// Calendar arithmetic beyond the years NodaTime represents gives null, not an exception.
+let private guarded (f: unit -> Value) : Value =
+    try f ()
+    with
+    | :? ArgumentOutOfRangeException
+    | :? OverflowException -> Value.Null
+
 let private timeFn (build: (Expr -> Compiled) -> Expr[] -> (int64 -> Value)) arity =
     specialFn arity (fun compile args ->
         let f = build compile args
         let value = compile args.[0]
-        fun row -> value row |> lift1 (fun v -> match Value.toLong v with Some t -> f t | None -> Value.Null))
+        fun row -> value row |> lift1 (fun v -> match Value.toLong v with Some t -> guarded (fun () -> f t) | None -> Value.Null))
 
 let private inRange (t: int64) =
     t >= Instant.MinValue.ToUnixTimeMilliseconds() && t <= Instant.MaxValue.ToUnixTimeMilliseconds()
@@ -112,7 +119,7 @@ let private time : (string * FunctionDef) list =
           fun row ->
               lift2 (fun v s ->
                   match Value.toLong v, Value.toLong s with
-                  | Some t, Some k -> Value.Long(Time.addPeriod zone period (int k) t)
+                  | Some t, Some k when abs k <= 1_000_000L -> guarded (fun () -> Value.Long(Time.addPeriod zone period (int k) t))
                   | _ -> Value.Null) (value row) (step row))
       "timestamp_extract", timeFn (fun _ args ->
           let unit = (literalString "timestamp_extract" "unit" args.[1] |> Option.ofObj |> Option.defaultValue "").ToUpperInvariant()

@@ -164,11 +164,11 @@ let private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option =
     | Filter.Selector(dim, Some value) ->
         let equals = stringEquals value
         Some(dim, fun v -> match v with Value.Null -> Unknown | v -> ofBool (equals v))
+    | Filter.Equality(_, _, Value.Array _) -> None
     | Filter.Equality(column, matchType, matchValue) ->
         let test =
             match matchValue with
             | Value.String s when matchType = "STRING" -> stringEquals s
-            | Value.Array _ -> fun _ -> false
             | m ->
                 let target = numberOf m
                 let text = Value.toStringOrNull m
@@ -254,6 +254,14 @@ let rec compileTruth (f: Filter) : Expr.Row -> Truth =
                 match run row with
                 | Value.Null -> Unknown
                 | v -> ofBool (Expr.isTruthy v)
+        | Filter.Equality(column, _, (Value.Array expected)) ->
+            // An array match value compares the whole row value, element by element.
+            let same (a: Value) (b: Value) = a = b || ExprOps.valuesEqual a b
+            fun row ->
+                match row column with
+                | Value.Null -> Unknown
+                | Value.Array xs -> ofBool (xs.Length = expected.Length && Array.forall2 same xs expected)
+                | x -> ofBool (expected.Length = 1 && same x expected.[0])
         | Filter.ArrayContainsElement(column, element) ->
             fun row ->
                 match row column with
@@ -315,7 +323,7 @@ let requiredColumns (f: Filter) : string list =
         | None ->
             match f with
             | Filter.Expression(_, e) -> Expr.requiredColumns e |> List.iter add
-            | Filter.ArrayContainsElement(column, _) -> add column
+            | Filter.ArrayContainsElement(column, _) | Filter.Equality(column, _, _) -> add column
             | Filter.ColumnComparison dims -> List.iter add dims
             | Filter.And fs | Filter.Or fs -> List.iter walk fs
             | Filter.Not inner -> walk inner

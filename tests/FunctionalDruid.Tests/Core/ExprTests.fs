@@ -92,6 +92,7 @@ let tests =
                   "timestamp_format(__time, 'yyyy-qq')", "Function[timestamp_format] invalid pattern [yyyy-qq]: Illegal pattern component: q in expression \"timestamp_format(__time, 'yyyy-qq')\""
                   "cast(a, 'BLOB')", "Function[cast] invalid type [BLOB] in expression \"cast(a, 'BLOB')\""
                   "regexp_like(s, '(')", "Function[regexp_like] invalid regular expression [(]: Invalid pattern '(' at offset 1. Not enough )'s. in expression \"regexp_like(s, '(')\""
+                  String.replicate 300 "(" + "1" + String.replicate 300 ")", "Expression is nested too deeply at position 200 in expression \"" + String.replicate 300 "(" + "1" + String.replicate 300 ")" + "\""
                   "fold((x) -> x, mv, 0)", "Function[fold] lambda expression argument count of 1 does not match the 2 arguments passed to it in expression \"fold((x) -> x, mv, 0)\"" ]
             for text, expected in cases do
                 Expect.equal (Expr.parse text) (Error expected) text
@@ -189,6 +190,7 @@ let tests =
                   "reverse(s)", Value.String "olleH"
                   "repeat('ab', 3)", Value.String "ababab"
                   "repeat('ab', 0)", Value.String ""
+                  "repeat('ab', 100000000)", Value.Null
                   "contains_string(s, 'ell')", Value.Long 1L
                   "contains_string(s, 'ELL')", Value.Long 0L
                   "icontains_string(s, 'ELL')", Value.Long 1L
@@ -258,7 +260,9 @@ let tests =
                   "timestamp_format(__time, null, 'Asia/Shanghai')", Value.String "2013-08-31T09:02:33.123+08:00"
                   "timestamp('2013-08-31T01:02:33Z')", Value.Long 1377910953000L
                   "unix_timestamp('2013-08-31T01:02:33Z')", Value.Long 1377910953L
-                  "timestamp_floor(missing, 'P1D')", Value.Null ]
+                  "timestamp_floor(missing, 'P1D')", Value.Null
+                  "timestamp_shift(__time, 'P1000Y', 9000)", Value.Null
+                  "timestamp_floor(9000000000000000000, 'P1M', null, 'Asia/Shanghai')", Value.Null ]
         }
         test "array and apply functions" {
             check

@@ -239,6 +239,8 @@ let tests =
                   "equals long", """{"type":"equals","column":"num","matchValueType":"LONG","matchValue":10}""", [ rowA, true; rowEmpty, false; rowNull, false ]
                   "equals double", """{"type":"equals","column":"dbl","matchValueType":"DOUBLE","matchValue":2.5}""", [ rowA, true; rowNull, false ]
                   "equals string on strings", """{"type":"equals","column":"numText","matchValueType":"LONG","matchValue":10}""", [ rowA, true ]
+                  "equals array", """{"type":"equals","column":"mv","matchValueType":"ARRAY<STRING>","matchValue":["x","y"]}""", [ rowA, true; rowEmpty, false; rowNull, false ]
+                  "equals array needs every element", """{"type":"equals","column":"mv","matchValueType":"ARRAY<STRING>","matchValue":["x"]}""", [ rowA, false ]
                   "in", """{"type":"in","dimension":"dim","values":["pear","apple"]}""", [ rowA, true; rowEmpty, false; rowNull, false ]
                   "in with null", """{"type":"in","dimension":"dim","values":["pear",null]}""", [ rowA, false; rowNull, true ]
                   "in on longs", """{"type":"in","dimension":"num","values":["-3","7"]}""", [ rowA, false; rowEmpty, true ]
