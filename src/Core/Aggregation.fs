@@ -569,12 +569,21 @@ let private addCardinalityRow (scratch: Scratch) (fields: string[]) (c: Hll.Coll
 // Construction
 // ---------------------------------------------------------------------------------------
 
-/// Stand-ins until the expression and filter modules are wired: aggregators that need
-/// them cannot be created.
-let unsupportedRowFunctions: RowFunctions =
+/// Expression fields and `filtered` aggregators through the expression language and filters;
+/// a bad expression or filter is reported as a JSON error at the aggregator.
+let druidRowFunctions: RowFunctions =
     { CompileExpression =
-        fun e -> raise (NotSupportedException(sprintf "Aggregators with an expression are not supported yet (expression [%s])" e))
-      CompileFilter = fun _ -> raise (NotSupportedException "Filtered aggregators are not supported yet") }
+        fun text ->
+            match Expr.parseCompiled text with
+            | Ok compiled -> fun _ row -> compiled row
+            | Error problem -> raise (Json.JsonError("expression", problem))
+      CompileFilter =
+        fun json ->
+            match Json.run json Filter.parse with
+            | Ok f ->
+                let matches = Filter.compile f
+                fun _ row -> matches row
+            | Error(path, problem) -> raise (Json.JsonError(Json.childPath "filter" path, problem)) }
 
 let rec private create (fns: RowFunctions) (spec: AggregatorSpec) : AccumulatorBase =
     match spec with
@@ -612,9 +621,8 @@ let rec private create (fns: RowFunctions) (spec: AggregatorSpec) : AccumulatorB
 /// An empty accumulator for the spec; expressions and filters are compiled with `fns`.
 let createAccumulatorWith (fns: RowFunctions) (spec: AggregatorSpec) : IngestAccumulator = create fns spec :> IngestAccumulator
 
-/// An empty accumulator for the spec. Until the expression and filter modules are wired,
-/// specs with an `expression` or a `filtered` aggregator raise NotSupportedException.
-let createAccumulator (spec: AggregatorSpec) : IngestAccumulator = createAccumulatorWith unsupportedRowFunctions spec
+/// An empty accumulator for the spec.
+let createAccumulator (spec: AggregatorSpec) : IngestAccumulator = createAccumulatorWith druidRowFunctions spec
 
 let private stateOnlyRowFunctions: RowFunctions =
     { CompileExpression =

@@ -418,6 +418,14 @@ let parseTask (task: Node) : IngestSpec =
         | Some m -> elements m |> List.map Aggregation.parse
         | None -> []
     checkColumnsUnique dataSchema dims metrics
+    // Building each metric's accumulator once checks its expression, filter and fields now,
+    // at submission, instead of failing the task later.
+    metrics
+    |> List.iteri (fun i m ->
+        try Aggregation.createAccumulator m |> ignore
+        with
+        | JsonError(path, problem) -> raise (JsonError(childPath (indexPath (childPath dataSchema.Path "metricsSpec") i) path, problem))
+        | :? NotSupportedException as e -> raise (JsonError(indexPath (childPath dataSchema.Path "metricsSpec") i, e.Message)))
     let granularity = parseGranularitySpec (tryField dataSchema "granularitySpec")
     let transformSpec = parseTransformSpec (tryField dataSchema "transformSpec")
     let inputSource =

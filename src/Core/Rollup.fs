@@ -295,6 +295,8 @@ type IncrementalIndex(spec: IngestSpec) =
     let accumulators = spec.Metrics |> List.map Aggregation.createAccumulator |> Array.ofList
     let mutable scratch : int[] = Array.zeroCreate (2 + encoders.Count)
     let transforms = spec.TransformSpec.Transforms |> Array.ofList
+    let compiledTransforms = transforms |> Array.map (fun t -> Expr.compile t.Expression)
+    let rowFilter = spec.TransformSpec.Filter |> Option.map Filter.compile
     let transformValues : Value[] = Array.zeroCreate transforms.Length
     let transformIndex = transforms |> Array.mapi (fun i t -> t.Name, i) |> dict
     let intervalOk (t: int64) =
@@ -328,7 +330,7 @@ type IncrementalIndex(spec: IngestSpec) =
                 let rawWithTime (name: string) = if name = "__time" then Value.Long parsedTime else raw name
                 for i in 0 .. transforms.Length - 1 do
                     transformValues.[i] <-
-                        try Expr.eval rawWithTime transforms.[i].Expression
+                        try compiledTransforms.[i] rawWithTime
                         with e ->
                             failure <- sprintf "Transform [%s] failed: %s" transforms.[i].Name e.Message
                             Value.Null
@@ -346,7 +348,7 @@ type IncrementalIndex(spec: IngestSpec) =
                     | _ -> raw name
             if not (isNull failure) && transformIndex.ContainsKey "__time" && failure.StartsWith "Transform [__time]" then
                 RowOutcome.Unparseable failure
-            elif (match spec.TransformSpec.Filter with Some f -> not (Filter.matchesRow get f) | None -> false) then
+            elif (match rowFilter with Some matches -> not (matches get) | None -> false) then
                 RowOutcome.ThrownAway
             elif not (intervalOk time) then RowOutcome.ThrownAway
             else

@@ -223,9 +223,23 @@ let accumulatorTests =
             Expect.equal (Aggregation.decodeComplex "hyperUnique" [| 9uy |]) Value.Null "malformed sketch"
             Expect.equal (Aggregation.decodeComplex "somethingElse" [| 1uy |]) Value.Null "unknown type"
         }
-        test "expressions and filters need their modules" {
-            Expect.throwsT<NotSupportedException> (fun () -> Aggregation.createAccumulator (spec """{"type":"longSum","name":"s","expression":"x+1"}""") |> ignore) "expression"
-            Expect.throwsT<NotSupportedException> (fun () -> Aggregation.createAccumulator (spec """{"type":"filtered","filter":{"type":"true"},"aggregator":{"type":"count","name":"c"}}""") |> ignore) "filtered"
+        test "expression fields and filtered aggregators, through stand-ins and through the real modules" {
+            let real text =
+                let acc = Aggregation.createAccumulator (spec text)
+                let ids = accumulate acc sample
+                acc.ToColumn(orderByKey ids)
+            let tenTimes : Aggregation.RowFunctions =
+                { CompileExpression = fun _ -> fun _ row -> match row "x" with Value.Long l -> Value.Long(l * 10L) | _ -> Value.Null
+                  CompileFilter = fun _ -> fun _ row -> row "x" <> Value.Null }
+            let standIn text =
+                let acc = Aggregation.createAccumulatorWith tenTimes (spec text)
+                let ids = accumulate acc sample
+                acc.ToColumn(orderByKey ids)
+            // group 1: 5*10 + "7"*10 + (-1.75*10 = -17.5, truncated to a long) = 103; group 3: 2.5*10 = 25
+            Expect.equal (real """{"type":"longSum","name":"s","expression":"x*10"}""") (ColumnData.Longs([| 103L; 0L; 25L |], Some [| false; true; false |])) "real expression"
+            Expect.equal (real """{"type":"filtered","filter":{"type":"not","field":{"type":"null","column":"x"}},"aggregator":{"type":"count","name":"c"}}""")
+                         (standIn """{"type":"filtered","filter":{"type":"true"},"aggregator":{"type":"count","name":"c"}}""") "real filter"
+            Expect.throwsT<FunctionalDruid.Core.Json.JsonError> (fun () -> Aggregation.createAccumulator (spec """{"type":"longSum","name":"s","expression":"x +"}""") |> ignore) "bad expression"
             let fns : Aggregation.RowFunctions =
                 { CompileExpression = fun _ -> fun time row -> match row "x" with Value.Long l -> Value.Long(l * 10L + time) | _ -> Value.Null
                   CompileFilter = fun _ -> fun _ row -> row "x" <> Value.Null }
