@@ -24,9 +24,40 @@ let documentOptions =
 
 let fail (node: Node) (problem: string) : 'a = raise (JsonError(node.Path, problem))
 
+/// `curl -d @spec.json` (the seed documents' way of submitting specs) strips line breaks, so a
+/// `//` comment would swallow the rest of the spec. In a body without line breaks a `//`
+/// comment therefore ends where the next quoted key or value begins.
+let normalizeComments (text: string) : string =
+    if isNull text || text.Contains '\n' || not (text.Contains "//") then text
+    else
+        let sb = Text.StringBuilder(text.Length)
+        let mutable i = 0
+        let mutable inString = false
+        while i < text.Length do
+            let c = text.[i]
+            if inString then
+                sb.Append c |> ignore
+                if c = '\\' && i + 1 < text.Length then
+                    sb.Append text.[i + 1] |> ignore
+                    i <- i + 1
+                elif c = '"' then inString <- false
+                i <- i + 1
+            elif c = '"' then
+                inString <- true
+                sb.Append c |> ignore
+                i <- i + 1
+            elif c = '/' && i + 1 < text.Length && text.[i + 1] = '/' then
+                let next = text.IndexOf('"', i + 2)
+                i <- if next < 0 then text.Length else next
+                sb.Append ' ' |> ignore
+            else
+                sb.Append c |> ignore
+                i <- i + 1
+        sb.ToString()
+
 /// Parses text into a root node; a syntax error is reported with line and column.
 let parse (text: string) : Result<JsonDocument, string> =
-    try Ok(JsonDocument.Parse(text, documentOptions))
+    try Ok(JsonDocument.Parse(normalizeComments text, documentOptions))
     with :? JsonException as e ->
         let line = if e.LineNumber.HasValue then e.LineNumber.Value + 1L else 0L
         let col = if e.BytePositionInLine.HasValue then e.BytePositionInLine.Value + 1L else 0L

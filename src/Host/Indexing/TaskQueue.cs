@@ -63,7 +63,7 @@ public sealed class TaskQueue : IDisposable
         JsonObject json;
         try
         {
-            json = JsonNode.Parse(body, documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+            json = JsonNode.Parse(Json.normalizeComments(body), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
                    ?? throw new InvalidTaskException("Task must be a JSON object");
         }
         catch (System.Text.Json.JsonException)

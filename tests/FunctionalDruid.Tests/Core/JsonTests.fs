@@ -11,6 +11,12 @@ let tests =
                                    /* two */ "b": [1,2,], }""" (fun n -> Json.asInt (Json.field n "a"), Json.elements (Json.field n "b") |> List.map Json.asInt)
             Expect.equal r (Ok(1, [ 1; 2 ])) "parsed"
         }
+        test "a single-line body (curl -d @file strips line breaks) keeps working with // comments" {
+            let spec = "{ \"ioConfig\": { \"topic\": \"adtest\",    \"taskDuration\": \"PT10M\", // 10分钟生成一个segment    \"completionTimeout\": \"PT20M\",   // 任务超时 抛弃任务    \"consumerProperties\": { \"bootstrap.servers\": \"a:9092\" } } }"
+            let r = Json.run spec (fun n -> let io = Json.field n "ioConfig" in Json.requiredString io "taskDuration", Json.requiredString io "completionTimeout", Json.requiredString (Json.field io "consumerProperties") "bootstrap.servers")
+            Expect.equal r (Ok("PT10M", "PT20M", "a:9092")) "comments end at the next quoted key"
+            Expect.equal (Json.normalizeComments "{\"url\":\"http://x//y\"}") "{\"url\":\"http://x//y\"}" "slashes inside strings are data"
+        }
         test "missing field names its path" {
             let r = Json.run """{"spec":{"dataSchema":{}}}""" (fun n -> Json.requiredString (Json.field (Json.field n "spec") "dataSchema") "dataSource")
             Expect.equal r (Error("spec.dataSchema.dataSource", "is required but missing")) "error"

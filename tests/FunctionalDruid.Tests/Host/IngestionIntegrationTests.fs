@@ -40,8 +40,10 @@ let private storeTests (kind: ServerHarness.StoreKind) =
 
         test "the seed's timeseries query (P1D in Asia/Shanghai) over seed-shaped rows" {
             use r = start kind []
-            ingest r (seedSpec ()) |> ignore
-            let code, body = post r "/druid/v2/?pretty" (seedQuery ())
+            // Submitted as `curl -d @file` sends it: line breaks stripped, comments and all.
+            let asCurlSendsIt (text: string) = text.Replace("\r", "").Replace("\n", "")
+            ingest r (asCurlSendsIt (seedSpec ())) |> ignore
+            let code, body = post r "/druid/v2/?pretty" (asCurlSendsIt (seedQuery ()))
             Expect.equal code 200 "query status"
             // Rows by Shanghai day: 06-04 (one row, 3 clicks), 06-05 (four rows: 1+0+5+2),
             // 06-06 (the 20:00Z row); the 2019-06-06T01:00Z row is outside the query interval.
