@@ -283,8 +283,7 @@ let private isStrictlyAscendingNonNegative (rows: ReadOnlySpan<int>) =
         i <- i + 1
     ok
 
-/// The serialized size of the bitmap of strictly ascending, non-negative rows.
-let serializedSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
+let private roaringSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
     let mutable groups = 0
     let mutable data = 0
     let mutable i = 0
@@ -299,9 +298,7 @@ let serializedSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
         i <- j
     align8 (4 + EntryBytes * groups) + data
 
-/// Serializes the bitmap of strictly ascending, non-negative rows straight from the rows,
-/// without building a Bitmap; returns the bytes written (= serializedSizeOfSortedRows).
-let writeSortedRows (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
+let private writeRoaring (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
     let mutable groups = 0
     let mutable i = 0
     while i < rows.Length do
@@ -343,6 +340,25 @@ let writeSortedRows (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
         offset <- offset + Containers.dataBytes count
         i <- j
     offset
+
+/// Very sparse bitmaps (a value held by a few rows spread over many chunks) are smaller as
+/// a plain row list: a negated count, then the rows as int32.
+let private listSize (cardinality: int) = 4 + 4 * cardinality
+
+/// The serialized size of the bitmap of strictly ascending, non-negative rows.
+let serializedSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
+    min (roaringSizeOfSortedRows rows) (listSize rows.Length)
+
+let private writeRowList (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
+    BinaryPrimitives.WriteInt32LittleEndian(dst, -rows.Length)
+    MemoryMarshal.AsBytes(rows).CopyTo(dst.Slice 4)
+    listSize rows.Length
+
+/// Serializes the bitmap of strictly ascending, non-negative rows straight from the rows,
+/// without building a Bitmap; returns the bytes written (= serializedSizeOfSortedRows).
+let writeSortedRows (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
+    if listSize rows.Length < roaringSizeOfSortedRows rows then writeRowList rows dst
+    else writeRoaring rows dst
 
 /// An immutable set of rows (non-negative ints).
 [<Sealed>]
@@ -473,15 +489,21 @@ type Bitmap internal (containers: Container[], cardinality: int) =
                         k <- k + 1
         rows
 
-    member _.SerializedSize =
+    member private _.RoaringSize =
         let mutable size = align8 (4 + EntryBytes * containers.Length)
         for c in containers do
             if c.Kind = BitsetKind then size <- align8 size
             size <- size + c.Data.Length
         size
 
+    member this.SerializedSize = min this.RoaringSize (listSize cardinality)
+
     /// Writes the serialized form (see docs/segment-format.md); returns the bytes written.
     member this.WriteTo(dst: Span<byte>) : int =
+        if listSize cardinality < this.RoaringSize then writeRowList (ReadOnlySpan(this.ToRows())) dst
+        else this.WriteRoaring dst
+
+    member private _.WriteRoaring(dst: Span<byte>) : int =
         BinaryPrimitives.WriteInt32LittleEndian(dst, containers.Length)
         let headerEnd = 4 + EntryBytes * containers.Length
         let mutable offset = align8 headerEnd
@@ -524,8 +546,8 @@ type Bitmap internal (containers: Container[], cardinality: int) =
     static member OfSortedRows(rows: ReadOnlySpan<int>) : Bitmap =
         if rows.Length = 0 then empty
         elif isStrictlyAscendingNonNegative rows then
-            let bytes = Array.zeroCreate<byte> (serializedSizeOfSortedRows rows)
-            writeSortedRows rows (Span bytes) |> ignore
+            let bytes = Array.zeroCreate<byte> (roaringSizeOfSortedRows rows)
+            writeRoaring rows (Span bytes) |> ignore
             match Bitmap.Deserialize(ReadOnlyMemory bytes) with
             | Ok b -> b
             | Error e -> invalidOp e
@@ -545,7 +567,8 @@ type Bitmap internal (containers: Container[], cardinality: int) =
         if span.Length < 4 then Error "bitmap: truncated header"
         else
             let n = BinaryPrimitives.ReadInt32LittleEndian span
-            if n < 0 || n > 32768 || int64 4 + int64 EntryBytes * int64 n > int64 span.Length then
+            if n < 0 then Bitmap.OfRowList span
+            elif n > 32768 || int64 4 + int64 EntryBytes * int64 n > int64 span.Length then
                 Error(sprintf "bitmap: bad container count %d" n)
             else
                 let containers = Array.zeroCreate<Container> n
@@ -573,6 +596,15 @@ type Bitmap internal (containers: Container[], cardinality: int) =
                             total <- total + card
                     i <- i + 1
                 if error = "" then Ok(Bitmap(containers, total)) else Error error
+
+    /// The row-list form: copied into containers (it is only chosen for small bitmaps).
+    static member private OfRowList(span: ReadOnlySpan<byte>) : Result<Bitmap, string> =
+        let count = -(int64 (BinaryPrimitives.ReadInt32LittleEndian span))
+        if 4L + 4L * count > int64 span.Length then Error "bitmap: truncated row list"
+        else
+            let rows = MemoryMarshal.Cast<byte, int>(span.Slice(4, 4 * int count))
+            if not (isStrictlyAscendingNonNegative rows) then Error "bitmap: row list out of order"
+            else Ok(Bitmap.OfSortedRows rows)
 
     /// Rows [start, stop).
     static member OfRange(start: int, stop: int) : Bitmap =

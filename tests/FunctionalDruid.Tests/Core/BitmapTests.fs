@@ -62,6 +62,19 @@ let tests =
             let back = deserialize (ReadOnlyMemory(serialize b))
             Expect.equal (back |> Result.map toRows) (Ok rows) "round trip"
         }
+        test "very sparse bitmaps are stored as a row list" {
+            let rows = Array.init 30 (fun i -> i * 70000)
+            let bytes = serialize (ofSortedRows rows)
+            Expect.equal bytes.Length (4 + 4 * 30) "row-list size"
+            Expect.equal (BitConverter.ToInt32(bytes, 0)) -30 "negated count"
+            Expect.equal (deserialize (ReadOnlyMemory bytes) |> Result.map toRows) (Ok rows) "round trip"
+            let swapped = Array.copy bytes
+            swapped[8] <- 0uy
+            swapped[9] <- 0uy
+            swapped[10] <- 0uy
+            Expect.isError (deserialize (ReadOnlyMemory swapped)) "rows out of order"
+            Expect.isError (deserialize (ReadOnlyMemory(bytes, 0, bytes.Length - 1))) "truncated"
+        }
         test "complement and ranges" {
             Expect.equal (toRows (complement 10 (ofSortedRows [| 0; 3; 9; 12 |]))) [| 1; 2; 4; 5; 6; 7; 8 |] "within row count"
             Expect.equal (cardinality (complement 200000 empty)) 200000 "all rows"
@@ -70,7 +83,7 @@ let tests =
             Expect.equal (cardinality (ofRange 5 140000)) 139995 "big range"
         }
         test "corrupt serialized bitmaps are errors" {
-            let good = serialize (ofSortedRows [| 1; 2; 3; 100000 |])
+            let good = serialize (ofSortedRows (Array.append [| 0 .. 99 |] [| 100000 |]))
             Expect.isError (deserialize (ReadOnlyMemory [||])) "empty"
             Expect.isError (deserialize (ReadOnlyMemory(good[.. good.Length - 2]))) "truncated"
             let badCount = Array.copy good
@@ -84,7 +97,8 @@ let tests =
             Expect.isError (deserialize (ReadOnlyMemory dense)) "bitset cardinality mismatch"
         }
         testPropertyWithConfig config "random bytes never throw on deserialize" <| fun (bytes: byte[]) (count: byte) ->
-            let withCount = Array.append [| count % 4uy; 0uy; 0uy; 0uy |] bytes
+            let header = if count > 200uy then BitConverter.GetBytes(-(int count % 8)) else [| count % 4uy; 0uy; 0uy; 0uy |]
+            let withCount = Array.append header bytes
             match deserialize (ReadOnlyMemory withCount) with
             | Ok b -> b.ToRows().Length = b.Cardinality
             | Error _ -> true

@@ -199,6 +199,9 @@ let tests =
             let r = openBytes bytes
             Expect.equal (describe (SegmentFormat.readContent r)) (describe content) "content"
             Expect.equal (SegmentFormat.verify (ReadOnlyMemory bytes)) (Ok()) "verify"
+            let again = System.Buffers.ArrayBufferWriter<byte>()
+            SegmentFormat.writeTo again content
+            Expect.isTrue (again.WrittenSpan.SequenceEqual(ReadOnlySpan bytes)) "writing is deterministic, every byte written"
             for info in r.Columns do
                 match r.Column info.Name with
                 | Some(ColumnReader.String s) ->
