@@ -11,265 +11,11 @@ open System
 open System.Buffers.Binary
 open System.Numerics
 open System.Runtime.InteropServices
-
-[<Literal>]
-let internal ArrayKind = 0
-
-[<Literal>]
-let internal BitsetKind = 1
+open FunctionalDruid.Core.BitmapContainers
 
 /// Chunks with more rows than this are stored as bitsets (where a bitset becomes smaller).
 [<Literal>]
-let ArrayMaxCardinality = 4096
-
-[<Literal>]
-let internal ChunkWords = 1024
-
-[<Literal>]
-let internal BitsetBytes = 8192
-
-[<Literal>]
-let internal EntryBytes = 12
-
-[<Struct; NoEquality; NoComparison>]
-type internal Container =
-    { Key: int
-      Kind: int
-      Cardinality: int
-      Data: ReadOnlyMemory<byte> }
-
-/// Word-level kernels shared by bitset containers and RowSet; vectorised with Vector<T>.
-module internal Words =
-    let andInto (a: ReadOnlySpan<uint64>) (b: ReadOnlySpan<uint64>) (dst: Span<uint64>) =
-        let va = MemoryMarshal.Cast<uint64, Vector<uint64>>(a)
-        let vb = MemoryMarshal.Cast<uint64, Vector<uint64>>(b)
-        let vd = MemoryMarshal.Cast<uint64, Vector<uint64>>(dst)
-        for i in 0 .. vd.Length - 1 do
-            vd[i] <- Vector.BitwiseAnd(va[i], vb[i])
-        for i in vd.Length * Vector<uint64>.Count .. dst.Length - 1 do
-            dst[i] <- a[i] &&& b[i]
-
-    let orInto (a: ReadOnlySpan<uint64>) (b: ReadOnlySpan<uint64>) (dst: Span<uint64>) =
-        let va = MemoryMarshal.Cast<uint64, Vector<uint64>>(a)
-        let vb = MemoryMarshal.Cast<uint64, Vector<uint64>>(b)
-        let vd = MemoryMarshal.Cast<uint64, Vector<uint64>>(dst)
-        for i in 0 .. vd.Length - 1 do
-            vd[i] <- Vector.BitwiseOr(va[i], vb[i])
-        for i in vd.Length * Vector<uint64>.Count .. dst.Length - 1 do
-            dst[i] <- a[i] ||| b[i]
-
-    let andNotInto (a: ReadOnlySpan<uint64>) (b: ReadOnlySpan<uint64>) (dst: Span<uint64>) =
-        let va = MemoryMarshal.Cast<uint64, Vector<uint64>>(a)
-        let vb = MemoryMarshal.Cast<uint64, Vector<uint64>>(b)
-        let vd = MemoryMarshal.Cast<uint64, Vector<uint64>>(dst)
-        for i in 0 .. vd.Length - 1 do
-            vd[i] <- Vector.AndNot(va[i], vb[i])
-        for i in vd.Length * Vector<uint64>.Count .. dst.Length - 1 do
-            dst[i] <- a[i] &&& ~~~b[i]
-
-    let notInPlace (dst: Span<uint64>) =
-        let vd = MemoryMarshal.Cast<uint64, Vector<uint64>>(dst)
-        for i in 0 .. vd.Length - 1 do
-            vd[i] <- Vector.OnesComplement vd[i]
-        for i in vd.Length * Vector<uint64>.Count .. dst.Length - 1 do
-            dst[i] <- ~~~dst[i]
-
-    let popCount (words: ReadOnlySpan<uint64>) : int =
-        let mutable n = 0
-        for i in 0 .. words.Length - 1 do
-            n <- n + BitOperations.PopCount words[i]
-        n
-
-    /// Sets bits [start, stop) of a word span.
-    let setRange (words: Span<uint64>) (start: int) (stop: int) =
-        if start < stop then
-            let first = start >>> 6
-            let last = (stop - 1) >>> 6
-            let firstMask = UInt64.MaxValue <<< (start &&& 63)
-            let lastMask = UInt64.MaxValue >>> (63 - ((stop - 1) &&& 63))
-            if first = last then words[first] <- words[first] ||| (firstMask &&& lastMask)
-            else
-                words[first] <- words[first] ||| firstMask
-                words.Slice(first + 1, last - first - 1).Fill UInt64.MaxValue
-                words[last] <- words[last] ||| lastMask
-
-    /// Writes the positions of set bits as uint16 (a chunk has at most 65536 bits).
-    let extractBits (words: ReadOnlySpan<uint64>) (dst: Span<uint16>) : int =
-        let mutable k = 0
-        for w in 0 .. words.Length - 1 do
-            let mutable x = words[w]
-            while x <> 0UL do
-                dst[k] <- uint16 ((w <<< 6) + BitOperations.TrailingZeroCount x)
-                x <- x &&& (x - 1UL)
-                k <- k + 1
-        k
-
-/// Span to read-only span (F# applies no implicit conversion to let-bound function arguments).
-let inline internal ro (s: Span<uint64>) : ReadOnlySpan<uint64> = Span<uint64>.op_Implicit s
-
-module internal Containers =
-    let arrayOf (c: Container) : ReadOnlySpan<uint16> = MemoryMarshal.Cast<byte, uint16>(c.Data.Span)
-    let wordsOf (c: Container) : ReadOnlySpan<uint64> = MemoryMarshal.Cast<byte, uint64>(c.Data.Span)
-    let u16 (bytes: byte[]) : Span<uint16> = MemoryMarshal.Cast<byte, uint16>(Span bytes)
-    let u64 (bytes: byte[]) : Span<uint64> = MemoryMarshal.Cast<byte, uint64>(Span bytes)
-
-    let ofArrayBuffer (key: int) (bytes: byte[]) (count: int) : Container voption =
-        if count = 0 then ValueNone
-        else ValueSome { Key = key; Kind = ArrayKind; Cardinality = count; Data = ReadOnlyMemory(bytes, 0, count * 2) }
-
-    /// A container from a bitset chunk, as an array when that is the smaller form.
-    let ofWordsBuffer (key: int) (bytes: byte[]) (count: int) : Container voption =
-        if count = 0 then ValueNone
-        elif count <= ArrayMaxCardinality then
-            let array = Array.zeroCreate<byte> (count * 2)
-            Words.extractBits (ro (u64 bytes)) (u16 array) |> ignore
-            ofArrayBuffer key array count
-        else ValueSome { Key = key; Kind = BitsetKind; Cardinality = count; Data = ReadOnlyMemory bytes }
-
-    let fillWords (c: Container) (dst: Span<uint64>) =
-        if c.Kind = BitsetKind then (wordsOf c).CopyTo dst
-        else
-            dst.Clear()
-            let a = arrayOf c
-            for i in 0 .. a.Length - 1 do
-                let v = int a[i]
-                dst[v >>> 6] <- dst[v >>> 6] ||| (1UL <<< (v &&& 63))
-
-    let toWordsBuffer (c: Container) : byte[] =
-        let bytes = Array.zeroCreate<byte> BitsetBytes
-        fillWords c (u64 bytes)
-        bytes
-
-    let contains (c: Container) (low: int) : bool =
-        if c.Kind = BitsetKind then ((wordsOf c)[low >>> 6] >>> (low &&& 63)) &&& 1UL = 1UL
-        else
-            let a = arrayOf c
-            let mutable lo = 0
-            let mutable hi = a.Length - 1
-            let mutable found = false
-            while not found && lo <= hi do
-                let mid = (lo + hi) >>> 1
-                let v = int a[mid]
-                if v = low then found <- true
-                elif v < low then lo <- mid + 1
-                else hi <- mid - 1
-            found
-
-    /// Keeps the array's values whose bit in `bits` equals `keepSet`.
-    let filterArray (array: Container) (bits: Container) (keepSet: bool) : Container voption =
-        let a = arrayOf array
-        let w = wordsOf bits
-        let out = Array.zeroCreate<byte> (a.Length * 2)
-        let o = u16 out
-        let mutable k = 0
-        for i in 0 .. a.Length - 1 do
-            let v = int a[i]
-            if (((w[v >>> 6] >>> (v &&& 63)) &&& 1UL) = 1UL) = keepSet then
-                o[k] <- a[i]
-                k <- k + 1
-        ofArrayBuffer array.Key out k
-
-    let intersect (x: Container) (y: Container) : Container voption =
-        match x.Kind, y.Kind with
-        | ArrayKind, ArrayKind ->
-            let a = arrayOf x
-            let b = arrayOf y
-            let out = Array.zeroCreate<byte> (2 * min a.Length b.Length)
-            let o = u16 out
-            let mutable i = 0
-            let mutable j = 0
-            let mutable k = 0
-            while i < a.Length && j < b.Length do
-                let va = a[i]
-                let vb = b[j]
-                if va < vb then i <- i + 1
-                elif vb < va then j <- j + 1
-                else
-                    o[k] <- va
-                    k <- k + 1
-                    i <- i + 1
-                    j <- j + 1
-            ofArrayBuffer x.Key out k
-        | ArrayKind, _ -> filterArray x y true
-        | _, ArrayKind -> filterArray y x true
-        | _ ->
-            let out = Array.zeroCreate<byte> BitsetBytes
-            Words.andInto (wordsOf x) (wordsOf y) (u64 out)
-            ofWordsBuffer x.Key out (Words.popCount (ro (u64 out)))
-
-    let union (x: Container) (y: Container) : Container voption =
-        match x.Kind, y.Kind with
-        | ArrayKind, ArrayKind when x.Cardinality + y.Cardinality <= ArrayMaxCardinality ->
-            let a = arrayOf x
-            let b = arrayOf y
-            let out = Array.zeroCreate<byte> (2 * (a.Length + b.Length))
-            let o = u16 out
-            let mutable i = 0
-            let mutable j = 0
-            let mutable k = 0
-            while i < a.Length || j < b.Length do
-                if j >= b.Length || (i < a.Length && a[i] < b[j]) then
-                    o[k] <- a[i]
-                    i <- i + 1
-                elif i >= a.Length || b[j] < a[i] then
-                    o[k] <- b[j]
-                    j <- j + 1
-                else
-                    o[k] <- a[i]
-                    i <- i + 1
-                    j <- j + 1
-                k <- k + 1
-            ofArrayBuffer x.Key out k
-        | _ ->
-            let out = toWordsBuffer x
-            let w = u64 out
-            if y.Kind = BitsetKind then Words.orInto (ro w) (wordsOf y) w
-            else
-                let b = arrayOf y
-                for i in 0 .. b.Length - 1 do
-                    let v = int b[i]
-                    w[v >>> 6] <- w[v >>> 6] ||| (1UL <<< (v &&& 63))
-            ofWordsBuffer x.Key out (Words.popCount (ro w))
-
-    let difference (x: Container) (y: Container) : Container voption =
-        match x.Kind, y.Kind with
-        | ArrayKind, ArrayKind ->
-            let a = arrayOf x
-            let b = arrayOf y
-            let out = Array.zeroCreate<byte> (2 * a.Length)
-            let o = u16 out
-            let mutable j = 0
-            let mutable k = 0
-            for i in 0 .. a.Length - 1 do
-                let v = a[i]
-                while j < b.Length && b[j] < v do
-                    j <- j + 1
-                if j >= b.Length || b[j] <> v then
-                    o[k] <- v
-                    k <- k + 1
-            ofArrayBuffer x.Key out k
-        | ArrayKind, _ -> filterArray x y false
-        | _, ArrayKind ->
-            let out = toWordsBuffer x
-            let w = u64 out
-            let b = arrayOf y
-            for i in 0 .. b.Length - 1 do
-                let v = int b[i]
-                w[v >>> 6] <- w[v >>> 6] &&& ~~~(1UL <<< (v &&& 63))
-            ofWordsBuffer x.Key out (Words.popCount (ro w))
-        | _ ->
-            let out = Array.zeroCreate<byte> BitsetBytes
-            Words.andNotInto (wordsOf x) (wordsOf y) (u64 out)
-            ofWordsBuffer x.Key out (Words.popCount (ro (u64 out)))
-
-    /// Rows [start, stop) of chunk `key` (0 <= start < stop <= 65536).
-    let ofRange (key: int) (start: int) (stop: int) : Container voption =
-        let bytes = Array.zeroCreate<byte> BitsetBytes
-        Words.setRange (u64 bytes) start stop
-        ofWordsBuffer key bytes (stop - start)
-
-    /// Serialized size of the rows of one sorted group: a uint16 array or a bitset.
-    let dataBytes (count: int) = if count > ArrayMaxCardinality then BitsetBytes else count * 2
+let ArrayMaxCardinality = BitmapContainers.ArrayMaxCardinality
 
 let private align8 (n: int) = (n + 7) &&& ~~~7
 
@@ -283,8 +29,7 @@ let private isStrictlyAscendingNonNegative (rows: ReadOnlySpan<int>) =
         i <- i + 1
     ok
 
-/// The serialized size of the bitmap of strictly ascending, non-negative rows.
-let serializedSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
+let private roaringSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
     let mutable groups = 0
     let mutable data = 0
     let mutable i = 0
@@ -299,9 +44,7 @@ let serializedSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
         i <- j
     align8 (4 + EntryBytes * groups) + data
 
-/// Serializes the bitmap of strictly ascending, non-negative rows straight from the rows,
-/// without building a Bitmap; returns the bytes written (= serializedSizeOfSortedRows).
-let writeSortedRows (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
+let private writeRoaring (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
     let mutable groups = 0
     let mutable i = 0
     while i < rows.Length do
@@ -343,6 +86,25 @@ let writeSortedRows (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
         offset <- offset + Containers.dataBytes count
         i <- j
     offset
+
+/// Very sparse bitmaps (a value held by a few rows spread over many chunks) are smaller as
+/// a plain row list: a negated count, then the rows as int32.
+let private listSize (cardinality: int) = 4 + 4 * cardinality
+
+/// The serialized size of the bitmap of strictly ascending, non-negative rows.
+let serializedSizeOfSortedRows (rows: ReadOnlySpan<int>) : int =
+    min (roaringSizeOfSortedRows rows) (listSize rows.Length)
+
+let private writeRowList (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
+    BinaryPrimitives.WriteInt32LittleEndian(dst, -rows.Length)
+    MemoryMarshal.AsBytes(rows).CopyTo(dst.Slice 4)
+    listSize rows.Length
+
+/// Serializes the bitmap of strictly ascending, non-negative rows straight from the rows,
+/// without building a Bitmap; returns the bytes written (= serializedSizeOfSortedRows).
+let writeSortedRows (rows: ReadOnlySpan<int>) (dst: Span<byte>) : int =
+    if listSize rows.Length < roaringSizeOfSortedRows rows then writeRowList rows dst
+    else writeRoaring rows dst
 
 /// An immutable set of rows (non-negative ints).
 [<Sealed>]
@@ -473,15 +235,21 @@ type Bitmap internal (containers: Container[], cardinality: int) =
                         k <- k + 1
         rows
 
-    member _.SerializedSize =
+    member private _.RoaringSize =
         let mutable size = align8 (4 + EntryBytes * containers.Length)
         for c in containers do
             if c.Kind = BitsetKind then size <- align8 size
             size <- size + c.Data.Length
         size
 
+    member this.SerializedSize = min this.RoaringSize (listSize cardinality)
+
     /// Writes the serialized form (see docs/segment-format.md); returns the bytes written.
     member this.WriteTo(dst: Span<byte>) : int =
+        if listSize cardinality < this.RoaringSize then writeRowList (ReadOnlySpan(this.ToRows())) dst
+        else this.WriteRoaring dst
+
+    member private _.WriteRoaring(dst: Span<byte>) : int =
         BinaryPrimitives.WriteInt32LittleEndian(dst, containers.Length)
         let headerEnd = 4 + EntryBytes * containers.Length
         let mutable offset = align8 headerEnd
@@ -524,8 +292,8 @@ type Bitmap internal (containers: Container[], cardinality: int) =
     static member OfSortedRows(rows: ReadOnlySpan<int>) : Bitmap =
         if rows.Length = 0 then empty
         elif isStrictlyAscendingNonNegative rows then
-            let bytes = Array.zeroCreate<byte> (serializedSizeOfSortedRows rows)
-            writeSortedRows rows (Span bytes) |> ignore
+            let bytes = Array.zeroCreate<byte> (roaringSizeOfSortedRows rows)
+            writeRoaring rows (Span bytes) |> ignore
             match Bitmap.Deserialize(ReadOnlyMemory bytes) with
             | Ok b -> b
             | Error e -> invalidOp e
@@ -545,7 +313,8 @@ type Bitmap internal (containers: Container[], cardinality: int) =
         if span.Length < 4 then Error "bitmap: truncated header"
         else
             let n = BinaryPrimitives.ReadInt32LittleEndian span
-            if n < 0 || n > 32768 || int64 4 + int64 EntryBytes * int64 n > int64 span.Length then
+            if n < 0 then Bitmap.OfRowList span
+            elif n > 32768 || int64 4 + int64 EntryBytes * int64 n > int64 span.Length then
                 Error(sprintf "bitmap: bad container count %d" n)
             else
                 let containers = Array.zeroCreate<Container> n
@@ -573,6 +342,15 @@ type Bitmap internal (containers: Container[], cardinality: int) =
                             total <- total + card
                     i <- i + 1
                 if error = "" then Ok(Bitmap(containers, total)) else Error error
+
+    /// The row-list form: copied into containers (it is only chosen for small bitmaps).
+    static member private OfRowList(span: ReadOnlySpan<byte>) : Result<Bitmap, string> =
+        let count = -(int64 (BinaryPrimitives.ReadInt32LittleEndian span))
+        if 4L + 4L * count > int64 span.Length then Error "bitmap: truncated row list"
+        else
+            let rows = MemoryMarshal.Cast<byte, int>(span.Slice(4, 4 * int count))
+            if not (isStrictlyAscendingNonNegative rows) then Error "bitmap: row list out of order"
+            else Ok(Bitmap.OfSortedRows rows)
 
     /// Rows [start, stop).
     static member OfRange(start: int, stop: int) : Bitmap =

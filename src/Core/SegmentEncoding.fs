@@ -28,7 +28,8 @@ let align8 (n: int64) = (n + 7L) &&& ~~~7L
 /// A growable byte buffer that the writer fills front to back and patches in place.
 [<Sealed>]
 type ByteSink(initialCapacity: int) =
-    let mutable buffer: byte[] = Array.zeroCreate (max 256 initialCapacity)
+    // Uninitialized: every byte is written before the buffer is handed out, padding included.
+    let mutable buffer: byte[] = GC.AllocateUninitializedArray<byte>(max 256 initialCapacity)
     let mutable length = 0
 
     member _.Length = length
@@ -37,7 +38,7 @@ type ByteSink(initialCapacity: int) =
         if int64 length + int64 count > int64 Array.MaxLength then
             raise (InvalidOperationException "segment larger than 2 GB")
         if length + count > buffer.Length then
-            let grown = Array.zeroCreate<byte> (int (min (int64 Array.MaxLength) (max (int64 (length + count)) (int64 buffer.Length * 2L))))
+            let grown = GC.AllocateUninitializedArray<byte>(int (min (int64 Array.MaxLength) (max (int64 (length + count)) (int64 buffer.Length * 2L))))
             Buffer.BlockCopy(buffer, 0, grown, 0, length)
             buffer <- grown
         Span(buffer, length, count)
@@ -68,7 +69,10 @@ type ByteSink(initialCapacity: int) =
     member _.PatchInt32(position: int, v: int) = BinaryPrimitives.WriteInt32LittleEndian(Span(buffer, position, 4), v)
     member _.PatchInt64(position: int, v: int64) = BinaryPrimitives.WriteInt64LittleEndian(Span(buffer, position, 8), v)
     member _.Written = ReadOnlySpan(buffer, 0, length)
-    member _.ToArray() = buffer.AsSpan(0, length).ToArray()
+    member _.ToArray() =
+        let result = GC.AllocateUninitializedArray<byte> length
+        Buffer.BlockCopy(buffer, 0, result, 0, length)
+        result
 
 /// Writes a section: a part table (count, then offset/length pairs relative to the section
 /// start) followed by the parts, each 8-byte aligned.

@@ -76,37 +76,51 @@ let private sortStrings (rowCount: int) (data: StringColumnData) : SortedStrings
             ids[r] <- mapId r data.Ids[r]
         { Values = values.ToArray(); HasNull = firstIsNull; Ids = ids; RowOffsets = None }
 
-/// Row lists per dictionary id, ascending and distinct (counting sort over the rows).
+/// Row lists per dictionary id, ascending and distinct (counting sort over the rows):
+/// rows of id i are rows[starts[i] .. starts[i+1]-1].
 let private rowsPerValue (rowCount: int) (cardinality: int) (s: SortedStrings) : int[] * int[] =
     let starts = Array.zeroCreate<int> (cardinality + 1)
-    let lastRow = Array.create cardinality -1
-    let visit (count: bool) (fill: int[]) (cursor: int[]) =
+    let ids = s.Ids
+    match s.RowOffsets with
+    | None ->
         for r in 0 .. rowCount - 1 do
-            let first, stop =
-                match s.RowOffsets with
-                | Some o -> o[r], o[r + 1]
-                | None -> r, r + 1
-            // An empty multi-value row is listed under null (id 0).
-            if first = stop then
-                if count then starts[1] <- starts[1] + 1
-                else
-                    fill[cursor[0]] <- r
-                    cursor[0] <- cursor[0] + 1
-            for j in first .. stop - 1 do
-                let id = s.Ids[j]
+            starts[ids[r] + 1] <- starts[ids[r] + 1] + 1
+        for id in 1 .. cardinality do
+            starts[id] <- starts[id] + starts[id - 1]
+        let rows = Array.zeroCreate<int> rowCount
+        let cursor = Array.copy starts
+        for r in 0 .. rowCount - 1 do
+            let id = ids[r]
+            rows[cursor[id]] <- r
+            cursor[id] <- cursor[id] + 1
+        starts, rows
+    | Some offsets ->
+        // A row may repeat a value: lastRow keeps it listed once. An empty row is listed
+        // under null (id 0).
+        let lastRow = Array.create cardinality -1
+        for r in 0 .. rowCount - 1 do
+            if offsets[r] = offsets[r + 1] then starts[1] <- starts[1] + 1
+            for j in offsets[r] .. offsets[r + 1] - 1 do
+                let id = ids[j]
                 if lastRow[id] <> r then
                     lastRow[id] <- r
-                    if count then starts[id + 1] <- starts[id + 1] + 1
-                    else
-                        fill[cursor[id]] <- r
-                        cursor[id] <- cursor[id] + 1
-    visit true [||] [||]
-    for id in 1 .. cardinality do
-        starts[id] <- starts[id] + starts[id - 1]
-    let rows = Array.zeroCreate<int> starts[cardinality]
-    Array.Fill(lastRow, -1)
-    visit false rows (Array.copy starts)
-    starts, rows
+                    starts[id + 1] <- starts[id + 1] + 1
+        for id in 1 .. cardinality do
+            starts[id] <- starts[id] + starts[id - 1]
+        let rows = Array.zeroCreate<int> starts[cardinality]
+        let cursor = Array.copy starts
+        Array.Fill(lastRow, -1)
+        for r in 0 .. rowCount - 1 do
+            if offsets[r] = offsets[r + 1] then
+                rows[cursor[0]] <- r
+                cursor[0] <- cursor[0] + 1
+            for j in offsets[r] .. offsets[r + 1] - 1 do
+                let id = ids[j]
+                if lastRow[id] <> r then
+                    lastRow[id] <- r
+                    rows[cursor[id]] <- r
+                    cursor[id] <- cursor[id] + 1
+        starts, rows
 
 let private narrowIds (ids: int[]) (cardinality: int) : byte[] * int =
     if cardinality <= 256 then
