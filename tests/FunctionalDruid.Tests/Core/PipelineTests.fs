@@ -1,0 +1,1 @@
+module FunctionalDruid.Tests.Core.PipelineTests
