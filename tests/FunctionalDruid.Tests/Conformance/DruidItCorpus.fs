@@ -155,11 +155,27 @@ let private isGap (message: string) =
     let m = message.ToLowerInvariant()
     m.Contains "not supported" || m.Contains "unsupported" || m.Contains "unknown aggregator type" || m.Contains "unknown dimension type"
 
+/// Diagnostic mode (DRUID_IT_WITHOUT_SKETCHES=1): datasketches-extension metrics are removed
+/// from ingestion specs, so the rest of the wikipedia cases can be exercised before the
+/// extension exists. Queries reading those metrics stay NOT RUN; the summary says so.
+let withoutSketchMetrics = Environment.GetEnvironmentVariable "DRUID_IT_WITHOUT_SKETCHES" = "1"
+
 let private specGap (specText: string) : string option =
+    let gap (path: string) (msg: string) = if path = "" then msg else sprintf "%s: %s" path msg
     match IngestSpec.parseTaskText specText with
     | Ok _ -> None
-    | Error(path, msg) when isGap msg -> Some(if path = "" then msg else sprintf "%s: %s" path msg)
-    | Error _ -> None
+    | Error(path, msg) when isGap msg -> Some(gap path msg)
+    | Error _ ->
+        // Another complaint may come first (e.g. a missing inputFormat that a druid input
+        // source does not need); an input source this server cannot read is the real gap.
+        let source =
+            Json.run specText (fun root ->
+                match Json.tryField root "spec" |> Option.bind (fun s -> Json.tryField s "ioConfig") |> Option.bind (fun io -> Json.tryField io "inputSource") with
+                | Some n -> IngestSpec.parseInputSource n |> ignore
+                | None -> ())
+        match source with
+        | Error(path, msg) when isGap msg -> Some(gap path msg)
+        | _ -> None
 
 let private queryGap (queryText: string) : string option =
     let q = parseJson queryText
@@ -236,6 +252,18 @@ let private planStep (casePlaceholders: (string * string) list) (paths: (string 
         @ (casePlaceholders |> List.filter (fun (k, v) -> not (stepPlaceholders |> List.exists (fun (sk, _) -> sk = k)) && not (v.Contains " ")))
     let load (relative: string) = substitute placeholders paths (readCorpus relative)
     let ingest (title: string) (specText: string) =
+        let specText =
+            if withoutSketchMetrics then
+                let node = Nodes.JsonNode.Parse(specText, Nullable(), documentOptions)
+                let ds = node.["spec"].["dataSchema"]
+                let ms = if isNull ds then null else ds.["metricsSpec"]
+                if not (isNull ms) then
+                    let arr = ms.AsArray()
+                    for i in arr.Count - 1 .. -1 .. 0 do
+                        let t = arr.[i].["type"].GetValue<string>()
+                        if t.Contains "Sketch" then arr.RemoveAt i
+                node.ToJsonString()
+            else specText
         match unresolved specText with
         | _ :: _ as missing -> [ NotRun(title, sprintf "unresolved placeholders %A" missing) ], Some "placeholders"
         | [] ->
