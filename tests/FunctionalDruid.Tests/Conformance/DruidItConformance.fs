@@ -229,3 +229,30 @@ let tests =
                 Expect.isGreaterThan total 0 "some queries are runnable"
             }
         ])
+
+/// The comparison rules themselves (QueryResultVerifier as the corpus README describes it).
+[<Tests>]
+let verifierTests =
+    let rows (text: string) = [ for x in (parseJson text).EnumerateArray() -> x ]
+    let same (expected: string) (actual: string) = firstDifference [] (rows expected) (rows actual)
+    testList "Conformance.verifier" [
+        test "key order is ignored; list order, row order and row count are not" {
+            Expect.isNone (same """[{"a":1,"b":[1,2]}]""" """[{"b":[1,2],"a":1}]""") "key order"
+            Expect.isSome (same """[{"b":[1,2]}]""" """[{"b":[2,1]}]""") "nested list order"
+            Expect.isSome (same """[{"a":1},{"a":2}]""" """[{"a":2},{"a":1}]""") "row order"
+            Expect.isSome (same """[{"a":1}]""" """[{"a":1},{"a":1}]""") "row count"
+            Expect.isSome (same """[{"a":1}]""" """[{"a":1,"b":null}]""") "an extra null key is a different map"
+        }
+        test "numbers compare by Java type: integral and floating literals never match" {
+            Expect.isSome (same """[{"a":905}]""" """[{"a":905.0}]""") "905 vs 905.0"
+            Expect.isNone (same """[{"a":905.0}]""" """[{"a":9.05E2}]""") "the same double spelled differently"
+            Expect.isNone (same """[{"a":12345678901234}]""" """[{"a":12345678901234}]""") "longs"
+            Expect.isSome (same """[{"a":"5"}]""" """[{"a":5}]""") "string vs number"
+        }
+        test "fieldsToTest compares only those keys, and a missing actual field fails" {
+            let withFields (expected: string) (actual: string) = firstDifference [ "events" ] (rows expected) (rows actual)
+            Expect.isNone (withFields """[{"events":[[1]]}]""" """[{"segmentId":"x","columns":["a"],"events":[[1]]}]""") "other keys ignored"
+            Expect.isSome (withFields """[{"events":[[1]]}]""" """[{"events":[[1.0]]}]""") "compared field differs"
+            Expect.isSome (withFields """[{"events":[[1]]}]""" """[{"segmentId":"x"}]""") "missing field"
+        }
+    ]

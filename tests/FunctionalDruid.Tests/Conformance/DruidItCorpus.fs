@@ -61,8 +61,8 @@ let rec jsonEquals (a: JsonElement) (b: JsonElement) : bool =
     | JsonValueKind.String, JsonValueKind.String -> a.GetString() = b.GetString()
     | ka, kb -> ka = kb && (ka = JsonValueKind.True || ka = JsonValueKind.False || ka = JsonValueKind.Null)
 
-/// One row compared as the harness does: whole maps, or only `fieldsToTest` when given (a
-/// missing key reads as null there, as Map.get does).
+/// One row compared as the harness does: whole maps, or only `fieldsToTest` when given. The
+/// harness calls equals on the actual field's value, so a missing (or null) field fails.
 let rowEquals (fieldsToTest: string list) (expected: JsonElement) (actual: JsonElement) =
     if fieldsToTest.IsEmpty then jsonEquals expected actual
     else
@@ -72,7 +72,6 @@ let rowEquals (fieldsToTest: string list) (expected: JsonElement) (actual: JsonE
         fieldsToTest |> List.forall (fun f ->
             match get expected f, get actual f with
             | Some e, Some a -> jsonEquals e a
-            | None, None -> true
             | _ -> false)
 
 /// The first difference between expected and actual rows, compared row by row in order, or
