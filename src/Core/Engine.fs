@@ -82,6 +82,63 @@ let rec private toOut (v: Value) : Json.Out =
     | Value.String s -> Json.Out.String s
     | Value.Array xs -> Json.Out.Array(xs |> Array.map toOut |> List.ofArray)
 
+// ---- post-aggregators -----------------------------------------------------------------------
+
+let private asDouble (v: Value) : float option =
+    match v with
+    | Value.Long l -> Some(float l)
+    | Value.Double d -> Some d
+    | Value.String s -> Value.parseDoubleText s
+    | _ -> None
+
+/// A post-aggregator as a function of the row's values so far (aggregators, then earlier
+/// post-aggregators by name).
+let rec private compilePost (p: PostAggregator) : (string -> Value) -> Value =
+    match p with
+    | PostAggregator.FieldAccess(_, f) -> fun get -> get f
+    | PostAggregator.Constant(_, v) -> fun _ -> v
+    | PostAggregator.Expression(_, e) -> Expr.compile e
+    | PostAggregator.Arithmetic(_, fn, fields) ->
+        let parts = fields |> List.map compilePost |> Array.ofList
+        let combine: float -> float -> float =
+            match fn with
+            | "+" -> (+)
+            | "-" -> (-)
+            | "*" -> (*)
+            | "/" -> fun a b -> if b = 0.0 then 0.0 else a / b
+            | "quotient" -> (/)
+            | _ -> fun a b -> Math.Pow(a, b)
+        fun get ->
+            // SQL-compatible null handling: any null operand makes the result null.
+            let values = parts |> Array.map (fun part -> asDouble (part get))
+            if values.Length = 0 || values |> Array.exists Option.isNone then Value.Null
+            else Value.Double(values |> Array.map Option.get |> Array.reduce combine)
+    | PostAggregator.Greatest(_, asLong, fields) | PostAggregator.Least(_, asLong, fields) ->
+        let greatest = match p with PostAggregator.Greatest _ -> true | _ -> false
+        let parts = fields |> List.map compilePost |> Array.ofList
+        fun get ->
+            let values = parts |> Array.choose (fun part -> asDouble (part get))
+            if values.Length = 0 then Value.Null
+            else
+                let pick = if greatest then Array.max values else Array.min values
+                if asLong then Value.Long(int64 pick) else Value.Double pick
+
+let private compilePostAggregations (posts: PostAggregator list) =
+    posts |> List.map (fun p -> p.Name, compilePost p)
+
+/// Appends the post-aggregator values to a row of aggregator values, in order.
+let private withPostAggregations (posts: (string * ((string -> Value) -> Value)) list) (aggregated: (string * Value) list) =
+    if posts.IsEmpty then aggregated
+    else
+        let values = Dictionary<string, Value>(StringComparer.Ordinal)
+        for (k, v) in aggregated do values.[k] <- v
+        let get (name: string) = match values.TryGetValue name with | true, v -> v | _ -> Value.Null
+        aggregated
+        @ [ for (name, f) in posts ->
+                let v = f get
+                values.[name] <- v
+                name, v ]
+
 // ---- timeseries ----------------------------------------------------------------------------
 
 let private timeseries (q: NativeQuery) (ts: TimeseriesQuery) (slices: SegmentSlice list) : Json.Out =
@@ -111,11 +168,14 @@ let private timeseries (q: NativeQuery) (ts: TimeseriesQuery) (slices: SegmentSl
                     let get name = columns.Cell(name, row)
                     for a in accumulators do a.Add(g, times.[row], get)
     let zone = Time.granularityZone ts.Granularity
+    let posts = compilePostAggregations ts.PostAggregations
     let resultOf (bucket: int64) =
-        match groups.TryGetValue bucket with
-        | true, g ->
-            Json.Out.Object(List.zip ts.Aggregations (List.ofArray accumulators) |> List.map (fun (spec: AggregatorSpec, a: Aggregation.IngestAccumulator) -> Aggregation.name spec, toOut (Aggregation.resultOf spec (a.ToColumn [| g |]))))
-        | _ -> Json.Out.Object(ts.Aggregations |> List.map (fun spec -> Aggregation.name spec, toOut (Aggregation.emptyValue spec)))
+        let aggregated =
+            match groups.TryGetValue bucket with
+            | true, g ->
+                List.zip ts.Aggregations (List.ofArray accumulators) |> List.map (fun (spec: AggregatorSpec, a: Aggregation.IngestAccumulator) -> Aggregation.name spec, Aggregation.resultOf spec (a.ToColumn [| g |]))
+            | _ -> ts.Aggregations |> List.map (fun spec -> Aggregation.name spec, Aggregation.emptyValue spec)
+        Json.Out.Object(withPostAggregations posts aggregated |> List.map (fun (name, v) -> name, toOut v))
     let rows =
         if ts.Granularity = Time.Granularity.All then
             if earliestRow = Int64.MaxValue then []

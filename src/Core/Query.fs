@@ -21,9 +21,25 @@ type ScanQuery =
       Order: ScanOrder
       BatchSize: int }
 
+/// Post-aggregators compute from the finalized aggregator values (and earlier
+/// post-aggregators) of one result row.
+[<RequireQualifiedAccess>]
+type PostAggregator =
+    /// `+ - * / quotient pow` over doubles; `/` gives 0 for a zero divisor, as Druid's does.
+    | Arithmetic of name: string * fn: string * fields: PostAggregator list
+    | FieldAccess of name: string * fieldName: string
+    | Constant of name: string * value: Value
+    | Expression of name: string * expression: Expr.Expr
+    | Greatest of name: string * asLong: bool * fields: PostAggregator list
+    | Least of name: string * asLong: bool * fields: PostAggregator list
+    member this.Name =
+        match this with
+        | Arithmetic(n, _, _) | FieldAccess(n, _) | Constant(n, _) | Expression(n, _) | Greatest(n, _, _) | Least(n, _, _) -> n
+
 type TimeseriesQuery =
     { Granularity: Time.Granularity
       Aggregations: AggregatorSpec list
+      PostAggregations: PostAggregator list
       Descending: bool
       SkipEmptyBuckets: bool }
 
@@ -75,6 +91,37 @@ let private contextOf (n: Node) =
     | Some c when isObject c -> properties c |> List.map (fun (k, v) -> k, (if isString v then asString v else rawText v))
     | _ -> []
 
+let private arithmeticFns = [ "+"; "-"; "*"; "/"; "quotient"; "pow" ]
+
+let rec private parsePostAggregator (n: Node) : PostAggregator =
+    let n = expectObject n
+    // Druid lets a nested post-aggregator (an arithmetic field) go unnamed.
+    let name = stringOr n "name" ""
+    let fields () = elements (field n "fields") |> List.map parsePostAggregator
+    match requiredString n "type" with
+    | "arithmetic" ->
+        let fn = requiredString n "fn"
+        if not (List.contains fn arithmeticFns) then
+            fail (field n "fn") (sprintf "Unknown arithmetic function [%s]; expected one of %s" fn (String.Join(", ", arithmeticFns)))
+        PostAggregator.Arithmetic(name, fn, fields ())
+    | "fieldAccess" | "finalizingFieldAccess" -> PostAggregator.FieldAccess(name, requiredString n "fieldName")
+    | "constant" ->
+        let v = field n "value"
+        let raw = rawText v
+        let value =
+            if raw.IndexOfAny [| '.'; 'e'; 'E' |] >= 0 then Value.Double(asFloat v)
+            else Value.Long(asInt64 v)
+        PostAggregator.Constant(name, value)
+    | "expression" ->
+        match Expr.parse (requiredString n "expression") with
+        | Ok e -> PostAggregator.Expression(name, e)
+        | Error problem -> fail (field n "expression") problem
+    | "doubleGreatest" -> PostAggregator.Greatest(name, false, fields ())
+    | "longGreatest" -> PostAggregator.Greatest(name, true, fields ())
+    | "doubleLeast" -> PostAggregator.Least(name, false, fields ())
+    | "longLeast" -> PostAggregator.Least(name, true, fields ())
+    | other -> fail (field n "type") (sprintf "postAggregator type [%s] is not supported yet" other)
+
 let private boolContext (ctx: (string * string) list) (key: string) =
     ctx |> List.tryFind (fun (k, _) -> k = key) |> Option.map (fun (_, v) -> v.Trim().ToLowerInvariant() = "true") |> Option.defaultValue false
 
@@ -114,12 +161,14 @@ let parse (n: Node) : NativeQuery =
         | "timeseries" ->
             let granularity = tryField n "granularity" |> Option.map IngestSpec.parseGranularity |> Option.defaultValue Time.Granularity.All
             let aggs = match tryField n "aggregations" with Some a -> elements a |> List.map Aggregation.parse | None -> []
-            match aggs |> List.countBy Aggregation.name |> List.tryFind (fun (_, c) -> c > 1) with
+            let posts = match tryField n "postAggregations" with Some p -> elements p |> List.map parsePostAggregator | None -> []
+            match (List.map Aggregation.name aggs @ List.map (fun (p: PostAggregator) -> p.Name) posts) |> List.countBy id |> List.tryFind (fun (_, c) -> c > 1) with
             | Some(name, _) -> fail (field n "aggregations") (sprintf "Duplicate output name [%s]" name)
             | None -> ()
             QueryKind.Timeseries
                 { Granularity = granularity
                   Aggregations = aggs
+                  PostAggregations = posts
                   Descending = boolOr n "descending" false
                   SkipEmptyBuckets = boolContext context "skipEmptyBuckets" }
         | "timeBoundary" ->
