@@ -319,58 +319,74 @@ type IncrementalIndex(spec: IngestSpec) =
         int64 table.Count * int64 (table.BytesPerGroup + (accumulators |> Array.sumBy (fun a -> a.BytesPerGroup)))
 
     /// Runs one parsed input row through the pipeline.
+    /// The row's parsed timestamp and its time after a `__time` transform, if any.
+    member _.TimeOf(row: Input.InputRow) : Result<struct (int64 * int64), string> =
+        match TimestampSpec.extract spec.TimestampSpec (row.Get spec.TimestampSpec.Column) with
+        | Error message -> Error message
+        | Ok parsed ->
+            match transformIndex.TryGetValue "__time" with
+            | true, i ->
+                let get (name: string) = if name = "__time" then Value.Long parsed else row.Get name
+                match (try Value.toLong (compiledTransforms.[i] get) with _ -> None) with
+                | Some t -> Ok(struct (parsed, t))
+                | None -> Error "Transform [__time] did not produce a timestamp"
+            | _ -> Ok(struct (parsed, parsed))
+
     member this.Add(row: Input.InputRow) : RowOutcome =
-        let raw (name: string) = row.Get name
-        match TimestampSpec.extract spec.TimestampSpec (raw spec.TimestampSpec.Column) with
+        match TimestampSpec.extract spec.TimestampSpec (row.Get spec.TimestampSpec.Column) with
         | Error message -> RowOutcome.Unparseable message
-        | Ok parsedTime ->
-            let mutable time = parsedTime
-            let mutable failure = null
-            if transforms.Length > 0 then
-                let rawWithTime (name: string) = if name = "__time" then Value.Long parsedTime else raw name
-                for i in 0 .. transforms.Length - 1 do
-                    transformValues.[i] <-
-                        try compiledTransforms.[i] rawWithTime
-                        with e ->
-                            failure <- sprintf "Transform [%s] failed: %s" transforms.[i].Name e.Message
-                            Value.Null
-                match transformIndex.TryGetValue "__time" with
-                | true, i ->
-                    match Value.toLong transformValues.[i] with
-                    | Some t -> time <- t
-                    | None -> failure <- "Transform [__time] did not produce a timestamp"
-                | _ -> ()
-            let get (name: string) =
-                if name = "__time" then Value.Long time
-                else
-                    match transformIndex.TryGetValue name with
-                    | true, i -> transformValues.[i]
-                    | _ -> raw name
-            if not (isNull failure) && transformIndex.ContainsKey "__time" && failure.StartsWith "Transform [__time]" then
-                RowOutcome.Unparseable failure
-            elif (match rowFilter with Some matches -> not (matches get) | None -> false) then
-                RowOutcome.ThrownAway
-            elif not (intervalOk time) then RowOutcome.ThrownAway
+        | Ok parsedTime -> this.AddAt(row, parsedTime)
+
+    /// Adds a row whose timestamp column was already parsed into `parsedTime`.
+    member this.AddAt(row: Input.InputRow, parsedTime: int64) : RowOutcome =
+        let raw (name: string) = row.Get name
+        let mutable time = parsedTime
+        let mutable failure = null
+        if transforms.Length > 0 then
+            let rawWithTime (name: string) = if name = "__time" then Value.Long parsedTime else raw name
+            for i in 0 .. transforms.Length - 1 do
+                transformValues.[i] <-
+                    try compiledTransforms.[i] rawWithTime
+                    with e ->
+                        failure <- sprintf "Transform [%s] failed: %s" transforms.[i].Name e.Message
+                        Value.Null
+            match transformIndex.TryGetValue "__time" with
+            | true, i ->
+                match Value.toLong transformValues.[i] with
+                | Some t -> time <- t
+                | None -> failure <- "Transform [__time] did not produce a timestamp"
+            | _ -> ()
+        let get (name: string) =
+            if name = "__time" then Value.Long time
             else
-                if discover then
-                    for KeyValue(name, v) in row do
-                        if not (dimIndex.ContainsKey name) && not (excluded.Contains name) then
-                            match v with
-                            | Value.Null -> ()
-                            | _ -> this.AddDimension { Name = name; Type = discoveredType spec v; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
-                    for t in transforms do
-                        if t.Name <> "__time" && not (dimIndex.ContainsKey t.Name) && not (excluded.Contains t.Name) then
-                            this.AddDimension { Name = t.Name; Type = DimensionType.String; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
-                let bucket = Time.bucketStart gs.QueryGranularity time
-                scratch.[0] <- int (bucket >>> 32)
-                scratch.[1] <- int bucket
-                for d in 0 .. encoders.Count - 1 do
-                    let struct (code, err) = encoders.[d].Encode(get encoders.[d].Schema.Name)
-                    scratch.[2 + d] <- code
-                    if not (isNull err) && isNull failure then failure <- err
-                let g = table.FindOrAdd scratch
-                for a in accumulators do a.Add(g, time, get)
-                if isNull failure then RowOutcome.Ingested else RowOutcome.IngestedWithError failure
+                match transformIndex.TryGetValue name with
+                | true, i -> transformValues.[i]
+                | _ -> raw name
+        if not (isNull failure) && transformIndex.ContainsKey "__time" && failure.StartsWith "Transform [__time]" then
+            RowOutcome.Unparseable failure
+        elif (match rowFilter with Some matches -> not (matches get) | None -> false) then
+            RowOutcome.ThrownAway
+        elif not (intervalOk time) then RowOutcome.ThrownAway
+        else
+            if discover then
+                for KeyValue(name, v) in row do
+                    if not (dimIndex.ContainsKey name) && not (excluded.Contains name) then
+                        match v with
+                        | Value.Null -> ()
+                        | _ -> this.AddDimension { Name = name; Type = discoveredType spec v; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+                for t in transforms do
+                    if t.Name <> "__time" && not (dimIndex.ContainsKey t.Name) && not (excluded.Contains t.Name) then
+                        this.AddDimension { Name = t.Name; Type = DimensionType.String; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+            let bucket = Time.bucketStart gs.QueryGranularity time
+            scratch.[0] <- int (bucket >>> 32)
+            scratch.[1] <- int bucket
+            for d in 0 .. encoders.Count - 1 do
+                let struct (code, err) = encoders.[d].Encode(get encoders.[d].Schema.Name)
+                scratch.[2 + d] <- code
+                if not (isNull err) && isNull failure then failure <- err
+            let g = table.FindOrAdd scratch
+            for a in accumulators do a.Add(g, time, get)
+            if isNull failure then RowOutcome.Ingested else RowOutcome.IngestedWithError failure
 
     /// Adds row `row` of an already rolled-up segment content (spill merge, re-indexing).
     member internal this.AddStored(content: SegmentContent, dimMap: int[], row: int, sources: Aggregation.IngestAccumulator[]) =
@@ -424,13 +440,80 @@ type IncrementalIndex(spec: IngestSpec) =
         |> Array.map (fun (bucketStart, groups) ->
             { Interval = { Start = bucketStart; End = Time.nextBucket gs.SegmentGranularity bucketStart }
               Times = groups |> Array.map table.Time
+              // A segment holds only the dimensions that have a value in it, as Druid's do.
               Dimensions =
                   encoders
-                  |> Seq.mapi (fun d e -> e.Schema.Name, e.ToColumn(groups |> Array.map (fun g -> table.Code(g, d))))
+                  |> Seq.mapi (fun d e -> e, groups |> Array.map (fun g -> table.Code(g, d)))
+                  |> Seq.filter (fun (_, codes) -> codes |> Array.exists (fun c -> c <> 0))
+                  |> Seq.map (fun (e, codes) -> e.Schema.Name, e.ToColumn codes)
                   |> List.ofSeq
               Metrics = List.zip spec.Metrics (List.ofArray accumulators) |> List.map (fun (m, a) -> Aggregation.name m, a.ToColumn groups)
               Metadata = metadata })
         |> List.ofArray
+
+/// Best-effort rollup the way Druid's dynamic partitioning does it: rows go to the open
+/// segment of their time chunk in arrival order, a segment closes once it holds
+/// maxRowsPerSegment rows and every open one closes at maxTotalRows, and rows roll up only
+/// within their segment. Segments are identified by a sequence number; persisting hands the
+/// host snapshots to keep with that number.
+type DynamicSegments(spec: IngestSpec, maxRowsPerSegment: int, maxTotalRows: int64 option) =
+    let probe = IncrementalIndex spec
+    let openByChunk = Dictionary<int64, int>()
+    let indexes = Dictionary<int, IncrementalIndex>()
+    let persistedRows = Dictionary<int, int>()
+    let closed = List<int * SegmentContent list>()
+    let mutable nextKey = 0
+
+    let close (key: int) =
+        closed.Add((key, indexes.[key].Snapshot()))
+        indexes.Remove key |> ignore
+        persistedRows.Remove key |> ignore
+
+    member _.OpenRows = indexes.Values |> Seq.sumBy (fun i -> i.RowCount)
+    member _.OpenBytes = indexes.Values |> Seq.sumBy (fun i -> i.EstimatedBytes)
+
+    member _.Add(row: Input.InputRow) : RowOutcome =
+        match probe.TimeOf row with
+        | Error message -> RowOutcome.Unparseable message
+        | Ok(struct (parsed, time)) ->
+            let chunk = Time.bucketStart spec.GranularitySpec.SegmentGranularity time
+            let key =
+                match openByChunk.TryGetValue chunk with
+                | true, k when indexes.ContainsKey k -> k
+                | _ ->
+                    let k = nextKey
+                    nextKey <- nextKey + 1
+                    openByChunk.[chunk] <- k
+                    indexes.[k] <- IncrementalIndex spec
+                    persistedRows.[k] <- 0
+                    k
+            let index = indexes.[key]
+            let outcome = index.AddAt(row, parsed)
+            if index.RowCount + persistedRows.[key] >= maxRowsPerSegment then close key
+            match maxTotalRows with
+            | Some total when int64 (indexes.Values |> Seq.sumBy (fun i -> i.RowCount)) + int64 (persistedRows.Values |> Seq.sum) >= total ->
+                for k in List.ofSeq indexes.Keys do close k
+            | _ -> ()
+            outcome
+
+    /// Snapshots of every open segment, which restart empty (the host persists them).
+    member _.PersistOpen() : (int * SegmentContent list) list =
+        [ for k in List.ofSeq indexes.Keys do
+            let index = indexes.[k]
+            if index.RowCount > 0 then
+                persistedRows.[k] <- persistedRows.[k] + index.RowCount
+                yield k, index.Snapshot()
+                indexes.[k] <- IncrementalIndex spec ]
+
+    /// Segments closed since the last call, with their in-memory rows.
+    member _.TakeClosed() : (int * SegmentContent list) list =
+        let taken = List.ofSeq closed
+        closed.Clear()
+        taken
+
+    member this.CloseAll() : (int * SegmentContent list) list =
+        for k in List.ofSeq indexes.Keys do close k
+        this.TakeClosed()
 
 /// Merges contents of the same time chunk (spilled persists, parallel workers) into one,
 /// rolling up again when the spec rolls up.

@@ -31,6 +31,8 @@ public sealed class BatchIndexTask(
 
     long _unparseableSoFar;
 
+    bool Dynamic => spec.Tuning.Partitions.IsDynamic;
+
     public IReadOnlyList<string> Run(CancellationToken cancel)
     {
         Directory.CreateDirectory(workDir);
@@ -38,21 +40,34 @@ public sealed class BatchIndexTask(
         {
             var workers = spec.TaskType == "index_parallel" ? Math.Max(1, Math.Min(spec.Tuning.MaxNumConcurrentSubTasks, splits.Count)) : 1;
             var assignments = Enumerable.Range(0, workers).Select(w => splits.Where((_, i) => i % workers == w).ToList()).ToList();
-            var results = new List<SegmentContent>[workers];
+            var results = new List<List<SegmentContent>>[workers];
             if (workers == 1) results[0] = RunWorker(0, assignments[0], cancel);
             else Parallel.For(0, workers, new ParallelOptions { CancellationToken = cancel, MaxDegreeOfParallelism = workers },
                 w => results[w] = RunWorker(w, assignments[w], cancel));
             cancel.ThrowIfCancellationRequested();
 
-            var chunks = results.SelectMany(r => r)
-                .GroupBy(c => c.Interval.Start)
-                .OrderBy(g => g.Key)
-                .Select(g =>
-                {
-                    var merged = Rollup.merge(spec, ListModule.OfSeq(g));
-                    return merged is null ? FSharpList<SegmentContent>.Empty : Rollup.partition(spec, merged.Value);
-                })
-                .ToList();
+            // Dynamic partitioning: every group is one segment already (best-effort rollup).
+            // Hashed: all of a time chunk's rows merge first, then split by hash (perfect rollup).
+            List<FSharpList<SegmentContent>> chunks;
+            if (Dynamic)
+                chunks = results.SelectMany(r => r)
+                    .Select(group => Rollup.merge(spec, ListModule.OfSeq(group)))
+                    .Where(merged => merged is not null)
+                    .Select(merged => merged!.Value)
+                    .GroupBy(c => c.Interval.Start)
+                    .OrderBy(g => g.Key)
+                    .Select(g => ListModule.OfSeq(g))
+                    .ToList();
+            else
+                chunks = results.SelectMany(r => r).SelectMany(group => group)
+                    .GroupBy(c => c.Interval.Start)
+                    .OrderBy(g => g.Key)
+                    .Select(g =>
+                    {
+                        var merged = Rollup.merge(spec, ListModule.OfSeq(g));
+                        return merged is null ? FSharpList<SegmentContent>.Empty : Rollup.partition(spec, merged.Value);
+                    })
+                    .ToList();
             return PublishChunks(chunks, cancel);
         }
         finally
@@ -61,17 +76,58 @@ public sealed class BatchIndexTask(
         }
     }
 
+    /// <summary>Row intake of one worker: Druid's dynamic segments (rollup within a segment), or
+    /// one index for all chunks when rollup must be perfect.</summary>
+    sealed class Intake
+    {
+        readonly IngestSpec.IngestSpec _spec;
+        readonly Rollup.DynamicSegments? _dynamic;
+        Rollup.IncrementalIndex? _index;
+
+        public Intake(IngestSpec.IngestSpec spec)
+        {
+            _spec = spec;
+            if (spec.Tuning.Partitions is IngestSpec.PartitionsSpec.Dynamic d)
+                _dynamic = new Rollup.DynamicSegments(spec, d.maxRowsPerSegment, d.maxTotalRows);
+            else _index = new Rollup.IncrementalIndex(spec);
+        }
+
+        public Rollup.RowOutcome Add(Input.InputRow row) => _dynamic is not null ? _dynamic.Add(row) : _index!.Add(row);
+        public int Rows => _dynamic?.OpenRows ?? _index!.RowCount;
+        public long Bytes => _dynamic?.OpenBytes ?? _index!.EstimatedBytes;
+
+        /// <summary>Snapshots to persist, keyed by the segment they belong to (-1: the chunk index).</summary>
+        public List<(int Key, SegmentContent Content)> Persist()
+        {
+            if (_dynamic is not null)
+                return _dynamic.PersistOpen().SelectMany(p => p.Item2.Select(c => (p.Item1, c))).ToList();
+            var snapshot = _index!.Snapshot().Select(c => (-1, c)).ToList();
+            _index = new Rollup.IncrementalIndex(_spec);
+            return snapshot;
+        }
+
+        public List<(int Key, List<SegmentContent> Contents)> Closed(bool all)
+        {
+            if (_dynamic is not null)
+                return (all ? _dynamic.CloseAll() : _dynamic.TakeClosed()).Select(p => (p.Item1, p.Item2.ToList())).ToList();
+            return all ? [(-1, _index!.Snapshot().ToList())] : [];
+        }
+    }
+
     /// <summary>One worker: rolls up its splits, persisting snapshots when memory limits are hit,
-    /// and returns every snapshot (persisted ones read back).</summary>
-    List<SegmentContent> RunWorker(int worker, List<InputSplit> mySplits, CancellationToken cancel)
+    /// and returns groups of contents; each group is merged into one segment (dynamic) or into
+    /// its time chunk (hashed).</summary>
+    List<List<SegmentContent>> RunWorker(int worker, List<InputSplit> mySplits, CancellationToken cancel)
     {
         var maxRows = spec.Tuning.MaxRowsInMemory;
         var maxBytes = spec.Tuning.MaxBytesInMemory > 0 ? spec.Tuning.MaxBytesInMemory : DefaultMaxBytes;
-        var index = new Rollup.IncrementalIndex(spec);
-        var persisted = new List<string>();
+        var intake = new Intake(spec);
+        var persisted = new Dictionary<int, List<string>>();
+        var finished = new List<(int Key, List<SegmentContent> Contents)>();
         var counters = Rollup.RowCounters.Zero();
         long bytes = 0;
-        var checkEvery = 0;
+        var seen = 0;
+        var persistSequence = 0;
         foreach (var split in mySplits)
         {
             IEnumerable<string> lines;
@@ -80,15 +136,14 @@ public sealed class BatchIndexTask(
             var counted = CountBytes(lines, n => bytes += n);
             foreach (var result in Input.readLines(spec.InputFormat, counted))
             {
-                if (++checkEvery % 4096 == 0) cancel.ThrowIfCancellationRequested();
+                if (++seen % 4096 == 0) cancel.ThrowIfCancellationRequested();
                 if (result is Input.RowResult.Unparseable bad)
                 {
                     counters.Unparseable++;
                     RecordParseError(bad.message);
                     continue;
                 }
-                var row = ((Input.RowResult.Row)result).Item;
-                var outcome = index.Add(row);
+                var outcome = intake.Add(((Input.RowResult.Row)result).Item);
                 switch (outcome)
                 {
                     case Rollup.RowOutcome.Unparseable u:
@@ -105,36 +160,38 @@ public sealed class BatchIndexTask(
                         else counters.Processed++;
                         break;
                 }
-                if (index.RowCount >= maxRows || (index.RowCount % 1024 == 0 && index.EstimatedBytes >= maxBytes))
+                finished.AddRange(intake.Closed(all: false));
+                if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
                 {
-                    persisted.AddRange(Persist(worker, persisted.Count, index));
-                    index = new Rollup.IncrementalIndex(spec);
+                    foreach (var (key, content) in intake.Persist())
+                    {
+                        var path = Path.Combine(workDir, $"persist-{worker}-{persistSequence++}.fdseg");
+                        File.WriteAllBytes(path, SegmentFormat.write(content));
+                        if (!persisted.TryGetValue(key, out var list)) persisted[key] = list = [];
+                        list.Add(path);
+                    }
+                    finished.AddRange(intake.Closed(all: false));
                 }
             }
         }
         progress.Add(counters, bytes);
-        var contents = index.Snapshot().ToList();
-        foreach (var path in persisted)
+        finished.AddRange(intake.Closed(all: true));
+        var groups = new List<List<SegmentContent>>();
+        foreach (var group in finished.GroupBy(f => f.Key))
         {
-            var opened = SegmentFormat.tryOpen(new ReadOnlyMemory<byte>(File.ReadAllBytes(path)));
-            if (opened.IsError) throw new TaskFailure($"Intermediate persist {path} is unreadable: {opened.ErrorValue}");
-            contents.Add(SegmentFormat.readContent(opened.ResultValue));
+            var contents = group.SelectMany(g => g.Contents).ToList();
+            if (persisted.Remove(group.Key, out var paths)) contents.AddRange(paths.Select(ReadPersisted));
+            groups.Add(contents);
         }
-        return contents;
+        foreach (var (_, paths) in persisted) groups.Add(paths.Select(ReadPersisted).ToList());
+        return groups;
     }
 
-    IEnumerable<string> Persist(int worker, int sequence, Rollup.IncrementalIndex index)
+    static SegmentContent ReadPersisted(string path)
     {
-        var paths = new List<string>();
-        var part = 0;
-        foreach (var content in index.Snapshot())
-        {
-            var path = Path.Combine(workDir, $"persist-{worker}-{sequence}-{part++}.fdseg");
-            File.WriteAllBytes(path, SegmentFormat.write(content));
-            paths.Add(path);
-        }
-        log.LogInformation("Task {Task}: persisted {Rows} rows in {Files} intermediate files", taskId, index.RowCount, paths.Count);
-        return paths;
+        var opened = SegmentFormat.tryOpen(new ReadOnlyMemory<byte>(File.ReadAllBytes(path)));
+        if (opened.IsError) throw new TaskFailure($"Intermediate persist {path} is unreadable: {opened.ErrorValue}");
+        return SegmentFormat.readContent(opened.ResultValue);
     }
 
     void RecordParseError(string message)

@@ -203,7 +203,7 @@ let tests =
             let spec = pipelineSpec c
             let index = Rollup.IncrementalIndex spec
             let outcomes = c.Rows |> List.map (toInputRow >> index.Add)
-            let actual = index.Snapshot() |> List.collect RollupTests.rowsOf
+            let actual = index.Snapshot() |> List.collect (RollupTests.rowsOver (spec.DimensionsSpec.Dimensions |> List.map (fun d -> d.Name)))
             let expected, filteredOut = pipelineOracle spec c.Rows
             let thrownAway = outcomes |> List.filter ((=) Rollup.RowOutcome.ThrownAway) |> List.length
             (actual = expected && thrownAway = filteredOut)
@@ -215,7 +215,7 @@ let tests =
                 let opt (wrap: 'a -> Value) (v: 'a option) = match v with Some v -> wrap v | None -> Value.Null
                 index.Add(Input.makeRow [| "timestamp"; "d1"; "d2"; "x"; "y" |]
                                         [| Value.Long t; opt Value.String d1; opt Value.String d2; opt Value.Long x; opt Value.Double y |]) |> ignore
-            let actual = index.Snapshot() |> List.collect RollupTests.rowsOf
+            let actual = index.Snapshot() |> List.collect (RollupTests.rowsOver (spec.DimensionsSpec.Dimensions |> List.map (fun d -> d.Name)))
             let expected = rollupOracle spec c.Rows
             (actual = expected) |> Prop.label (sprintf "granularity %s\nactual   %A\nexpected %A" c.Granularity actual expected))
         test "a transform filter sees transformed values and a shadowing transform replaces the input column" {

@@ -25,6 +25,15 @@ let rowsOf (c: SegmentContent) =
     [ for r in 0 .. c.Times.Length - 1 ->
         Time.formatIso c.Times.[r], [ for (n, col) in c.Dimensions @ c.Metrics -> n, col.Cell r ] ]
 
+/// Decoded rows with every named dimension, absent ones (a segment keeps only dimensions
+/// that have values) read as null, then the metrics.
+let rowsOver (dimensions: string list) (c: SegmentContent) =
+    [ for r in 0 .. c.Times.Length - 1 ->
+        Time.formatIso c.Times.[r],
+        [ for d in dimensions ->
+            d, (match c.Dimensions |> List.tryFind (fun (n, _) -> n = d) with Some(_, col) -> col.Cell r | None -> Value.Null) ]
+        @ [ for (n, col) in c.Metrics -> n, col.Cell r ] ]
+
 let netflowRows () =
     let lines = File.ReadAllLines(Path.Combine(FunctionalDruid.Tests.TestData.conformanceDir, "druid-it", "tutorial", "rollup-data.json"))
     let spec = specWith """["srcIP","dstIP"]""" """[{"type":"count","name":"count"},{"type":"longSum","name":"packets","fieldName":"packets"},{"type":"longSum","name":"bytes","fieldName":"bytes"}]"""
@@ -150,7 +159,10 @@ let tests =
                 index.Snapshot()
                 |> List.collect (fun c ->
                     [ for r in 0 .. c.Times.Length - 1 ->
-                        let str i = match (snd c.Dimensions.[i]).Cell r with Value.String s -> Some s | _ -> None
+                        let str i =
+                            match c.Dimensions |> List.tryFind (fun (n, _) -> n = [| "a"; "b" |].[i]) with
+                            | Some(_, col) -> (match col.Cell r with Value.String s -> Some s | _ -> None)
+                            | None -> None
                         let lng i = match (snd c.Metrics.[i]).Cell r with Value.Long l -> l | v -> failwithf "metric %A" v
                         (c.Times.[r], str 0, str 1), (lng 0, lng 1) ])
             actual = expected
