@@ -10,7 +10,7 @@ namespace FunctionalDruid.Bench.Ingest;
 /// </summary>
 public static class Program
 {
-    sealed record Options(long Rows, string? DataFolder, bool Keep, int Parts, int Seed, bool Profile, bool SkipDuckDb);
+    sealed record Options(long Rows, string? DataFolder, bool Keep, int Parts, int Seed, bool Profile, bool SkipDuckDb, long WarmUpRows);
 
     const string Usage = """
         Usage: dotnet run -c Release --project bench/Ingest -- [options]
@@ -19,6 +19,7 @@ public static class Program
                           default: a temporary folder deleted at the end
           --parts N       input files = splits = concurrent sub-tasks (default: number of cores)
           --seed N        base random seed (default 42)
+          --warm-up N     rows of the warm-up ingestion run before the measured one (default 50000; 0 = none)
           --profile       also run the single-threaded stage breakdown (parse, rollup, persist, merge, write)
           --no-duckdb     skip the DuckDB comparison
         """;
@@ -44,8 +45,13 @@ public static class Program
             Log($"Input ready: {data.Bytes / 1e6:N0} MB in {generation.Elapsed.TotalSeconds:N1} s");
 
             Log($"Ingesting with index_parallel, maxNumConcurrentSubTasks = {options.Parts} ...");
-            var ours = await DruidBench.Run(data, options.Parts, Path.Combine(scratch, "server"), TimeSpan.FromMinutes(60));
+            var warmUp = options.WarmUpRows > 0
+                ? DataGenerator.GenerateOrReuse(Path.Combine(scratch, "warm-up"), options.WarmUpRows, options.Parts, options.Seed + 1000)
+                : null;
+            var loadBefore = LoadAverage();
+            var ours = await DruidBench.Run(data, warmUp, options.Parts, Path.Combine(scratch, "server"), TimeSpan.FromMinutes(60));
             Log($"Ingestion done in {ours.Wall.TotalSeconds:N2} s");
+            var loadAfter = LoadAverage();
 
             DuckDbResult? duck = null;
             if (!options.SkipDuckDb)
@@ -63,7 +69,7 @@ public static class Program
             }
 
             Console.WriteLine();
-            Console.WriteLine(Report(data, options, cores, ours, duck, stages));
+            Console.WriteLine(Report(data, options, cores, ours, duck, stages, $"{loadBefore} before, {loadAfter} after our ingestion, {LoadAverage()} at the end"));
             return Agrees(data, ours, duck) ? 0 : 1;
         }
         finally
@@ -74,7 +80,7 @@ public static class Program
 
     static Options ParseArgs(string[] args)
     {
-        var o = new Options(5_000_000, null, false, Environment.ProcessorCount, 42, false, false);
+        var o = new Options(5_000_000, null, false, Environment.ProcessorCount, 42, false, false, 50_000);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -87,6 +93,7 @@ public static class Program
                 "--parts" => o with { Parts = (int)Number(Next()) },
                 "--seed" => o with { Seed = (int)Number(Next()) },
                 "--profile" => o with { Profile = true },
+                "--warm-up" => o with { WarmUpRows = Next() == "0" ? 0 : Number(args[i]) },
                 "--no-duckdb" => o with { SkipDuckDb = true },
                 "--help" or "-h" => throw new ArgumentException("FunctionalDruid ingestion benchmark"),
                 var other => throw new ArgumentException($"Unknown option {other}"),
@@ -107,22 +114,27 @@ public static class Program
                && d.DoubleSums.Zip(ours.Stored.DoubleSums).All(p => Math.Abs(p.First - p.Second) <= 1e-9 * Math.Max(1, Math.Abs(p.First)));
     }
 
-    static string Report(GeneratedData data, Options options, int cores, DruidResult ours, DuckDbResult? duck, IReadOnlyList<Stage>? stages)
+    static string Report(GeneratedData data, Options options, int cores, DruidResult ours, DuckDbResult? duck, IReadOnlyList<Stage>? stages, string load)
     {
         var sb = new StringBuilder();
         var rows = (double)data.Rows;
         var seconds = ours.Wall.TotalSeconds;
         sb.AppendLine($"== FunctionalDruid ingestion benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC ==");
         sb.AppendLine($"machine: {cores} cores, {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+        sb.AppendLine($"load:    1-minute load average {load} (other work on the machine skews both engines)");
         sb.AppendLine($"input:   {data.Rows:N0} JSON lines, {data.Bytes / 1e6:N0} MB in {data.Files.Count} files (seed {options.Seed}); 10 string dims (Zipf s=1), 3 long + 2 double metrics");
         sb.AppendLine();
         sb.AppendLine("FunctionalDruid index_parallel (HTTP submit -> SUCCESS)");
-        Row(sb, "wall time", $"{seconds:N2} s (task duration {ours.TaskDurationMs / 1000.0:N2} s)");
+        Row(sb, "wall time", $"{seconds:N2} s (task duration {ours.TaskDurationMs / 1000.0:N2} s; after a {options.WarmUpRows:N0}-row warm-up task)");
         Row(sb, "throughput", $"{rows / seconds:N0} rows/s, {rows / seconds / cores:N0} rows/s per core (target >= 250,000 per core: {(rows / seconds / cores >= 250_000 ? "met" : "NOT met")})");
+        var t = ours.Timeline;
+        Row(sb, "timeline", $"workers done {At(t.FirstWorkerDone)} / {At(t.AllWorkersDone)}, published {At(t.Published)}, SUCCESS {At(t.Success)} (after submit)");
         Row(sb, "input rate", $"{data.Bytes / 1e6 / seconds:N1} MB/s");
         Row(sb, "rolled-up rows", $"{ours.Stored.RolledUpRows:N0} ({ours.Stored.RolledUpRows / rows:P1} of input; sum(count) = {ours.Stored.InputRows:N0})");
         Row(sb, "segments", $"{ours.SegmentCount} segments, {ours.SegmentBytes / 1e6:N1} MB ({(double)ours.SegmentBytes / data.Bytes:P1} of input, {(double)ours.SegmentBytes / Math.Max(1, ours.Stored.RolledUpRows):N1} bytes/row)");
         Row(sb, "memory (ingest)", $"max working set {Mb(ours.Memory.MaxWorkingSet)}, max managed heap {Mb(ours.Memory.MaxManagedHeap)}, process peak working set {Mb(ours.Memory.ProcessPeakWorkingSet)}");
+        var gc = ours.Gc;
+        Row(sb, "GC (ingest)", $"{gc.AllocatedBytes / 1e9:N1} GB allocated ({gc.AllocatedBytes / rows:N0} B/row), collections gen0/1/2 {gc.Gen0}/{gc.Gen1}/{gc.Gen2}, paused {gc.Paused.TotalSeconds:N2} s ({gc.Paused.TotalSeconds / seconds:P0} of wall)");
         if (duck is not null)
         {
             var loadAndRollup = duck.Load + duck.Rollup;
@@ -158,6 +170,14 @@ public static class Program
     static string DuckDBVersion() => typeof(DuckDB.NET.Data.DuckDBConnection).Assembly.GetName().Version?.ToString(3) ?? "";
 
     static void Row(StringBuilder sb, string label, string value) => sb.AppendLine($"  {label,-22} {value}");
+
+    static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "?"; }
+    }
+
+    static string At(TimeSpan? t) => t is { } v ? $"{v.TotalSeconds:N1} s" : "?";
 
     static string Mb(long bytes) => $"{bytes / (1024.0 * 1024):N0} MiB";
 
