@@ -10,7 +10,7 @@ namespace FunctionalDruid.Bench.Ingest;
 /// </summary>
 public static class Program
 {
-    sealed record Options(long Rows, string? DataFolder, bool Keep, int Parts, int Seed, bool Profile, bool SkipDuckDb, long WarmUpRows);
+    sealed record Options(long Rows, string? DataFolder, int Parts, int Seed, bool Profile, bool SkipDuckDb, long WarmUpRows);
 
     const string Usage = """
         Usage: dotnet run -c Release --project bench/Ingest -- [options]
@@ -74,13 +74,14 @@ public static class Program
         }
         finally
         {
-            if (options.DataFolder is null || !options.Keep) TryDelete(scratch);
+            // A --data folder lives outside scratch and is kept for the next run.
+            TryDelete(scratch);
         }
     }
 
     static Options ParseArgs(string[] args)
     {
-        var o = new Options(5_000_000, null, false, Environment.ProcessorCount, 42, false, false, 50_000);
+        var o = new Options(5_000_000, null, Environment.ProcessorCount, 42, false, false, 50_000);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -89,11 +90,11 @@ public static class Program
             o = args[i] switch
             {
                 "--rows" => o with { Rows = Number(Next()) },
-                "--data" => o with { DataFolder = Path.GetFullPath(Next()), Keep = true },
+                "--data" => o with { DataFolder = Path.GetFullPath(Next()) },
                 "--parts" => o with { Parts = (int)Number(Next()) },
                 "--seed" => o with { Seed = (int)Number(Next()) },
                 "--profile" => o with { Profile = true },
-                "--warm-up" => o with { WarmUpRows = Next() == "0" ? 0 : Number(args[i]) },
+                "--warm-up" => o with { WarmUpRows = Next() is "0" ? 0 : Number(args[i]) },
                 "--no-duckdb" => o with { SkipDuckDb = true },
                 "--help" or "-h" => throw new ArgumentException("FunctionalDruid ingestion benchmark"),
                 var other => throw new ArgumentException($"Unknown option {other}"),
@@ -125,7 +126,7 @@ public static class Program
         sb.AppendLine($"input:   {data.Rows:N0} JSON lines, {data.Bytes / 1e6:N0} MB in {data.Files.Count} files (seed {options.Seed}); 10 string dims (Zipf s=1), 3 long + 2 double metrics");
         sb.AppendLine();
         sb.AppendLine("FunctionalDruid index_parallel (HTTP submit -> SUCCESS)");
-        Row(sb, "wall time", $"{seconds:N2} s (task duration {ours.TaskDurationMs / 1000.0:N2} s; after a {options.WarmUpRows:N0}-row warm-up task)");
+        Row(sb, "wall time", $"{seconds:N2} s (task duration {ours.TaskDurationMs / 1000.0:N2} s; {(options.WarmUpRows > 0 ? $"after a {options.WarmUpRows:N0}-row warm-up task" : "no warm-up")})");
         Row(sb, "throughput", $"{rows / seconds:N0} rows/s, {rows / seconds / cores:N0} rows/s per core (target >= 250,000 per core: {(rows / seconds / cores >= 250_000 ? "met" : "NOT met")})");
         var t = ours.Timeline;
         Row(sb, "timeline", $"workers done {At(t.FirstWorkerDone)} / {At(t.AllWorkersDone)}, published {At(t.Published)}, SUCCESS {At(t.Success)} (after submit)");
