@@ -51,6 +51,7 @@ public sealed class BatchIndexTask(
             List<FSharpList<SegmentContent>> chunks;
             if (Dynamic)
                 chunks = results.SelectMany(r => r)
+                    .AsParallel().AsOrdered().WithCancellation(cancel)
                     .Select(group => Rollup.merge(spec, ListModule.OfSeq(group)))
                     .Where(merged => merged is not null)
                     .Select(merged => merged!.Value)
@@ -62,6 +63,7 @@ public sealed class BatchIndexTask(
                 chunks = results.SelectMany(r => r).SelectMany(group => group)
                     .GroupBy(c => c.Interval.Start)
                     .OrderBy(g => g.Key)
+                    .AsParallel().AsOrdered().WithCancellation(cancel)
                     .Select(g =>
                     {
                         var merged = Rollup.merge(spec, ListModule.OfSeq(g));
