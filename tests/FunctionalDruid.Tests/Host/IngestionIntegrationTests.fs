@@ -155,6 +155,42 @@ let private storeTests (kind: ServerHarness.StoreKind) =
             Expect.stringContains ((json body).["errorMessage"].GetValue<string>()) "is not allowed: druid.ingestion.localInputSource.allowedBaseDirs permits only [/nonexistent-allowed]" "message"
         }
 
+        test "parallel workers over gzip and plain files with spills give the perfect rollup" {
+            use r = start kind []
+            let dir = TestData.tempDir "parallel"
+            // 1,200 rows over 4 files (two gzipped), 3 minutes x 4 x 5 keys, so rollup must
+            // combine rows from different files, workers and spills.
+            let rows = [ for i in 0 .. 1199 -> i % 3, sprintf "a%d" (i % 4), sprintf "b%d" (i % 5), i ]
+            let line (m, a, b, n) = sprintf """{"ts":"2020-01-01T00:0%d:%02dZ","a":"%s","b":"%s","n":%d}""" m (n % 60) a b n
+            rows |> List.chunkBySize 300 |> List.iteri (fun f chunk ->
+                let text = String.Join("\n", chunk |> List.map line)
+                if f % 2 = 0 then File.WriteAllText(Path.Combine(dir, sprintf "part%d.json" f), text)
+                else
+                    use out = File.Create(Path.Combine(dir, sprintf "part%d.json.gz" f))
+                    use gz = new Compression.GZipStream(out, Compression.CompressionLevel.Fastest)
+                    let bytes = Text.Encoding.UTF8.GetBytes text
+                    gz.Write(bytes, 0, bytes.Length))
+            let spec =
+                sprintf """{"type":"index_parallel","spec":{"dataSchema":{"dataSource":"par","timestampSpec":{"column":"ts"},
+                           "dimensionsSpec":{"dimensions":["a","b"]},"metricsSpec":[{"type":"count","name":"count"},{"type":"longSum","name":"n","fieldName":"n"}],
+                           "granularitySpec":{"segmentGranularity":"hour","queryGranularity":"minute"}},
+                           "ioConfig":{"type":"index_parallel","inputSource":{"type":"local","baseDir":"%s","filter":"part*"},"inputFormat":{"type":"json"}},
+                           "tuningConfig":{"type":"index_parallel","maxNumConcurrentSubTasks":3,"maxRowsInMemory":25,"forceGuaranteedRollup":true,
+                                           "partitionsSpec":{"type":"hashed","numShards":2}}}}""" dir
+            ingest r spec |> ignore
+            let _, scan = post r "/druid/v2" """{"queryType":"scan","dataSource":"par","intervals":"2020/2021","columns":["__time","a","b","count","n"],"resultFormat":"compactedList"}"""
+            let actual = [ for e in (json (scanEvents scan)).AsArray() -> e.ToJsonString() ] |> List.sort
+            let minute m = 1577836800000L + int64 m * 60000L
+            let expected =
+                rows
+                |> List.groupBy (fun (m, a, b, _) -> m, a, b)
+                |> List.map (fun ((m, a, b), g) -> sprintf "[%d,\"%s\",\"%s\",%d,%d]" (minute m) a b g.Length (g |> List.sumBy (fun (_, _, _, n) -> n)))
+                |> List.sort
+            Expect.equal actual expected "one row per (minute, a, b) with exact count and sum"
+            let _, segments = get r "/druid/coordinator/v1/metadata/datasources/par/segments?full"
+            Expect.equal [ for s in (json segments).AsArray() -> s.["shardSpec"].["type"].GetValue<string>() ] [ "hashed"; "hashed" ] "two hashed shards"
+        }
+
         test "task listing and payload" {
             use r = start kind []
             let id = ingest r (rollupSpec ())
