@@ -389,19 +389,38 @@ type IncrementalIndex(spec: IngestSpec) =
             if isNull failure then RowOutcome.Ingested else RowOutcome.IngestedWithError failure
 
     /// Adds row `row` of an already rolled-up segment content (spill merge, re-indexing).
-    member internal this.AddStored(content: SegmentContent, dimMap: int[], row: int, sources: Aggregation.IngestAccumulator[]) =
-        let t = content.Times.[row]
-        scratch.[0] <- int (t >>> 32)
-        scratch.[1] <- int t
-        Array.fill scratch 2 encoders.Count 0
-        content.Dimensions
-        |> List.iteri (fun ci (_, column) ->
-            let d = dimMap.[ci]
-            let v = column.Cell row
-            let struct (code, _) = encoders.[d].Encode v
-            scratch.[2 + d] <- code)
-        let g = table.FindOrAdd scratch
-        accumulators |> Array.iteri (fun i a -> a.Merge(g, sources.[i], row))
+    /// Adds every row of an already rolled-up content (spill merge, re-indexing). A string
+    /// column's values are encoded once per dictionary entry in use, not once per row.
+    member internal this.AddContent(content: SegmentContent, sources: Aggregation.IngestAccumulator[]) =
+        let dims = content.Dimensions |> List.map (fun (name, column) -> this.EnsureDimension(name, column.Type), column) |> Array.ofList
+        let n = content.Times.Length
+        let codes =
+            dims
+            |> Array.map (fun (d, column) ->
+                let encoder = encoders.[d]
+                let encode (v: Value) = let struct (code, _) = encoder.Encode v in code
+                match column with
+                | ColumnData.Strings s when s.MultiIds.IsNone ->
+                    let remap = Array.create s.Dictionary.Length -1
+                    let out = Array.zeroCreate n
+                    for row in 0 .. n - 1 do
+                        let id = s.Ids.[row]
+                        if remap.[id] < 0 then
+                            let v = s.Dictionary.[id]
+                            remap.[id] <- encode (if isNull v then Value.Null else Value.String v)
+                        out.[row] <- remap.[id]
+                    out
+                | _ -> Array.init n (fun row -> encode (column.Cell row)))
+        for row in 0 .. n - 1 do
+            let t = content.Times.[row]
+            scratch.[0] <- int (t >>> 32)
+            scratch.[1] <- int t
+            Array.fill scratch 2 encoders.Count 0
+            for k in 0 .. dims.Length - 1 do
+                scratch.[2 + fst dims.[k]] <- codes.[k].[row]
+            let g = table.FindOrAdd scratch
+            for i in 0 .. accumulators.Length - 1 do
+                accumulators.[i].Merge(g, sources.[i], row)
 
     member internal this.EnsureDimension(name: string, columnType: ColumnType) : int =
         match dimIndex.TryGetValue name with
@@ -524,7 +543,6 @@ let merge (spec: IngestSpec) (contents: SegmentContent list) : SegmentContent op
     | _ ->
         let index = IncrementalIndex({ spec with TransformSpec = { Transforms = []; Filter = None } })
         for content in contents do
-            let dimMap = content.Dimensions |> List.map (fun (name, col) -> index.EnsureDimension(name, col.Type)) |> Array.ofList
             let sources =
                 spec.Metrics
                 |> List.map (fun m ->
@@ -532,8 +550,7 @@ let merge (spec: IngestSpec) (contents: SegmentContent list) : SegmentContent op
                     | Some(_, col) -> Aggregation.accumulatorOfColumn m col
                     | None -> failwithf "Merged content lacks metric [%s]" (Aggregation.name m))
                 |> Array.ofList
-            for row in 0 .. content.Times.Length - 1 do
-                index.AddStored(content, dimMap, row, sources)
+            index.AddContent(content, sources)
         index.Snapshot() |> List.tryHead
 
 // ---- partitioning a time chunk into segments -----------------------------------------------
