@@ -247,102 +247,61 @@ type private CountAccumulator() =
     override _.Column order = ColumnData.Longs(order |> Array.map (fun g -> counts.[g]), None)
     override _.Bytes = 8
 
-type private LongAccumulator(op: NumericOp, read: int64 -> (string -> Value) -> Value) =
+/// Sums, minimums and maximums of one numeric type: `ofInput` turns an input number into the
+/// type (Druid truncates doubles for long aggregators, floats add in single precision),
+/// `combine` applies the operation and `toColumn` builds the typed column.
+type private NumericAccumulator<'T>(
+    op: NumericOp,
+    read: int64 -> (string -> Value) -> Value,
+    ofInput: NumberInput -> 'T voption,
+    combine: NumericOp -> 'T -> 'T -> 'T,
+    toColumn: 'T[] -> bool[] option -> ColumnData,
+    bytes: int) =
     inherit AccumulatorBase()
-    let mutable values: int64[] = [||]
+    let mutable values: 'T[] = [||]
     let mutable seen: bool[] = [||]
     member _.Values = values
     member _.Seen = seen
-    member _.Combine(group: int, v: int64) =
+    member _.Combine(group: int, v: 'T) =
         if not seen.[group] then
             values.[group] <- v
             seen.[group] <- true
-        else
-            values.[group] <-
-                match op with
-                | NumericOp.Sum -> values.[group] + v
-                | NumericOp.Min -> min values.[group] v
-                | NumericOp.Max -> max values.[group] v
+        else values.[group] <- combine op values.[group] v
     override _.AppendSlot group =
         values <- grow values (group + 1)
         seen <- grow seen (group + 1)
     member this.AddNumber(group: int, input: NumberInput) =
-        match input with
-        | Whole l -> this.Combine(group, l)
-        | Fractional d -> this.Combine(group, javaLong d)
-        | NoNumber | Unparseable -> ()
+        match ofInput input with
+        | ValueSome v -> this.Combine(group, v)
+        | ValueNone -> ()
     override this.AddToSlot(group, time, row) = this.AddNumber(group, readNumber (read time row))
     override this.MergeSlot(group, source, sourceGroup) =
         match source with
-        | :? LongAccumulator as s -> if s.Seen.[sourceGroup] then this.Combine(group, s.Values.[sourceGroup])
+        | :? NumericAccumulator<'T> as s -> if s.Seen.[sourceGroup] then this.Combine(group, s.Values.[sourceGroup])
         | _ -> mismatch ()
-    override _.Column order = ColumnData.Longs(order |> Array.map (fun g -> values.[g]), nullMask seen order)
-    override _.Bytes = 9
+    override _.Column order = toColumn (order |> Array.map (fun g -> values.[g])) (nullMask seen order)
+    override _.Bytes = bytes
 
-type private DoubleAccumulator(op: NumericOp, read: int64 -> (string -> Value) -> Value) =
-    inherit AccumulatorBase()
-    let mutable values: float[] = [||]
-    let mutable seen: bool[] = [||]
-    member _.Values = values
-    member _.Seen = seen
-    member _.Combine(group: int, v: float) =
-        if not seen.[group] then
-            values.[group] <- v
-            seen.[group] <- true
-        else
-            values.[group] <-
-                match op with
-                | NumericOp.Sum -> values.[group] + v
-                | NumericOp.Min -> Math.Min(values.[group], v)
-                | NumericOp.Max -> Math.Max(values.[group], v)
-    override _.AppendSlot group =
-        values <- grow values (group + 1)
-        seen <- grow seen (group + 1)
-    member this.AddNumber(group: int, input: NumberInput) =
-        match input with
-        | Whole l -> this.Combine(group, float l)
-        | Fractional d -> this.Combine(group, d)
-        | NoNumber | Unparseable -> ()
-    override this.AddToSlot(group, time, row) = this.AddNumber(group, readNumber (read time row))
-    override this.MergeSlot(group, source, sourceGroup) =
-        match source with
-        | :? DoubleAccumulator as s -> if s.Seen.[sourceGroup] then this.Combine(group, s.Values.[sourceGroup])
-        | _ -> mismatch ()
-    override _.Column order = ColumnData.Doubles(order |> Array.map (fun g -> values.[g]), nullMask seen order)
-    override _.Bytes = 9
+let private longAccumulator op read =
+    NumericAccumulator<int64>(
+        op, read,
+        (function Whole l -> ValueSome l | Fractional d -> ValueSome(javaLong d) | NoNumber | Unparseable -> ValueNone),
+        (fun op a b -> match op with NumericOp.Sum -> a + b | NumericOp.Min -> min a b | NumericOp.Max -> max a b),
+        (fun v n -> ColumnData.Longs(v, n)), 9)
 
-/// Float aggregators add in single precision, as Druid's do.
-type private FloatAccumulator(op: NumericOp, read: int64 -> (string -> Value) -> Value) =
-    inherit AccumulatorBase()
-    let mutable values: float32[] = [||]
-    let mutable seen: bool[] = [||]
-    member _.Values = values
-    member _.Seen = seen
-    member _.Combine(group: int, v: float32) =
-        if not seen.[group] then
-            values.[group] <- v
-            seen.[group] <- true
-        else
-            values.[group] <-
-                match op with
-                | NumericOp.Sum -> values.[group] + v
-                | NumericOp.Min -> MathF.Min(values.[group], v)
-                | NumericOp.Max -> MathF.Max(values.[group], v)
-    override _.AppendSlot group =
-        values <- grow values (group + 1)
-        seen <- grow seen (group + 1)
-    member this.AddNumber(group: int, input: NumberInput) =
-        match input with
-        | Whole l -> this.Combine(group, float32 l)
-        | Fractional d -> this.Combine(group, float32 d)
-        | NoNumber | Unparseable -> ()
-    override this.AddToSlot(group, time, row) = this.AddNumber(group, readNumber (read time row))
-    override this.MergeSlot(group, source, sourceGroup) =
-        match source with
-        | :? FloatAccumulator as s -> if s.Seen.[sourceGroup] then this.Combine(group, s.Values.[sourceGroup])
-        | _ -> mismatch ()
-    override _.Column order = ColumnData.Floats(order |> Array.map (fun g -> values.[g]), nullMask seen order)
-    override _.Bytes = 5
+let private doubleAccumulator op read =
+    NumericAccumulator<float>(
+        op, read,
+        (function Whole l -> ValueSome(float l) | Fractional d -> ValueSome d | NoNumber | Unparseable -> ValueNone),
+        (fun op a b -> match op with NumericOp.Sum -> a + b | NumericOp.Min -> Math.Min(a, b) | NumericOp.Max -> Math.Max(a, b)),
+        (fun v n -> ColumnData.Doubles(v, n)), 9)
+
+let private floatAccumulator op read =
+    NumericAccumulator<float32>(
+        op, read,
+        (function Whole l -> ValueSome(float32 l) | Fractional d -> ValueSome(float32 d) | NoNumber | Unparseable -> ValueNone),
+        (fun op a b -> match op with NumericOp.Sum -> a + b | NumericOp.Min -> MathF.Min(a, b) | NumericOp.Max -> MathF.Max(a, b)),
+        (fun v n -> ColumnData.Floats(v, n)), 5)
 
 /// Druid's StringUtils.chop: the longest prefix of at most `maxBytes` UTF-8 bytes that does
 /// not split a character.
@@ -595,9 +554,9 @@ let rec private create (fns: RowFunctions) (spec: AggregatorSpec) : AccumulatorB
             | None, Some e -> fns.CompileExpression e
             | None, None -> fun _ _ -> Value.Null
         match a.Type with
-        | NumericType.Long -> LongAccumulator(a.Op, read)
-        | NumericType.Double -> DoubleAccumulator(a.Op, read)
-        | NumericType.Float -> FloatAccumulator(a.Op, read)
+        | NumericType.Long -> longAccumulator a.Op read :> AccumulatorBase
+        | NumericType.Double -> doubleAccumulator a.Op read :> AccumulatorBase
+        | NumericType.Float -> floatAccumulator a.Op read :> AccumulatorBase
     | FirstLast a -> FirstLastAccumulator a
     | HyperUnique a ->
         let typeName = match AggregatorSpec.storageType spec with ColumnType.Complex t -> t | _ -> ""
@@ -638,6 +597,13 @@ let private numberAt (column: ColumnData) : int * (int -> NumberInput) =
     | ColumnData.Floats(v, nulls) -> v.Length, (fun i -> if isNullAt nulls i then NoNumber else Fractional(float v.[i]))
     | other -> invalidArg "column" (sprintf "a %s column cannot hold this numeric aggregator" other.Type.DruidName)
 
+/// Feeds a stored numeric column into an accumulator, one group per row.
+let private loadNumbers (column: ColumnData) (slot: int -> unit) (add: int -> NumberInput -> unit) =
+    let n, at = numberAt column
+    for i in 0 .. n - 1 do
+        slot i
+        add i (at i)
+
 let private complexAt (column: ColumnData) : byte[][] =
     match column with
     | ColumnData.Complex(_, values) -> values
@@ -660,21 +626,9 @@ let accumulatorOfColumn (spec: AggregatorSpec) (column: ColumnData) : IngestAccu
             | Whole l -> a.AddCount(i, l)
             | Fractional d -> a.AddCount(i, javaLong d)
             | _ -> ()
-    | :? LongAccumulator as a ->
-        let n, at = numberAt column
-        for i in 0 .. n - 1 do
-            a.Slot i
-            a.AddNumber(i, at i)
-    | :? DoubleAccumulator as a ->
-        let n, at = numberAt column
-        for i in 0 .. n - 1 do
-            a.Slot i
-            a.AddNumber(i, at i)
-    | :? FloatAccumulator as a ->
-        let n, at = numberAt column
-        for i in 0 .. n - 1 do
-            a.Slot i
-            a.AddNumber(i, at i)
+    | :? NumericAccumulator<int64> as a -> loadNumbers column a.Slot (fun i v -> a.AddNumber(i, v))
+    | :? NumericAccumulator<float> as a -> loadNumbers column a.Slot (fun i v -> a.AddNumber(i, v))
+    | :? NumericAccumulator<float32> as a -> loadNumbers column a.Slot (fun i v -> a.AddNumber(i, v))
     | :? FirstLastAccumulator as a ->
         let pairType = match spec with FirstLast f -> f.Type | _ -> PairType.Long
         let noTime = match spec with FirstLast f when f.IsLast -> Int64.MinValue | _ -> Int64.MaxValue
