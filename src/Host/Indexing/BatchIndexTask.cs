@@ -130,6 +130,7 @@ public sealed class BatchIndexTask(
         long bytes = 0;
         var seen = 0;
         var persistSequence = 0;
+        long retainedBytes = 0;
         foreach (var split in mySplits)
         {
             IEnumerable<string> lines;
@@ -165,8 +166,17 @@ public sealed class BatchIndexTask(
                 finished.AddRange(intake.Closed(all: false));
                 if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
                 {
+                    // Snapshots stay in memory while they fit the byte budget (columnar, far
+                    // smaller than the index that made them); beyond it they spill to files.
                     foreach (var (key, content) in intake.Persist())
                     {
+                        var size = EstimatedBytes(content);
+                        if (retainedBytes + size <= maxBytes)
+                        {
+                            retainedBytes += size;
+                            finished.Add((key, [content]));
+                            continue;
+                        }
                         var path = Path.Combine(workDir, $"persist-{worker}-{persistSequence++}.fdseg");
                         File.WriteAllBytes(path, SegmentFormat.write(content));
                         if (!persisted.TryGetValue(key, out var list)) persisted[key] = list = [];
@@ -179,7 +189,9 @@ public sealed class BatchIndexTask(
         progress.Add(counters, bytes);
         finished.AddRange(intake.Closed(all: true));
         var groups = new List<List<SegmentContent>>();
-        foreach (var group in finished.GroupBy(f => f.Key))
+        // Keys number segments in the order they opened, which is the order Druid allocates
+        // their partition numbers in.
+        foreach (var group in finished.GroupBy(f => f.Key).OrderBy(g => g.Key))
         {
             var contents = group.SelectMany(g => g.Contents).ToList();
             if (persisted.Remove(group.Key, out var paths)) contents.AddRange(paths.Select(ReadPersisted));
@@ -187,6 +199,20 @@ public sealed class BatchIndexTask(
         }
         foreach (var (_, paths) in persisted) groups.Add(paths.Select(ReadPersisted).ToList());
         return groups;
+    }
+
+    /// <summary>Rough heap size of a snapshot: times, one int or number per cell, dictionary text.</summary>
+    static long EstimatedBytes(SegmentContent content)
+    {
+        long rows = content.Times.Length;
+        long bytes = rows * 8 + rows * 8 * content.Metrics.Length;
+        foreach (var (_, column) in content.Dimensions)
+        {
+            bytes += rows * 8;
+            if (column is ColumnData.Strings s)
+                foreach (var v in s.Item.Dictionary) bytes += 24 + 2L * (v?.Length ?? 0);
+        }
+        return bytes;
     }
 
     static SegmentContent ReadPersisted(string path)

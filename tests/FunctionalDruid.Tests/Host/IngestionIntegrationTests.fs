@@ -170,25 +170,27 @@ let private storeTests (kind: ServerHarness.StoreKind) =
                     use gz = new Compression.GZipStream(out, Compression.CompressionLevel.Fastest)
                     let bytes = Text.Encoding.UTF8.GetBytes text
                     gz.Write(bytes, 0, bytes.Length))
-            let spec =
-                sprintf """{"type":"index_parallel","spec":{"dataSchema":{"dataSource":"par","timestampSpec":{"column":"ts"},
-                           "dimensionsSpec":{"dimensions":["a","b"]},"metricsSpec":[{"type":"count","name":"count"},{"type":"longSum","name":"n","fieldName":"n"}],
-                           "granularitySpec":{"segmentGranularity":"hour","queryGranularity":"minute"}},
-                           "ioConfig":{"type":"index_parallel","inputSource":{"type":"local","baseDir":"%s","filter":"part*"},"inputFormat":{"type":"json"}},
-                           "tuningConfig":{"type":"index_parallel","maxNumConcurrentSubTasks":3,"maxRowsInMemory":25,"forceGuaranteedRollup":true,
-                                           "partitionsSpec":{"type":"hashed","numShards":2}}}}""" dir
-            ingest r spec |> ignore
-            let _, scan = post r "/druid/v2" """{"queryType":"scan","dataSource":"par","intervals":"2020/2021","columns":["__time","a","b","count","n"],"resultFormat":"compactedList"}"""
-            let actual = [ for e in (json (scanEvents scan)).AsArray() -> e.ToJsonString() ] |> List.sort
-            let minute m = 1577836800000L + int64 m * 60000L
-            let expected =
-                rows
-                |> List.groupBy (fun (m, a, b, _) -> m, a, b)
-                |> List.map (fun ((m, a, b), g) -> sprintf "[%d,\"%s\",\"%s\",%d,%d]" (minute m) a b g.Length (g |> List.sumBy (fun (_, _, _, n) -> n)))
-                |> List.sort
-            Expect.equal actual expected "one row per (minute, a, b) with exact count and sum"
-            let _, segments = get r "/druid/coordinator/v1/metadata/datasources/par/segments?full"
-            Expect.equal [ for s in (json segments).AsArray() -> s.["shardSpec"].["type"].GetValue<string>() ] [ "hashed"; "hashed" ] "two hashed shards"
+            // Snapshots kept in memory, and (with a 1-byte budget) spilled to files and read back.
+            for dataSource, extraTuning in [ "par", ""; "parspill", "\"maxBytesInMemory\":1," ] do
+                let spec =
+                    sprintf """{"type":"index_parallel","spec":{"dataSchema":{"dataSource":"%s","timestampSpec":{"column":"ts"},
+                               "dimensionsSpec":{"dimensions":["a","b"]},"metricsSpec":[{"type":"count","name":"count"},{"type":"longSum","name":"n","fieldName":"n"}],
+                               "granularitySpec":{"segmentGranularity":"hour","queryGranularity":"minute"}},
+                               "ioConfig":{"type":"index_parallel","inputSource":{"type":"local","baseDir":"%s","filter":"part*"},"inputFormat":{"type":"json"}},
+                               "tuningConfig":{"type":"index_parallel","maxNumConcurrentSubTasks":3,"maxRowsInMemory":25,%s"forceGuaranteedRollup":true,
+                                               "partitionsSpec":{"type":"hashed","numShards":2}}}}""" dataSource dir extraTuning
+                ingest r spec |> ignore
+                let _, scan = post r "/druid/v2" (sprintf """{"queryType":"scan","dataSource":"%s","intervals":"2020/2021","columns":["__time","a","b","count","n"],"resultFormat":"compactedList"}""" dataSource)
+                let actual = [ for e in (json (scanEvents scan)).AsArray() -> e.ToJsonString() ] |> List.sort
+                let minute m = 1577836800000L + int64 m * 60000L
+                let expected =
+                    rows
+                    |> List.groupBy (fun (m, a, b, _) -> m, a, b)
+                    |> List.map (fun ((m, a, b), g) -> sprintf "[%d,\"%s\",\"%s\",%d,%d]" (minute m) a b g.Length (g |> List.sumBy (fun (_, _, _, n) -> n)))
+                    |> List.sort
+                Expect.equal actual expected (dataSource + ": one row per (minute, a, b) with exact count and sum")
+                let _, segments = get r (sprintf "/druid/coordinator/v1/metadata/datasources/%s/segments?full" dataSource)
+                Expect.equal [ for s in (json segments).AsArray() -> s.["shardSpec"].["type"].GetValue<string>() ] [ "hashed"; "hashed" ] "two hashed shards"
         }
 
         test "task listing and payload" {
