@@ -60,6 +60,9 @@ type PartitionsSpec =
 
 type TuningConfig =
     { MaxRowsInMemory: int
+      /// Whether the spec set maxRowsInMemory; Druid's default is only a memory guard, so
+      /// without it the byte budget alone decides when to persist (same rows either way).
+      MaxRowsInMemoryGiven: bool
       /// 0 means the default share of the heap, resolved by the host.
       MaxBytesInMemory: int64
       Partitions: PartitionsSpec
@@ -449,6 +452,7 @@ let private parsePartitionsSpec (p: Node) : PartitionsSpec =
 let parseTuningConfig (n: Node option) : TuningConfig =
     let defaults =
         { MaxRowsInMemory = 1_000_000
+          MaxRowsInMemoryGiven = false
           MaxBytesInMemory = 0L
           Partitions = PartitionsSpec.Dynamic(defaultMaxRowsPerSegment, None)
           ForceGuaranteedRollup = false
@@ -503,6 +507,7 @@ let parseTuningConfig (n: Node option) : TuningConfig =
         let subTasks = intOr n subTasksKey 1
         if subTasks <= 0 then fail (field n subTasksKey) (sprintf "%s must be positive, got %d" subTasksKey subTasks)
         { MaxRowsInMemory = maxRowsInMemory
+          MaxRowsInMemoryGiven = hasField n maxRowsKey
           MaxBytesInMemory = maxBytes
           Partitions = partitions
           ForceGuaranteedRollup = forceGuaranteed
@@ -667,3 +672,8 @@ let segmentMetadataJson (spec: IngestSpec) : string =
     let aggs = spec.Metrics |> List.map Aggregation.toJson
     sprintf "{\"aggregators\":[%s],\"timestampSpec\":{\"column\":%s},\"queryGranularity\":%s,\"rollup\":%b}"
         (String.Join(",", aggs)) (jsonString spec.TimestampSpec.Column) (granularityJson spec.GranularitySpec.QueryGranularity) spec.Rollup
+
+/// How many rolled-up rows an in-memory index may hold before the host persists it: the
+/// spec's maxRowsInMemory when given, otherwise unbounded (maxBytesInMemory still applies).
+let persistThresholdRows (tuning: TuningConfig) : int =
+    if tuning.MaxRowsInMemoryGiven then tuning.MaxRowsInMemory else Int32.MaxValue

@@ -30,6 +30,7 @@ public sealed class BatchIndexTask(
     static long DefaultMaxBytes => Math.Max(64L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 6);
 
     long _unparseableSoFar;
+    int _workers = 1;
 
     bool Dynamic => spec.Tuning.Partitions.IsDynamic;
 
@@ -39,6 +40,7 @@ public sealed class BatchIndexTask(
         try
         {
             var workers = spec.TaskType == "index_parallel" ? Math.Max(1, Math.Min(spec.Tuning.MaxNumConcurrentSubTasks, splits.Count)) : 1;
+            _workers = workers;
             var assignments = Enumerable.Range(0, workers).Select(w => splits.Where((_, i) => i % workers == w).ToList()).ToList();
             var results = new List<List<SegmentContent>>[workers];
             if (workers == 1) results[0] = RunWorker(0, assignments[0], cancel);
@@ -121,8 +123,10 @@ public sealed class BatchIndexTask(
     /// its time chunk (hashed).</summary>
     List<List<SegmentContent>> RunWorker(int worker, List<InputSplit> mySplits, CancellationToken cancel)
     {
-        var maxRows = spec.Tuning.MaxRowsInMemory;
-        var maxBytes = spec.Tuning.MaxBytesInMemory > 0 ? spec.Tuning.MaxBytesInMemory : DefaultMaxBytes;
+        var maxRows = IngestSpec.persistThresholdRows(spec.Tuning);
+        // The default budget is shared by the task's workers; an explicit one is per worker, like
+        // Druid's per-sub-task setting.
+        var maxBytes = spec.Tuning.MaxBytesInMemory > 0 ? spec.Tuning.MaxBytesInMemory : DefaultMaxBytes / _workers;
         var intake = new Intake(spec);
         var persisted = new Dictionary<int, List<string>>();
         var finished = new List<(int Key, List<SegmentContent> Contents)>();

@@ -120,6 +120,13 @@ let tests =
                 [ "1970-01-01T00:00:00.000Z", [ "n", Value.Long 12L; "x", Value.Double 1.5 ]
                   "1970-01-01T00:00:00.001Z", [ "n", Value.Null; "x", Value.Null ] ] "rows"
         }
+        test "maxRowsInMemory bounds persists only when the spec sets it" {
+            let given = specWith """["d"]""" "[]" """{"segmentGranularity":"day"}""" """{"maxRowsInMemory":25}"""
+            let defaulted = specWith """["d"]""" "[]" """{"segmentGranularity":"day"}""" "{}"
+            Expect.equal (IngestSpec.persistThresholdRows given.Tuning) 25 "given"
+            Expect.equal (IngestSpec.persistThresholdRows defaulted.Tuning) System.Int32.MaxValue "byte budget only"
+            Expect.equal defaulted.Tuning.MaxRowsInMemory 1_000_000 "Druid's default is still what the spec reports"
+        }
         test "dynamic partitioning splits a chunk by maxRowsPerSegment" {
             let spec = specWith """["d"]""" "[]" """{"segmentGranularity":"day","rollup":false}""" """{"partitionsSpec":{"type":"dynamic","maxRowsPerSegment":2}}"""
             let index = Rollup.IncrementalIndex spec
