@@ -265,14 +265,18 @@ public sealed class BatchIndexTask(
             {
                 throw new TaskFailure(conflict.Data0);
             }
-            var records = new List<SegmentRecord>();
-            foreach (var planned in plan.Segments)
-            {
-                var pushed = deepStorage.Push(planned.Segment, SegmentFormat.write(planned.Content));
-                var id = Segment.segmentId(pushed);
-                records.Add(new SegmentRecord(id, pushed.DataSource, Time.formatIso(pushed.Interval.Start), Time.formatIso(pushed.Interval.End),
-                    pushed.Version, true, true, Segment.toJson(pushed), Time.formatIso(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())));
-            }
+            // Segment files are independent: write and push them on every core, then publish
+            // them all in one transaction.
+            var now = Time.formatIso(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            var records = plan.Segments
+                .AsParallel().AsOrdered().WithCancellation(cancel)
+                .Select(planned =>
+                {
+                    var pushed = deepStorage.Push(planned.Segment, SegmentFormat.write(planned.Content));
+                    return new SegmentRecord(Segment.segmentId(pushed), pushed.DataSource, Time.formatIso(pushed.Interval.Start),
+                        Time.formatIso(pushed.Interval.End), pushed.Version, true, true, Segment.toJson(pushed), now);
+                })
+                .ToList();
             if (records.Count > 0 || plan.MarkUnused.Length > 0)
                 store.PublishSegments(records, null, plan.MarkUnused.ToList());
             log.LogInformation("Task {Task}: published {Count} segments, marked {Unused} unused", taskId, records.Count, plan.MarkUnused.Length);
