@@ -358,6 +358,7 @@ type IncrementalIndex(spec: IngestSpec) =
             | _ -> ()
         let get (name: string) =
             if name = "__time" then Value.Long time
+            elif transforms.Length = 0 then raw name
             else
                 match transformIndex.TryGetValue name with
                 | true, i -> transformValues.[i]
