@@ -135,62 +135,69 @@ public sealed class BatchIndexTask(
         var seen = 0;
         var persistSequence = 0;
         long retainedBytes = 0;
-        foreach (var split in mySplits)
+        // Counters reach the report even when the worker fails (e.g. too many parse errors).
+        try
         {
-            IEnumerable<string> lines;
-            try { lines = split.ReadLines(); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TaskFailure($"Cannot read {split.Description}: {e.Message}"); }
-            var counted = CountBytes(lines, n => bytes += n);
-            foreach (var result in Input.readLines(spec.InputFormat, counted))
+            foreach (var split in mySplits)
             {
-                if (++seen % 4096 == 0) cancel.ThrowIfCancellationRequested();
-                if (result is Input.RowResult.Unparseable bad)
+                IEnumerable<string> lines;
+                try { lines = split.ReadLines(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new TaskFailure($"Cannot read {split.Description}: {e.Message}"); }
+                var counted = CountBytes(lines, n => bytes += n);
+                foreach (var result in Input.readLines(spec.InputFormat, counted))
                 {
-                    counters.Unparseable++;
-                    RecordParseError(bad.message);
-                    continue;
-                }
-                var outcome = intake.Add(((Input.RowResult.Row)result).Item);
-                switch (outcome)
-                {
-                    case Rollup.RowOutcome.Unparseable u:
-                        counters.Unparseable++;
-                        RecordParseError(u.message);
-                        break;
-                    case Rollup.RowOutcome.IngestedWithError e:
-                        counters.Processed++;
-                        counters.ProcessedWithError++;
-                        RecordParseError(e.message);
-                        break;
-                    default:
-                        if (outcome.IsThrownAway) counters.ThrownAway++;
-                        else counters.Processed++;
-                        break;
-                }
-                finished.AddRange(intake.Closed(all: false));
-                if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
-                {
-                    // Snapshots stay in memory while they fit the byte budget (columnar, far
-                    // smaller than the index that made them); beyond it they spill to files.
-                    foreach (var (key, content) in intake.Persist())
+                    if (++seen % 4096 == 0) cancel.ThrowIfCancellationRequested();
+                    if (result is Input.RowResult.Unparseable bad)
                     {
-                        var size = EstimatedBytes(content);
-                        if (retainedBytes + size <= maxBytes)
-                        {
-                            retainedBytes += size;
-                            finished.Add((key, [content]));
-                            continue;
-                        }
-                        var path = Path.Combine(workDir, $"persist-{worker}-{persistSequence++}.fdseg");
-                        File.WriteAllBytes(path, SegmentFormat.write(content));
-                        if (!persisted.TryGetValue(key, out var list)) persisted[key] = list = [];
-                        list.Add(path);
+                        counters.Unparseable++;
+                        RecordParseError(bad.message);
+                        continue;
+                    }
+                    var outcome = intake.Add(((Input.RowResult.Row)result).Item);
+                    switch (outcome)
+                    {
+                        case Rollup.RowOutcome.Unparseable u:
+                            counters.Unparseable++;
+                            RecordParseError(u.message);
+                            break;
+                        case Rollup.RowOutcome.IngestedWithError e:
+                            counters.Processed++;
+                            counters.ProcessedWithError++;
+                            RecordParseError(e.message);
+                            break;
+                        default:
+                            if (outcome.IsThrownAway) counters.ThrownAway++;
+                            else counters.Processed++;
+                            break;
                     }
                     finished.AddRange(intake.Closed(all: false));
+                    if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
+                    {
+                        // Snapshots stay in memory while they fit the byte budget (columnar, far
+                        // smaller than the index that made them); beyond it they spill to files.
+                        foreach (var (key, content) in intake.Persist())
+                        {
+                            var size = EstimatedBytes(content);
+                            if (retainedBytes + size <= maxBytes)
+                            {
+                                retainedBytes += size;
+                                finished.Add((key, [content]));
+                                continue;
+                            }
+                            var path = Path.Combine(workDir, $"persist-{worker}-{persistSequence++}.fdseg");
+                            File.WriteAllBytes(path, SegmentFormat.write(content));
+                            if (!persisted.TryGetValue(key, out var list)) persisted[key] = list = [];
+                            list.Add(path);
+                        }
+                        finished.AddRange(intake.Closed(all: false));
+                    }
                 }
             }
         }
-        progress.Add(counters, bytes);
+        finally
+        {
+            progress.Add(counters, bytes);
+        }
         finished.AddRange(intake.Closed(all: true));
         var groups = new List<List<SegmentContent>>();
         // Keys number segments in the order they opened, which is the order Druid allocates

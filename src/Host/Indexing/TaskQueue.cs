@@ -143,7 +143,9 @@ public sealed class TaskQueue : IDisposable
     {
         var path = ReportPath(task.Id);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, BuildReport(task.Id, task.Progress, status == TaskState.Success ? "COMPLETED" : "COMPLETED", error, published).ToJsonString());
+        File.WriteAllText(path, BuildReport(task.Id, task.Progress,
+            // Druid reports the state a task reached: a failed batch task stopped building segments.
+            status == TaskState.Success ? "COMPLETED" : "BUILD_SEGMENTS", error, published).ToJsonString());
     }
 
     static JsonObject BuildReport(string id, IngestionProgress progress, string state, string? error, IReadOnlyList<string>? published) => new()

@@ -126,6 +126,10 @@ let private storeTests (kind: ServerHarness.StoreKind) =
             Expect.equal code "FAILED" "fails at the first bad row"
             let _, status = get r (sprintf "/druid/indexer/v1/task/%s/status" id)
             Expect.stringStarts ((json status).["status"].["errorMsg"].GetValue<string>()) "Max parse exceptions [0] exceeded" "reason"
+            let _, failedReport = get r (sprintf "/druid/indexer/v1/task/%s/reports" id)
+            let failedPayload = (json failedReport).["ingestionStatsAndErrors"].["payload"]
+            Expect.equal (failedPayload.["ingestionState"].GetValue<string>()) "BUILD_SEGMENTS" "state reached"
+            Expect.equal (failedPayload.["rowStats"].["buildSegments"].["unparseable"].GetValue<int64>()) 1L "the bad row is counted"
             Expect.equal (get r "/druid/coordinator/v1/datasources") (200, "[]") "nothing published"
             let id2 = ingest r (spec 1)
             let _, report = get r (sprintf "/druid/indexer/v1/task/%s/reports" id2)
