@@ -527,9 +527,12 @@ type DynamicSegments(spec: IngestSpec, maxRowsPerSegment: int, maxTotalRows: int
 
     /// Segments closed since the last call, with their in-memory rows.
     member _.TakeClosed() : (int * SegmentContent list) list =
-        let taken = List.ofSeq closed
-        closed.Clear()
-        taken
+        // Called after every row: nothing to hand over must cost nothing.
+        if closed.Count = 0 then []
+        else
+            let taken = List.ofSeq closed
+            closed.Clear()
+            taken
 
     member this.CloseAll() : (int * SegmentContent list) list =
         for k in List.ofSeq indexes.Keys do close k
@@ -623,3 +626,60 @@ let partition (spec: IngestSpec) (content: SegmentContent) : SegmentContent list
                 int (hashKey texts % uint32 shards)
             let assignment = Array.init n bucketOf
             [ for b in 0 .. shards - 1 -> slice content [| for r in 0 .. n - 1 do if assignment.[r] = b then yield r |] ]
+
+// ---- from rows to published segments -------------------------------------------------------
+
+/// One worker's row intake, by the spec's partitioning: Druid's dynamic segments (rollup
+/// within each segment), or one index for every time chunk when rollup must be perfect
+/// (hashed). Snapshots and closed segments carry a key: the dynamic segment's number, or -1.
+type Intake(spec: IngestSpec) =
+    let dynamicSegments =
+        match spec.Tuning.Partitions with
+        | PartitionsSpec.Dynamic(maxRows, maxTotal) -> Some(DynamicSegments(spec, maxRows, maxTotal))
+        | PartitionsSpec.Hashed _ -> None
+    let mutable index = IncrementalIndex spec
+
+    member _.Add(row: Input.InputRow) : RowOutcome =
+        match dynamicSegments with
+        | Some d -> d.Add row
+        | None -> index.Add row
+
+    member _.Rows = match dynamicSegments with Some d -> d.OpenRows | None -> index.RowCount
+    member _.Bytes = match dynamicSegments with Some d -> d.OpenBytes | None -> index.EstimatedBytes
+
+    /// Snapshots of what is in memory, which starts over empty (the host persists them).
+    member _.Persist() : (int * SegmentContent) list =
+        match dynamicSegments with
+        | Some d -> d.PersistOpen() |> List.collect (fun (key, contents) -> contents |> List.map (fun c -> key, c))
+        | None ->
+            let snapshot = index.Snapshot() |> List.map (fun c -> -1, c)
+            index <- IncrementalIndex spec
+            snapshot
+
+    /// Dynamic segments that closed since the last call.
+    member _.TakeClosed() : (int * SegmentContent list) list =
+        match dynamicSegments with
+        | Some d -> d.TakeClosed()
+        | None -> []
+
+    /// Everything still in memory, at the end of the input.
+    member _.CloseAll() : (int * SegmentContent list) list =
+        match dynamicSegments with
+        | Some d -> d.CloseAll()
+        | None -> [ -1, index.Snapshot() ]
+
+/// The groups of contents that each merge into one: a dynamic segment's own snapshots, or
+/// for hashed partitioning every snapshot of a time chunk from every worker (perfect rollup).
+let mergeGroups (spec: IngestSpec) (groups: SegmentContent list list) : SegmentContent list list =
+    match spec.Tuning.Partitions with
+    | PartitionsSpec.Dynamic _ -> groups
+    | PartitionsSpec.Hashed _ ->
+        groups |> List.concat |> List.groupBy (fun c -> c.Interval.Start) |> List.sortBy fst |> List.map snd
+
+/// The partitions of each time chunk, in time order, from the merged groups: each dynamic
+/// segment is a partition of its chunk; a hashed chunk splits by hash.
+let chunkPartitions (spec: IngestSpec) (merged: SegmentContent list) : SegmentContent list list =
+    match spec.Tuning.Partitions with
+    | PartitionsSpec.Dynamic _ ->
+        merged |> List.groupBy (fun c -> c.Interval.Start) |> List.sortBy fst |> List.map snd
+    | PartitionsSpec.Hashed _ -> merged |> List.map (partition spec)

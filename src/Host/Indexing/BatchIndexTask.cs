@@ -32,8 +32,6 @@ public sealed class BatchIndexTask(
     long _unparseableSoFar;
     int _workers = 1;
 
-    bool Dynamic => spec.Tuning.Partitions.IsDynamic;
-
     public IReadOnlyList<string> Run(CancellationToken cancel)
     {
         Directory.CreateDirectory(workDir);
@@ -48,73 +46,20 @@ public sealed class BatchIndexTask(
                 w => results[w] = RunWorker(w, assignments[w], cancel));
             cancel.ThrowIfCancellationRequested();
 
-            // Dynamic partitioning: every group is one segment already (best-effort rollup).
-            // Hashed: all of a time chunk's rows merge first, then split by hash (perfect rollup).
-            List<FSharpList<SegmentContent>> chunks;
-            if (Dynamic)
-                chunks = results.SelectMany(r => r)
-                    .AsParallel().AsOrdered().WithCancellation(cancel)
-                    .Select(group => Rollup.merge(spec, ListModule.OfSeq(group)))
-                    .Where(merged => merged is not null)
-                    .Select(merged => merged!.Value)
-                    .GroupBy(c => c.Interval.Start)
-                    .OrderBy(g => g.Key)
-                    .Select(g => ListModule.OfSeq(g))
-                    .ToList();
-            else
-                chunks = results.SelectMany(r => r).SelectMany(group => group)
-                    .GroupBy(c => c.Interval.Start)
-                    .OrderBy(g => g.Key)
-                    .AsParallel().AsOrdered().WithCancellation(cancel)
-                    .Select(g =>
-                    {
-                        var merged = Rollup.merge(spec, ListModule.OfSeq(g));
-                        return merged is null ? FSharpList<SegmentContent>.Empty : Rollup.partition(spec, merged.Value);
-                    })
-                    .ToList();
+            // Core decides what merges with what and how chunks split; merges run on every core.
+            var groups = Rollup.mergeGroups(spec, ListModule.OfSeq(results.SelectMany(r => r).Select(ListModule.OfSeq)));
+            var merged = groups
+                .AsParallel().AsOrdered().WithCancellation(cancel)
+                .Select(group => Rollup.merge(spec, group))
+                .Where(m => m is not null)
+                .Select(m => m!.Value)
+                .ToList();
+            var chunks = Rollup.chunkPartitions(spec, ListModule.OfSeq(merged)).ToList();
             return PublishChunks(chunks, cancel);
         }
         finally
         {
             try { Directory.Delete(workDir, recursive: true); } catch (IOException) { }
-        }
-    }
-
-    /// <summary>Row intake of one worker: Druid's dynamic segments (rollup within a segment), or
-    /// one index for all chunks when rollup must be perfect.</summary>
-    sealed class Intake
-    {
-        readonly IngestSpec.IngestSpec _spec;
-        readonly Rollup.DynamicSegments? _dynamic;
-        Rollup.IncrementalIndex? _index;
-
-        public Intake(IngestSpec.IngestSpec spec)
-        {
-            _spec = spec;
-            if (spec.Tuning.Partitions is IngestSpec.PartitionsSpec.Dynamic d)
-                _dynamic = new Rollup.DynamicSegments(spec, d.maxRowsPerSegment, d.maxTotalRows);
-            else _index = new Rollup.IncrementalIndex(spec);
-        }
-
-        public Rollup.RowOutcome Add(Input.InputRow row) => _dynamic is not null ? _dynamic.Add(row) : _index!.Add(row);
-        public int Rows => _dynamic?.OpenRows ?? _index!.RowCount;
-        public long Bytes => _dynamic?.OpenBytes ?? _index!.EstimatedBytes;
-
-        /// <summary>Snapshots to persist, keyed by the segment they belong to (-1: the chunk index).</summary>
-        public List<(int Key, SegmentContent Content)> Persist()
-        {
-            if (_dynamic is not null)
-                return _dynamic.PersistOpen().SelectMany(p => p.Item2.Select(c => (p.Item1, c))).ToList();
-            var snapshot = _index!.Snapshot().Select(c => (-1, c)).ToList();
-            _index = new Rollup.IncrementalIndex(_spec);
-            return snapshot;
-        }
-
-        public List<(int Key, List<SegmentContent> Contents)> Closed(bool all)
-        {
-            if (_dynamic is not null)
-                return (all ? _dynamic.CloseAll() : _dynamic.TakeClosed()).Select(p => (p.Item1, p.Item2.ToList())).ToList();
-            return all ? [(-1, _index!.Snapshot().ToList())] : [];
         }
     }
 
@@ -127,7 +72,7 @@ public sealed class BatchIndexTask(
         // The default budget is shared by the task's workers; an explicit one is per worker, like
         // Druid's per-sub-task setting.
         var maxBytes = spec.Tuning.MaxBytesInMemory > 0 ? spec.Tuning.MaxBytesInMemory : DefaultMaxBytes / _workers;
-        var intake = new Intake(spec);
+        var intake = new Rollup.Intake(spec);
         var persisted = new Dictionary<int, List<string>>();
         var finished = new List<(int Key, List<SegmentContent> Contents)>();
         var counters = Rollup.RowCounters.Zero();
@@ -170,12 +115,12 @@ public sealed class BatchIndexTask(
                             else counters.Processed++;
                             break;
                     }
-                    finished.AddRange(intake.Closed(all: false));
+                    TakeClosed(intake, finished);
                     if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
                     {
                         // Snapshots stay in memory while they fit the byte budget (columnar, far
                         // smaller than the index that made them); beyond it they spill to files.
-                        foreach (var (key, content) in intake.Persist())
+                        foreach (var (key, content) in intake.Persist().Select(p => (p.Item1, p.Item2)))
                         {
                             var size = EstimatedBytes(content);
                             if (retainedBytes + size <= maxBytes)
@@ -189,7 +134,7 @@ public sealed class BatchIndexTask(
                             if (!persisted.TryGetValue(key, out var list)) persisted[key] = list = [];
                             list.Add(path);
                         }
-                        finished.AddRange(intake.Closed(all: false));
+                        TakeClosed(intake, finished);
                     }
                 }
             }
@@ -198,7 +143,7 @@ public sealed class BatchIndexTask(
         {
             progress.Add(counters, bytes);
         }
-        finished.AddRange(intake.Closed(all: true));
+        finished.AddRange(intake.CloseAll().Select(c => (c.Item1, c.Item2.ToList())));
         var groups = new List<List<SegmentContent>>();
         // Keys number segments in the order they opened, which is the order Druid allocates
         // their partition numbers in.
@@ -210,6 +155,15 @@ public sealed class BatchIndexTask(
         }
         foreach (var (_, paths) in persisted) groups.Add(paths.Select(ReadPersisted).ToList());
         return groups;
+    }
+
+    /// <summary>Moves closed segments into the finished list; runs after every row, so the
+    /// common case (nothing closed) allocates nothing.</summary>
+    static void TakeClosed(Rollup.Intake intake, List<(int Key, List<SegmentContent> Contents)> finished)
+    {
+        var closed = intake.TakeClosed();
+        if (closed.IsEmpty) return;
+        foreach (var (key, contents) in closed) finished.Add((key, contents.ToList()));
     }
 
     /// <summary>Rough heap size of a snapshot: times, one int or number per cell, dictionary text.</summary>

@@ -134,6 +134,22 @@ let tests =
             let parts = index.Snapshot() |> List.collect (Rollup.partition spec)
             Expect.equal (parts |> List.map (fun p -> p.Times.Length)) [ 2; 2; 1 ] "sizes"
         }
+        test "dynamic intake cuts segments in arrival order and rolls up only within each" {
+            let spec = specWith """["a"]""" """[{"type":"count","name":"count"}]""" """{"segmentGranularity":"hour","queryGranularity":"hour"}"""
+                                """{"partitionsSpec":{"type":"dynamic","maxRowsPerSegment":3}}"""
+            let intake = Rollup.Intake spec
+            // x repeats in every segment: Druid keeps one x per segment, not one in all.
+            for v in [ "x"; "b"; "c"; "x"; "d"; "e"; "x"; "x"; "f" ] do
+                intake.Add(row [ "timestamp", Value.Long 0L; "a", Value.String v ]) |> ignore
+            let segments = (intake.TakeClosed() @ intake.CloseAll()) |> List.map (fun (_, contents) -> (Rollup.merge spec contents).Value)
+            let values (c: SegmentContent) = rowsOf c |> List.map (fun (_, cols) -> cols.[0] |> snd, cols.[1] |> snd)
+            Expect.equal (segments |> List.map values)
+                [ [ Value.String "b", Value.Long 1L; Value.String "c", Value.Long 1L; Value.String "x", Value.Long 1L ]
+                  [ Value.String "d", Value.Long 1L; Value.String "e", Value.Long 1L; Value.String "x", Value.Long 1L ]
+                  [ Value.String "f", Value.Long 1L; Value.String "x", Value.Long 2L ] ] "3 + 3 + 2 rows, x rolled up only inside the last"
+            Expect.equal ((Rollup.chunkPartitions spec segments) |> List.map List.length) [ 3 ] "one hour chunk with three partitions"
+            Expect.equal (Rollup.mergeGroups spec [ [ segments.[0] ]; [ segments.[1] ] ] |> List.length) 2 "dynamic groups stay separate"
+        }
         test "hashed partitioning keeps each key in one partition" {
             let spec = specWith """["d"]""" """[{"type":"count","name":"count"}]""" """{"segmentGranularity":"day"}""" """{"forceGuaranteedRollup":true,"partitionsSpec":{"type":"hashed","numShards":3}}"""
             let index = Rollup.IncrementalIndex spec
