@@ -384,26 +384,23 @@ let private supportedSources = "inline, local"
 let private knownInputSources =
     set [ "druid"; "combining"; "http"; "s3"; "google"; "gs"; "azure"; "azureStorage"; "hdfs"; "sql"; "oss"; "delta"; "iceberg"; "kafka"; "kinesis" ]
 
-let parseInputSource (n: Node) : InputSource =
+/// An `inputSource`, or a legacy `firehose` (`kind`), read into the same model; Druid types we
+/// do not implement yet (`known`) are told apart from misspelt ones.
+let private parseSource (kind: string) (known: Set<string>) (n: Node) : InputSource =
     let n = expectObject n
-    match requiredType n "inputSource" with
+    match requiredType n kind with
     | "inline" -> InputSource.Inline(requiredString n "data")
-    | "local" -> parseLocalSource n "inputSource"
-    | known when knownInputSources.Contains known ->
-        fail (field n "type") (sprintf "inputSource type [%s] is not supported yet; supported: %s" known supportedSources)
-    | other -> fail (field n "type") (sprintf "Unknown inputSource type [%s]; supported: %s" other supportedSources)
+    | "local" -> parseLocalSource n kind
+    | t when known.Contains t ->
+        fail (field n "type") (sprintf "%s type [%s] is not supported yet; supported: %s" kind t supportedSources)
+    | other -> fail (field n "type") (sprintf "Unknown %s type [%s]; supported: %s" kind other supportedSources)
+
+let parseInputSource (n: Node) : InputSource = parseSource "inputSource" knownInputSources n
 
 let private knownFirehoses = set [ "ingestSegment"; "combining"; "http"; "static-s3"; "static-google-blobstore"; "static-azure-blobstore"; "hdfs"; "sql"; "clipped"; "timed" ]
 
 /// Legacy firehoses map onto the same input sources.
-let parseFirehose (n: Node) : InputSource =
-    let n = expectObject n
-    match requiredType n "firehose" with
-    | "inline" -> InputSource.Inline(requiredString n "data")
-    | "local" -> parseLocalSource n "firehose"
-    | known when knownFirehoses.Contains known ->
-        fail (field n "type") (sprintf "firehose type [%s] is not supported yet; supported: %s" known supportedSources)
-    | other -> fail (field n "type") (sprintf "Unknown firehose type [%s]; supported: %s" other supportedSources)
+let parseFirehose (n: Node) : InputSource = parseSource "firehose" knownFirehoses n
 
 // ---- tuningConfig ------------------------------------------------------------------------
 
