@@ -320,6 +320,8 @@ type IncrementalIndex(spec: IngestSpec) =
 
     /// Runs one parsed input row through the pipeline.
     /// The row's parsed timestamp and its time after a `__time` transform, if any.
+    /// The row's parsed timestamp and its time after a `__time` transform, if any: the one
+    /// place that decides a row's time (an unusable one makes the row unparseable).
     member _.TimeOf(row: Input.InputRow) : Result<struct (int64 * int64), string> =
         match TimestampSpec.extract spec.TimestampSpec (row.Get spec.TimestampSpec.Column) with
         | Error message -> Error message
@@ -327,35 +329,33 @@ type IncrementalIndex(spec: IngestSpec) =
             match transformIndex.TryGetValue "__time" with
             | true, i ->
                 let get (name: string) = if name = "__time" then Value.Long parsed else row.Get name
-                match (try Value.toLong (compiledTransforms.[i] get) with _ -> None) with
-                | Some t -> Ok(struct (parsed, t))
-                | None -> Error "Transform [__time] did not produce a timestamp"
+                match (try Ok(compiledTransforms.[i] get) with e -> Error e.Message) with
+                | Error problem -> Error(sprintf "Transform [__time] failed: %s" problem)
+                | Ok v ->
+                    match Value.toLong v with
+                    | Some t -> Ok(struct (parsed, t))
+                    | None -> Error "Transform [__time] did not produce a timestamp"
             | _ -> Ok(struct (parsed, parsed))
 
     member this.Add(row: Input.InputRow) : RowOutcome =
-        match TimestampSpec.extract spec.TimestampSpec (row.Get spec.TimestampSpec.Column) with
+        match this.TimeOf row with
         | Error message -> RowOutcome.Unparseable message
-        | Ok parsedTime -> this.AddAt(row, parsedTime)
+        | Ok(struct (parsed, time)) -> this.AddAt(row, parsed, time)
 
-    /// Adds a row whose timestamp column was already parsed into `parsedTime`.
-    member this.AddAt(row: Input.InputRow, parsedTime: int64) : RowOutcome =
+    /// Adds a row whose times `TimeOf` already decided.
+    member this.AddAt(row: Input.InputRow, parsedTime: int64, time: int64) : RowOutcome =
         let raw (name: string) = row.Get name
-        let mutable time = parsedTime
         let mutable failure = null
         if transforms.Length > 0 then
             let rawWithTime (name: string) = if name = "__time" then Value.Long parsedTime else raw name
             for i in 0 .. transforms.Length - 1 do
                 transformValues.[i] <-
-                    try compiledTransforms.[i] rawWithTime
-                    with e ->
-                        failure <- sprintf "Transform [%s] failed: %s" transforms.[i].Name e.Message
-                        Value.Null
-            match transformIndex.TryGetValue "__time" with
-            | true, i ->
-                match Value.toLong transformValues.[i] with
-                | Some t -> time <- t
-                | None -> failure <- "Transform [__time] did not produce a timestamp"
-            | _ -> ()
+                    if transforms.[i].Name = "__time" then Value.Long time
+                    else
+                        try compiledTransforms.[i] rawWithTime
+                        with e ->
+                            failure <- sprintf "Transform [%s] failed: %s" transforms.[i].Name e.Message
+                            Value.Null
         let get (name: string) =
             if name = "__time" then Value.Long time
             elif transforms.Length = 0 then raw name
@@ -363,9 +363,7 @@ type IncrementalIndex(spec: IngestSpec) =
                 match transformIndex.TryGetValue name with
                 | true, i -> transformValues.[i]
                 | _ -> raw name
-        if not (isNull failure) && transformIndex.ContainsKey "__time" && failure.StartsWith "Transform [__time]" then
-            RowOutcome.Unparseable failure
-        elif (match rowFilter with Some matches -> not (matches get) | None -> false) then
+        if (match rowFilter with Some matches -> not (matches get) | None -> false) then
             RowOutcome.ThrownAway
         elif not (intervalOk time) then RowOutcome.ThrownAway
         else
@@ -508,7 +506,7 @@ type DynamicSegments(spec: IngestSpec, maxRowsPerSegment: int, maxTotalRows: int
                     persistedRows.[k] <- 0
                     k
             let index = indexes.[key]
-            let outcome = index.AddAt(row, parsed)
+            let outcome = index.AddAt(row, parsed, time)
             if index.RowCount + persistedRows.[key] >= maxRowsPerSegment then close key
             match maxTotalRows with
             | Some total when int64 (indexes.Values |> Seq.sumBy (fun i -> i.RowCount)) + int64 (persistedRows.Values |> Seq.sum) >= total ->

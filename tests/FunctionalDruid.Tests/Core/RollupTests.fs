@@ -61,6 +61,22 @@ let tests =
             Expect.equal (contents |> List.map (fun c -> Time.formatInterval c.Interval))
                 [ "2018-01-01T00:00:00.000Z/2018-01-02T00:00:00.000Z"; "2018-01-02T00:00:00.000Z/2018-01-03T00:00:00.000Z" ] "intervals"
         }
+        test "a __time transform decides the row time; an unusable one makes the row unparseable" {
+            let spec (expression: string) =
+                let text =
+                    sprintf """{"type":"index","spec":{"dataSchema":{"dataSource":"t","timestampSpec":{"column":"timestamp"},
+                                "dimensionsSpec":{"dimensions":["d"]},"granularitySpec":{"segmentGranularity":"day"},
+                                "transformSpec":{"transforms":[{"type":"expression","name":"__time","expression":"%s"}]}},
+                                "ioConfig":{"inputSource":{"type":"inline","data":""},"inputFormat":{"type":"json"}}}}""" expression
+                match IngestSpec.parseTaskText text with Ok s -> s | Error e -> failwithf "%A" e
+            let shifted = Rollup.IncrementalIndex(spec "__time + 86400000")
+            Expect.equal (shifted.Add(row [ "timestamp", Value.Long 1000L; "d", Value.String "a" ])) Rollup.RowOutcome.Ingested "shifted"
+            Expect.equal (shifted.Snapshot() |> List.collect rowsOf) [ "1970-01-02T00:00:01.000Z", [ "d", Value.String "a" ] ] "a day later, in the next chunk"
+            let broken = Rollup.IncrementalIndex(spec "concat('x', d)")
+            Expect.equal (broken.Add(row [ "timestamp", Value.Long 1000L; "d", Value.String "a" ]))
+                (Rollup.RowOutcome.Unparseable "Transform [__time] did not produce a timestamp") "not a time"
+            Expect.equal broken.RowCount 0 "nothing ingested"
+        }
         test "rows outside granularitySpec intervals are thrown away" {
             let spec = specWith """["d"]""" "[]" """{"segmentGranularity":"day","intervals":["2018-01-01/2018-01-02"]}""" "{}"
             let index = Rollup.IncrementalIndex spec
