@@ -60,19 +60,10 @@ public sealed class TaskQueue : IDisposable
     /// <summary>Validates and queues a task; returns its id.</summary>
     public string Submit(string body)
     {
-        JsonObject json;
-        try
-        {
-            json = JsonNode.Parse(Json.normalizeComments(body), documentOptions: new() { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
-                   ?? throw new InvalidTaskException("Task must be a JSON object");
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            var parsed = Json.parse(body);
-            throw new InvalidTaskException(parsed.IsError ? parsed.ErrorValue : "Task must be a JSON object");
-        }
         var result = IngestSpec.parseTaskText(body);
         if (result.IsError) throw new InvalidTaskException(Api.DruidErrors.AtPath(result.ErrorValue.Item1, result.ErrorValue.Item2));
+        // Valid for Core means valid JSON object: this parse only keeps the payload to store.
+        var json = (JsonObject)JsonNode.Parse(Json.normalizeComments(body), documentOptions: Json.documentOptions)!;
         var spec = result.ResultValue;
         IReadOnlyList<InputSplit> splits;
         try { splits = InputFiles.Resolve(spec.InputSource, _config.AllowedLocalInputDirs); }
