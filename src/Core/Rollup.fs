@@ -33,48 +33,43 @@ type RowOutcome =
 
 // ---- dimension encoders --------------------------------------------------------------------
 
-/// Structural key for multi-value id arrays.
-[<CustomEquality; NoComparison>]
-type private IdArray =
-    { Ids: int[] }
-    override this.GetHashCode() =
-        let mutable h = 17
-        for i in this.Ids do h <- h * 31 + i
-        h
-    override this.Equals(o) =
-        match o with
-        | :? IdArray as other -> this.Ids.AsSpan().SequenceEqual(ReadOnlySpan other.Ids)
-        | _ -> false
+/// Structural equality for multi-value id arrays.
+let private idArrays =
+    { new IEqualityComparer<int[]> with
+        member _.Equals(x, y) = x.AsSpan().SequenceEqual(ReadOnlySpan y)
+        member _.GetHashCode(ids) =
+            let mutable h = 17
+            for i in ids do h <- h * 31 + i
+            h }
+
+/// Values numbered in first-seen order; id 0 is the null value given.
+type private Interner<'T>(nullValue: 'T, comparer: IEqualityComparer<'T>) =
+    let items = List<'T>()
+    let ids = Dictionary<'T, int>(comparer)
+    do items.Add nullValue
+    member _.Id(v: 'T) =
+        match ids.TryGetValue v with
+        | true, id -> id
+        | _ ->
+            let id = items.Count
+            items.Add v
+            ids.[v] <- id
+            id
+    member _.Item with get (i: int) = items.[i]
+    member _.Count = items.Count
+    member _.ToArray() = items.ToArray()
 
 /// Maps a dimension's row values to one int per row; 0 is always null. String encoders use
 /// even codes for single values (2 * value id) and odd codes for multi-value rows
 /// (2 * combination id + 1), so a row key stays one int per dimension.
 type DimensionEncoder(schema: DimensionSchema) =
-    let values = List<string>()
-    let ids = Dictionary<string, int>(StringComparer.Ordinal)
-    let combos = List<int[]>()
-    let comboIds = Dictionary<IdArray, int>()
-    let numbers = List<Value>()
-    let numberIds = Dictionary<Value, int>()
-    do
-        values.Add null
-        combos.Add [||]
-        numbers.Add Value.Null
+    let values = Interner<string>(null, StringComparer.Ordinal)
+    let combos = Interner<int[]>([||], idArrays)
+    let numbers = Interner<Value>(Value.Null, HashIdentity.Structural)
 
     member _.Schema = schema
     member _.IsString = schema.Type = DimensionType.String
-    member _.HasMultiValues = combos.Count > 1
-
-    member private _.StringId(s: string) =
-        if isNull s then 0
-        else
-            match ids.TryGetValue s with
-            | true, id -> id
-            | _ ->
-                let id = values.Count
-                values.Add s
-                ids.[s] <- id
-                id
+    member private _.StringId(s: string) = if isNull s then 0 else values.Id s
 
     member private this.EncodeStrings(v: Value) : int =
         match v with
@@ -90,24 +85,10 @@ type DimensionEncoder(schema: DimensionSchema) =
                 | MultiValueHandling.SortedSet -> strs |> Array.distinct |> Array.sortWith (fun a b -> String.CompareOrdinal(a, b))
             if strs.Length = 1 then 2 * this.StringId strs.[0]
             else
-                let key = { Ids = strs |> Array.map this.StringId }
-                match comboIds.TryGetValue key with
-                | true, c -> 2 * c + 1
-                | _ ->
-                    let c = combos.Count
-                    combos.Add key.Ids
-                    comboIds.[key] <- c
-                    2 * c + 1
+                2 * combos.Id(strs |> Array.map this.StringId) + 1
         | v -> 2 * this.StringId(Value.toStringOrNull v)
 
-    member private _.NumberId(v: Value) =
-        match numberIds.TryGetValue v with
-        | true, id -> id
-        | _ ->
-            let id = numbers.Count
-            numbers.Add v
-            numberIds.[v] <- id
-            id
+    member private _.NumberId(v: Value) = numbers.Id v
 
     /// Encodes a row value; the string says why a value became null, if it did.
     member this.Encode(v: Value) : struct (int * string) =
@@ -128,8 +109,6 @@ type DimensionEncoder(schema: DimensionSchema) =
     member _.StringsOf(code: int) : string[] =
         if code &&& 1 = 0 then [| values.[code / 2] |] else combos.[code / 2] |> Array.map (fun i -> values.[i])
     member _.NumberOf(code: int) : Value = numbers.[code]
-    member _.Values = values
-    member _.Combos = combos
 
     /// Rank of every code in Druid's dimension order (null first, then ascending), for
     /// sorting rows; codes are the key values seen in `usedCodes`.
