@@ -8,13 +8,11 @@ open System.Collections.Generic
 open System.Text.RegularExpressions
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Ordering
+open FunctionalDruid.Core.Extraction
 
 type private Rx = System.Text.RegularExpressions.Regex
 
-type SearchQuery =
-    | Contains of value: string * caseSensitive: bool
-    | Fragment of values: string list * caseSensitive: bool
-    | SearchRegex of pattern: string
+type SearchQuery = Extraction.SearchQuery
 
 type BoundSpec =
     { Dimension: string

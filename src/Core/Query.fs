@@ -36,12 +36,123 @@ type PostAggregator =
         match this with
         | Arithmetic(n, _, _) | FieldAccess(n, _) | Constant(n, _) | Expression(n, _) | Greatest(n, _, _) | Least(n, _, _) -> n
 
+/// How a query reads one dimension into an output column (topN, groupBy, search).
+[<RequireQualifiedAccess>]
+type DimensionSpec =
+    | Default of dimension: string * outputName: string * outputType: ColumnType
+    | Extraction of dimension: string * outputName: string * outputType: ColumnType * fn: Extraction.ExtractionFn
+    /// Multi-value filtering: keeps (whitelist) or drops the listed values of each row.
+    | ListFiltered of inner: DimensionSpec * values: string list * isWhitelist: bool
+    | RegexFiltered of inner: DimensionSpec * pattern: string
+    | PrefixFiltered of inner: DimensionSpec * prefix: string
+    member this.Dimension =
+        match this with
+        | Default(d, _, _) | Extraction(d, _, _, _) -> d
+        | ListFiltered(i, _, _) | RegexFiltered(i, _) | PrefixFiltered(i, _) -> i.Dimension
+    member this.OutputName =
+        match this with
+        | Default(_, o, _) | Extraction(_, o, _, _) -> o
+        | ListFiltered(i, _, _) | RegexFiltered(i, _) | PrefixFiltered(i, _) -> i.OutputName
+
+/// An `expression` virtual column: a named Druid expression every query part can read
+/// like a stored column.
+type VirtualColumn =
+    { Name: string
+      Expression: string
+      Parsed: Expr.Expr
+      /// None lets the type follow the expression's result.
+      OutputType: ColumnType option }
+
+/// groupBy `having` specs, applied to finished result rows.
+[<RequireQualifiedAccess>]
+type Having =
+    | Filter of Filter.Filter
+    | GreaterThan of aggregation: string * value: Value
+    | LessThan of aggregation: string * value: Value
+    | EqualTo of aggregation: string * value: Value
+    | DimSelector of dimension: string * value: string option
+    | And of Having list
+    | Or of Having list
+    | Not of Having
+    | Always
+
+type OrderByColumn =
+    { Column: string
+      Descending: bool
+      Ordering: Ordering.StringOrdering }
+
+/// groupBy's `default` limit spec.
+type LimitSpec =
+    { Columns: OrderByColumn list
+      Limit: int option
+      Offset: int }
+
+[<RequireQualifiedAccess>]
+type TopNMetric =
+    | Numeric of metric: string
+    | Inverted of TopNMetric
+    /// Orders by the dimension value itself; `previousStop` pages past earlier results.
+    | Dimension of ordering: Ordering.StringOrdering * previousStop: string option
+
 type TimeseriesQuery =
     { Granularity: Time.Granularity
       Aggregations: AggregatorSpec list
       PostAggregations: PostAggregator list
       Descending: bool
-      SkipEmptyBuckets: bool }
+      /// From the context (`skipEmptyBuckets`, boolean or string).
+      SkipEmptyBuckets: bool
+      /// From the context (`grandTotal`): a last row with totals and a null timestamp.
+      GrandTotal: bool
+      Limit: int option }
+
+type TopNQuery =
+    { Granularity: Time.Granularity
+      Dimension: DimensionSpec
+      Metric: TopNMetric
+      Threshold: int
+      Aggregations: AggregatorSpec list
+      PostAggregations: PostAggregator list }
+
+type GroupByQuery =
+    { Granularity: Time.Granularity
+      Dimensions: DimensionSpec list
+      Aggregations: AggregatorSpec list
+      PostAggregations: PostAggregator list
+      Having: Having option
+      LimitSpec: LimitSpec option
+      /// Each entry lists output names of `Dimensions` to group by in one more pass.
+      SubtotalsSpec: string list list option }
+
+type SearchSpec =
+    { Granularity: Time.Granularity
+      /// None searches every string dimension.
+      SearchDimensions: DimensionSpec list option
+      Query: Extraction.SearchQuery
+      Sort: Ordering.StringOrdering
+      Limit: int }
+
+[<RequireQualifiedAccess>]
+type AnalysisType =
+    | Cardinality
+    | Size
+    | Interval
+    | Aggregators
+    | QueryGranularity
+    | Rollup
+    | MinMax
+    | TimestampSpec
+
+[<RequireQualifiedAccess>]
+type ColumnIncluderator =
+    | All
+    | NoColumns
+    | List of string list
+
+type SegmentMetadataQuery =
+    { AnalysisTypes: AnalysisType list
+      Merge: bool
+      LenientAggregatorMerge: bool
+      ToInclude: ColumnIncluderator }
 
 [<RequireQualifiedAccess>]
 type Bound =
@@ -50,27 +161,62 @@ type Bound =
     | MaxTime
 
 [<RequireQualifiedAccess>]
-type QueryKind =
-    | Scan of ScanQuery
-    | Timeseries of TimeseriesQuery
-    | TimeBoundary of Bound
+type JoinType =
+    | Inner
+    | Left
+    | Right
+    | Full
 
-type NativeQuery =
-    { DataSource: string
+/// Where a query reads rows from.
+[<RequireQualifiedAccess>]
+type DataSource =
+    | Table of name: string
+    /// Tables with the same schema read as one; results merge.
+    | Union of names: string list
+    /// Rows carried in the query itself (Druid's `inline`).
+    | Inline of columns: (string * ColumnType) list * rows: Value[] list
+    /// The results of another native query, read as rows.
+    | Query of NativeQuery
+    /// Planned by the SQL layer: right-side columns are read with `RightPrefix`.
+    | Join of left: DataSource * right: DataSource * rightPrefix: string * condition: Expr.Expr * joinType: JoinType
+
+and [<RequireQualifiedAccess>] QueryKind =
+    | Timeseries of TimeseriesQuery
+    | TopN of TopNQuery
+    | GroupBy of GroupByQuery
+    | Scan of ScanQuery
+    | Search of SearchSpec
+    | TimeBoundary of Bound
+    | SegmentMetadata of SegmentMetadataQuery
+    | DataSourceMetadata
+
+and NativeQuery =
+    { DataSource: DataSource
       Intervals: Time.Interval list
       Filter: Filter.Filter option
+      VirtualColumns: VirtualColumn list
       Kind: QueryKind
+      /// Context values as text (numbers and booleans arrive as JSON or as strings).
       Context: (string * string) list }
     member this.ContextValue(key: string) = this.Context |> List.tryFind (fun (k, _) -> k = key) |> Option.map snd
 
+/// The table names a data source reads, in order (for routing and unknown-source checks).
+let rec tableNames (d: DataSource) : string list =
+    match d with
+    | DataSource.Table n -> [ n ]
+    | DataSource.Union ns -> ns
+    | DataSource.Inline _ -> []
+    | DataSource.Query q -> tableNames q.DataSource
+    | DataSource.Join(l, r, _, _, _) -> tableNames l @ tableNames r
+
 let private supported = [ "scan"; "timeseries"; "timeBoundary" ]
 
-let private parseDataSource (n: Node) : string =
-    if isString n then asString n
+let private parseDataSource (n: Node) : DataSource =
+    if isString n then DataSource.Table(asString n)
     else
         let n = expectObject n
         match requiredString n "type" with
-        | "table" -> requiredString n "name"
+        | "table" -> DataSource.Table(requiredString n "name")
         | other -> fail (field n "type") (sprintf "dataSource type [%s] is not supported yet; use a table name" other)
 
 let private parseIntervals (n: Node option) (required: bool) (q: Node) : Time.Interval list =
@@ -170,7 +316,9 @@ let parse (n: Node) : NativeQuery =
                   Aggregations = aggs
                   PostAggregations = posts
                   Descending = boolOr n "descending" false
-                  SkipEmptyBuckets = boolContext context "skipEmptyBuckets" }
+                  SkipEmptyBuckets = boolContext context "skipEmptyBuckets"
+                  GrandTotal = boolContext context "grandTotal"
+                  Limit = optInt n "limit" }
         | "timeBoundary" ->
             match optString n "bound" with
             | None -> QueryKind.TimeBoundary Bound.Both
@@ -180,9 +328,7 @@ let parse (n: Node) : NativeQuery =
         | other ->
             fail (field n "queryType") (sprintf "Query type [%s] is not supported yet; supported: %s" other (String.Join(", ", supported)))
     let intervals = parseIntervals (tryField n "intervals") (queryType <> "timeBoundary") n
-    { DataSource = dataSource; Intervals = intervals; Filter = filter; Kind = kind; Context = context }
+    { DataSource = dataSource; Intervals = intervals; Filter = filter; VirtualColumns = []; Kind = kind; Context = context }
 
 let parseText (text: string) : Result<NativeQuery, string * string> = Json.run text parse
 
-/// The data source a query names, read leniently (for routing and unknown-source checks).
-let dataSourceOf (q: NativeQuery) = q.DataSource

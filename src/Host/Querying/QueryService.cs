@@ -25,7 +25,9 @@ public sealed class QueryService(SegmentCache cache)
             throw new QueryFailure("Unknown exception", Api.DruidErrors.AtPath(parsed.ErrorValue.Item1, parsed.ErrorValue.Item2),
                 "java.lang.IllegalArgumentException", 400);
         var query = parsed.ResultValue;
-        var leased = cache.Lease(query.DataSource);
+        if (!query.DataSource.IsTable)
+            throw new QueryFailure("Unknown exception", "Only table data sources are supported yet", "java.lang.UnsupportedOperationException", 400);
+        var leased = cache.Lease(Query.tableNames(query.DataSource).Head);
         try
         {
             var slices = SlicesFor(query, leased);

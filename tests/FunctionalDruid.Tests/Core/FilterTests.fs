@@ -7,6 +7,7 @@ open FsCheck
 open FsCheck.FSharp
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Filter
+open FunctionalDruid.Core.Extraction
 open FunctionalDruid.Core.Ordering
 
 let private row (pairs: (string * Value) list) : string -> Value =
