@@ -95,10 +95,10 @@ let private asDouble (v: Value) : float option =
 /// post-aggregators by name).
 let rec private compilePost (p: PostAggregator) : (string -> Value) -> Value =
     match p with
-    | PostAggregator.FieldAccess(_, f) -> fun get -> get f
+    | PostAggregator.FieldAccess(_, f) | PostAggregator.FinalizingFieldAccess(_, f) | PostAggregator.HyperUniqueCardinality(_, f, _) -> fun get -> get f
     | PostAggregator.Constant(_, v) -> fun _ -> v
     | PostAggregator.Expression(_, e) -> Expr.compile e
-    | PostAggregator.Arithmetic(_, fn, fields) ->
+    | PostAggregator.Arithmetic(_, fn, fields) | PostAggregator.OrderedArithmetic(_, fn, fields, _) ->
         let parts = fields |> List.map compilePost |> Array.ofList
         let combine: float -> float -> float =
             match fn with

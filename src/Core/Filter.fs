@@ -53,6 +53,9 @@ type Filter =
     | And of fields: Filter list
     | Or of fields: Filter list
     | Not of field: Filter
+    /// A single-column filter (selector, in, bound, like, regex, search, interval) tested on
+    /// the column's values after an extraction function (the filter's `extractionFn`).
+    | Extracted of filter: Filter * extractionFn: ExtractionFn
 
 /// SQL's three truth values.
 [<Struct>]
@@ -138,16 +141,7 @@ let private rangePredicate (r: RangeSpec) : Value -> Truth =
                     let upperCmp = match upper with None -> 1 | Some u -> compare u x
                     ofBool (inside lowerCmp upperCmp)
 
-let private searchPredicate (q: SearchQuery) : string -> bool =
-    match q with
-    | Contains(value, true) -> fun s -> s.Contains(value, StringComparison.Ordinal)
-    | Contains(value, false) -> fun s -> s.Contains(value, StringComparison.OrdinalIgnoreCase)
-    | Fragment(values, caseSensitive) ->
-        let comparison = if caseSensitive then StringComparison.Ordinal else StringComparison.OrdinalIgnoreCase
-        fun s -> values |> List.forall (fun v -> s.Contains(v, comparison))
-    | SearchRegex pattern ->
-        let regex = Rx(pattern, RegexOptions.CultureInvariant)
-        fun s -> regex.IsMatch s
+let private searchPredicate (q: SearchQuery) : string -> bool = Extraction.searchMatcher q
 
 let private onStrings (test: string -> bool) : Value -> Truth =
     fun v ->
@@ -156,7 +150,7 @@ let private onStrings (test: string -> bool) : Value -> Truth =
         | s -> ofBool (test s)
 
 /// The truth of a single-column leaf filter for one scalar cell value (not an array).
-let private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option =
+let rec private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option =
     match f with
     | Filter.Selector(dim, None) -> Some(dim, fun v -> match v with Value.Null -> Yes | _ -> No)
     | Filter.Selector(dim, Some value) ->
@@ -202,6 +196,14 @@ let private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option =
             | None when (match v with Value.Null -> true | _ -> false) -> Unknown
             | None -> No
             | Some t -> ofBool (ranges |> Array.exists (fun i -> i.Contains t)))
+    | Filter.Extracted(inner, fn) ->
+        let extract = Extraction.compile fn
+        scalarPredicate inner
+        |> Option.map (fun (dim, test) ->
+            dim, fun v ->
+                match extract v with
+                | null -> test Value.Null
+                | s -> test (Value.String s))
     | _ -> None
 
 /// Any value of a multi-value cell decides (Kleene OR); an empty one is null.
@@ -333,8 +335,14 @@ let requiredColumns (f: Filter) : string list =
 
 let private unsupportedExtraction (n: Json.Node) =
     match Json.tryField n "extractionFn" with
-    | Some fn -> Json.fail fn "extractionFn is not supported yet"
+    | Some fn -> Json.fail fn "extractionFn is not supported here"
     | None -> ()
+
+/// Wraps a filter in its `extractionFn`, when it has one.
+let private withExtraction (n: Json.Node) (f: Filter) : Filter =
+    match Json.tryField n "extractionFn" with
+    | Some fn -> Filter.Extracted(f, Extraction.parse fn)
+    | None -> f
 
 let private matchValueTypes = set [ "STRING"; "LONG"; "DOUBLE"; "FLOAT"; "ARRAY<STRING>"; "ARRAY<LONG>"; "ARRAY<DOUBLE>"; "ARRAY<FLOAT>" ]
 
@@ -369,20 +377,7 @@ let private orderingOf (n: Json.Node) : StringOrdering =
         | None -> Json.fail nameNode (sprintf "Unknown ordering [%s]" name)
     | None -> if Json.boolOr n "alphaNumeric" false then StringOrdering.Alphanumeric else StringOrdering.Lexicographic
 
-let private searchQueryOf (n: Json.Node) : SearchQuery =
-    let q = Json.expectObject (Json.field n "query")
-    let typeNode = Json.field q "type"
-    match Json.asString typeNode with
-    | "contains" -> Contains(Json.requiredString q "value", Json.boolOr q "caseSensitive" false)
-    | "insensitive_contains" -> Contains(Json.requiredString q "value", false)
-    | "fragment" ->
-        Fragment(Json.elements (Json.field q "values") |> List.map Json.asString, Json.boolOr q "caseSensitive" false)
-    | "regex" ->
-        let patternNode = Json.field q "pattern"
-        let pattern = Json.asString patternNode
-        try Rx(pattern) |> ignore with :? ArgumentException -> Json.fail patternNode (sprintf "Invalid regular expression [%s]" pattern)
-        SearchRegex pattern
-    | t -> Json.fail typeNode (sprintf "Unknown search query type [%s]" t)
+let private searchQueryOf (n: Json.Node) : SearchQuery = Extraction.parseSearchQuery (Json.field n "query")
 
 /// A column comparison entry: a column name or a default dimension spec.
 let private comparedColumn (n: Json.Node) : string =
@@ -400,21 +395,17 @@ let rec parse (node: Json.Node) : Filter =
     let dimension () = Json.requiredString n "dimension"
     let column () = Json.requiredString n "column"
     match Json.asString typeNode with
-    | "selector" ->
-        unsupportedExtraction n
-        Filter.Selector(dimension (), Json.optString n "value")
+    | "selector" -> withExtraction n (Filter.Selector(dimension (), Json.optString n "value"))
     | "equals" | "equality" ->
         let col = column ()
         let valueType = valueTypeOf n "matchValueType" true
         let valueNode = Json.field n "matchValue"
         Filter.Equality(col, valueType, typedValue valueType valueNode)
     | "in" ->
-        unsupportedExtraction n
         let dim = dimension ()
         let values = Json.elements (Json.field n "values") |> List.map (fun v -> if Json.isNull v then None else Some(Json.asString v))
-        Filter.In(dim, values)
+        withExtraction n (Filter.In(dim, values))
     | "bound" ->
-        unsupportedExtraction n
         let dim = dimension ()
         let lower, upper = Json.optString n "lower", Json.optString n "upper"
         if lower.IsNone && upper.IsNone then Json.fail n "lower and upper can not be null at the same time"
@@ -422,6 +413,7 @@ let rec parse (node: Json.Node) : Filter =
             { Dimension = dim; Lower = lower; Upper = upper
               LowerStrict = Json.boolOr n "lowerStrict" false; UpperStrict = Json.boolOr n "upperStrict" false
               Ordering = orderingOf n }
+        |> withExtraction n
     | "range" ->
         let col = column ()
         let valueType = valueTypeOf n "matchValueType" false
@@ -434,26 +426,22 @@ let rec parse (node: Json.Node) : Filter =
               LowerOpen = Json.boolOr n "lowerOpen" false; UpperOpen = Json.boolOr n "upperOpen" false }
     | "null" -> Filter.Null(column ())
     | "like" ->
-        unsupportedExtraction n
         let dim = dimension ()
         let patternNode = Json.field n "pattern"
         let escape = Json.optString n "escape"
         match ExprOps.likeRegex (Json.asString patternNode) (Option.toObj escape) with
         | Error e -> Json.fail (Json.field n "escape") e
-        | Ok _ -> Filter.Like(dim, Json.asString patternNode, escape)
+        | Ok _ -> withExtraction n (Filter.Like(dim, Json.asString patternNode, escape))
     | "regex" ->
-        unsupportedExtraction n
         let dim = dimension ()
         let patternNode = Json.field n "pattern"
         let pattern = Json.asString patternNode
         try Rx(pattern) |> ignore with :? ArgumentException -> Json.fail patternNode (sprintf "Invalid regular expression [%s]" pattern)
-        Filter.Regex(dim, pattern)
+        withExtraction n (Filter.Regex(dim, pattern))
     | "search" ->
-        unsupportedExtraction n
         let dim = dimension ()
-        Filter.Search(dim, searchQueryOf n)
+        withExtraction n (Filter.Search(dim, searchQueryOf n))
     | "interval" ->
-        unsupportedExtraction n
         let dim = dimension ()
         let intervalsNode = Json.field n "intervals"
         let intervals =
@@ -464,7 +452,7 @@ let rec parse (node: Json.Node) : Filter =
                 | Some interval -> interval
                 | None -> Json.fail i (sprintf "Invalid interval [%s]" text))
         if intervals.IsEmpty then Json.fail intervalsNode "must specify at least one interval"
-        Filter.Interval(dim, intervals)
+        withExtraction n (Filter.Interval(dim, intervals))
     | "arrayContainsElement" ->
         let col = column ()
         let valueType = valueTypeOf n "elementMatchValueType" true
@@ -489,6 +477,8 @@ let rec parse (node: Json.Node) : Filter =
         if fields.IsEmpty then Json.fail fieldsNode (sprintf "%s operator requires at least one field" (op.ToUpperInvariant()))
         if op = "and" then Filter.And fields else Filter.Or fields
     | "not" -> Filter.Not(parse (Json.field n "field"))
-    | "extraction" -> Json.fail n "extractionFn is not supported yet"
+    | "extraction" ->
+        // Druid's deprecated extraction filter: a selector over extracted values.
+        Filter.Extracted(Filter.Selector(dimension (), Json.optString n "value"), Extraction.parse (Json.field n "extractionFn"))
     | "javascript" -> Json.fail typeNode "JavaScript filters are not supported"
     | t -> Json.fail typeNode (sprintf "Unknown filter type [%s]" t)

@@ -32,9 +32,17 @@ type PostAggregator =
     | Expression of name: string * expression: Expr.Expr
     | Greatest of name: string * asLong: bool * fields: PostAggregator list
     | Least of name: string * asLong: bool * fields: PostAggregator list
+    /// `finalizingFieldAccess`: the aggregator's finalized value (a rounded estimate, say),
+    /// where `fieldAccess` reads the intermediate one.
+    | FinalizingFieldAccess of name: string * fieldName: string
+    /// `hyperUniqueCardinality`: the estimate of a hyperUnique/cardinality aggregator.
+    | HyperUniqueCardinality of name: string * fieldName: string * round: bool
+    /// `arithmetic` with an `ordering` (`numericFirst`): same value, only sorting differs.
+    | OrderedArithmetic of name: string * fn: string * fields: PostAggregator list * ordering: string
     member this.Name =
         match this with
-        | Arithmetic(n, _, _) | FieldAccess(n, _) | Constant(n, _) | Expression(n, _) | Greatest(n, _, _) | Least(n, _, _) -> n
+        | Arithmetic(n, _, _) | FieldAccess(n, _) | Constant(n, _) | Expression(n, _) | Greatest(n, _, _) | Least(n, _, _)
+        | FinalizingFieldAccess(n, _) | HyperUniqueCardinality(n, _, _) | OrderedArithmetic(n, _, _, _) -> n
 
 /// How a query reads one dimension into an output column (topN, groupBy, search).
 [<RequireQualifiedAccess>]
@@ -211,7 +219,7 @@ let rec tableNames (d: DataSource) : string list =
 
 let private supported = [ "scan"; "timeseries"; "timeBoundary" ]
 
-let private parseDataSource (n: Node) : DataSource =
+let parseDataSource (n: Node) : DataSource =
     if isString n then DataSource.Table(asString n)
     else
         let n = expectObject n
@@ -219,7 +227,7 @@ let private parseDataSource (n: Node) : DataSource =
         | "table" -> DataSource.Table(requiredString n "name")
         | other -> fail (field n "type") (sprintf "dataSource type [%s] is not supported yet; use a table name" other)
 
-let private parseIntervals (n: Node option) (required: bool) (q: Node) : Time.Interval list =
+let parseIntervals (n: Node option) (required: bool) (q: Node) : Time.Interval list =
     let one (i: Node) =
         match Time.tryParseInterval (asString i) with
         | Some iv -> iv
@@ -232,14 +240,14 @@ let private parseIntervals (n: Node option) (required: bool) (q: Node) : Time.In
         // {"type":"intervals","intervals":[...]} (Druid's MultipleIntervalSegmentSpec)
         elements (field n "intervals") |> List.map one
 
-let private contextOf (n: Node) =
+let contextOf (n: Node) =
     match tryField n "context" with
     | Some c when isObject c -> properties c |> List.map (fun (k, v) -> k, (if isString v then asString v else rawText v))
     | _ -> []
 
 let private arithmeticFns = [ "+"; "-"; "*"; "/"; "quotient"; "pow" ]
 
-let rec private parsePostAggregator (n: Node) : PostAggregator =
+let rec parsePostAggregator (n: Node) : PostAggregator =
     let n = expectObject n
     // Druid lets a nested post-aggregator (an arithmetic field) go unnamed.
     let name = stringOr n "name" ""
@@ -249,8 +257,13 @@ let rec private parsePostAggregator (n: Node) : PostAggregator =
         let fn = requiredString n "fn"
         if not (List.contains fn arithmeticFns) then
             fail (field n "fn") (sprintf "Unknown arithmetic function [%s]; expected one of %s" fn (String.Join(", ", arithmeticFns)))
-        PostAggregator.Arithmetic(name, fn, fields ())
-    | "fieldAccess" | "finalizingFieldAccess" -> PostAggregator.FieldAccess(name, requiredString n "fieldName")
+        match optString n "ordering" with
+        | None -> PostAggregator.Arithmetic(name, fn, fields ())
+        | Some "numericFirst" -> PostAggregator.OrderedArithmetic(name, fn, fields (), "numericFirst")
+        | Some other -> fail (field n "ordering") (sprintf "Unknown ordering [%s]; expected numericFirst or null" other)
+    | "fieldAccess" -> PostAggregator.FieldAccess(name, requiredString n "fieldName")
+    | "finalizingFieldAccess" -> PostAggregator.FinalizingFieldAccess(name, requiredString n "fieldName")
+    | "hyperUniqueCardinality" -> PostAggregator.HyperUniqueCardinality(name, requiredString n "fieldName", boolOr n "round" false)
     | "constant" ->
         let v = field n "value"
         let raw = rawText v
@@ -268,7 +281,7 @@ let rec private parsePostAggregator (n: Node) : PostAggregator =
     | "longLeast" -> PostAggregator.Least(name, true, fields ())
     | other -> fail (field n "type") (sprintf "postAggregator type [%s] is not supported yet" other)
 
-let private boolContext (ctx: (string * string) list) (key: string) =
+let boolContext (ctx: (string * string) list) (key: string) =
     ctx |> List.tryFind (fun (k, _) -> k = key) |> Option.map (fun (_, v) -> v.Trim().ToLowerInvariant() = "true") |> Option.defaultValue false
 
 let parse (n: Node) : NativeQuery =

@@ -201,8 +201,8 @@ let tests =
                   """{"dimension":"a"}""", ("type", "is required but missing")
                   "\"selector\"", ("", "expected an object but found a string")
                   """{"type":"selector","value":"x"}""", ("dimension", "is required but missing")
-                  """{"type":"selector","dimension":"a","value":"x","extractionFn":{"type":"upper"}}""", ("extractionFn", "extractionFn is not supported yet")
-                  """{"type":"in","dimension":"a","values":["x"],"extractionFn":{"type":"lower"}}""", ("extractionFn", "extractionFn is not supported yet")
+                  """{"type":"selector","dimension":"a","value":"x","extractionFn":{"type":"uppercase"}}""", ("extractionFn.type", "Unknown extractionFn type [uppercase]")
+                  """{"type":"in","dimension":"a","values":["x"],"extractionFn":{"type":"substring"}}""", ("extractionFn.index", "is required but missing")
                   """{"type":"equals","column":"a","matchValueType":"STRING"}""", ("matchValue", "is required but missing")
                   """{"type":"equals","column":"a","matchValueType":"BLOB","matchValue":1}""", ("matchValueType", "Unsupported matchValueType [BLOB]")
                   """{"type":"equals","column":"a","matchValueType":"LONG","matchValue":"abc"}""", ("matchValue", "expected a whole number but found \"abc\"")
@@ -225,7 +225,7 @@ let tests =
                   """{"type":"or","fields":[{"type":"selector","dimension":"a","value":"x"},{"type":"nope"}]}""", ("fields[1].type", "Unknown filter type [nope]")
                   """{"type":"not"}""", ("field", "is required but missing")
                   """{"type":"null"}""", ("column", "is required but missing")
-                  """{"type":"extraction","dimension":"a","value":"x"}""", ("", "extractionFn is not supported yet")
+                  """{"type":"extraction","dimension":"a","value":"x"}""", ("extractionFn", "is required but missing")
                   """{"type":"javascript","dimension":"a","function":"function(x){return true}"}""", ("type", "JavaScript filters are not supported") ]
             for text, expected in cases do
                 Expect.equal (parseText text) (Error expected) text
