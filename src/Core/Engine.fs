@@ -8,18 +8,10 @@ open System.Collections.Generic
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
 
-/// One segment as the engine sees it: its id, its rows and the interval it serves.
-type SegmentSlice = { Id: string; Content: SegmentContent; Serves: Time.Interval }
+/// One segment as the engine sees it (declared with the shared slice helpers).
+type SegmentSlice = QuerySlices.SegmentSlice
 
-/// Sorted, merged query intervals (Druid condenses overlapping ones before running).
-let condense (intervals: Time.Interval list) : Time.Interval list =
-    intervals
-    |> List.sortBy (fun i -> i.Start)
-    |> List.fold (fun (acc: Time.Interval list) (i: Time.Interval) ->
-        match acc with
-        | last :: rest when i.Start <= last.End -> { last with Time.Interval.End = max last.End i.End } :: rest
-        | _ -> i :: acc) []
-    |> List.rev
+let condense = QuerySlices.condense
 
 /// First row index with time >= t.
 let private lowerBound (times: int64[]) (t: int64) =
@@ -187,81 +179,17 @@ let private timeseries (q: NativeQuery) (ts: TimeseriesQuery) (slices: SegmentSl
     let rows = if ts.Descending then List.rev rows else rows
     Json.Out.Array(rows |> List.map (fun (t, r) -> Json.Out.Object [ "timestamp", Json.Out.String t; "result", r ]))
 
-// ---- scan ----------------------------------------------------------------------------------
-
-let private scan (q: NativeQuery) (sq: ScanQuery) (slices: SegmentSlice list) : Json.Out =
-    let intervals = condense q.Intervals
-    let picked = List<struct (int * int)>()
-    let sliceArr = slices |> Array.ofList
-    let columnsOf = sliceArr |> Array.map (fun s -> Columns s.Content)
-    for si in 0 .. sliceArr.Length - 1 do
-        let slice = sliceArr.[si]
-        let matches = rowMatcher q.Filter slice.Content columnsOf.[si]
-        for (_, _, lo, hi) in rowRanges slice intervals do
-            for row in lo .. hi - 1 do
-                if matches row then picked.Add(struct (si, row))
-    let timeOf (struct (si: int, row: int)) = sliceArr.[si].Content.Times.[row]
-    let ordered =
-        match sq.Order with
-        | ScanOrder.NoOrder -> picked.ToArray()
-        | ScanOrder.Ascending -> picked.ToArray() |> Array.sortBy timeOf
-        | ScanOrder.Descending -> picked.ToArray() |> Array.sortBy timeOf |> Array.rev
-    let skipped = ordered |> Array.skip (int (min sq.Offset (int64 ordered.Length)))
-    let limited = match sq.Limit with Some l when l < int64 skipped.Length -> Array.truncate (int l) skipped | _ -> skipped
-    let columnsFor (slice: SegmentSlice) =
-        if not sq.Columns.IsEmpty then sq.Columns
-        else "__time" :: (slice.Content.Dimensions |> List.map fst) @ (slice.Content.Metrics |> List.map fst)
-    // Consecutive rows of one segment form a batch of at most batchSize events.
-    let batches = List<Json.Out>()
-    let mutable i = 0
-    while i < limited.Length do
-        let struct (si, _) = limited.[i]
-        let mutable j = i
-        while j < limited.Length && j - i < sq.BatchSize && (let struct (sj, _) = limited.[j] in sj = si) do
-            j <- j + 1
-        let slice = sliceArr.[si]
-        let cols = columnsFor slice
-        let events =
-            [ for k in i .. j - 1 ->
-                let struct (_, row) = limited.[k]
-                if sq.Compacted then Json.Out.Array [ for c in cols -> toOut (columnsOf.[si].Cell(c, row)) ]
-                else Json.Out.Object [ for c in cols -> c, toOut (columnsOf.[si].Cell(c, row)) ] ]
-        batches.Add(
-            Json.Out.Object
-                [ "segmentId", Json.Out.String slice.Id
-                  "columns", Json.Out.Array(cols |> List.map Json.Out.String)
-                  "events", Json.Out.Array events ])
-        i <- j
-    Json.Out.Array(List.ofSeq batches)
-
-// ---- timeBoundary --------------------------------------------------------------------------
-
-let private timeBoundary (q: NativeQuery) (bound: Bound) (slices: SegmentSlice list) : Json.Out =
-    let intervals = condense q.Intervals
-    let mutable minT = Int64.MaxValue
-    let mutable maxT = Int64.MinValue
-    for slice in slices do
-        let columns = Columns slice.Content
-        let matches = rowMatcher q.Filter slice.Content columns
-        for (_, _, lo, hi) in rowRanges slice intervals do
-            for row in lo .. hi - 1 do
-                if matches row then
-                    let t = slice.Content.Times.[row]
-                    if t < minT then minT <- t
-                    if t > maxT then maxT <- t
-    if minT = Int64.MaxValue then Json.Out.Array []
-    else
-        let result =
-            match bound with
-            | Bound.Both -> [ "minTime", Json.Out.String(Time.formatIso minT); "maxTime", Json.Out.String(Time.formatIso maxT) ]
-            | Bound.MinTime -> [ "minTime", Json.Out.String(Time.formatIso minT) ]
-            | Bound.MaxTime -> [ "maxTime", Json.Out.String(Time.formatIso maxT) ]
-        let stamp = if bound = Bound.MaxTime then maxT else minT
-        Json.Out.Array [ Json.Out.Object [ "timestamp", Json.Out.String(Time.formatIso stamp); "result", Json.Out.Object result ] ]
-
-/// Runs a query over the slices the timeline made visible for its intervals.
-let run (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
+/// Runs a query over the slices the timeline made visible for its intervals, with the
+/// run's cancellation and per-segment runner.
+let runWith (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
     match q.Kind with
     | QueryKind.Timeseries ts -> timeseries q ts slices
-    | QueryKind.Scan sq -> scan q sq slices
-    | QueryKind.TimeBoundary b -> timeBoundary q b slices
+    | QueryKind.Scan sq -> ScanEngine.run ctx q sq slices
+    | QueryKind.Search spec -> SearchEngine.run ctx q spec slices
+    | QueryKind.TimeBoundary b -> MetadataEngine.timeBoundary ctx q b slices
+    | QueryKind.SegmentMetadata smq -> MetadataEngine.segmentMetadata ctx smq slices
+    | QueryKind.DataSourceMetadata -> MetadataEngine.dataSourceMetadata slices
+    | other -> raise (NotSupportedException(sprintf "Query kind %A is not supported yet" other))
+
+/// Runs a query in order on the calling thread, without cancellation.
+let run (q: NativeQuery) (slices: SegmentSlice list) : Json.Out = runWith QuerySlices.sequential q slices

@@ -4,12 +4,13 @@ using FunctionalDruid.Host.Storage;
 namespace FunctionalDruid.Host.Api;
 
 /// <summary>The broker's native query API: /druid/v2 (with and without the trailing slash,
-/// ?pretty) and /druid/v2/datasources.</summary>
+/// ?pretty), cancellation by query id, and /druid/v2/datasources.</summary>
 public static class QueryEndpoints
 {
     public static void Map(WebApplication app, QueryService queries, SegmentCache cache)
     {
-        async Task<IResult> Run(HttpRequest request)
+        // Not a bare HttpContext parameter: that would bind as a RequestDelegate and drop the result.
+        async Task<IResult> Run(HttpRequest request, HttpResponse response, CancellationToken aborted)
         {
             var body = await DruidErrors.ReadBody(request);
             var pretty = request.Query.ContainsKey("pretty");
@@ -17,15 +18,35 @@ public static class QueryEndpoints
                 return DruidErrors.Query("Unknown exception", "Request body is empty: expected a native query JSON object", "java.lang.IllegalArgumentException", 400);
             try
             {
-                return Results.Text(queries.Execute(body, pretty), "application/json");
+                // The engine runs on the thread pool; this request thread only waits for it.
+                var answer = await Task.Run(() => queries.Execute(body, pretty, aborted));
+                response.Headers["X-Druid-Query-Id"] = answer.QueryId;
+                return Results.Text(answer.Body, "application/json");
             }
             catch (QueryFailure f)
             {
+                if (f.QueryId is { } id) response.Headers["X-Druid-Query-Id"] = id;
                 return DruidErrors.Query(f.Error, f.Message, f.ErrorClass, f.Status);
             }
         }
+
+        IResult Cancel(string queryId) =>
+            queries.Cancel(queryId)
+                ? Results.StatusCode(202)
+                : DruidErrors.Query("Query not found", $"No active query with id [{queryId}]", "org.apache.druid.query.QueryInterruptedException", 404);
+
+        IResult Schema(string dataSource)
+        {
+            var (dimensions, metrics) = queries.Schema(dataSource);
+            return Results.Json(new Dictionary<string, object> { ["dimensions"] = dimensions, ["metrics"] = metrics });
+        }
+
         // Routing matches these with and without the trailing slash, as clients send both.
         app.MapPost("/druid/v2", Run);
+        app.MapDelete("/druid/v2/{queryId}", Cancel);
         app.MapGet("/druid/v2/datasources", () => Results.Json(cache.DataSources()));
+        app.MapGet("/druid/v2/datasources/{dataSource}", Schema);
+        app.MapGet("/druid/v2/datasources/{dataSource}/dimensions", (string dataSource) => Results.Json(queries.Schema(dataSource).Dimensions));
+        app.MapGet("/druid/v2/datasources/{dataSource}/metrics", (string dataSource) => Results.Json(queries.Schema(dataSource).Metrics));
     }
 }

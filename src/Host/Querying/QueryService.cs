@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
 using FunctionalDruid.Core;
 using FunctionalDruid.Host.Storage;
 using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
 
 namespace FunctionalDruid.Host.Querying;
 
@@ -10,50 +12,176 @@ public sealed class QueryFailure(string error, string message, string errorClass
     public string Error { get; } = error;
     public string ErrorClass { get; } = errorClass;
     public int Status { get; } = status;
+    /// <summary>The id of the query that failed, once known (for the X-Druid-Query-Id header).</summary>
+    public string? QueryId { get; init; }
+}
+
+/// <summary>A finished query: its JSON text and its id.</summary>
+public sealed record QueryAnswer(string Body, string QueryId);
+
+/// <summary>Runs per-segment work on all cores.</summary>
+sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
+{
+    public static readonly ParallelSegmentRunner Instance = new();
+
+    public T[] Map<T>(int count, FSharpFunc<int, T> work)
+    {
+        var results = new T[count];
+        if (count == 1) results[0] = work.Invoke(0);
+        else if (count > 1) Parallel.For(0, count, i => results[i] = work.Invoke(i));
+        return results;
+    }
 }
 
 /// <summary>
 /// The broker and historical in one: parses native queries, asks Core's timeline which loaded
-/// segments serve the query intervals, and runs Core's engine over them.
+/// segments serve the query intervals of every table the query reads, and runs Core's engine
+/// over them. Running queries are registered by id so DELETE /druid/v2/{id} can cancel them;
+/// the context's timeout cancels them too.
 /// </summary>
 public sealed class QueryService(SegmentCache cache)
 {
-    public string Execute(string body, bool pretty)
+    /// <summary>Druid's default query timeout (druid.server.http.defaultQueryTimeout).</summary>
+    public const long DefaultTimeoutMillis = 300_000;
+
+    sealed class Running(CancellationTokenSource cancel)
     {
-        var parsed = Query.parseText(body);
+        public CancellationTokenSource Cancel { get; } = cancel;
+        public volatile bool CancelledByUser;
+    }
+
+    readonly ConcurrentDictionary<string, Running> _running = new();
+
+    /// <summary>Cancels a running query; false when no query with that id is running.</summary>
+    public bool Cancel(string queryId)
+    {
+        if (!_running.TryGetValue(queryId, out var running)) return false;
+        running.CancelledByUser = true;
+        try { running.Cancel.Cancel(); }
+        catch (ObjectDisposedException) { }
+        return true;
+    }
+
+    public QueryAnswer Execute(string body, bool pretty, CancellationToken requestAborted = default)
+    {
+        var parsed = QueryParseSurface.parseText(body);
         if (parsed.IsError)
             throw new QueryFailure("Unknown exception", Api.DruidErrors.AtPath(parsed.ErrorValue.Item1, parsed.ErrorValue.Item2),
                 "java.lang.IllegalArgumentException", 400);
         var query = parsed.ResultValue;
-        if (!query.DataSource.IsTable)
-            throw new QueryFailure("Unknown exception", "Only table data sources are supported yet", "java.lang.UnsupportedOperationException", 400);
-        var leased = cache.Lease(Query.tableNames(query.DataSource).Head);
+        var queryId = QueryParseSurface.contextQueryId(query) is { } given ? given.Value : Guid.NewGuid().ToString();
+
+        var tables = Query.tableNames(query.DataSource).Distinct().ToList();
+        var leases = tables.ToDictionary(t => t, t => cache.Lease(t));
+        var releaseNow = true;
         try
         {
-            var slices = SlicesFor(query, leased);
-            return Json.OutModule.toText(pretty, Engine.run(query, ListModule.OfSeq(slices)));
+            // Druid answers a query over data sources it does not know with an empty result.
+            if (tables.Count > 0 && leases.Values.All(l => l.Count == 0))
+                return new QueryAnswer(pretty ? "[ ]" : "[]", queryId);
+
+            var timeout = QueryParseSurface.contextTimeout(query) is { } t ? t.Value : DefaultTimeoutMillis;
+            using var timeoutCancel = new CancellationTokenSource();
+            using var userCancel = new CancellationTokenSource();
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeoutCancel.Token, userCancel.Token, requestAborted);
+            var running = new Running(userCancel);
+            var registered = _running.TryAdd(queryId, running);
+            if (timeout > 0) timeoutCancel.CancelAfter(TimeSpan.FromMilliseconds(Math.Min(timeout, int.MaxValue)));
+            try
+            {
+                var context = new QuerySlices.RunContext(linked.Token, ParallelSegmentRunner.Instance);
+                var source = FuncConvert.FromFunc<string, FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>(
+                    (table, intervals) => ListModule.OfSeq(SlicesFor(intervals, leases.TryGetValue(table, out var l) ? l : [])));
+                var work = Task.Run(() => QueryExecution.execute(context, source, query));
+                try
+                {
+                    work.Wait(linked.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Engine parts that do not watch the token finish in the background; the
+                    // segments they read stay leased until then.
+                    releaseNow = false;
+                    work.ContinueWith(_ => ReleaseAll(leases), TaskScheduler.Default);
+                    throw;
+                }
+                return new QueryAnswer(Json.OutModule.toText(pretty, work.Result), queryId);
+            }
+            catch (Exception e) when (Unwrap(e) is OperationCanceledException)
+            {
+                if (timeoutCancel.IsCancellationRequested && !running.CancelledByUser)
+                    throw new QueryFailure("Query timeout", $"Query [{queryId}] timed out.", "java.util.concurrent.TimeoutException", 504) { QueryId = queryId };
+                throw new QueryFailure("Query cancelled", $"Query [{queryId}] was cancelled.", "java.util.concurrent.CancellationException", 500) { QueryId = queryId };
+            }
+            catch (Exception e) when (Unwrap(e) is not QueryFailure)
+            {
+                throw Translate(Unwrap(e), queryId);
+            }
+            finally
+            {
+                if (registered) _running.TryRemove(new KeyValuePair<string, Running>(queryId, running));
+            }
         }
         finally
         {
-            foreach (var s in leased) s.Release();
+            if (releaseNow) ReleaseAll(leases);
         }
     }
 
-    /// <summary>The visible parts of the leased segments for the query's intervals, in time
-    /// then partition order.</summary>
-    static List<Engine.SegmentSlice> SlicesFor(Query.NativeQuery query, List<LoadedSegment> leased)
+    static void ReleaseAll(Dictionary<string, List<LoadedSegment>> leases)
+    {
+        foreach (var list in leases.Values)
+        foreach (var s in list)
+            s.Release();
+    }
+
+    static Exception Unwrap(Exception e)
+    {
+        while (e is AggregateException { InnerExceptions.Count: 1 } a) e = a.InnerException!;
+        return e;
+    }
+
+    static QueryFailure Translate(Exception e, string queryId) => e switch
+    {
+        Json.JsonError j => new QueryFailure("Unknown exception", Api.DruidErrors.AtPath(j.path, j.problem), "java.lang.IllegalArgumentException", 400) { QueryId = queryId },
+        QueryExecution.UnsupportedQuery u => new QueryFailure("Unsupported operation", u.Data0, "java.lang.UnsupportedOperationException", 501) { QueryId = queryId },
+        NotSupportedException n => new QueryFailure("Unsupported operation", n.Message, "java.lang.UnsupportedOperationException", 501) { QueryId = queryId },
+        QueryFailure f => f,
+        _ => new QueryFailure("Unknown exception", e.Message, e.GetType().FullName ?? "java.lang.RuntimeException", 500) { QueryId = queryId },
+    };
+
+    /// <summary>The visible parts of the leased segments for the intervals, in time then
+    /// partition order.</summary>
+    static List<QuerySlices.SegmentSlice> SlicesFor(FSharpList<Time.Interval> intervals, List<LoadedSegment> leased)
     {
         var byId = leased.ToDictionary(s => s.Id);
-        var segments = leased.Select(s => s.Segment).ToList();
-        var slices = new List<Engine.SegmentSlice>();
-        foreach (var interval in Engine.condense(query.Intervals))
+        var segments = ListModule.OfSeq(leased.Select(s => s.Segment));
+        var slices = new List<QuerySlices.SegmentSlice>();
+        foreach (var interval in QuerySlices.condense(intervals))
         foreach (var piece in Timeline.visible(segments, interval))
         foreach (var segment in piece.Item3)
         {
             if (segment.ShardSpec.IsTombstone) continue;
             var loaded = byId[Segment.segmentId(segment)];
-            slices.Add(new Engine.SegmentSlice(loaded.Id, loaded.Content, piece.Item1));
+            slices.Add(new QuerySlices.SegmentSlice(loaded.Id, loaded.Content, piece.Item1));
         }
         return slices;
+    }
+
+    /// <summary>Dimensions and metrics of a data source's loaded segments, sorted
+    /// (GET /druid/v2/datasources/{name}).</summary>
+    public (List<string> Dimensions, List<string> Metrics) Schema(string dataSource)
+    {
+        var leased = cache.Lease(dataSource);
+        try
+        {
+            var dims = leased.SelectMany(s => s.Segment.Dimensions).Distinct().Order(StringComparer.Ordinal).ToList();
+            var metrics = leased.SelectMany(s => s.Segment.Metrics).Distinct().Order(StringComparer.Ordinal).ToList();
+            return (dims, metrics);
+        }
+        finally
+        {
+            foreach (var s in leased) s.Release();
+        }
     }
 }

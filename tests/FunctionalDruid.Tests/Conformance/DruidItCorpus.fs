@@ -146,7 +146,9 @@ type CasePlan =
       /// Query files the case reads, once per step that reads them.
       QueryFiles: string list }
 
-let supportedQueryTypes = [ "scan"; "timeseries"; "timeBoundary" ]
+/// Query types the runner sends; a query whose type or feature the parser reports as not
+/// supported yet is planned NOT RUN with that reason, so kinds land here before they work.
+let supportedQueryTypes = [ "scan"; "timeseries"; "timeBoundary"; "search"; "segmentMetadata"; "dataSourceMetadata"; "topN"; "groupBy" ]
 
 /// Parse errors that name something this server does not implement yet (as opposed to
 /// rejecting valid input, which is a bug and must fail a test).
@@ -181,7 +183,7 @@ let private queryGap (queryText: string) : string option =
     match str q "queryType" with
     | Some qt when not (List.contains qt supportedQueryTypes) -> Some(sprintf "queryType %s not supported yet" qt)
     | _ ->
-        match Query.parseText queryText with
+        match QueryParseSurface.parseText queryText with
         | Ok _ -> None
         | Error(path, msg) when isGap msg -> Some(if path = "" then msg else sprintf "%s: %s" path msg)
         | Error _ -> None

@@ -1,0 +1,205 @@
+/// What every native query engine reads: the visible parts of segments (slices), their row
+/// ranges inside the query intervals, column access that includes virtual columns, the
+/// row filter, cancellation, and how per-segment work is spread over cores. Also builds a
+/// segment from plain rows, so inline data and subquery results run through the same paths.
+module FunctionalDruid.Core.QuerySlices
+
+open System
+open System.Collections.Generic
+open System.Threading
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Query
+
+/// One segment as the engine sees it: its id, its rows and the interval it serves.
+type SegmentSlice = { Id: string; Content: SegmentContent; Serves: Time.Interval }
+
+/// How per-segment work is spread: the host runs it on all cores, tests run it in order.
+type ISegmentRunner =
+    /// Runs `work` for 0 .. count-1 and returns the results in index order.
+    abstract Map<'T> : count: int * work: (int -> 'T) -> 'T[]
+
+let sequentialRunner =
+    { new ISegmentRunner with
+        member _.Map(count, work) = Array.init count work }
+
+/// What a query run carries besides the query: its cancellation (DELETE or timeout) and
+/// its per-segment runner.
+type RunContext = { Cancel: CancellationToken; Runner: ISegmentRunner }
+
+let sequential = { Cancel = CancellationToken.None; Runner = sequentialRunner }
+
+/// Rows between two cancellation checks in scan loops: rare enough to cost nothing,
+/// frequent enough to stop within a millisecond.
+let checkEvery = 16384
+
+/// Sorted, merged query intervals (Druid condenses overlapping ones before running).
+let condense (intervals: Time.Interval list) : Time.Interval list =
+    intervals
+    |> List.sortBy (fun i -> i.Start)
+    |> List.fold (fun (acc: Time.Interval list) (i: Time.Interval) ->
+        match acc with
+        | last :: rest when i.Start <= last.End -> { last with Time.Interval.End = max last.End i.End } :: rest
+        | _ -> i :: acc) []
+    |> List.rev
+
+/// First row index with time >= t.
+let lowerBound (times: int64[]) (t: int64) =
+    let mutable lo = 0
+    let mutable hi = times.Length
+    while lo < hi do
+        let mid = (lo + hi) >>> 1
+        if times.[mid] < t then lo <- mid + 1 else hi <- mid
+    lo
+
+/// Row ranges [lo, hi) of a slice inside the (condensed) query intervals and its served
+/// part, as (start, end, lo, hi) with the clipped interval.
+let rowRanges (slice: SegmentSlice) (intervals: Time.Interval list) =
+    [ for i in intervals do
+        let s = max i.Start slice.Serves.Start
+        let e = min i.End slice.Serves.End
+        if s < e then
+            let lo = lowerBound slice.Content.Times s
+            let hi = lowerBound slice.Content.Times e
+            if lo < hi then yield s, e, lo, hi ]
+
+let private coerce (outputType: ColumnType option) (v: Value) : Value =
+    match outputType, v with
+    | None, _ | _, Value.Null -> v
+    | Some ColumnType.Long, _ -> (match Value.toLong v with Some l -> Value.Long l | None -> Value.Null)
+    | Some(ColumnType.Double | ColumnType.Float), _ -> (match Value.toDouble v with Some d -> Value.Double d | None -> Value.Null)
+    | Some ColumnType.String, Value.Array _ -> v
+    | Some ColumnType.String, _ -> Value.String(Value.toStringOrNull v)
+    | Some(ColumnType.Complex _), _ -> v
+
+/// Column lookup for one slice; `__time` is the row's timestamp and virtual columns are
+/// computed from the stored ones (and earlier virtual columns) per row.
+type SliceColumns(content: SegmentContent, virtualColumns: VirtualColumn list) =
+    let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)
+    do
+        for (n, c) in content.Dimensions @ content.Metrics do byName.[n] <- c
+    let virtuals = Dictionary<string, Expr.Compiled * ColumnType option>(StringComparer.Ordinal)
+    do
+        for vc in virtualColumns do virtuals.[vc.Name] <- (Expr.compile vc.Parsed, vc.OutputType)
+    member this.Cell(name: string, row: int) : Value =
+        match virtuals.TryGetValue name with
+        | true, (compiled, outputType) -> coerce outputType (compiled (fun n -> this.Cell(n, row)))
+        | _ ->
+            if name = "__time" then Value.Long content.Times.[row]
+            else
+                match byName.TryGetValue name with
+                | true, c -> c.Cell row
+                | _ -> Value.Null
+    member _.Stored(name: string) : ColumnData option =
+        if virtuals.ContainsKey name then None
+        else match byName.TryGetValue name with | true, c -> Some c | _ -> None
+    member _.Has(name: string) = name = "__time" || byName.ContainsKey name || virtuals.ContainsKey name
+
+/// The row filter of a slice: a dictionary-level predicate for one-column string filters
+/// (evaluated once per dictionary value), the compiled filter row by row otherwise.
+let rowMatcher (filter: Filter.Filter option) (columns: SliceColumns) : int -> bool =
+    match filter with
+    | None -> fun _ -> true
+    | Some f ->
+        let byDictionary =
+            match Filter.singleColumnPredicate f with
+            | Some(name, predicate) ->
+                match columns.Stored name with
+                | Some(ColumnData.Strings s) when s.MultiIds.IsNone ->
+                    let ok = s.Dictionary |> Array.map (fun v -> predicate (if isNull v then Value.Null else Value.String v))
+                    let ids = s.Ids
+                    Some(fun row -> ok.[ids.[row]])
+                | _ -> None
+            | None -> None
+        match byDictionary with
+        | Some m -> m
+        | None ->
+            let compiled = Filter.compile f
+            fun row -> compiled (fun name -> columns.Cell(name, row))
+
+let rec toOut (v: Value) : Json.Out =
+    match v with
+    | Value.Null -> Json.Out.Null
+    | Value.Long l -> Json.Out.Long l
+    | Value.Double d -> Json.Out.Double d
+    | Value.String s -> Json.Out.String s
+    | Value.Array xs -> Json.Out.Array(xs |> Array.map toOut |> List.ofArray)
+
+// ---- segments built from rows ---------------------------------------------------------------
+
+/// A column of plain values in the stored form its values suggest (or its declared type):
+/// all-integer numbers become longs, other numbers doubles, anything else strings
+/// (arrays as multi-value strings).
+let private columnOf (declared: ColumnType option) (values: Value[]) : ColumnData =
+    let isLong v = match v with Value.Long _ | Value.Null -> true | _ -> false
+    let isNumber v = match v with Value.Long _ | Value.Double _ | Value.Null -> true | _ -> false
+    let kind =
+        match declared with
+        | Some t -> t
+        | None ->
+            if values |> Array.forall (fun v -> v = Value.Null) then ColumnType.String
+            elif values |> Array.forall isLong then ColumnType.Long
+            elif values |> Array.forall isNumber then ColumnType.Double
+            else ColumnType.String
+    let nullsOf (present: Value -> bool) =
+        let flags = values |> Array.map (present >> not)
+        if Array.exists id flags then Some flags else None
+    match kind with
+    | ColumnType.Long ->
+        let longs = values |> Array.map (fun v -> defaultArg (Value.toLong v) 0L)
+        ColumnData.Longs(longs, nullsOf (fun v -> (Value.toLong v).IsSome))
+    | ColumnType.Float | ColumnType.Double ->
+        let doubles = values |> Array.map (fun v -> defaultArg (Value.toDouble v) 0.0)
+        ColumnData.Doubles(doubles, nullsOf (fun v -> (Value.toDouble v).IsSome))
+    | _ ->
+        let ids = Dictionary<string, int>(StringComparer.Ordinal)
+        let dictionary = List<string>()
+        let mutable nullId = -1
+        let idOf (s: string) =
+            if isNull s then
+                if nullId < 0 then
+                    nullId <- dictionary.Count
+                    dictionary.Add null
+                nullId
+            else
+                match ids.TryGetValue s with
+                | true, id -> id
+                | _ ->
+                    let id = dictionary.Count
+                    ids.[s] <- id
+                    dictionary.Add s
+                    id
+        let multi = values |> Array.exists (fun v -> match v with Value.Array _ -> true | _ -> false)
+        if multi then
+            let rows =
+                values |> Array.map (fun v ->
+                    match v with
+                    | Value.Array xs -> xs |> Array.map (Value.toStringOrNull >> idOf)
+                    | Value.Null -> [||]
+                    | x -> [| idOf (Value.toStringOrNull x) |])
+            ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = Array.zeroCreate values.Length; MultiIds = Some rows; HasBitmapIndex = true }
+        else
+            let rowIds = values |> Array.map (Value.toStringOrNull >> idOf)
+            ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = rowIds; MultiIds = None; HasBitmapIndex = true }
+
+/// A segment holding the given rows: `times` per row, cells per column (in row order).
+/// Rows are sorted by time; string columns become dimensions, numeric ones metrics.
+let contentOfRows (columns: (string * ColumnType option) list) (times: int64[]) (cells: Value[][]) : SegmentContent =
+    let order = Array.init times.Length id |> Array.sortBy (fun i -> times.[i]) // stable
+    let sortedTimes = order |> Array.map (fun i -> times.[i])
+    let built =
+        columns |> List.mapi (fun c (name, declared) ->
+            let values = order |> Array.map (fun r -> let row = cells.[r] in if c < row.Length then row.[c] else Value.Null)
+            name, columnOf declared values)
+    let isString (_, c: ColumnData) = match c with ColumnData.Strings _ -> true | _ -> false
+    let interval =
+        if sortedTimes.Length = 0 then Time.eternity
+        else { Time.Interval.Start = sortedTimes.[0]; End = sortedTimes.[sortedTimes.Length - 1] + 1L }
+    { Interval = interval
+      Times = sortedTimes
+      Dimensions = built |> List.filter isString
+      Metrics = built |> List.filter (isString >> not)
+      Metadata = "{}" }
+
+/// A slice over built content that serves all time.
+let sliceOfContent (id: string) (content: SegmentContent) : SegmentSlice =
+    { Id = id; Content = content; Serves = Time.eternity }
