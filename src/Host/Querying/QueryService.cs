@@ -16,7 +16,7 @@ public sealed class QueryFailure(string error, string message, string errorClass
 /// The broker and historical in one: parses native queries, asks Core's timeline which loaded
 /// segments serve the query intervals, and runs Core's engine over them.
 /// </summary>
-public sealed class QueryService(SegmentCache cache)
+public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime = null)
 {
     public string Execute(string body, bool pretty)
     {
@@ -31,6 +31,9 @@ public sealed class QueryService(SegmentCache cache)
         try
         {
             var slices = SlicesFor(query, leased);
+            // Rows that stream tasks hold in memory, unless their published segments are among the leased ones.
+            if (realtime is not null)
+                slices.AddRange(realtime.SlicesFor(Query.tableNames(query.DataSource).Head, Engine.condense(query.Intervals).ToList(), leased.Select(s => s.Id).ToHashSet()));
             return Json.OutModule.toText(pretty, Engine.run(query, ListModule.OfSeq(slices)));
         }
         finally
