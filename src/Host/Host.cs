@@ -4,6 +4,7 @@ using FunctionalDruid.Host.Indexing;
 using FunctionalDruid.Host.Metadata;
 using FunctionalDruid.Host.Querying;
 using FunctionalDruid.Host.Storage;
+using FunctionalDruid.Host.Streaming;
 
 namespace FunctionalDruid.Host;
 
@@ -19,13 +20,15 @@ public sealed class DruidServer : IAsyncDisposable
     readonly SegmentCache _cache;
     readonly TaskQueue _tasks;
     readonly Timer _cacheSync;
+    readonly SupervisorManager _supervisors;
 
     public ServerConfig Config { get; }
     public int Port { get; private set; }
     public string BaseUrl => $"http://127.0.0.1:{Port}";
 
-    DruidServer(WebApplication app, ServerConfig config, IMetadataStore store, SegmentCache cache, TaskQueue tasks)
+    DruidServer(WebApplication app, ServerConfig config, IMetadataStore store, SegmentCache cache, TaskQueue tasks, SupervisorManager supervisors)
     {
+        _supervisors = supervisors;
         _app = app;
         Config = config;
         _store = store;
@@ -56,13 +59,18 @@ public sealed class DruidServer : IAsyncDisposable
         var tasks = new TaskQueue(store, config, deepStorage, cache, log);
         tasks.FailOrphanedTasks();
         cache.Sync();
-        var queries = new QueryService(cache);
+        // Streaming: supervisors restart from the metadata store; their tasks' rows are queryable.
+        var supervisors = new SupervisorManager(new StreamTaskContext(store, deepStorage, cache, tasks, log), config);
+        tasks.AddRunner(supervisors);
+        supervisors.StartFromStore();
+        var queries = new QueryService(cache, supervisors);
 
         StatusEndpoints.Map(app);
         TaskEndpoints.Map(app, tasks);
         QueryEndpoints.Map(app, queries, cache);
         CoordinatorEndpoints.Map(app, store, cache);
-        return new DruidServer(app, config, store, cache, tasks);
+        SupervisorEndpoints.Map(app, supervisors);
+        return new DruidServer(app, config, store, cache, tasks, supervisors);
     }
 
     void SyncQuietly()
@@ -87,6 +95,7 @@ public sealed class DruidServer : IAsyncDisposable
     {
         await _cacheSync.DisposeAsync();
         await _app.StopAsync();
+        _supervisors.Dispose();
         _tasks.Dispose();
         _cache.Dispose();
         _store.Dispose();

@@ -26,6 +26,14 @@ public sealed class TaskQueue : IDisposable
     readonly ConcurrentDictionary<string, object> _publishLocks = new();
     readonly string _tasksDir;
     readonly CancellationTokenSource _stopping = new();
+    readonly List<IExternalTaskRunner> _externalRunners = [];
+
+    /// <summary>Runners of tasks that are not queued here (Kafka tasks started by supervisors),
+    /// so the task API shows their runner status and reports and can shut them down.</summary>
+    public void AddRunner(IExternalTaskRunner runner) => _externalRunners.Add(runner);
+
+    /// <summary>One publish at a time per data source, shared by every kind of task.</summary>
+    public object PublishLock(string dataSource) => _publishLocks.GetOrAdd(dataSource, _ => new object());
 
     sealed record RunningTask(string Id, string DataSource, IngestionProgress Progress, CancellationTokenSource Cancel, long StartedAt)
     {
@@ -101,7 +109,7 @@ public sealed class TaskQueue : IDisposable
             try
             {
                 task.Started = true;
-                var publishLock = _publishLocks.GetOrAdd(spec.DataSource, _ => new object());
+                var publishLock = PublishLock(spec.DataSource);
                 var runner = new BatchIndexTask(task.Id, spec, splits, _store, _deepStorage, Path.Combine(_tasksDir, Sanitize(task.Id), "work"),
                     task.Progress, publishLock, _log);
                 published = runner.Run(task.Cancel.Token);
@@ -164,11 +172,14 @@ public sealed class TaskQueue : IDisposable
     public TaskRecord? Get(string id) => _store.GetTask(id);
 
     /// <summary>Druid's runner status: where a task stands in the queue.</summary>
-    public string RunnerStatus(string id) => _running.TryGetValue(id, out var t) ? (t.Started ? "RUNNING" : "PENDING") : "NONE";
+    public string RunnerStatus(string id) => _running.TryGetValue(id, out var t) ? (t.Started ? "RUNNING" : "PENDING")
+        : _externalRunners.Select(r => r.RunnerStatus(id)).FirstOrDefault(s => s is not null) ?? "NONE";
 
     public JsonObject? Report(string id)
     {
         if (_running.TryGetValue(id, out var t)) return BuildReport(id, t.Progress, "BUILD_SEGMENTS", null, null);
+        foreach (var runner in _externalRunners)
+            if (runner.Report(id) is { } external) return external;
         var path = ReportPath(id);
         return File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject : null;
     }
@@ -178,7 +189,7 @@ public sealed class TaskQueue : IDisposable
     /// <summary>Asks a running task to stop; false when it is not running here.</summary>
     public bool Shutdown(string id)
     {
-        if (!_running.TryGetValue(id, out var t)) return false;
+        if (!_running.TryGetValue(id, out var t)) return _externalRunners.Any(r => r.Shutdown(id));
         t.Cancel.Cancel();
         return true;
     }
@@ -190,4 +201,12 @@ public sealed class TaskQueue : IDisposable
         var work = _running.Values.Select(t => t.Work).OfType<Task>().ToArray();
         try { Task.WaitAll(work, TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
     }
+}
+
+/// <summary>Runs tasks outside the queue's worker slots (e.g. Kafka tasks); null/false for ids it does not know.</summary>
+public interface IExternalTaskRunner
+{
+    string? RunnerStatus(string id);
+    JsonObject? Report(string id);
+    bool Shutdown(string id);
 }

@@ -39,7 +39,7 @@ sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
 /// over them. Running queries are registered by id so DELETE /druid/v2/{id} can cancel them;
 /// the context's timeout cancels them too.
 /// </summary>
-public sealed class QueryService(SegmentCache cache)
+public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime = null)
 {
     /// <summary>Druid's default query timeout (druid.server.http.defaultQueryTimeout).</summary>
     public const long DefaultTimeoutMillis = 300_000;
@@ -77,7 +77,7 @@ public sealed class QueryService(SegmentCache cache)
         try
         {
             // Druid answers a query over data sources it does not know with an empty result.
-            if (tables.Count > 0 && leases.Values.All(l => l.Count == 0))
+            if (tables.Count > 0 && leases.Values.All(l => l.Count == 0) && !tables.Any(HasRealtimeRows))
                 return new QueryAnswer(pretty ? "[ ]" : "[]", queryId);
 
             var timeout = QueryParseSurface.contextTimeout(query) is { } t ? t.Value : DefaultTimeoutMillis;
@@ -91,7 +91,7 @@ public sealed class QueryService(SegmentCache cache)
             {
                 var context = new QuerySlices.RunContext(linked.Token, ParallelSegmentRunner.Instance);
                 var source = FuncConvert.FromFunc<string, FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>(
-                    (table, intervals) => ListModule.OfSeq(SlicesFor(intervals, leases.TryGetValue(table, out var l) ? l : [])));
+                    (table, intervals) => ListModule.OfSeq(SlicesFor(table, intervals, leases.TryGetValue(table, out var l) ? l : [])));
                 var work = Task.Run(() => QueryExecution.execute(context, source, query));
                 try
                 {
@@ -152,7 +152,7 @@ public sealed class QueryService(SegmentCache cache)
 
     /// <summary>The visible parts of the leased segments for the intervals, in time then
     /// partition order.</summary>
-    static List<QuerySlices.SegmentSlice> SlicesFor(FSharpList<Time.Interval> intervals, List<LoadedSegment> leased)
+    List<QuerySlices.SegmentSlice> SlicesFor(string table, FSharpList<Time.Interval> intervals, List<LoadedSegment> leased)
     {
         var byId = leased.ToDictionary(s => s.Id);
         var segments = ListModule.OfSeq(leased.Select(s => s.Segment));
@@ -165,8 +165,14 @@ public sealed class QueryService(SegmentCache cache)
             var loaded = byId[Segment.segmentId(segment)];
             slices.Add(new QuerySlices.SegmentSlice(loaded.Id, loaded.Content, piece.Item1));
         }
+        // Rows that stream tasks hold in memory, unless their published segments are among the leased ones.
+        if (realtime is not null)
+            slices.AddRange(realtime.SlicesFor(table, QuerySlices.condense(intervals).ToList(), leased.Select(s => s.Id).ToHashSet()));
         return slices;
     }
+
+    bool HasRealtimeRows(string table) =>
+        realtime is not null && realtime.SlicesFor(table, [Time.eternity], new HashSet<string>()).Any();
 
     /// <summary>Dimensions and metrics of a data source's loaded segments, sorted
     /// (GET /druid/v2/datasources/{name}).</summary>

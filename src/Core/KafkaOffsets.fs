@@ -1,0 +1,149 @@
+/// Kafka offsets as the metadata store keeps them, and the rule that makes stream ingestion
+/// exactly-once: a task's segments are published in the same transaction that moves the
+/// stored offsets of its partitions from the task's start offsets to its end offsets, and
+/// nothing else ever moves them forward.
+module FunctionalDruid.Core.KafkaOffsets
+
+open System
+open System.Globalization
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Json
+
+/// Partition -> offset of the next message to read.
+type OffsetMap = Map<int, int64>
+
+/// Druid's KafkaDataSourceMetadata JSON, partitions in ascending order so that equal maps are
+/// equal text (the store compares and swaps text).
+let metadataJson (stream: string) (offsets: OffsetMap) : string =
+    let partitions =
+        offsets |> Map.toList |> List.map (fun (p, o) -> string p, Out.Long o)
+    Out.toText false
+        (Out.Object
+            [ "type", Out.String "kafka"
+              "partitions",
+              Out.Object
+                  [ "type", Out.String "end"
+                    "stream", Out.String stream
+                    "topic", Out.String stream
+                    "partitionSequenceNumberMap", Out.Object partitions
+                    "partitionOffsetMap", Out.Object partitions ] ])
+
+let private offsetMapOf (n: Node) : OffsetMap =
+    properties n
+    |> List.map (fun (k, v) ->
+        match Int32.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture) with
+        | true, p -> p, asInt64 v
+        | _ -> fail v (sprintf "Partition [%s] is not a partition number" k))
+    |> Map.ofList
+
+/// The stream and offsets in a stored or posted metadata document; Druid's older
+/// (`partitionOffsetMap`) and newer (`partitionSequenceNumberMap`) spellings both work.
+let parseMetadata (n: Node) : string * OffsetMap =
+    let n = expectObject n
+    let partitions = expectObject (field n "partitions")
+    let stream = optString partitions "stream" |> Option.orElse (optString partitions "topic") |> Option.defaultValue ""
+    let map =
+        match tryField partitions "partitionSequenceNumberMap" |> Option.orElse (tryField partitions "partitionOffsetMap") with
+        | Some m -> offsetMapOf m
+        | None -> fail partitions "partitionSequenceNumberMap is required but missing"
+    stream, map
+
+let parseMetadataText (text: string) : Result<string * OffsetMap, string * string> = Json.run text parseMetadata
+
+/// What a publish of the offset range [start, end) may do, given the stored offsets.
+[<RequireQualifiedAccess>]
+type CommitDecision =
+    /// Publish, swapping the stored offsets for these.
+    | Commit of OffsetMap
+    /// A replica or an earlier attempt already committed this range: succeed, write nothing.
+    | AlreadyCommitted
+    /// An earlier range of these partitions is not committed yet: wait and ask again.
+    | NotYet of string
+    /// The stored offsets contradict the range (a reset, or a range that overlaps another).
+    | Mismatch of string
+
+type private Verdict =
+    | Fresh
+    | Neutral
+    | Done
+    | Early of string
+    | Conflict of string
+
+/// Druid's check (start offsets must equal the stored ones), extended so that replicas and
+/// retries are idempotent and a range that is early waits instead of failing.
+let decideCommit (stored: OffsetMap) (start: OffsetMap) (finish: OffsetMap) : CommitDecision =
+    let verdicts =
+        [ for KeyValue(p, s) in start do
+            let e = defaultArg (Map.tryFind p finish) s
+            match Map.tryFind p stored with
+            | None -> yield Conflict(sprintf "no stored offset for partition [%d]" p)
+            | Some cur when cur = s -> yield (if e = s then Neutral else Fresh)
+            | Some cur when cur >= e -> yield Done
+            | Some cur when cur < s -> yield Early(sprintf "partition [%d] is stored at %d, before this range's start %d" p cur s)
+            | Some cur -> yield Conflict(sprintf "partition [%d] is stored at %d, inside this range [%d, %d)" p cur s e) ]
+    let has f = verdicts |> List.exists f
+    let anyDone = has (fun v -> v = Done)
+    let anyFresh = has (fun v -> v = Fresh)
+    match verdicts |> List.tryPick (function Conflict m -> Some m | _ -> None),
+          verdicts |> List.tryPick (function Early m -> Some m | _ -> None) with
+    | Some m, _ -> CommitDecision.Mismatch m
+    | None, Some m when not anyDone -> CommitDecision.NotYet m
+    | None, Some _ -> CommitDecision.Mismatch "the stored offsets show part of this range committed and part of it not reached yet"
+    | None, None when anyDone && anyFresh -> CommitDecision.Mismatch "the stored offsets show part of this range committed and part not"
+    | None, None when anyDone -> CommitDecision.AlreadyCommitted
+    | None, None ->
+        let merged = start |> Map.fold (fun (acc: OffsetMap) p s -> Map.add p (defaultArg (Map.tryFind p finish) s) acc) stored
+        CommitDecision.Commit merged
+
+/// The stored offsets extended with start offsets for partitions that have none, so a task
+/// group's start is durable before its tasks read; None when nothing needs writing.
+let withStartOffsets (stored: OffsetMap) (start: OffsetMap) : OffsetMap option =
+    let missing = start |> Map.filter (fun p _ -> not (Map.containsKey p stored))
+    if missing.IsEmpty then None else Some(Map.fold (fun acc p o -> Map.add p o acc) stored missing)
+
+/// Where each task group starts: the stored offset of each partition, else the earliest or
+/// latest offset the stream has.
+let startOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap) (latest: OffsetMap) (useEarliest: bool) : OffsetMap =
+    partitions
+    |> List.map (fun p ->
+        match Map.tryFind p stored with
+        | Some o -> p, o
+        | None -> p, defaultArg (Map.tryFind p (if useEarliest then earliest else latest)) 0L)
+    |> Map.ofList
+
+/// Where replicas stop: the furthest any of them read, per partition, never before the start.
+let endOffsets (start: OffsetMap) (replicaPositions: OffsetMap list) : OffsetMap =
+    start |> Map.map (fun p s -> replicaPositions |> List.fold (fun acc m -> max acc (defaultArg (Map.tryFind p m) s)) s)
+
+/// Messages each partition still has to deliver to reach the latest offset.
+let lag (latest: OffsetMap) (current: OffsetMap) : OffsetMap =
+    current |> Map.map (fun p c -> match Map.tryFind p latest with Some l -> l - c | None -> 0L)
+
+/// What a resetOffsets request would do to one partition.
+type ResetEffect =
+    { Partition: int
+      Current: int64 option
+      Requested: int64
+      /// Messages that would never be ingested (moving forward).
+      Skipped: int64
+      /// Messages that would be ingested again (moving back over committed data).
+      Reread: int64
+      /// The requested offset lies outside what the stream still holds.
+      OutOfRange: bool }
+
+let resetPreview (stored: OffsetMap) (requested: OffsetMap) (earliest: OffsetMap) (latest: OffsetMap) : ResetEffect list =
+    [ for KeyValue(p, r) in requested do
+        let cur = Map.tryFind p stored
+        let lo = defaultArg (Map.tryFind p earliest) 0L
+        let hi = defaultArg (Map.tryFind p latest) Int64.MaxValue
+        yield
+            { Partition = p
+              Current = cur
+              Requested = r
+              Skipped = (match cur with Some c when r > c -> r - c | _ -> 0L)
+              Reread = (match cur with Some c when r < c -> c - r | _ -> 0L)
+              OutOfRange = r < lo || r > hi } ]
+
+/// The stored offsets after a resetOffsets: the requested partitions replaced.
+let applyReset (stored: OffsetMap) (requested: OffsetMap) : OffsetMap =
+    Map.fold (fun acc p o -> Map.add p o acc) stored requested

@@ -1,0 +1,69 @@
+/// The Kafka supervisor's decisions as pure functions of explicit inputs (the time is always
+/// an argument): which task group reads which partition, when a group stops reading, which
+/// message times a task accepts, and the names Druid gives tasks.
+module FunctionalDruid.Core.SupervisorLogic
+
+open System
+open FunctionalDruid.Core
+open FunctionalDruid.Core.KafkaSpec
+
+/// Druid's assignment: partition p belongs to task group p mod taskCount.
+let taskGroupOf (taskCount: int) (partition: int) : int = partition % (max 1 taskCount)
+
+/// The partitions of each task group that has any, in ascending group order.
+let assignPartitions (taskCount: int) (partitions: int list) : (int * int list) list =
+    partitions
+    |> List.distinct
+    |> List.sort
+    |> List.groupBy (taskGroupOf taskCount)
+    |> List.sortBy fst
+
+/// A reading group hands over to publishing once it has read for taskDuration.
+let shouldStopReading (startedAt: int64) (taskDurationMillis: int64) (now: int64) : bool =
+    now - startedAt >= taskDurationMillis
+
+/// Seconds a reading group has left, as the status report shows them.
+let remainingSeconds (startedAt: int64) (taskDurationMillis: int64) (now: int64) : int64 =
+    max 0L ((startedAt + taskDurationMillis - now) / 1000L)
+
+/// A publishing group that has not handed off within completionTimeout is abandoned and its
+/// range read again by a new group (its offsets were never committed).
+let completionTimedOut (publishingSince: int64) (completionTimeoutMillis: int64) (now: int64) : bool =
+    now - publishingSince >= completionTimeoutMillis
+
+/// The message times a task group accepts: Druid drops messages older than the group's
+/// creation minus lateMessageRejectionPeriod (or before lateMessageRejectionStartDateTime)
+/// and newer than its end of reading plus earlyMessageRejectionPeriod. Unset, all pass.
+type MessageWindow = { Earliest: int64; Latest: int64 }
+
+let messageWindow (io: KafkaIoConfig) (groupCreatedAt: int64) : MessageWindow =
+    let earliest =
+        match io.LateMessageRejectionStartDateTime, io.LateMessageRejectionPeriodMillis with
+        | Some t, _ -> t
+        | None, Some p -> groupCreatedAt - p
+        | None, None -> Int64.MinValue
+    let latest =
+        match io.EarlyMessageRejectionPeriodMillis with
+        | Some p -> groupCreatedAt + io.TaskDurationMillis + p
+        | None -> Int64.MaxValue
+    { Earliest = earliest; Latest = latest }
+
+let accepts (window: MessageWindow) (time: int64) : bool = time >= window.Earliest && time <= window.Latest
+
+let isUnbounded (window: MessageWindow) = window.Earliest = Int64.MinValue && window.Latest = Int64.MaxValue
+
+/// Druid's Kafka task ids: `index_kafka_<dataSource>_<random>`; the group id names the
+/// supervisor's task family.
+let taskId (dataSource: string) (random: string) : string = sprintf "index_kafka_%s_%s" dataSource random
+let taskGroupIdOf (dataSource: string) : string = sprintf "index_kafka_%s" dataSource
+
+/// The supervisor's generic state from its detailed one (Druid's mapping).
+let stateOf (detailed: string) : string =
+    match detailed with
+    | "PENDING" | "CONNECTING_TO_STREAM" | "DISCOVERING_INITIAL_TASKS" | "CREATING_TASKS" -> "PENDING"
+    | "RUNNING" | "IDLE" -> "RUNNING"
+    | "SUSPENDED" -> "SUSPENDED"
+    | "STOPPING" -> "STOPPING"
+    | "UNABLE_TO_CONNECT_TO_STREAM" | "LOST_CONTACT_WITH_STREAM" | "UNHEALTHY_SUPERVISOR" -> "UNHEALTHY_SUPERVISOR"
+    | "UNHEALTHY_TASKS" -> "UNHEALTHY_TASKS"
+    | other -> other

@@ -1,0 +1,407 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Confluent.Kafka;
+using FunctionalDruid.Core;
+using FunctionalDruid.Host.Indexing;
+using FunctionalDruid.Host.Metadata;
+using FunctionalDruid.Host.Storage;
+using Microsoft.FSharp.Collections;
+
+namespace FunctionalDruid.Host.Streaming;
+
+/// <summary>What a Kafka task needs from the server.</summary>
+public sealed record StreamTaskContext(IMetadataStore Store, LocalDeepStorage DeepStorage, SegmentCache Cache, TaskQueue Tasks, ILogger Log);
+
+/// <summary>
+/// A Kafka indexing task (Druid's index_kafka): reads its partitions from its start offsets with
+/// a manually assigned consumer, rolls rows up in memory (snapshots serve realtime queries),
+/// and once the supervisor sets end offsets reads up to them, then publishes its segments and
+/// moves the stored offsets from start to end in one metadata transaction, and waits for handoff.
+/// </summary>
+public sealed class KafkaIndexTask
+{
+    readonly TaskGroupRun _group;
+    readonly StreamTaskContext _ctx;
+    readonly KafkaSpec.SupervisorSpec _spec;
+    readonly IngestSpec.IngestSpec _ingest;
+    readonly CancellationTokenSource _cancel;
+    readonly CancellationToken _serverStopping;
+    readonly object _gate = new();
+    readonly Rollup.Intake _intake;
+    readonly Rollup.IncrementalIndex _probe;
+    readonly Dictionary<int, List<SegmentContent>> _parts = [];
+    readonly Dictionary<int, long> _positions = [];
+    bool _dirty;
+    long _unparseable;
+    long _appendedRows, _appendedSegments;
+    volatile string _state = "NOT_STARTED";
+    volatile string _status = TaskState.Running;
+    volatile string? _error;
+    IReadOnlyList<string> _published = [];
+    readonly long _createdAt;
+
+    public KafkaIndexTask(string id, TaskGroupRun group, StreamTaskContext ctx, CancellationToken serverStopping)
+    {
+        Id = id;
+        _group = group;
+        _ctx = ctx;
+        _spec = group.Spec;
+        _ingest = group.Spec.Ingest;
+        _serverStopping = serverStopping;
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
+        _intake = new Rollup.Intake(_ingest);
+        _probe = new Rollup.IncrementalIndex(_ingest);
+        foreach (var (p, o) in group.Start.Select(kv => (kv.Key, kv.Value))) _positions[p] = o;
+        _createdAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    }
+
+    public string Id { get; }
+    public IngestionProgress Progress { get; } = new();
+    public string Status => _status;
+    public string? Error => _error;
+    public bool IsAlive => _status == TaskState.Running;
+    public bool ServerStopping { get; private set; }
+    public Task? Work { get; private set; }
+    public long CreatedAt => _createdAt;
+
+    public FSharpMap<int, long> Positions
+    {
+        get { lock (_gate) return MapModule.OfSeq(_positions.Select(kv => Tuple.Create(kv.Key, kv.Value))); }
+    }
+
+    public void Start() => Work = Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning);
+
+    /// <summary>Stops the task at once: nothing more is read or published.</summary>
+    public void Kill(string reason)
+    {
+        _error ??= reason;
+        _cancel.Cancel();
+    }
+
+    void Run()
+    {
+        var cancel = _cancel.Token;
+        var io = _spec.IoConfig;
+        var topic = io.Stream;
+        try
+        {
+            _state = "BUILD_SEGMENTS";
+            using (var consumer = KafkaClients.Consumer(io, $"kafka-supervisor-{_spec.DataSource}", _ctx.Log))
+            {
+                consumer.Assign(_group.Start.Select(kv => new TopicPartitionOffset(topic, new Partition(kv.Key), new Offset(kv.Value))));
+                Read(consumer, topic, cancel);
+                consumer.Close();
+            }
+            Publish(cancel);
+            Handoff(cancel);
+            _state = "COMPLETED";
+            Finish(TaskState.Success, null);
+        }
+        catch (OperationCanceledException)
+        {
+            ServerStopping = _serverStopping.IsCancellationRequested;
+            Finish(TaskState.Failed, _error ?? "Server stopped while the task was running");
+        }
+        catch (TaskFailure f) { Finish(TaskState.Failed, f.Message); }
+        catch (KafkaException e) { Finish(TaskState.Failed, $"Kafka: {e.Error.Reason}"); }
+        catch (Exception e)
+        {
+            _ctx.Log.LogError(e, "Kafka task {Task} failed unexpectedly", Id);
+            Finish(TaskState.Failed, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    void Finish(string status, string? error)
+    {
+        _error = error;
+        _status = status;
+        // A server going down leaves the task active, so the next start reports it as orphaned.
+        if (ServerStopping && status != TaskState.Success) return;
+        var duration = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - _createdAt;
+        try { _ctx.Store.UpdateTaskStatus(Id, new TaskStatusPayload(Id, status, duration, error).ToJson(), false); }
+        catch (Exception e) { _ctx.Log.LogWarning("Kafka task {Task}: could not record its status: {Message}", Id, e.Message); }
+        if (error is not null) _ctx.Log.LogWarning("Kafka task {Task} finished {Status}: {Error}", Id, status, error);
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    void Read(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken cancel)
+    {
+        var reader = new Input.RowReader(_ingest.InputFormat, null);
+        var paused = new HashSet<int>();
+        var pollTimeout = TimeSpan.FromMilliseconds(Math.Max(1, _spec.IoConfig.PollTimeoutMillis));
+        var maxRows = IngestSpec.persistThresholdRows(_ingest.Tuning);
+        var maxBytes = _ingest.Tuning.MaxBytesInMemory > 0 ? _ingest.Tuning.MaxBytesInMemory : Math.Max(32L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 12);
+        var lastPersist = Environment.TickCount64;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            if (_group.End is { } end)
+            {
+                var done = true;
+                lock (_gate)
+                    foreach (var (p, stop) in end.Select(kv => (kv.Key, kv.Value)))
+                    {
+                        if (_positions[p] < stop) { done = false; continue; }
+                        if (paused.Add(p)) consumer.Pause([new TopicPartition(topic, new Partition(p))]);
+                    }
+                if (done) return;
+            }
+            var message = consumer.Consume(pollTimeout);
+            if (message is not null && !message.IsPartitionEOF)
+            {
+                var counters = Rollup.RowCounters.Zero();
+                long bytes = 0;
+                lock (_gate)
+                {
+                    var end2 = _group.End;
+                    var handled = 0;
+                    do
+                    {
+                        if (!message.IsPartitionEOF) bytes += Handle(message, reader, end2, counters);
+                    } while (++handled < 4096 && (message = consumer.Consume(TimeSpan.Zero)) is not null);
+                    _dirty = true;
+                }
+                Progress.Add(counters, bytes);
+            }
+            if (_intake.Rows >= maxRows || _intake.Bytes >= maxBytes
+                || Environment.TickCount64 - lastPersist >= _spec.Tuning.IntermediatePersistPeriodMillis)
+            {
+                lock (_gate) SnapshotLocked();
+                lastPersist = Environment.TickCount64;
+            }
+        }
+    }
+
+    long Handle(ConsumeResult<Ignore, byte[]> message, Input.RowReader reader, FSharpMap<int, long>? end, Rollup.RowCounters counters)
+    {
+        var p = message.Partition.Value;
+        var offset = message.Offset.Value;
+        if (!_positions.TryGetValue(p, out var position) || offset < position) return 0;
+        if (end is not null && end.TryFind(p) is { } stop && offset >= stop.Value) return 0;
+        _positions[p] = offset + 1;
+        var value = message.Message.Value;
+        if (value is null || value.Length == 0)
+        {
+            counters.Unparseable++;
+            RecordParseError($"Empty message at partition [{p}] offset [{offset}]");
+            return 0;
+        }
+        var text = Encoding.UTF8.GetString(value);
+        foreach (var line in text.Split('\n'))
+        {
+            var read = reader.Read(line);
+            if (read.IsNone) continue;
+            switch (read.Value)
+            {
+                case Input.RowResult.Unparseable bad:
+                    counters.Unparseable++;
+                    RecordParseError(bad.message);
+                    continue;
+                case Input.RowResult.Row row:
+                    Add(row.Item, counters);
+                    break;
+            }
+        }
+        return value.Length;
+    }
+
+    void Add(Input.InputRow row, Rollup.RowCounters counters)
+    {
+        if (!SupervisorLogic.isUnbounded(_group.Window))
+        {
+            var time = _probe.TimeOf(row);
+            if (time.IsOk && !SupervisorLogic.accepts(_group.Window, time.ResultValue.Item2))
+            {
+                counters.ThrownAway++;
+                return;
+            }
+        }
+        var outcome = _intake.Add(row);
+        switch (outcome)
+        {
+            case Rollup.RowOutcome.Unparseable u:
+                counters.Unparseable++;
+                RecordParseError(u.message);
+                break;
+            case Rollup.RowOutcome.IngestedWithError e:
+                counters.Processed++;
+                counters.ProcessedWithError++;
+                RecordParseError(e.message);
+                break;
+            default:
+                if (outcome.IsThrownAway) counters.ThrownAway++;
+                else counters.Processed++;
+                break;
+        }
+    }
+
+    void RecordParseError(string message)
+    {
+        Progress.SaveParseError(message);
+        if (_ingest.Tuning.LogParseExceptions) _ctx.Log.LogWarning("Task {Task}: {Message}", Id, message);
+        if (++_unparseable > _ingest.Tuning.MaxParseExceptions)
+            throw new TaskFailure($"Max parse exceptions [{_ingest.Tuning.MaxParseExceptions}] exceeded; last: {message}");
+    }
+
+    /// <summary>Moves what the index holds into immutable snapshots (the task's persists).</summary>
+    void SnapshotLocked()
+    {
+        foreach (var persisted in _intake.Persist()) PartsOf(persisted.Item1).Add(persisted.Item2);
+        foreach (var closed in _intake.TakeClosed()) PartsOf(closed.Item1).AddRange(closed.Item2);
+        foreach (var (key, list) in _parts)
+            if (list.Count > 16 && Rollup.merge(_ingest, ListModule.OfSeq(list)) is { } merged)
+            {
+                list.Clear();
+                list.Add(merged.Value);
+            }
+        _dirty = false;
+    }
+
+    List<SegmentContent> PartsOf(int key) => _parts.TryGetValue(key, out var l) ? l : _parts[key] = [];
+
+    /// <summary>The rows read so far, as snapshots the query engine can scan.</summary>
+    public List<SegmentContent> RealtimeContents()
+    {
+        lock (_gate)
+        {
+            if (_dirty) SnapshotLocked();
+            return _parts.Values.SelectMany(l => l).ToList();
+        }
+    }
+
+    // ------------------------------------------------------------------ publishing
+
+    void Publish(CancellationToken cancel)
+    {
+        _state = "BUILD_SEGMENTS";
+        List<FSharpList<SegmentContent>> groups;
+        lock (_gate)
+        {
+            SnapshotLocked();
+            foreach (var closed in _intake.CloseAll()) PartsOf(closed.Item1).AddRange(closed.Item2);
+            groups = _parts.OrderBy(kv => kv.Key).Select(kv => ListModule.OfSeq(kv.Value)).ToList();
+        }
+        var merged = Rollup.mergeGroups(_ingest, ListModule.OfSeq(groups))
+            .Select(g => Rollup.merge(_ingest, g)).Where(m => m is not null).Select(m => m!.Value).ToList();
+        var chunks = Rollup.chunkPartitions(_ingest, ListModule.OfSeq(merged)).ToList();
+        var end = _group.End!;
+        var ds = _spec.DataSource;
+        while (true)
+        {
+            cancel.ThrowIfCancellationRequested();
+            lock (_ctx.Tasks.PublishLock(ds))
+            {
+                cancel.ThrowIfCancellationRequested();
+                var storedText = _ctx.Store.GetCommitMetadata(ds);
+                var stored = StoredOffsets.Parse(storedText);
+                var decision = KafkaOffsets.decideCommit(stored, _group.Start, end);
+                if (decision is KafkaOffsets.CommitDecision.Commit commit)
+                {
+                    if (TryCommit(chunks, storedText, commit.Item, cancel)) return;
+                    continue;
+                }
+                if (decision.IsAlreadyCommitted)
+                {
+                    _ctx.Log.LogInformation("Kafka task {Task}: its offsets were already committed by a replica or an earlier attempt", Id);
+                    return;
+                }
+                if (decision is KafkaOffsets.CommitDecision.Mismatch mismatch)
+                    throw new TaskFailure($"The stored offsets do not match this task's offsets: {mismatch.Item}");
+            }
+            // An earlier range of these partitions is still publishing: its commit comes first.
+            cancel.WaitHandle.WaitOne(100);
+        }
+    }
+
+    bool TryCommit(List<FSharpList<SegmentContent>> chunks, string? storedText, FSharpMap<int, long> newOffsets, CancellationToken cancel)
+    {
+        var ds = _spec.DataSource;
+        var existing = _ctx.Store.GetUsedSegments(ds).Select(r => Segment.ofJson(r.Payload)).Where(r => r.IsOk).Select(r => r.ResultValue).ToList();
+        Publish.Plan plan;
+        try { plan = Core.Publish.plan(_ingest, ListModule.OfSeq(existing), ListModule.OfSeq(chunks), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()); }
+        catch (Core.Publish.PublishConflict conflict) { throw new TaskFailure(conflict.Data0); }
+        var now = Time.formatIso(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var existingIntervals = existing.Select(s => s.Interval).ToHashSet();
+        long appendedRows = 0, appendedSegments = 0;
+        var records = new List<SegmentRecord>();
+        foreach (var planned in plan.Segments)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var pushed = _ctx.DeepStorage.Push(planned.Segment, SegmentFormat.write(planned.Content));
+            if (existingIntervals.Contains(pushed.Interval)) { appendedSegments++; appendedRows += planned.Content.Times.Length; }
+            records.Add(new SegmentRecord(Segment.segmentId(pushed), ds, Time.formatIso(pushed.Interval.Start), Time.formatIso(pushed.Interval.End),
+                pushed.Version, true, true, Segment.toJson(pushed), now));
+        }
+        var commit = new DataSourceCommit(ds, storedText, KafkaOffsets.metadataJson(_spec.IoConfig.Stream, newOffsets));
+        if (_ctx.Store.PublishSegments(records, commit) != CommitOutcome.Committed) return false;
+        _published = records.Select(r => r.Id).ToList();
+        _appendedRows = appendedRows;
+        _appendedSegments = appendedSegments;
+        _group.Committed(_published.ToList());
+        _ctx.Log.LogInformation("Kafka task {Task}: published {Count} segments and offsets {Offsets}", Id, records.Count, commit.New);
+        return true;
+    }
+
+    void Handoff(CancellationToken cancel)
+    {
+        _state = "SEGMENT_AVAILABILITY_WAIT";
+        var published = _published;
+        if (published.Count > 0) _ctx.Cache.Sync();
+        var timeout = _spec.Tuning.HandoffConditionTimeoutMillis;
+        var deadline = Environment.TickCount64 + (timeout <= 0 ? long.MaxValue / 2 : timeout);
+        // A segment that failed to load will never be served: waiting for it would hang forever.
+        while (published.Any(id => !_ctx.Cache.IsLoaded(id) && !_ctx.Cache.Failures.ContainsKey(id)))
+        {
+            if (Environment.TickCount64 > deadline) break;
+            cancel.WaitHandle.WaitOne(50);
+            cancel.ThrowIfCancellationRequested();
+            _ctx.Cache.Sync();
+        }
+        HandoffConfirmed = published.All(_ctx.Cache.IsLoaded);
+        _group.HandedOffAt ??= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    }
+
+    public bool HandoffConfirmed { get; private set; }
+
+    public IReadOnlyList<string> Published => _published;
+
+    /// <summary>Druid's ingestionStatsAndErrors report, plus how many rows went into intervals that already had segments.</summary>
+    public JsonObject Report() => new()
+    {
+        ["ingestionStatsAndErrors"] = new JsonObject
+        {
+            ["type"] = "ingestionStatsAndErrors",
+            ["taskId"] = Id,
+            ["payload"] = new JsonObject
+            {
+                ["ingestionState"] = _state,
+                ["unparseableEvents"] = new JsonObject { ["buildSegments"] = Progress.ParseErrors() },
+                ["rowStats"] = new JsonObject { ["buildSegments"] = Progress.RowStats() },
+                ["errorMsg"] = _error,
+                ["segmentAvailabilityConfirmed"] = HandoffConfirmed,
+                ["segmentsPublished"] = new JsonArray(_published.Select(p => (JsonNode?)JsonValue.Create(p)).ToArray()),
+                ["lateData"] = new JsonObject { ["rowsAppendedToExistingIntervals"] = _appendedRows, ["segmentsAppendedToExistingIntervals"] = _appendedSegments },
+                ["currentOffsets"] = OffsetsJson(Positions),
+            },
+        },
+    };
+
+    public static JsonObject OffsetsJson(FSharpMap<int, long> offsets)
+    {
+        var o = new JsonObject();
+        foreach (var kv in offsets) o[kv.Key.ToString()] = kv.Value;
+        return o;
+    }
+}
+
+/// <summary>The stored offsets of a data source (empty when none are stored or they belong to another stream type).</summary>
+public static class StoredOffsets
+{
+    public static FSharpMap<int, long> Parse(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return MapModule.Empty<int, long>();
+        var parsed = KafkaOffsets.parseMetadataText(text);
+        return parsed.IsOk ? parsed.ResultValue.Item2 : MapModule.Empty<int, long>();
+    }
+}

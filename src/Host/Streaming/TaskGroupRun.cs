@@ -1,0 +1,45 @@
+using FunctionalDruid.Core;
+using Microsoft.FSharp.Collections;
+
+namespace FunctionalDruid.Host.Streaming;
+
+/// <summary>
+/// One generation of a task group: the replicas that read the same partitions from the same
+/// start offsets, and, once the supervisor ends their reading, stop at the same end offsets.
+/// Whichever replica commits first records the segments it published here, which is what the
+/// realtime view uses to stop answering for the group once those segments are served.
+/// </summary>
+public sealed class TaskGroupRun(int groupId, FSharpMap<int, long> start, long createdAt, KafkaSpec.SupervisorSpec spec)
+{
+    public int GroupId { get; } = groupId;
+    public FSharpMap<int, long> Start { get; } = start;
+    public long CreatedAt { get; } = createdAt;
+    public KafkaSpec.SupervisorSpec Spec { get; } = spec;
+    public SupervisorLogic.MessageWindow Window { get; } = SupervisorLogic.messageWindow(spec.IoConfig, createdAt);
+    public List<KafkaIndexTask> Replicas { get; } = [];
+
+    volatile FSharpMap<int, long>? _end;
+    /// <summary>Set once by the supervisor when reading ends; replicas read up to it, then publish.</summary>
+    public FSharpMap<int, long>? End => _end;
+    public long? PublishingSince { get; private set; }
+
+    public void EndReading(FSharpMap<int, long> end, long now)
+    {
+        PublishingSince = now;
+        _end = end;
+    }
+
+    volatile IReadOnlySet<string>? _publishedIds;
+    /// <summary>The ids of the segments this group's committed publish wrote (empty when it wrote none).</summary>
+    public IReadOnlySet<string>? PublishedIds => _publishedIds;
+    public void Committed(IReadOnlyCollection<string> ids) => _publishedIds ??= ids.ToHashSet();
+
+    public long? HandedOffAt { get; set; }
+
+    public bool AnyAlive => Replicas.Any(r => r.IsAlive);
+    public bool AllFailed => Replicas.Count > 0 && Replicas.All(r => r.Status == Indexing.TaskState.Failed);
+    public bool Succeeded => Replicas.Any(r => r.Status == Indexing.TaskState.Success) && !AnyAlive;
+
+    /// <summary>The one replica whose rows queries see: the first that is still healthy.</summary>
+    public KafkaIndexTask? Contributor => Replicas.FirstOrDefault(r => r.Status != Indexing.TaskState.Failed);
+}
