@@ -1,0 +1,546 @@
+/// Evaluates SQL queries over materialized relations: FROM (tables, metadata, subqueries,
+/// joins, UNNEST, VALUES, WITH), WHERE, GROUP BY with grouping sets, HAVING, window
+/// functions, DISTINCT, ORDER BY, LIMIT/OFFSET and UNION. Druid tables are read through a
+/// callback (a native scan), so this is also the fallback for any shape no native query takes.
+module FunctionalDruid.Sql.Evaluate
+
+open System
+open System.Collections.Generic
+open FunctionalDruid.Core
+open FunctionalDruid.Sql.Ast
+open FunctionalDruid.Sql.Translate
+open FunctionalDruid.Sql.Relational
+
+type Context =
+    { Catalog: ICatalog
+      /// Reads the given columns of a datasource's rows inside the intervals, in column order.
+      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Value[] list
+      Params: (Value * SqlType)[]
+      Zone: NodaTime.DateTimeZone
+      Now: int64
+      Ctes: Map<string, Relation> }
+
+let emptyScope (ctx: Context) (fields: Field list) : Scope =
+    { Fields = fields; Substitute = (fun _ -> None); Params = ctx.Params; Zone = ctx.Zone; Now = ctx.Now }
+
+// ---- syntax rewriting ------------------------------------------------------------------------------
+
+/// Rewrites an expression top-down: where `f` gives a replacement, the node is replaced.
+let rec rewrite (f: Ast.Expr -> Ast.Expr option) (e: Ast.Expr) : Ast.Expr =
+    match f e with
+    | Some r -> r
+    | None ->
+        let r = rewrite f
+        let ro = Option.map r
+        match e with
+        | Expr.Literal _ | Expr.Column _ | Expr.Star _ | Expr.Param _ | Expr.Keyword _ | Expr.ScalarQuery _ | Expr.Exists _ -> e
+        | Expr.Negate x -> Expr.Negate(r x)
+        | Expr.Not x -> Expr.Not(r x)
+        | Expr.Binary(op, a, b) -> Expr.Binary(op, r a, r b)
+        | Expr.Call(n, d, args, filter, over) ->
+            let over = over |> Option.map (fun w -> { w with PartitionBy = List.map r w.PartitionBy; OrderBy = w.OrderBy |> List.map (fun o -> { o with Expr = r o.Expr }) })
+            Expr.Call(n, d, List.map r args, ro filter, over)
+        | Expr.Case(o, ws, el) -> Expr.Case(ro o, ws |> List.map (fun (a, b) -> r a, r b), ro el)
+        | Expr.Cast(x, t) -> Expr.Cast(r x, t)
+        | Expr.InList(x, xs, n) -> Expr.InList(r x, List.map r xs, n)
+        | Expr.InQuery(x, q, n) -> Expr.InQuery(r x, q, n)
+        | Expr.Between(x, a, b, n) -> Expr.Between(r x, r a, r b, n)
+        | Expr.Like(x, p, esc, n) -> Expr.Like(r x, r p, ro esc, n)
+        | Expr.IsNull(x, n) -> Expr.IsNull(r x, n)
+        | Expr.IsBool(x, v, n) -> Expr.IsBool(r x, v, n)
+        | Expr.IsDistinctFrom(a, b, n) -> Expr.IsDistinctFrom(r a, r b, n)
+        | Expr.Extract(u, x) -> Expr.Extract(u, r x)
+        | Expr.FloorTo(c, x, u) -> Expr.FloorTo(c, r x, u)
+        | Expr.Position(a, b, c) -> Expr.Position(r a, r b, ro c)
+        | Expr.Trim(w, c, x) -> Expr.Trim(w, ro c, r x)
+        | Expr.Array xs -> Expr.Array(List.map r xs)
+
+let rec literalOf (v: Value) : Ast.Expr =
+    match v with
+    | Value.Null -> Expr.Literal Literal.Null
+    | Value.Long l when l < 0L -> Expr.Negate(Expr.Literal(Literal.Number(string -l)))
+    | Value.Long l -> Expr.Literal(Literal.Number(string l))
+    | Value.Double d when d < 0.0 -> Expr.Negate(literalOf (Value.Double -d))
+    | Value.Double d -> Expr.Literal(Literal.Number(d.ToString("R", Globalization.CultureInfo.InvariantCulture)))
+    | Value.String s -> Expr.Literal(Literal.String s)
+    | Value.Array xs -> Expr.Array(xs |> Array.map literalOf |> List.ofArray)
+
+let rec conjuncts (e: Ast.Expr) : Ast.Expr list =
+    match e with
+    | Expr.Binary(BinaryOp.And, a, b) -> conjuncts a @ conjuncts b
+    | _ -> [ e ]
+
+/// A constant expression's value (no column references), or None.
+let constantValue (scope: Scope) (e: Ast.Expr) : Value option =
+    try
+        let d, _ = translate { scope with Fields = []; Substitute = (fun _ -> None) } e
+        if (Expr.requiredColumns d).IsEmpty then Some(Expr.eval (fun _ -> Value.Null) d) else None
+    with _ -> None
+
+/// Intervals implied by top-level `__time` comparisons with constants (Druid moves them from
+/// the filter into the query intervals).
+let timeIntervals (scope: Scope) (where: Ast.Expr option) : Time.Interval list =
+    let mutable lo = Time.minInstant
+    let mutable hi = Time.maxInstant
+    let isTime e =
+        match e with
+        | Expr.Column(_, "__time") -> true
+        | _ -> false
+    let constMillis e = constantValue scope e |> Option.bind Value.toLong
+    let apply (op: BinaryOp) (t: int64) =
+        match op with
+        | BinaryOp.Ge -> lo <- max lo t
+        | BinaryOp.Gt -> lo <- max lo (t + 1L)
+        | BinaryOp.Lt -> hi <- min hi t
+        | BinaryOp.Le -> hi <- min hi (t + 1L)
+        | BinaryOp.Eq -> lo <- max lo t; hi <- min hi (t + 1L)
+        | _ -> ()
+    let flip (op: BinaryOp) =
+        match op with
+        | BinaryOp.Ge -> BinaryOp.Le
+        | BinaryOp.Gt -> BinaryOp.Lt
+        | BinaryOp.Lt -> BinaryOp.Gt
+        | BinaryOp.Le -> BinaryOp.Ge
+        | o -> o
+    for c in (match where with Some w -> conjuncts w | None -> []) do
+        match c with
+        | Expr.Binary(op, l, r) when isTime l -> constMillis r |> Option.iter (apply op)
+        | Expr.Binary(op, l, r) when isTime r -> constMillis l |> Option.iter (apply (flip op))
+        | Expr.Between(x, a, b, false) when isTime x ->
+            constMillis a |> Option.iter (apply BinaryOp.Ge)
+            constMillis b |> Option.iter (apply BinaryOp.Le)
+        | _ -> ()
+    if lo >= hi then [] else [ { Time.Interval.Start = lo; End = hi } ]
+
+// ---- queries ---------------------------------------------------------------------------------------
+
+let private limitValue (ctx: Context) (e: Ast.Expr option) : int option =
+    e |> Option.map (fun e ->
+        match constantValue (emptyScope ctx []) e |> Option.bind Value.toLong with
+        | Some n when n >= 0L -> int (min n (int64 Int32.MaxValue))
+        | _ -> SqlError.invalid "LIMIT and OFFSET must be non-negative integer literals")
+
+let private outputName (index: int) (item: Ast.Expr) (alias: string option) =
+    match alias, item with
+    | Some a, _ -> a
+    | None, Expr.Column(_, n) -> n
+    | None, _ -> sprintf "EXPR$%d" index
+
+let private isIntegerLiteral (e: Ast.Expr) =
+    match e with
+    | Expr.Literal(Literal.Number n) -> n |> Seq.forall Char.IsDigit
+    | _ -> false
+
+let page (offset: int option) (limit: int option) (rows: 'r list) : 'r list =
+    let rows = match offset with Some o -> (if o >= rows.Length then [] else List.skip o rows) | None -> rows
+    match limit with
+    | Some l -> List.truncate l rows
+    | None -> rows
+
+let rec evalQuery (ctx: Context) (q: Query) : Relation =
+    let ctx =
+        q.With |> List.fold (fun (c: Context) (name, cols, sub) ->
+            let r = evalQuery c sub
+            let r = if cols.IsEmpty then r else { r with Fields = List.map2 (fun (f: Field) n -> { f with Name = n }) r.Fields cols }
+            { c with Ctes = c.Ctes.Add(name, r) }) ctx
+    let limit, offset = limitValue ctx q.Limit, limitValue ctx q.Offset
+    match q.Body with
+    | SelectBody s -> evalSelect ctx s q.OrderBy limit offset
+    | body ->
+        let r = evalBody ctx body
+        let keys =
+            q.OrderBy |> List.map (fun o ->
+                let index =
+                    match o.Expr with
+                    | e when isIntegerLiteral e -> (match e with Expr.Literal(Literal.Number n) -> int n - 1 | _ -> 0)
+                    | Expr.Column(_, n) -> r.Fields |> List.findIndex (fun f -> f.Name = n)
+                    | _ -> SqlError.unsupported "ORDER BY on a UNION or VALUES must name an output column"
+                fun (row: Value[]) -> row.[index])
+        let rows = if keys.IsEmpty then r.Rows else sortRows keys (q.OrderBy |> List.map (fun o -> o.Descending)) (q.OrderBy |> List.map (fun o -> o.NullsFirst)) r.Rows
+        { r with Rows = page offset limit rows }
+
+and evalBody (ctx: Context) (b: QueryBody) : Relation =
+    match b with
+    | SelectBody s -> evalSelect ctx s [] None None
+    | Nested q -> evalQuery ctx q
+    | UnionAll(l, r) ->
+        let l, r = evalBody ctx l, evalBody ctx r
+        if l.Fields.Length <> r.Fields.Length then SqlError.invalid "Column count mismatch in UNION ALL"
+        { l with Rows = l.Rows @ r.Rows }
+    | Union(l, r) ->
+        let l, r = evalBody ctx l, evalBody ctx r
+        if l.Fields.Length <> r.Fields.Length then SqlError.invalid "Column count mismatch in UNION"
+        { l with Rows = (l.Rows @ r.Rows) |> List.distinctBy List.ofArray }
+    | Values rows ->
+        let scope = emptyScope ctx []
+        let translated = rows |> List.map (List.map (translate scope))
+        let first = List.head translated
+        { Fields = first |> List.mapi (fun i (_, t) -> { Qualifier = None; Name = sprintf "EXPR$%d" i; Key = fieldKey i; Type = t })
+          Rows = translated |> List.map (fun r -> r |> List.map (fun (e, _) -> Expr.eval (fun _ -> Value.Null) e) |> Array.ofList) }
+
+/// Replaces uncorrelated subqueries by their values.
+and resolveSubqueries (ctx: Context) (e: Ast.Expr) : Ast.Expr =
+    e |> rewrite (fun node ->
+        match node with
+        | Expr.InQuery(x, q, negated) ->
+            let r = evalQuery ctx q
+            let values = r.Rows |> List.map (fun row -> literalOf row.[0]) |> List.distinct
+            if values.IsEmpty then Some(Expr.Literal(Literal.Bool negated))
+            else Some(Expr.InList(resolveSubqueries ctx x, values, negated))
+        | Expr.ScalarQuery q ->
+            match (evalQuery ctx q).Rows with
+            | [] -> Some(Expr.Literal Literal.Null)
+            | [ row ] -> Some(literalOf row.[0])
+            | _ -> SqlError.invalid "Scalar subquery returned more than one row"
+        | Expr.Exists q -> Some(Expr.Literal(Literal.Bool(not (evalQuery ctx q).Rows.IsEmpty)))
+        | _ -> None)
+
+and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation =
+    match t with
+    | Table(schema, name, alias) ->
+        let qualifier = Some(defaultArg alias name)
+        let requalify (r: Relation) = { r with Fields = r.Fields |> List.map (fun f -> { f with Qualifier = qualifier }) }
+        match schema with
+        | None when ctx.Ctes.ContainsKey name -> requalify ctx.Ctes.[name]
+        | Some("INFORMATION_SCHEMA" | "sys" as sch) ->
+            match Metadata.table ctx.Catalog sch name with
+            | Some(columns, rows) -> relationOf qualifier columns rows
+            | None -> SqlError.invalid (sprintf "Object '%s' not found within '%s'" name sch)
+        | None | Some "druid" ->
+            let columns = ctx.Catalog.ColumnsOf name
+            if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
+            let scope = emptyScope ctx [ { Qualifier = qualifier; Name = "__time"; Key = "__time"; Type = SqlType.Timestamp } ]
+            let intervals = timeIntervals scope where
+            let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns
+            relationOf qualifier (columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))) rows
+        | Some other -> SqlError.invalid (sprintf "Object '%s' not found (schema '%s' is not known; use druid, INFORMATION_SCHEMA or sys)" name other)
+    | Derived(q, alias, cols) ->
+        let r = evalQuery ctx q
+        let fields = r.Fields |> List.mapi (fun i f -> { f with Qualifier = alias; Name = (if i < cols.Length then cols.[i] else f.Name) })
+        { r with Fields = fields }
+    | Unnest(e, alias, cols) -> unnest ctx { Fields = []; Rows = [ [||] ] } e alias cols
+    | Join(l, kind, r, on) ->
+        let left = evalFrom ctx None l
+        match r with
+        | Unnest(e, alias, cols) when kind = Cross || kind = Inner -> unnest ctx left e alias cols
+        | _ ->
+            let right = evalFrom ctx None r
+            join ctx left kind right on
+
+and private unnest (ctx: Context) (input: Relation) (e: Ast.Expr) (alias: string option) (cols: string list) : Relation =
+    let scope = emptyScope ctx input.Fields
+    let d, t = translate scope e
+    let elementType = match t with SqlType.Array et -> et | other -> other
+    let eval = compileOver input.Fields d
+    let name = match cols with c :: _ -> c | [] -> "EXPR$0"
+    let n = input.Fields.Length
+    { Fields = input.Fields @ [ { Qualifier = alias; Name = name; Key = fieldKey n; Type = elementType } ]
+      Rows =
+        [ for row in input.Rows do
+              match eval row with
+              | Value.Array xs -> for x in xs -> Array.append row [| x |]
+              | Value.Null -> ()
+              | v -> yield Array.append row [| v |] ] }
+
+and private join (ctx: Context) (left: Relation) (kind: JoinKind) (right: Relation) (on: Ast.Expr option) : Relation =
+    let n = left.Fields.Length
+    let fields = (left.Fields @ right.Fields) |> List.mapi (fun i f -> { f with Key = fieldKey i })
+    let leftRows, rightRows = Array.ofList left.Rows, Array.ofList right.Rows
+    let matches =
+        match on with
+        | None -> fun (_: Value[]) -> true
+        | Some c ->
+            let c = resolveSubqueries ctx c
+            let eval = compileOver fields (fst (translate (emptyScope ctx fields) c))
+            fun row -> Expr.isTruthy (eval row)
+    let nullsLeft = Array.create n Value.Null
+    let nullsRight = Array.create right.Fields.Length Value.Null
+    let rightMatched = Array.zeroCreate rightRows.Length
+    let rows = List<Value[]>()
+    for l in leftRows do
+        let mutable any = false
+        for j in 0 .. rightRows.Length - 1 do
+            let row = Array.append l rightRows.[j]
+            if matches row then
+                any <- true
+                rightMatched.[j] <- true
+                rows.Add row
+        if not any && (kind = LeftJoin || kind = FullJoin) then rows.Add(Array.append l nullsRight)
+    if kind = RightJoin || kind = FullJoin then
+        for j in 0 .. rightRows.Length - 1 do
+            if not rightMatched.[j] then rows.Add(Array.append nullsLeft rightRows.[j])
+    { Fields = fields; Rows = List.ofSeq rows }
+
+and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) : Relation =
+    let where = s.Where |> Option.map (resolveSubqueries ctx)
+    let input =
+        match s.From with
+        | Some t -> evalFrom ctx where t
+        | None -> { Fields = []; Rows = [ [||] ] }
+    let scope0 = emptyScope ctx input.Fields
+    let rows =
+        match where with
+        | None -> input.Rows
+        | Some w ->
+            let test = compileOver input.Fields (fst (translate scope0 w))
+            input.Rows |> List.filter (fun r -> Expr.isTruthy (test r))
+    // SELECT * and t.* expand to the visible columns.
+    let items =
+        s.Items |> List.collect (function
+            | Item(e, alias) -> [ resolveSubqueries ctx e, alias ]
+            | AllColumns q ->
+                input.Fields
+                |> List.filter (fun f -> q.IsNone || f.Qualifier = q)
+                |> List.map (fun f -> Expr.Column(f.Qualifier, f.Name), None))
+    if items.IsEmpty then SqlError.invalid "SELECT * over a table without columns"
+    let names = items |> List.mapi (fun i (e, a) -> outputName i e a)
+    let inputNames = input.Fields |> List.map (fun f -> f.Name) |> set
+    // A bare name that is no input column but a select alias means that select expression.
+    let aliasExpansion (e: Ast.Expr) =
+        e |> rewrite (fun node ->
+            match node with
+            | Expr.Column(None, n) when not (inputNames.Contains n) ->
+                List.zip names items |> List.tryFind (fun (name, _) -> name = n) |> Option.map (fun (_, (ie, _)) -> ie)
+            | _ -> None)
+    let having = s.Having |> Option.map (resolveSubqueries ctx >> aliasExpansion)
+    let aggregating =
+        s.GroupBy.IsSome || items |> List.exists (fst >> hasAggregate) || (having |> Option.exists hasAggregate)
+    // Rows after grouping (or the filtered input), with the scope that reads them.
+    let postFields, postRows, postSubstitute =
+        if not aggregating then input.Fields, rows, (fun (_: Ast.Expr) -> None)
+        else
+            let groupExprOf (e: Ast.Expr) =
+                match e with
+                | Expr.Literal(Literal.Number n) when isIntegerLiteral e ->
+                    let i = int n
+                    if i < 1 || i > items.Length then SqlError.invalid (sprintf "Ordinal out of range: GROUP BY %d" i)
+                    fst items.[i - 1]
+                | e -> aliasExpansion e
+            let groupExprs = List<Ast.Expr>()
+            let indexOf (e: Ast.Expr) =
+                let e = groupExprOf e
+                match Seq.tryFindIndex (fun g -> g = e) groupExprs with
+                | Some i -> i
+                | None -> groupExprs.Add e; groupExprs.Count - 1
+            let rec subsets (xs: int list) =
+                match xs with
+                | [] -> [ [] ]
+                | x :: rest -> let tails = subsets rest in (tails |> List.map (fun t -> x :: t)) @ tails
+            let setsOf (g: GroupingElement) : int list list =
+                match g with
+                | GroupEmpty -> [ [] ]
+                | GroupExpr e -> [ [ indexOf e ] ]
+                | GroupingSets sets -> sets |> List.map (List.map indexOf)
+                | Rollup xs -> let ids = List.map indexOf xs in [ for k in ids.Length .. -1 .. 0 -> List.truncate k ids ]
+                | Cube xs -> subsets (List.map indexOf xs)
+            let sets =
+                (defaultArg s.GroupBy [ GroupEmpty ])
+                |> List.fold (fun acc g -> [ for a in acc do for b in setsOf g -> a @ b ]) [ [] ]
+                |> List.map List.distinct
+            let groupTranslated = groupExprs |> Seq.map (translate scope0) |> Array.ofSeq
+            let groupEval = groupTranslated |> Array.map (fst >> compileOver input.Fields)
+            let aggCalls =
+                (List.map fst items @ Option.toList having @ (orderBy |> List.map (fun o -> aliasExpansion o.Expr)))
+                |> List.collect collectAggregates |> List.distinct
+            let timeIndex = input.Fields |> List.tryFindIndex (fun f -> f.Name = "__time" && f.Type = SqlType.Timestamp)
+            let compiledAggs =
+                aggCalls |> List.map (fun call ->
+                    match call with
+                    | Expr.Call(name, distinct, args, filter, _) ->
+                        let isStar = match args with [ Expr.Star _ ] | [] -> name = "COUNT" | _ -> false
+                        let valueArgs, constArgs =
+                            if isStar then [], []
+                            else
+                                match name with
+                                | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" -> [ args.Head ], args
+                                | _ -> args, args
+                        let translatedArgs = valueArgs |> List.map (translate scope0)
+                        let evals = translatedArgs |> List.map (fst >> compileOver input.Fields) |> Array.ofList
+                        let consts = constArgs |> List.map (fun a -> defaultArg (constantValue scope0 a) Value.Null)
+                        let filterEval = filter |> Option.map (fun f -> compileOver input.Fields (fst (translate scope0 (resolveSubqueries ctx f))))
+                        let resultType = aggregateType name (translatedArgs |> List.map snd)
+                        name, distinct, evals, consts, filterEval, resultType, args
+                    | _ -> failwith "not an aggregate")
+            let groupCount = groupExprs.Count
+            let outRows = List<Value[]>()
+            for set in sets do
+                let groups = Dictionary<Value[], List<Value[]>>(KeyComparer())
+                let order = List<Value[]>()
+                for row in rows do
+                    let key = set |> List.map (fun i -> groupEval.[i] row) |> Array.ofList
+                    match groups.TryGetValue key with
+                    | true, l -> l.Add row
+                    | _ ->
+                        let l = List<Value[]>()
+                        l.Add row
+                        groups.[key] <- l
+                        order.Add key
+                if set.IsEmpty && order.Count = 0 then
+                    groups.[[||]] <- List<Value[]>()
+                    order.Add [||]
+                for key in order do
+                    let members = groups.[key]
+                    let full = Array.create groupCount Value.Null
+                    List.iteri (fun k i -> full.[i] <- key.[k]) set
+                    let aggValues =
+                        compiledAggs |> List.map (fun (name, distinct, evals, consts, filterEval, resultType, args) ->
+                            if name = "GROUPING" then
+                                let ids = args |> List.map indexOf
+                                let bits = ids |> List.fold (fun acc i -> (acc <<< 1) ||| (if List.contains i set then 0L else 1L)) 0L
+                                Value.Long bits
+                            else
+                                let selected = match filterEval with Some f -> members |> Seq.filter (fun r -> Expr.isTruthy (f r)) |> Array.ofSeq | None -> members.ToArray()
+                                let argValues = selected |> Array.map (fun r -> evals |> Array.map (fun ev -> ev r))
+                                let times = match timeIndex with Some ti -> selected |> Array.map (fun r -> r.[ti]) | None -> Array.create selected.Length Value.Null
+                                aggregate name distinct resultType argValues times consts)
+                    outRows.Add(Array.append full (Array.ofList aggValues))
+            let groupFields =
+                groupTranslated |> Array.mapi (fun i (_, t) -> { Qualifier = None; Name = sprintf "$g%d" i; Key = fieldKey i; Type = t }) |> List.ofArray
+            let aggFields =
+                compiledAggs |> List.mapi (fun i (_, _, _, _, _, t, _) -> { Qualifier = None; Name = sprintf "$a%d" i; Key = fieldKey (groupCount + i); Type = t })
+            let groupList = List.ofSeq groupExprs
+            let substitute (e: Ast.Expr) =
+                match List.tryFindIndex ((=) e) groupList with
+                | Some i -> Some groupFields.[i]
+                | None ->
+                    match List.tryFindIndex ((=) e) aggCalls with
+                    | Some i -> Some aggFields.[i]
+                    | None ->
+                        match e with
+                        | Expr.Column(q, n) ->
+                            // A column grouped under another spelling (t.x vs x) is the same column.
+                            let target = resolve scope0 q n
+                            let same = groupList |> List.tryFindIndex (function Expr.Column(q2, n2) -> (resolve scope0 q2 n2).Key = target.Key | _ -> false)
+                            match same with
+                            | Some i -> Some groupFields.[i]
+                            | None -> SqlError.invalid (sprintf "Expression '%s' is not being grouped" n)
+                        | _ -> None
+            groupFields @ aggFields, List.ofSeq outRows, substitute
+    let postScope = { emptyScope ctx postFields with Substitute = postSubstitute }
+    let postRows =
+        match having with
+        | None -> postRows
+        | Some h ->
+            let test = compileOver postFields (fst (translate postScope h))
+            postRows |> List.filter (fun r -> Expr.isTruthy (test r))
+    // Window functions become extra columns of the post rows.
+    let windowCalls = items |> List.collect (fun (e, _) -> windowCallsOf e) |> List.distinct
+    let postFields, postRows, postScope =
+        if windowCalls.IsEmpty then postFields, postRows, postScope
+        else
+            let rowsArr = Array.ofList postRows
+            let columns = windowCalls |> List.map (fun w -> computeWindow postScope postFields rowsArr w)
+            let firstWindow = postFields.Length
+            let fields = postFields @ (windowCalls |> List.mapi (fun i w -> { Qualifier = None; Name = sprintf "$w%d" i; Key = fieldKey (firstWindow + i); Type = snd (List.item i columns) }))
+            let rows = rowsArr |> Array.mapi (fun r row -> Array.append row (columns |> List.map (fun (vals: Value[], _) -> vals.[r]) |> Array.ofList)) |> List.ofArray
+            let substitute (e: Ast.Expr) =
+                match List.tryFindIndex ((=) e) windowCalls with
+                | Some i -> Some fields.[firstWindow + i]
+                | None -> postScope.Substitute e
+            fields, rows, { postScope with Fields = fields; Substitute = substitute }
+    let translatedItems = items |> List.map (fun (e, _) -> translate postScope e)
+    let projections = translatedItems |> List.map (fst >> compileOver postFields) |> Array.ofList
+    let outFields = List.zip names translatedItems |> List.mapi (fun i (n, (_, t)) -> { Qualifier = None; Name = n; Key = fieldKey i; Type = t })
+    let projected = postRows |> List.map (fun r -> r, projections |> Array.map (fun p -> p r))
+    let projected = if s.Distinct then projected |> List.distinctBy (fun (_, o) -> List.ofArray o) else projected
+    let keys =
+        orderBy |> List.map (fun o ->
+            match o.Expr with
+            | Expr.Literal(Literal.Number n) as e when isIntegerLiteral e ->
+                let i = int n - 1
+                if i < 0 || i >= names.Length then SqlError.invalid (sprintf "Ordinal out of range: ORDER BY %s" n)
+                fun ((_, out): Value[] * Value[]) -> out.[i]
+            | Expr.Column(None, n) when List.contains n names && not (inputNames.Contains n && aggregating = false && false) ->
+                let i = List.findIndex ((=) n) names
+                fun (_, out) -> out.[i]
+            | e ->
+                let eval = compileOver postFields (fst (translate postScope (aliasExpansion e)))
+                fun (post, _) -> eval post)
+    let sorted =
+        if keys.IsEmpty then projected
+        else sortRows keys (orderBy |> List.map (fun o -> o.Descending)) (orderBy |> List.map (fun o -> o.NullsFirst)) projected
+    { Fields = outFields; Rows = page offset limit sorted |> List.map snd }
+
+and private windowCallsOf (e: Ast.Expr) : Ast.Expr list =
+    match e with
+    | Expr.Call(_, _, _, _, Some _) -> [ e ]
+    | _ -> children e |> List.collect windowCallsOf
+
+/// Window functions over the rows of one SELECT (after grouping).
+and private computeWindow (scope: Scope) (fields: Field list) (rows: Value[][]) (call: Ast.Expr) : Value[] * SqlType =
+    match call with
+    | Expr.Call(name, distinct, args, filter, Some w) ->
+        let compile e = compileOver fields (fst (translate scope e))
+        let partitionKeys = w.PartitionBy |> List.map compile |> Array.ofList
+        let orderKeys = w.OrderBy |> List.map (fun o -> compile o.Expr) |> Array.ofList
+        let translatedArgs = args |> List.filter (function Expr.Star _ -> false | _ -> true) |> List.map (translate scope)
+        let argEvals = translatedArgs |> List.map (fst >> compileOver fields) |> Array.ofList
+        let resultType =
+            match name with
+            | "ROW_NUMBER" | "RANK" | "DENSE_RANK" | "NTILE" -> SqlType.Bigint
+            | "PERCENT_RANK" | "CUME_DIST" -> SqlType.Double
+            | "LAG" | "LEAD" | "FIRST_VALUE" | "LAST_VALUE" -> (match translatedArgs with (_, t) :: _ -> t | [] -> SqlType.Null)
+            | _ -> aggregateType name (translatedArgs |> List.map snd)
+        let result = Array.create rows.Length Value.Null
+        let partitions =
+            [| 0 .. rows.Length - 1 |] |> Array.groupBy (fun i -> partitionKeys |> Array.map (fun k -> k rows.[i]) |> List.ofArray)
+        for (_, members) in partitions do
+            let ordered =
+                if orderKeys.Length = 0 then List.ofArray members
+                else sortRows (orderKeys |> Array.map (fun k -> fun i -> k rows.[i]) |> List.ofArray) (w.OrderBy |> List.map (fun o -> o.Descending)) (w.OrderBy |> List.map (fun o -> o.NullsFirst)) (List.ofArray members)
+            let ordered = Array.ofList ordered
+            let orderValue (i: int) = orderKeys |> Array.map (fun k -> k rows.[i]) |> List.ofArray
+            let argAt (i: int) (k: int) = if k < argEvals.Length then argEvals.[k] rows.[i] else Value.Null
+            let constArg (k: int) = if k < args.Length then constantValue scope args.[k] else None
+            let n = ordered.Length
+            // peers: rows with equal ORDER BY values share rank and the default frame end.
+            let peerEnd = Array.zeroCreate n
+            let mutable j = n - 1
+            while j >= 0 do
+                peerEnd.[j] <- (if j < n - 1 && orderKeys.Length > 0 && orderValue ordered.[j] = orderValue ordered.[j + 1] then peerEnd.[j + 1] else j)
+                j <- j - 1
+            let mutable rank = 0
+            let mutable dense = 0
+            for p in 0 .. n - 1 do
+                let i = ordered.[p]
+                let newPeer = p = 0 || orderValue ordered.[p - 1] <> orderValue i
+                if newPeer then
+                    rank <- p + 1
+                    dense <- dense + 1
+                let frameRows () =
+                    match w.Frame with
+                    | Some f ->
+                        let bound (b: FrameBound) isLower =
+                            match b with
+                            | FrameBound.UnboundedPreceding -> 0
+                            | FrameBound.UnboundedFollowing -> n - 1
+                            | FrameBound.CurrentRow -> if f.Rows then p elif isLower then (let mutable s = p in (while s > 0 && orderValue ordered.[s - 1] = orderValue i do s <- s - 1); s) else peerEnd.[p]
+                            | FrameBound.Preceding k -> p - int k
+                            | FrameBound.Following k -> p + int k
+                        let lo, hi = max 0 (bound f.Lower true), min (n - 1) (bound f.Upper false)
+                        if lo > hi then [||] else ordered.[lo..hi]
+                    | None -> if orderKeys.Length = 0 then ordered else ordered.[0 .. peerEnd.[p]]
+                result.[i] <-
+                    match name with
+                    | "ROW_NUMBER" -> Value.Long(int64 (p + 1))
+                    | "RANK" -> Value.Long(int64 rank)
+                    | "DENSE_RANK" -> Value.Long(int64 dense)
+                    | "PERCENT_RANK" -> Value.Double(if n <= 1 then 0.0 else float (rank - 1) / float (n - 1))
+                    | "CUME_DIST" -> Value.Double(float (peerEnd.[p] + 1) / float n)
+                    | "NTILE" ->
+                        let buckets = defaultArg (constArg 0 |> Option.bind Value.toLong) 1L |> int
+                        Value.Long(int64 (p * buckets / n + 1))
+                    | "LAG" | "LEAD" ->
+                        let offset = defaultArg (constArg 1 |> Option.bind Value.toLong) 1L |> int
+                        let target = if name = "LAG" then p - offset else p + offset
+                        if target >= 0 && target < n then argAt ordered.[target] 0
+                        elif args.Length > 2 then argAt i 2
+                        else Value.Null
+                    | "FIRST_VALUE" -> let fr = frameRows () in if fr.Length = 0 then Value.Null else argAt fr.[0] 0
+                    | "LAST_VALUE" -> let fr = frameRows () in if fr.Length = 0 then Value.Null else argAt fr.[fr.Length - 1] 0
+                    | _ ->
+                        let fr = frameRows ()
+                        let argValues = fr |> Array.map (fun r -> argEvals |> Array.map (fun ev -> ev rows.[r]))
+                        aggregate name distinct resultType argValues (Array.create fr.Length Value.Null) (args |> List.map (fun a -> defaultArg (constantValue scope a) Value.Null))
+        result, resultType
+    | _ -> failwith "not a window call"

@@ -1,0 +1,396 @@
+/// Plans a SELECT over one Druid table as the native query Druid would issue: `__time`
+/// bounds become intervals, WHERE a filter, no grouping or only a time floor a timeseries,
+/// one dimension ordered by a metric with a limit a topN, other grouping a groupBy, and no
+/// aggregation a scan. Expressions become virtual columns, expression filters and
+/// post-aggregators. Shapes outside this return None and run through the in-memory operators.
+module FunctionalDruid.Sql.NativePlan
+
+open System
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Query
+open FunctionalDruid.Sql.Ast
+open FunctionalDruid.Sql.Translate
+
+/// A native query and how its result rows become the SQL output columns.
+type Plan =
+    { Query: NativeQuery
+      /// Output name, SQL type and the result field holding it.
+      Outputs: (string * SqlType * string) list
+      /// The timeseries bucket field (read from the result's timestamp).
+      TimeField: string option
+      /// GROUP BY () / aggregates without grouping: an empty input still yields one row.
+      AlwaysOneRow: bool
+      /// Result rows to skip (timeseries has no offset).
+      Offset: int }
+
+exception private NotNative of string
+
+let private notNative reason : 'a = raise (NotNative reason)
+
+let private druidTypeOf (t: SqlType) =
+    match t with
+    | SqlType.Varchar -> ColumnType.String
+    | SqlType.Double -> ColumnType.Double
+    | SqlType.Float -> ColumnType.Float
+    | SqlType.Array _ -> ColumnType.String
+    | _ -> ColumnType.Long
+
+let private matchType (t: SqlType) =
+    match t with
+    | SqlType.Varchar -> "STRING"
+    | SqlType.Double | SqlType.Float -> "DOUBLE"
+    | _ -> "LONG"
+
+/// The time-floor period of a grouping expression over `__time`, if it is one.
+let private timeFloorOf (scope: Scope) (e: Ast.Expr) : Time.Granularity option =
+    let constText (x: Ast.Expr) = Evaluate.constantValue scope x |> Option.map Value.toStringOrNull
+    let isTime (x: Ast.Expr) = match x with Expr.Column(_, "__time") -> true | _ -> false
+    let granularity (period: string option) (zone: string option) =
+        match period |> Option.bind Time.tryParsePeriod with
+        | Some p ->
+            let zone = zone |> Option.bind Time.tryParseZone |> Option.defaultValue scope.Zone
+            Some(Time.Granularity.Period(p, zone, None, None))
+        | None -> None
+    match e with
+    | Expr.Call("TIME_FLOOR", _, [ t; p ], None, None) when isTime t -> granularity (constText p) None
+    | Expr.Call("TIME_FLOOR", _, [ t; p; Expr.Literal Literal.Null ], None, None) when isTime t -> granularity (constText p) None
+    | Expr.Call("TIME_FLOOR", _, [ t; p; Expr.Literal Literal.Null; z ], None, None) when isTime t -> granularity (constText p) (constText z)
+    | Expr.FloorTo(false, t, unit) when isTime t -> granularity (periodOfUnit unit) None
+    | Expr.Call("DATE_TRUNC", _, [ u; t ], None, None) when isTime t -> granularity (constText u |> Option.bind periodOfUnit) None
+    | Expr.Column(_, "__time") -> Some Time.Granularity.NoTruncation
+    | _ -> None
+
+/// Builds native filters where a native filter means the same as the SQL predicate.
+let rec toFilter (scope: Scope) (e: Ast.Expr) : Filter.Filter =
+    let columnOf (x: Ast.Expr) =
+        match x with
+        | Expr.Column(q, n) -> Some(resolve scope q n)
+        | _ -> None
+    let constOf (x: Ast.Expr) = Evaluate.constantValue scope x
+    let typed (f: Field) (v: Value) =
+        match f.Type, v with
+        | SqlType.Varchar, v -> Value.String(Value.toStringOrNull v)
+        | (SqlType.Double | SqlType.Float), v -> (match Value.toDouble v with Some d -> Value.Double d | None -> v)
+        | _, Value.String s when f.Type.IsTime -> (match parseTimestampText scope.Zone s with Some ms -> Value.Long ms | None -> v)
+        | _, Value.String s -> (match Value.parseLongText s with Some l -> Value.Long l | None -> (match Value.parseDoubleText s with Some d -> Value.Double d | None -> v))
+        | _ -> v
+    let expression () =
+        let d, _ = translate scope e
+        Filter.Expression(ExprText.toText d, d)
+    let compare (op: BinaryOp) (f: Field) (v: Value) =
+        let v = typed f v
+        let t = match v with Value.Double _ -> "DOUBLE" | _ -> matchType f.Type
+        let range lower upper lo uo = Filter.Range { Column = f.Key; MatchValueType = t; Lower = lower; Upper = upper; LowerOpen = lo; UpperOpen = uo }
+        match op with
+        | BinaryOp.Eq -> Filter.Equality(f.Key, t, v)
+        | BinaryOp.Ne -> Filter.Not(Filter.Equality(f.Key, t, v))
+        | BinaryOp.Lt -> range Value.Null v false true
+        | BinaryOp.Le -> range Value.Null v false false
+        | BinaryOp.Gt -> range v Value.Null true false
+        | _ -> range v Value.Null false false
+    let flip (op: BinaryOp) =
+        match op with
+        | BinaryOp.Lt -> BinaryOp.Gt
+        | BinaryOp.Le -> BinaryOp.Ge
+        | BinaryOp.Gt -> BinaryOp.Lt
+        | BinaryOp.Ge -> BinaryOp.Le
+        | o -> o
+    let isComparison op = match op with BinaryOp.Eq | BinaryOp.Ne | BinaryOp.Lt | BinaryOp.Le | BinaryOp.Gt | BinaryOp.Ge -> true | _ -> false
+    match e with
+    | Expr.Binary(BinaryOp.And, a, b) -> Filter.And(flattenAnd (toFilter scope a) @ flattenAnd (toFilter scope b))
+    | Expr.Binary(BinaryOp.Or, a, b) -> Filter.Or [ toFilter scope a; toFilter scope b ]
+    | Expr.Not x -> Filter.Not(toFilter scope x)
+    | Expr.Binary(op, l, r) when isComparison op ->
+        match columnOf l, constOf r, columnOf r, constOf l with
+        | Some f, Some v, _, _ when v <> Value.Null -> compare op f v
+        | _, _, Some f, Some v when v <> Value.Null -> compare (flip op) f v
+        | _ -> expression ()
+    | Expr.InList(x, values, negated) ->
+        match columnOf x, values |> List.map constOf with
+        | Some f, consts when consts |> List.forall Option.isSome ->
+            let vs = consts |> List.map Option.get
+            let inner =
+                if f.Type = SqlType.Varchar then Filter.In(f.Key, vs |> List.map (fun v -> Option.ofObj (Value.toStringOrNull v)))
+                else Filter.Or(vs |> List.map (compare BinaryOp.Eq f))
+            if negated then Filter.Not inner else inner
+        | _ -> expression ()
+    | Expr.IsNull(x, negated) ->
+        match columnOf x with
+        | Some f -> if negated then Filter.Not(Filter.Null f.Key) else Filter.Null f.Key
+        | None -> expression ()
+    | Expr.Like(x, Expr.Literal(Literal.String p), esc, negated) ->
+        match columnOf x, esc with
+        | Some f, (None | Some(Expr.Literal(Literal.String _))) ->
+            let escape = match esc with Some(Expr.Literal(Literal.String s)) -> Some s | _ -> None
+            let like = Filter.Like(f.Key, p, escape)
+            if negated then Filter.Not like else like
+        | _ -> expression ()
+    | Expr.Between(x, lo, hi, false) ->
+        match columnOf x, constOf lo, constOf hi with
+        | Some f, Some a, Some b when a <> Value.Null && b <> Value.Null -> Filter.And [ compare BinaryOp.Ge f a; compare BinaryOp.Le f b ]
+        | _ -> expression ()
+    | Expr.Literal(Literal.Bool true) -> Filter.True
+    | Expr.Literal(Literal.Bool false) -> Filter.False
+    | _ -> expression ()
+
+and private flattenAnd (f: Filter.Filter) = match f with Filter.And fs -> fs | f -> [ f ]
+
+/// The WHERE filter without the `__time` bounds already moved into the intervals.
+let private residualWhere (where: Ast.Expr option) : Ast.Expr option =
+    let isTimeBound (c: Ast.Expr) =
+        match c with
+        | Expr.Binary((BinaryOp.Ge | BinaryOp.Gt | BinaryOp.Lt | BinaryOp.Le), Expr.Column(_, "__time"), r) -> (Translate.children r).IsEmpty || (match r with Expr.Call _ | Expr.Cast _ -> true | _ -> false)
+        | Expr.Binary((BinaryOp.Ge | BinaryOp.Gt | BinaryOp.Lt | BinaryOp.Le), l, Expr.Column(_, "__time")) -> (Translate.children l).IsEmpty || (match l with Expr.Call _ | Expr.Cast _ -> true | _ -> false)
+        | _ -> false
+    match where with
+    | None -> None
+    | Some w ->
+        match Evaluate.conjuncts w |> List.filter (isTimeBound >> not) with
+        | [] -> None
+        | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
+
+let private aggregatorFor (scope: Scope) (approxDistinct: bool) (addVirtual: DExpr -> SqlType -> string) (name: string) (call: Ast.Expr) : AggregatorSpec list * PostAggregator option * SqlType =
+    match call with
+    | Expr.Call(fn, distinct, args, filter, None) ->
+        let inputOf (x: Ast.Expr) =
+            let d, t = translate scope x
+            match d with
+            | DExpr.Identifier key -> key, t
+            | _ -> addVirtual d t, t
+        let wrap (spec: AggregatorSpec) =
+            match filter with
+            | Some f -> AggregatorSpec.Filtered(None, NativeJson.filterText (toFilter scope f), spec)
+            | None -> spec
+        let numeric op (key: string) (t: SqlType) =
+            let nt = match t with SqlType.Double -> NumericType.Double | SqlType.Float -> NumericType.Float | _ -> NumericType.Long
+            AggregatorSpec.Numeric { Name = name; Type = nt; Op = op; FieldName = Some key; Expression = None }
+        let notNull (key: string) (spec: AggregatorSpec) = AggregatorSpec.Filtered(None, NativeJson.filterText (Filter.Not(Filter.Null key)), spec)
+        match fn, args with
+        | "COUNT", ([] | [ Expr.Star _ ]) -> [ wrap (AggregatorSpec.Count name) ], None, SqlType.Bigint
+        | "COUNT", [ x ] when not distinct -> let key, _ = inputOf x in [ wrap (notNull key (AggregatorSpec.Count name)) ], None, SqlType.Bigint
+        | ("COUNT" | "APPROX_COUNT_DISTINCT" | "APPROX_COUNT_DISTINCT_BUILTIN" | "APPROX_COUNT_DISTINCT_DS_HLL"), [ x ] when fn <> "COUNT" || approxDistinct ->
+            let key, _ = inputOf x
+            let spec = AggregatorSpec.Cardinality { Name = name; Fields = [ { Dimension = key; OutputName = key; OutputType = "STRING"; OtherSpecJson = None } ]; ByRow = false; Round = true }
+            [ wrap spec ], None, SqlType.Bigint
+        | ("SUM" | "MIN" | "MAX"), [ x ] when not distinct ->
+            let key, t = inputOf x
+            if not (t.IsNumeric || t.IsTime) then notNative (sprintf "%s over %s" fn t.SqlName)
+            let op = match fn with "SUM" -> NumericOp.Sum | "MIN" -> NumericOp.Min | _ -> NumericOp.Max
+            let t = if t.IsTime || t = SqlType.Boolean then SqlType.Bigint else t
+            [ wrap (numeric op key t) ], None, Relational.aggregateType fn [ t ]
+        | "AVG", [ x ] when not distinct ->
+            let key, t = inputOf x
+            if not t.IsNumeric then notNative "AVG over a non-number"
+            let sum = numeric NumericOp.Sum key (if t = SqlType.Bigint then SqlType.Bigint else SqlType.Double) |> AggregatorSpec.withName (name + ":sum")
+            let count = notNull key (AggregatorSpec.Count(name + ":count"))
+            [ wrap sum; wrap count ],
+            Some(PostAggregator.Arithmetic(name, "quotient", [ PostAggregator.FieldAccess("", name + ":sum"); PostAggregator.FieldAccess("", name + ":count") ])),
+            SqlType.Double
+        | ("EARLIEST" | "LATEST"), x :: _ ->
+            let key, t = inputOf x
+            let pairType = match t with SqlType.Varchar -> PairType.String | SqlType.Double -> PairType.Double | SqlType.Float -> PairType.Float | _ -> PairType.Long
+            [ wrap (AggregatorSpec.FirstLast { Name = name; Type = pairType; IsLast = (fn = "LATEST"); FieldName = key; TimeColumn = "__time"; MaxStringBytes = AggregatorSpec.defaultMaxStringBytes }) ],
+            None, t
+        | _ -> notNative (sprintf "aggregate %s" fn)
+    | _ -> notNative "not an aggregate"
+
+let private limitOf (scope: Scope) (e: Ast.Expr option) =
+    e |> Option.map (fun e -> Evaluate.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
+
+/// Plans a SELECT over one table; None when it needs the in-memory operators.
+let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context: (string * string) list) (q: Query) : Plan option =
+    try
+        match q with
+        | { With = []; Body = SelectBody({ From = Some(Table((None | Some "druid"), table, alias)) } as s) } when not (catalog.ColumnsOf table).IsEmpty ->
+            if s.Distinct then notNative "DISTINCT"
+            let columns = catalog.ColumnsOf table
+            let qualifier = Some(defaultArg alias table)
+            let fields =
+                columns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t) })
+            let scope = { scope0 with Fields = fields; Substitute = (fun _ -> None) }
+            let items =
+                s.Items |> List.collect (function
+                    | Item(e, a) -> [ e, a ]
+                    | AllColumns _ -> fields |> List.map (fun f -> Expr.Column(None, f.Name), None))
+            if items |> List.exists (fst >> hasWindow) then notNative "window functions"
+            let names = items |> List.mapi (fun i (e, a) -> match a, e with Some a, _ -> a | None, Expr.Column(_, n) -> n | _ -> sprintf "EXPR$%d" i)
+            let virtuals = ResizeArray<VirtualColumn>()
+            let addVirtual (d: DExpr) (t: SqlType) =
+                let text = ExprText.toText d
+                match virtuals |> Seq.tryFind (fun v -> v.Expression = text) with
+                | Some v -> v.Name
+                | None ->
+                    let name = sprintf "v%d" virtuals.Count
+                    virtuals.Add { Name = name; Expression = text; Parsed = d; OutputType = Some(druidTypeOf t) }
+                    name
+            let intervals = Evaluate.timeIntervals scope s.Where
+            let filter = residualWhere s.Where |> Option.map (toFilter scope)
+            let inputNames = fields |> List.map (fun f -> f.Name) |> set
+            let aliasExpansion (e: Ast.Expr) =
+                e |> Evaluate.rewrite (fun node ->
+                    match node with
+                    | Expr.Column(None, n) when not (inputNames.Contains n) -> List.zip names items |> List.tryFind (fun (name, _) -> name = n) |> Option.map (fun (_, (ie, _)) -> ie)
+                    | _ -> None)
+            let having = s.Having |> Option.map aliasExpansion
+            let aggregating = s.GroupBy.IsSome || items |> List.exists (fst >> hasAggregate) || having.IsSome
+            let limit = limitOf scope q.Limit
+            let offset = defaultArg (limitOf scope q.Offset) 0
+            let baseQuery kind =
+                { DataSource = DataSource.Table table; Intervals = intervals; Filter = filter; VirtualColumns = List.ofSeq virtuals; Kind = kind; Context = context }
+            if not aggregating then
+                let outputs = items |> List.mapi (fun i (e, _) -> let d, t = translate scope e in names.[i], t, (match d with DExpr.Identifier k -> k | _ -> addVirtual d t))
+                let order =
+                    match q.OrderBy with
+                    | [] -> ScanOrder.NoOrder
+                    | [ { Expr = e; Descending = d } ] when (match aliasExpansion e with Expr.Column(_, "__time") -> true | Expr.Literal(Literal.Number n) -> (match fst items.[int n - 1] with Expr.Column(_, "__time") -> true | _ -> false) | _ -> false) ->
+                        if d then ScanOrder.Descending else ScanOrder.Ascending
+                    | _ -> notNative "scan ordered by a column other than __time"
+                let columns = outputs |> List.map (fun (_, _, k) -> k) |> List.distinct
+                let kind = QueryKind.Scan { Columns = columns; Limit = limit |> Option.map int64; Offset = int64 offset; Compacted = false; Order = order; BatchSize = 20480 }
+                Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = false; Offset = 0 }
+            else
+                let groupElements = defaultArg s.GroupBy []
+                let groupExprs =
+                    groupElements |> List.collect (function
+                        | GroupEmpty -> []
+                        | GroupExpr(Expr.Literal(Literal.Number n)) when n |> Seq.forall Char.IsDigit -> [ fst items.[int n - 1] ]
+                        | GroupExpr e -> [ aliasExpansion e ]
+                        | _ -> notNative "grouping sets")
+                    |> List.distinct
+                let timeFloors = groupExprs |> List.map (timeFloorOf scope)
+                let dimFields = groupExprs |> List.mapi (fun i e -> let _, t = translate scope e in { Qualifier = None; Name = sprintf "d%d" i; Key = sprintf "d%d" i; Type = t })
+                let aggCalls = (List.map fst items @ Option.toList having @ (q.OrderBy |> List.map (fun o -> aliasExpansion o.Expr))) |> List.collect Relational.collectAggregates |> List.distinct
+                let planned = aggCalls |> List.mapi (fun i call -> aggregatorFor scope approxDistinct addVirtual (sprintf "a%d" i) call)
+                let aggregations = planned |> List.collect (fun (a, _, _) -> a)
+                let aggPosts = planned |> List.choose (fun (_, p, _) -> p)
+                let aggFields = planned |> List.mapi (fun i (_, _, t) -> { Qualifier = None; Name = sprintf "a%d" i; Key = sprintf "a%d" i; Type = t })
+                let substitute (e: Ast.Expr) =
+                    match List.tryFindIndex ((=) e) groupExprs with
+                    | Some i -> Some dimFields.[i]
+                    | None ->
+                        match List.tryFindIndex ((=) e) aggCalls with
+                        | Some i -> Some aggFields.[i]
+                        | None ->
+                            match e with
+                            | Expr.Column(q, n) ->
+                                let target = resolve scope q n
+                                match groupExprs |> List.tryFindIndex (function Expr.Column(q2, n2) -> (resolve scope q2 n2).Key = target.Key | _ -> false) with
+                                | Some i -> Some dimFields.[i]
+                                | None -> SqlError.invalid (sprintf "Expression '%s' is not being grouped" n)
+                            | _ -> None
+                let postScope = { scope with Fields = dimFields @ aggFields; Substitute = substitute }
+                let posts = ResizeArray<PostAggregator>(aggPosts)
+                let fieldOf (e: Ast.Expr) =
+                    let d, t = translate postScope e
+                    match d with
+                    | DExpr.Identifier k -> k, t
+                    | _ ->
+                        let name = sprintf "p%d" (posts.Count - aggPosts.Length)
+                        posts.Add(PostAggregator.Expression(name, d))
+                        name, t
+                let outputs = items |> List.mapi (fun i (e, _) -> let k, t = fieldOf e in names.[i], t, k)
+                let orderFields =
+                    q.OrderBy |> List.map (fun o ->
+                        let e =
+                            match o.Expr with
+                            | Expr.Literal(Literal.Number n) when n |> Seq.forall Char.IsDigit -> fst items.[int n - 1]
+                            | Expr.Column(None, n) when List.contains n names && not (inputNames.Contains n) -> fst items.[List.findIndex ((=) n) names]
+                            | e -> aliasExpansion e
+                        let k, t = fieldOf e
+                        k, t, o.Descending)
+                let anyOrder = not q.OrderBy.IsEmpty
+                let granularityAll = Time.Granularity.All
+                match groupExprs, timeFloors with
+                | [], _ when having.IsNone && not anyOrder ->
+                    let kind = QueryKind.Timeseries { Granularity = granularityAll; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = false; SkipEmptyBuckets = false; GrandTotal = false; Limit = None }
+                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = true; Offset = offset }
+                | [ _ ], [ Some g ] when having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
+                    let descending = match orderFields with [ (_, _, d) ] -> d | _ -> false
+                    let kind = QueryKind.Timeseries { Granularity = g; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = descending; SkipEmptyBuckets = true; GrandTotal = false; Limit = limit |> Option.map (fun l -> l + offset) }
+                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset }
+                | _ ->
+                    let dimensions =
+                        List.zip groupExprs dimFields |> List.map (fun (e, f) ->
+                            let d, t = translate scope e
+                            let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
+                            DimensionSpec.Default(source, f.Key, druidTypeOf t))
+                    let topN =
+                        match dimensions, orderFields with
+                        | [ dim ], [ (k, t, desc) ] when having.IsNone && offset = 0 && limit.IsSome && k <> "d0" && t.IsNumeric && timeFloors.Head.IsNone ->
+                            let metric = if desc then TopNMetric.Numeric k else TopNMetric.Inverted(TopNMetric.Numeric k)
+                            Some(QueryKind.TopN { Granularity = granularityAll; Dimension = dim; Metric = metric; Threshold = limit.Value; Aggregations = aggregations; PostAggregations = List.ofSeq posts })
+                        | _ -> None
+                    let kind =
+                        match topN with
+                        | Some k -> k
+                        | None ->
+                            let limitSpec =
+                                if orderFields.IsEmpty && limit.IsNone && offset = 0 then None
+                                else
+                                    Some
+                                        { Columns = orderFields |> List.map (fun (k, t, d) -> { Column = k; Descending = d; Ordering = (if t.IsNumeric || t.IsTime then Ordering.StringOrdering.Numeric else Ordering.StringOrdering.Lexicographic) })
+                                          Limit = limit
+                                          Offset = offset }
+                            let havingSpec = having |> Option.map (fun h -> Having.Filter(toFilter postScope h))
+                            QueryKind.GroupBy { Granularity = granularityAll; Dimensions = dimensions; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Having = havingSpec; LimitSpec = limitSpec; SubtotalsSpec = None }
+                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = groupExprs.IsEmpty; Offset = 0 }
+        | _ -> None
+    with NotNative _ -> None
+
+/// Result rows of a planned query, in output column order.
+let rowsOf (plan: Plan) (result: Json.Out) : Value[] list =
+    let field (fields: (string * Json.Out) list) (name: string) =
+        match fields |> List.tryFind (fun (k, _) -> k = name) with
+        | Some(_, v) -> NativeJson.outValue v
+        | None -> Value.Null
+    let timeOf (o: Json.Out) = match o with Json.Out.String s -> (match Time.tryParseInstant s with Some t -> Value.Long t | None -> Value.Null) | _ -> Value.Null
+    let project (get: string -> Value) = plan.Outputs |> List.map (fun (_, _, k) -> get k) |> Array.ofList
+    let items = match result with Json.Out.Array xs -> xs | _ -> []
+    let rows =
+        match plan.Query.Kind with
+        | QueryKind.Timeseries _ ->
+            [ for item in items do
+                  match item with
+                  | Json.Out.Object f ->
+                      let ts = f |> List.tryFind (fun (k, _) -> k = "timestamp") |> Option.map snd |> Option.defaultValue Json.Out.Null
+                      let result = match f |> List.tryFind (fun (k, _) -> k = "result") with Some(_, Json.Out.Object r) -> r | _ -> []
+                      yield project (fun k -> if Some k = plan.TimeField then timeOf ts else field result k)
+                  | _ -> () ]
+        | QueryKind.TopN _ ->
+            [ for item in items do
+                  match item with
+                  | Json.Out.Object f ->
+                      match f |> List.tryFind (fun (k, _) -> k = "result") with
+                      | Some(_, Json.Out.Array rs) -> for r in rs do match r with Json.Out.Object r -> yield project (field r) | _ -> ()
+                      | _ -> ()
+                  | _ -> () ]
+        | QueryKind.GroupBy _ ->
+            [ for item in items do
+                  match item with
+                  | Json.Out.Object f ->
+                      match f |> List.tryFind (fun (k, _) -> k = "event") with
+                      | Some(_, Json.Out.Object e) -> yield project (field e)
+                      | _ -> ()
+                  | _ -> () ]
+        | QueryKind.Scan _ ->
+            [ for batch in items do
+                  match batch with
+                  | Json.Out.Object f ->
+                      match f |> List.tryFind (fun (k, _) -> k = "events") with
+                      | Some(_, Json.Out.Array events) -> for e in events do match e with Json.Out.Object e -> yield project (field e) | _ -> ()
+                      | _ -> ()
+                  | _ -> () ]
+        | _ -> []
+    let rows = if plan.Offset > 0 then (if plan.Offset >= rows.Length then [] else List.skip plan.Offset rows) else rows
+    if rows.IsEmpty && plan.AlwaysOneRow then
+        let empty (k: string) =
+            let counted =
+                match plan.Query.Kind with
+                | QueryKind.Timeseries t -> t.Aggregations
+                | QueryKind.GroupBy g -> g.Aggregations
+                | _ -> []
+            match counted |> List.tryFind (fun a -> Aggregation.name a = k) with
+            | Some a -> Aggregation.emptyValue a
+            | None -> Value.Null
+        [ project empty ]
+    else rows

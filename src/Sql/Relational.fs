@@ -1,0 +1,179 @@
+/// The small in-memory operators the SQL layer applies where one native query is not enough
+/// (joins, subqueries, UNION, window functions, metadata tables) — and the reference
+/// semantics of a SELECT: scalar parts are Druid expressions (Translate), aggregates and
+/// window functions are computed here over materialized rows.
+module FunctionalDruid.Sql.Relational
+
+open System
+open System.Collections.Generic
+open FunctionalDruid.Core
+open FunctionalDruid.Sql.Ast
+open FunctionalDruid.Sql.Translate
+
+/// Rows with a positional layout: `Fields.[i].Key` names column i.
+type Relation = { Fields: Field list; Rows: Value[] list }
+
+let fieldKey (i: int) = sprintf "$f%d" i
+
+/// Re-keys fields positionally and tags them with a table alias.
+let relationOf (qualifier: string option) (columns: (string * SqlType) list) (rows: Value[] list) : Relation =
+    { Fields = columns |> List.mapi (fun i (n, t) -> { Qualifier = qualifier; Name = n; Key = fieldKey i; Type = t })
+      Rows = rows }
+
+/// Compiles an expression over rows of a relation's layout.
+let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
+    let index = Dictionary<string, int>(StringComparer.Ordinal)
+    fields |> List.iteri (fun i f -> index.[f.Key] <- i)
+    let compiled = Expr.compile e
+    fun row ->
+        compiled (fun name ->
+            match index.TryGetValue name with
+            | true, i -> row.[i]
+            | _ -> Value.Null)
+
+// ---- value order (ORDER BY, MIN/MAX, window ordering) -------------------------------------------
+
+let rec compareValues (a: Value) (b: Value) : int =
+    match a, b with
+    | Value.Null, Value.Null -> 0
+    | Value.Null, _ -> -1
+    | _, Value.Null -> 1
+    | Value.Long x, Value.Long y -> compare x y
+    | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) ->
+        compare (Value.toDouble a |> Option.get) (Value.toDouble b |> Option.get)
+    | Value.String x, Value.String y -> Ordering.compareLexicographic x y
+    | Value.Array xs, Value.Array ys ->
+        let n = min xs.Length ys.Length
+        let rec go i = if i = n then compare xs.Length ys.Length else (let c = compareValues xs.[i] ys.[i] in if c <> 0 then c else go (i + 1))
+        go 0
+    | (Value.Long _ | Value.Double _), Value.String s ->
+        match Value.parseDoubleText s with
+        | Some d -> compare (Value.toDouble a |> Option.get) d
+        | None -> -1
+    | Value.String _, (Value.Long _ | Value.Double _) -> -(compareValues b a)
+    | Value.Array _, _ -> 1
+    | _, Value.Array _ -> -1
+
+/// Structural equality for grouping keys (Long 1 and Double 1.0 are different keys, as in Druid).
+type KeyComparer() =
+    interface IEqualityComparer<Value[]> with
+        member _.Equals(a, b) = a.Length = b.Length && Array.forall2 (fun x y -> x = y) a b
+        member _.GetHashCode(a) = a |> Array.fold (fun h v -> h * 31 + hash v) 17
+
+// ---- aggregates ------------------------------------------------------------------------------------
+
+type AggregateCall = { Call: Ast.Expr; Name: string; Distinct: bool; Args: Ast.Expr list; Filter: Ast.Expr option }
+
+let rec collectAggregates (e: Ast.Expr) : Ast.Expr list =
+    match e with
+    | Expr.Call(name, _, args, _, None) when isAggregateName name -> [ e ]
+    | Expr.Call(_, _, args, _, Some w) -> (args @ w.PartitionBy @ (w.OrderBy |> List.map (fun o -> o.Expr))) |> List.collect collectAggregates
+    | _ -> children e |> List.collect collectAggregates
+
+let aggregateType (name: string) (argTypes: SqlType list) : SqlType =
+    let first = List.tryHead argTypes |> Option.defaultValue SqlType.Bigint
+    match name with
+    | "COUNT" | "APPROX_COUNT_DISTINCT" | "APPROX_COUNT_DISTINCT_BUILTIN" | "APPROX_COUNT_DISTINCT_DS_HLL" | "APPROX_COUNT_DISTINCT_DS_THETA"
+    | "GROUPING" | "BIT_AND" | "BIT_OR" | "BIT_XOR" -> SqlType.Bigint
+    | "SUM" -> (match first with SqlType.Bigint | SqlType.Boolean -> SqlType.Bigint | SqlType.Float -> SqlType.Float | _ -> SqlType.Double)
+    | "AVG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "STDDEV" | "STDDEV_POP" | "STDDEV_SAMP" | "VARIANCE" | "VAR_POP" | "VAR_SAMP" -> SqlType.Double
+    | "STRING_AGG" | "LISTAGG" -> SqlType.Varchar
+    | "ARRAY_AGG" -> SqlType.Array first
+    | "BOOL_AND" | "BOOL_OR" | "EVERY" -> SqlType.Boolean
+    | _ -> first
+
+let private numbers (values: Value seq) = values |> Seq.choose Value.toDouble |> Array.ofSeq
+
+/// Computes one aggregate over the argument values of a group's rows (already filtered).
+/// `times` are the rows' `__time` values (for EARLIEST/LATEST without an explicit time).
+let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value[][]) (times: Value[]) (constArgs: Value list) : Value =
+    let column i = args |> Array.map (fun a -> a.[i])
+    let nonNull (xs: Value[]) = xs |> Array.filter (fun v -> v <> Value.Null)
+    let distinctIf (xs: Value[]) = if distinct then Array.distinct xs else xs
+    match name with
+    | "COUNT" ->
+        if args.Length > 0 && args.[0].Length = 0 then Value.Long(int64 args.Length)
+        else
+            let rows = args |> Array.filter (fun a -> a |> Array.forall (fun v -> v <> Value.Null))
+            Value.Long(int64 (if distinct then (rows |> Array.distinctBy id).Length else rows.Length))
+    | "APPROX_COUNT_DISTINCT" | "APPROX_COUNT_DISTINCT_BUILTIN" | "APPROX_COUNT_DISTINCT_DS_HLL" | "APPROX_COUNT_DISTINCT_DS_THETA" ->
+        Value.Long(int64 (column 0 |> nonNull |> Array.distinct).Length)
+    | "SUM" ->
+        let xs = column 0 |> nonNull |> distinctIf
+        if xs.Length = 0 then Value.Null
+        elif resultType = SqlType.Bigint then Value.Long(xs |> Array.sumBy (fun v -> defaultArg (Value.toLong v) 0L))
+        else Value.Double(numbers xs |> Array.sum)
+    | "MIN" | "MAX" ->
+        let xs = column 0 |> nonNull
+        if xs.Length = 0 then Value.Null
+        else
+            let pick = xs |> Array.reduce (fun a b -> let c = compareValues a b in if (c <= 0) = (name = "MIN") then a else b)
+            match resultType, pick with
+            | SqlType.Bigint, Value.Double d -> Value.Long(int64 d)
+            | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
+            | _ -> pick
+    | "AVG" ->
+        let xs = numbers (column 0 |> nonNull |> distinctIf)
+        if xs.Length = 0 then Value.Null else Value.Double(Array.average xs)
+    | "ANY_VALUE" -> column 0 |> Array.tryFind (fun v -> v <> Value.Null) |> Option.defaultValue Value.Null
+    | "EARLIEST" | "LATEST" | "EARLIEST_BY" | "LATEST_BY" ->
+        let values = column 0
+        let ts = if name.EndsWith "_BY" then column 1 else times
+        let candidates = Array.zip ts values |> Array.filter (fun (t, v) -> v <> Value.Null && t <> Value.Null)
+        if candidates.Length = 0 then Value.Null
+        else
+            let earliest = name.StartsWith "EARLIEST"
+            let best = candidates |> Array.reduce (fun (ta, va) (tb, vb) -> let c = compareValues ta tb in if (if earliest then c <= 0 else c >= 0) then (ta, va) else (tb, vb))
+            snd best
+    | "ARRAY_AGG" ->
+        let xs = column 0 |> distinctIf
+        if xs.Length = 0 then Value.Null else Value.Array xs
+    | "STRING_AGG" | "LISTAGG" ->
+        let separator = match constArgs with _ :: sep :: _ -> Value.toStringOrNull sep | _ -> ","
+        let xs = column 0 |> nonNull |> distinctIf |> Array.map Value.toStringOrNull
+        if xs.Length = 0 then Value.Null else Value.String(String.Join(separator, xs))
+    | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" ->
+        let q = match constArgs with _ :: q :: _ -> defaultArg (Value.toDouble q) 0.5 | _ -> 0.5
+        let xs = numbers (column 0 |> nonNull) |> Array.sort
+        if xs.Length = 0 then Value.Null
+        else Value.Double xs.[min (xs.Length - 1) (int (Math.Floor(q * float xs.Length)))]
+    | "STDDEV" | "STDDEV_SAMP" | "STDDEV_POP" | "VARIANCE" | "VAR_SAMP" | "VAR_POP" ->
+        let xs = numbers (column 0 |> nonNull)
+        let population = name.EndsWith "_POP"
+        if xs.Length = 0 || (not population && xs.Length < 2) then Value.Null
+        else
+            let mean = Array.average xs
+            let ss = xs |> Array.sumBy (fun x -> (x - mean) * (x - mean))
+            let variance = ss / float (if population then xs.Length else xs.Length - 1)
+            Value.Double(if name.StartsWith "STDDEV" then sqrt variance else variance)
+    | "BIT_AND" | "BIT_OR" | "BIT_XOR" ->
+        let xs = column 0 |> Array.choose Value.toLong
+        if xs.Length = 0 then Value.Null
+        else Value.Long(xs |> Array.reduce (match name with "BIT_AND" -> (&&&) | "BIT_OR" -> (|||) | _ -> (^^^)))
+    | "BOOL_AND" | "EVERY" | "BOOL_OR" ->
+        let xs = column 0 |> nonNull |> Array.map Expr.isTruthy
+        if xs.Length = 0 then Value.Null
+        else Value.Long(if (if name = "BOOL_OR" then Array.exists id xs else Array.forall id xs) then 1L else 0L)
+    | other -> SqlError.unsupported (sprintf "Aggregate function %s is not supported" other)
+
+// ---- ordering --------------------------------------------------------------------------------------
+
+let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (rows: 'r list) : 'r list =
+    let specs = List.zip3 keys descending nullsFirst |> Array.ofList
+    let cmp (a: 'r) (b: 'r) =
+        let mutable result = 0
+        let mutable i = 0
+        while result = 0 && i < specs.Length do
+            let key, desc, nulls = specs.[i]
+            let va, vb = key a, key b
+            // Druid sorts nulls first ascending and last descending unless told otherwise.
+            let nullsFirst = defaultArg nulls (not desc)
+            result <-
+                match va, vb with
+                | Value.Null, Value.Null -> 0
+                | Value.Null, _ -> if nullsFirst then -1 else 1
+                | _, Value.Null -> if nullsFirst then 1 else -1
+                | _ -> let c = compareValues va vb in if desc then -c else c
+            i <- i + 1
+        result
+    List.sortWith cmp rows
