@@ -197,11 +197,13 @@ type ActualResult =
       Types: string[] option
       Rows: JsonElement[][] }
 
-let private sqlTypePattern =
-    Regex(@"^(VARCHAR|CHAR|BIGINT|INTEGER|SMALLINT|TINYINT|FLOAT|REAL|DOUBLE|DECIMAL|BOOLEAN|TIMESTAMP|DATE|TIME|OTHER|NULL|ANY|VARBINARY|BINARY|ARRAY|COMPLEX|MAP|ROW)\b",
+let private typeNamePattern =
+    Regex(@"^(VARCHAR|CHAR|BIGINT|INTEGER|SMALLINT|TINYINT|FLOAT|REAL|DOUBLE|DECIMAL|BOOLEAN|TIMESTAMP|DATE|TIME|OTHER|NULL|ANY|VARBINARY|BINARY|ARRAY|COMPLEX|MAP|ROW|LONG|STRING)\b",
           RegexOptions.Compiled)
 
-/// Reads `[[names...], [sql types...]?, [row]...]` as answered with header and sqlTypesHeader.
+/// Reads `[[names...], [types...]?, [sql types...]?, [row]...]` as Druid answers with `header`,
+/// `typesHeader` and `sqlTypesHeader`. Only sqlTypesHeader is asked for; a Druid-types row is
+/// skipped too, and the last type row read gives the column types.
 let parseArrayResult (body: string) : Result<ActualResult, string> =
     match (try Ok(JsonDocument.Parse body) with e -> Error e.Message) with
     | Error e -> Error(sprintf "response is not JSON: %s" e)
@@ -221,10 +223,15 @@ let parseArrayResult (body: string) : Result<ActualResult, string> =
                     let isTypeRow (r: JsonElement) =
                         let cs = cells r
                         cs.Length = header.Length
-                        && cs |> Array.forall (fun c -> c.ValueKind = JsonValueKind.String && sqlTypePattern.IsMatch(c.GetString()))
-                    let types, dataStart =
-                        if rows.Length > 1 && isTypeRow rows.[1] then Some(cells rows.[1] |> Array.map (fun c -> c.GetString())), 2
-                        else None, 1
+                        && cs |> Array.forall (fun c -> c.ValueKind = JsonValueKind.String && typeNamePattern.IsMatch(c.GetString()))
+                    let mutable dataStart = 1
+                    while dataStart < min 3 rows.Length && isTypeRow rows.[dataStart] do dataStart <- dataStart + 1
+                    let types =
+                        if dataStart = 1 then None
+                        else
+                            cells rows.[dataStart - 1]
+                            |> Array.map (fun c -> match c.GetString() with "LONG" -> "BIGINT" | "STRING" -> "VARCHAR" | t -> t)
+                            |> Some
                     Ok { Columns = header |> Array.map (fun c -> c.GetString())
                          Types = types
                          Rows = rows.[dataStart..] |> Array.map cells }

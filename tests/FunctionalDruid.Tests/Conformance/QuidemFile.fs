@@ -31,6 +31,8 @@ type QuidemCase =
       /// The statement without its closing `;` (Quidem strips it before executing).
       Sql: string
       /// `!set` values in force (outputformat excluded), later settings override earlier ones.
+      /// In Druid a `!set` before `!use` is a connection property and after it a query context
+      /// value, but every name the corpus sets is a query context key, so all go to the context.
       Settings: (string * string) list
       /// `datasets=` folders of the `!use` in force (repository paths).
       Datasets: string list

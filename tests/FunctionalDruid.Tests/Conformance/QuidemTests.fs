@@ -210,6 +210,9 @@ let compareTests =
             Expect.equal ((compareTable expected false (answer """[["a","c"],[1,"x"],[2,null]]""")).Value.Category) "wrong result: column names" "names"
             Expect.equal ((compareTable expected false (answer """[["a"],[1],[2]]""")).Value.Category) "wrong result: column count" "width"
             Expect.equal (answer """[["a"],["S1"]]""").Rows.Length 1 "a data row of strings is not taken for types"
+            let both = answer """[["a","b"],["LONG","STRING"],["BIGINT","VARCHAR"],[1,"x"]]"""
+            Expect.equal (both.Types, both.Rows.Length) (Some [| "BIGINT"; "VARCHAR" |], 1) "Druid and SQL type rows"
+            Expect.equal (answer """[["a"],["LONG"],[1]]""").Types (Some [| "BIGINT" |]) "a Druid type row alone"
         }
         test "negative cases: the text inside the error, class names, missing endpoint" {
             let druidError message = JsonSerializer.Serialize(dict [ "error", "druidException"; "errorMessage", message ])
