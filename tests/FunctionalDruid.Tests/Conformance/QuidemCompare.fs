@@ -13,7 +13,8 @@
 ///   JSON columns); a stringified array is read as the array; a 1-element / empty array in a
 ///   non-ARRAY column also as the bare value / empty cell (multi-value strings);
 /// * strings also JSON-quoted (COMPLEX values such as HLL sketches print as `"AQAA..."`).
-/// Row order is compared only for statements with a top-level ORDER BY.
+/// Row order is compared only for statements with a top-level ORDER BY, and there rows equal
+/// on the sort keys may swap when every key is an output column (ordinal or name).
 module FunctionalDruid.Tests.Conformance.QuidemCompare
 
 open System
@@ -242,8 +243,24 @@ type Mismatch = { Category: string; Detail: string }
 let private showExpected (row: string[]) = "| " + String.Join(" | ", row) + " |"
 let private showActual (row: JsonElement[]) = "[" + String.Join(", ", row |> Array.map (fun c -> c.GetRawText())) + "]"
 
-/// Compares a result with an expected table; `ordered` when the statement has a top-level ORDER BY.
-let compareTable (expected: ExpectedTable) (ordered: bool) (actual: ActualResult) : Mismatch option =
+/// How the statement orders its result (QuidemFile.topLevelOrderBy gives the items).
+type Ordering =
+    | AnyOrder
+    /// Sorted by these ORDER BY items: rows equal on the sort keys may come in any order when
+    /// every item names an output column (by ordinal or name); otherwise the order is exact.
+    | SortedBy of string list
+
+/// The output columns an ORDER BY sorts on, when every item is an ordinal or an output name.
+let sortColumns (columns: string[]) (items: string list) : int list option =
+    let resolve (item: string) =
+        match Int32.TryParse item with
+        | true, n when n >= 1 && n <= columns.Length -> Some(n - 1)
+        | _ -> columns |> Array.tryFindIndex (fun c -> String.Equals(c, item, StringComparison.OrdinalIgnoreCase))
+    let resolved = items |> List.map resolve
+    if resolved |> List.forall Option.isSome then Some(resolved |> List.choose id) else None
+
+/// Compares a result with an expected table.
+let compareTable (expected: ExpectedTable) (ordering: Ordering) (actual: ActualResult) : Mismatch option =
     let width = expected.Columns.Length
     let typeOf (c: int) = match actual.Types with Some t -> t.[c] | None -> ""
     let rowMatches (a: JsonElement[]) (e: string[]) = Array.forall2 (fun (c: int) (x: string) -> cellMatches (typeOf c) a.[c] x) [| 0 .. width - 1 |] e
@@ -267,10 +284,21 @@ let compareTable (expected: ExpectedTable) (ordered: bool) (actual: ActualResult
     else
         let inOrder = Array.forall2 rowMatches actual.Rows expected.Rows
         let sameRows = inOrder || (multisetMismatch ()).IsNone
+        let orderAccepted =
+            match ordering with
+            | AnyOrder -> true
+            | SortedBy items ->
+                inOrder
+                || (match sortColumns expected.Columns items with
+                    | Some keys when not keys.IsEmpty ->
+                        // Same rows, and row by row the same sort keys: only ties were reordered.
+                        Array.forall2 (fun (a: JsonElement[]) (e: string[]) -> keys |> List.forall (fun k -> cellMatches (typeOf k) a.[k] e.[k]))
+                            actual.Rows expected.Rows
+                    | _ -> false)
         if not sameRows then
             let missing = (multisetMismatch ()).Value
             Some { Category = "wrong result: values"; Detail = sprintf "no actual row matches %s\n%s" (showExpected missing) (allRows ()) }
-        elif ordered && not inOrder then
+        elif not orderAccepted then
             Some { Category = "wrong result: row order"; Detail = sprintf "same rows, different order (statement has ORDER BY)\n%s" (allRows ()) }
         elif actual.Columns <> expected.Columns then
             Some { Category = "wrong result: column names"; Detail = sprintf "expected columns %A, got %A" expected.Columns actual.Columns }

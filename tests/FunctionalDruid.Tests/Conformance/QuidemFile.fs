@@ -172,18 +172,45 @@ let private stripForScan (sql: string) =
     // Literals, quoted identifiers and comments cannot hold clauses; blank them out.
     Regex.Replace(sql, @"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|""(?:[^""]|"""")*""", " ", RegexOptions.Singleline)
 
-/// Whether the statement sorts its final result: ORDER BY outside every parenthesis. Only then
-/// is row order compared (the corpus README allows multiset comparison otherwise).
-let hasTopLevelOrderBy (sql: string) : bool =
-    let text = (stripForScan sql).ToUpperInvariant()
+/// The sort items of the statement's final ORDER BY (outside every parenthesis), without
+/// ASC/DESC/NULLS, or None when the final result is not sorted. Only then is row order
+/// compared (the corpus README allows multiset comparison otherwise).
+let topLevelOrderBy (sql: string) : string list option =
+    let text = stripForScan sql
     let mutable depth = 0
-    let mutable found = false
-    for m in Regex.Matches(text, @"\(|\)|\bORDER\s+BY\b") do
+    let mutable start = -1
+    for m in Regex.Matches(text, @"\(|\)|\bORDER\s+BY\b", RegexOptions.IgnoreCase) do
         match m.Value with
         | "(" -> depth <- depth + 1
         | ")" -> depth <- depth - 1
-        | _ -> if depth = 0 then found <- true
-    found
+        | _ -> if depth = 0 then start <- m.Index + m.Length
+    if start < 0 then None
+    else
+        // The clause ends at LIMIT / OFFSET / FETCH at depth 0, or at the end.
+        let items = ResizeArray<string>()
+        let current = Text.StringBuilder()
+        let mutable level = 0
+        let mutable stop = false
+        let mutable i = start
+        while not stop && i < text.Length do
+            let c = text.[i]
+            if level = 0 && Regex.IsMatch(text.Substring i, @"^\b(LIMIT|OFFSET|FETCH)\b", RegexOptions.IgnoreCase)
+               && (i = 0 || not (Char.IsLetterOrDigit text.[i - 1] || text.[i - 1] = '_')) then stop <- true
+            else
+                match c with
+                | '(' -> level <- level + 1; current.Append c |> ignore
+                | ')' -> level <- level - 1; current.Append c |> ignore
+                | ',' when level = 0 -> items.Add(current.ToString()); current.Clear() |> ignore
+                | _ -> current.Append c |> ignore
+                i <- i + 1
+        items.Add(current.ToString())
+        items
+        |> Seq.map (fun item -> Regex.Replace(item.Trim(), @"(\s+(ASC|DESC))?(\s+NULLS\s+(FIRST|LAST))?$", "", RegexOptions.IgnoreCase).Trim())
+        |> List.ofSeq
+        |> Some
+
+/// Whether the statement sorts its final result.
+let hasTopLevelOrderBy (sql: string) : bool = (topLevelOrderBy sql).IsSome
 
 /// Identifiers a statement mentions (upper-cased), to tell which tables it reads.
 let identifiersOf (sql: string) : Set<string> =

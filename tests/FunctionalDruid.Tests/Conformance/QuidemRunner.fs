@@ -112,7 +112,8 @@ let judge (case: QuidemCase) (response: SqlResponse) : Outcome =
             match parseArrayResult body with
             | Error problem -> fail ("malformed response: " + problem) (truncate 4000 body)
             | Ok actual ->
-                match compareTable table (hasTopLevelOrderBy case.Sql) actual with
+                let ordering = match topLevelOrderBy case.Sql with Some items -> SortedBy items | None -> AnyOrder
+                match compareTable table ordering actual with
                 | None -> pass
                 | Some mismatch -> fail mismatch.Category mismatch.Detail
     | ErrorContaining expected ->

@@ -141,6 +141,11 @@ let formatTests =
             Expect.equal (datasetsOfUse "druidtest://?numMergeBuffers=3") [] "merge buffers"
             Expect.equal (datasetsOfUse "druidtest://?componentSupplier=X&datasets=a/b&numMergeBuffers=3") [ "a/b" ] "folder"
         }
+        test "the final ORDER BY's items" {
+            Expect.equal (topLevelOrderBy "SELECT a, b FROM t ORDER BY 1 DESC, b NULLS LAST LIMIT 3") (Some [ "1"; "b" ]) "ordinal and name"
+            Expect.equal (topLevelOrderBy "SELECT x FROM t ORDER BY f(a, b) ASC") (Some [ "f(a, b)" ]) "expression"
+            Expect.equal (topLevelOrderBy "SELECT x FROM (SELECT x FROM t ORDER BY x) OFFSET 1") None "inner only"
+        }
         test "row order counts only under a top-level ORDER BY" {
             Expect.isTrue (hasTopLevelOrderBy "SELECT a FROM t ORDER BY a") "top level"
             Expect.isTrue (hasTopLevelOrderBy "SELECT a FROM (SELECT a FROM t) order\n  by 1 LIMIT 2") "after a subquery"
@@ -203,12 +208,18 @@ let compareTests =
         test "tables: multiset unless ORDER BY, then order; counts, names" {
             let expected = table "+---+-----+\n| a | b   |\n+---+-----+\n| 1 | x   |\n| 2 |     |\n+---+-----+\n(2 rows)"
             let shuffled = answer """[["a","b"],["BIGINT","VARCHAR"],[2,null],[1,"x"]]"""
-            Expect.isNone (compareTable expected false shuffled) "any order"
-            Expect.equal ((compareTable expected true shuffled).Value.Category) "wrong result: row order" "ordered"
-            Expect.equal ((compareTable expected false (answer """[["a","b"],[1,"x"]]""")).Value.Category) "wrong result: row count" "count"
-            Expect.equal ((compareTable expected false (answer """[["a","b"],[1,"x"],[2,"y"]]""")).Value.Category) "wrong result: values" "values"
-            Expect.equal ((compareTable expected false (answer """[["a","c"],[1,"x"],[2,null]]""")).Value.Category) "wrong result: column names" "names"
-            Expect.equal ((compareTable expected false (answer """[["a"],[1],[2]]""")).Value.Category) "wrong result: column count" "width"
+            Expect.isNone (compareTable expected AnyOrder shuffled) "any order"
+            Expect.equal ((compareTable expected (SortedBy [ "a" ]) shuffled).Value.Category) "wrong result: row order" "ordered"
+            Expect.equal ((compareTable expected (SortedBy [ "length(b)" ]) shuffled).Value.Category) "wrong result: row order" "unknown keys: exact order"
+            let ties = table "+---+---+\n| k | v |\n+---+---+\n| 1 | x |\n| 1 | y |\n| 2 | z |\n+---+---+\n(3 rows)"
+            let tiesSwapped = answer """[["k","v"],[1,"y"],[1,"x"],[2,"z"]]"""
+            Expect.isNone (compareTable ties (SortedBy [ "1" ]) tiesSwapped) "ties on the sort key may swap"
+            Expect.isNone (compareTable ties (SortedBy [ "K" ]) tiesSwapped) "sort key by name"
+            Expect.isSome (compareTable ties (SortedBy [ "k"; "v" ]) tiesSwapped) "no tie on both keys"
+            Expect.equal ((compareTable expected AnyOrder (answer """[["a","b"],[1,"x"]]""")).Value.Category) "wrong result: row count" "count"
+            Expect.equal ((compareTable expected AnyOrder (answer """[["a","b"],[1,"x"],[2,"y"]]""")).Value.Category) "wrong result: values" "values"
+            Expect.equal ((compareTable expected AnyOrder (answer """[["a","c"],[1,"x"],[2,null]]""")).Value.Category) "wrong result: column names" "names"
+            Expect.equal ((compareTable expected AnyOrder (answer """[["a"],[1],[2]]""")).Value.Category) "wrong result: column count" "width"
             Expect.equal (answer """[["a"],["S1"]]""").Rows.Length 1 "a data row of strings is not taken for types"
             let both = answer """[["a","b"],["LONG","STRING"],["BIGINT","VARCHAR"],[1,"x"]]"""
             Expect.equal (both.Types, both.Rows.Length) (Some [| "BIGINT"; "VARCHAR" |], 1) "Druid and SQL type rows"
