@@ -170,13 +170,14 @@ public sealed class QueryService(SegmentCache cache)
 
     /// <summary>Dimensions and metrics of a data source's loaded segments, sorted
     /// (GET /druid/v2/datasources/{name}).</summary>
-    public (List<string> Dimensions, List<string> Metrics) Schema(string dataSource)
+    public (List<string> Dimensions, List<string> Metrics) Schema(string dataSource, Time.Interval? interval = null)
     {
         var leased = cache.Lease(dataSource);
         try
         {
-            var dims = leased.SelectMany(s => s.Segment.Dimensions).Distinct().Order(StringComparer.Ordinal).ToList();
-            var metrics = leased.SelectMany(s => s.Segment.Metrics).Distinct().Order(StringComparer.Ordinal).ToList();
+            var segments = leased.Where(s => interval is not { } iv || (s.Segment.Interval.Start < iv.End && iv.Start < s.Segment.Interval.End)).ToList();
+            var dims = segments.SelectMany(s => s.Segment.Dimensions).Distinct().Order(StringComparer.Ordinal).ToList();
+            var metrics = segments.SelectMany(s => s.Segment.Metrics).Distinct().Order(StringComparer.Ordinal).ToList();
             return (dims, metrics);
         }
         finally
