@@ -40,7 +40,10 @@ let segB =
         [ "2020-01-02T01:00Z", [ str "apple"; str "ann"; Value.Long 4L; Value.Null ]
           "2020-01-02T05:00Z", [ str "date"; str "cy"; Value.Long 5L; Value.Double 3.0 ] ]
 
-let private tables = Map [ "a", [ segA ]; "b", [ segB ]; "wiki", [ segA; segB ] ]
+let segOld =
+    segment "segOld" "2019-12-01/2019-12-02" "{}" [ "2019-12-01T00:00Z", [ str "old"; str "ann"; Value.Long 9L; Value.Double 1.0 ] ]
+
+let private tables = Map [ "a", [ segA ]; "b", [ segB ]; "wiki", [ segA; segB ]; "history", [ segOld; segB ] ]
 let private slicesOf (name: string) (_: Time.Interval list) = defaultArg (tables.TryFind name) []
 
 let private parsed (text: string) =
@@ -178,6 +181,12 @@ let runTests =
                 ("[{\"id\":\"segA\",\"intervals\":null,\"columns\":{\"__time\":" + numeric "LONG" + ",\"page\":{\"typeSignature\":\"STRING\",\"type\":\"STRING\",\"hasMultipleValues\":false,\"hasNulls\":false,\"size\":0," + nullStats + "}},\"size\":0,\"numRows\":3,\"aggregators\":null,\"timestampSpec\":null,\"queryGranularity\":\"HOUR\",\"rollup\":null},"
                  + "{\"id\":\"segB\",\"intervals\":null,\"columns\":{\"__time\":" + numeric "LONG" + ",\"page\":{\"typeSignature\":\"STRING\",\"type\":\"STRING\",\"hasMultipleValues\":false,\"hasNulls\":false,\"size\":0," + nullStats + "}},\"size\":0,\"numRows\":2,\"aggregators\":null,\"timestampSpec\":null,\"queryGranularity\":\"HOUR\",\"rollup\":null}]")
                 "per segment, listed columns plus __time"
+        }
+        test "segmentMetadata without intervals reads the week before the latest segment's end" {
+            let ids (text: string) =
+                [ for a in (Text.Json.Nodes.JsonNode.Parse text).AsArray() -> a.["id"].GetValue<string>() ]
+            Expect.equal (ids (run """{"queryType":"segmentMetadata","dataSource":"history","analysisTypes":[]}""")) [ "segB" ] "default history"
+            Expect.equal (ids (run """{"queryType":"segmentMetadata","dataSource":"history","analysisTypes":[],"intervals":"2019/2021"}""")) [ "segOld"; "segB" ] "explicit intervals"
         }
         test "segmentMetadata merge: sizes add up, aggregators merge strictly or leniently" {
             let merged (lenient: bool) =

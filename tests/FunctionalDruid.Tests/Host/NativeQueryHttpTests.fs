@@ -48,7 +48,7 @@ let private errorShape (body: string) =
 let private slowQuery (queryId: string) (timeout: int) =
     let inlineRows = String.Join(",", Array.init 60000 (fun i -> sprintf "[\"k%05d\"]" i))
     sprintf """{"queryType":"scan","dataSource":{"type":"inline","columnNames":["k"],"columnTypes":["STRING"],"rows":[%s]},
-               "intervals":"1970/2100","filter":{"type":"expression","expression":"strlen(repeat(k, 20000)) < 0"},
+               "intervals":"1970/2100","filter":{"type":"expression","expression":"strlen(repeat(k, 4000)) < 0"},
                "context":{"queryId":"%s","timeout":%d}}""" inlineRows queryId timeout
 
 [<Tests>]
