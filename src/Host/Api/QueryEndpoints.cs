@@ -18,8 +18,7 @@ public static class QueryEndpoints
                 return DruidErrors.Query("Unknown exception", "Request body is empty: expected a native query JSON object", "java.lang.IllegalArgumentException", 400);
             try
             {
-                // The engine runs on the thread pool; this request thread only waits for it.
-                var answer = await Task.Run(() => queries.Execute(body, pretty, aborted));
+                var answer = await queries.ExecuteAsync(body, pretty, aborted);
                 response.Headers["X-Druid-Query-Id"] = answer.QueryId;
                 return Results.Text(answer.Body, "application/json");
             }

@@ -62,7 +62,7 @@ public sealed class QueryService(SegmentCache cache)
         return true;
     }
 
-    public QueryAnswer Execute(string body, bool pretty, CancellationToken requestAborted = default)
+    public async Task<QueryAnswer> ExecuteAsync(string body, bool pretty, CancellationToken requestAborted = default)
     {
         var parsed = QueryParseSurface.parseText(body);
         if (parsed.IsError)
@@ -95,7 +95,7 @@ public sealed class QueryService(SegmentCache cache)
                 var work = Task.Run(() => QueryExecution.execute(context, source, query));
                 try
                 {
-                    work.Wait(linked.Token);
+                    await work.WaitAsync(linked.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -105,7 +105,8 @@ public sealed class QueryService(SegmentCache cache)
                     work.ContinueWith(_ => ReleaseAll(leases), TaskScheduler.Default);
                     throw;
                 }
-                return new QueryAnswer(Json.OutModule.toText(pretty, work.Result), queryId);
+                var result = await work;
+                return new QueryAnswer(Json.OutModule.toText(pretty, result), queryId);
             }
             catch (Exception e) when (Unwrap(e) is OperationCanceledException)
             {
