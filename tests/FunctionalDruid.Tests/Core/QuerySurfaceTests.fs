@@ -302,3 +302,53 @@ let propertyTests =
         testProperty "scan over random segments equals a naive filter, order, offset and limit" <|
             Prop.forAll (Arb.fromGen scanCaseGen) (fun c -> runScanCase c = oracle c)
     ]
+
+// ---- property: search equals a naive count ------------------------------------------------------
+
+let private searchCaseGen =
+    gen {
+        let! segmentCount = Gen.choose (1, 3)
+        let value = Gen.elements [ "a"; "Ab"; "ba"; "bb"; "c"; "" ]
+        let! segments = Gen.listOfLength segmentCount (Gen.listOf (Gen.zip3 (Gen.choose (0, 23)) value value))
+        let! needle = Gen.elements [ "a"; "b"; "A"; "ab" ]
+        let! caseSensitive = Gen.elements [ true; false ]
+        return segments, needle, caseSensitive
+    }
+
+[<Tests>]
+let searchPropertyTests =
+    testList "QuerySurface.search property" [
+        testProperty "search counts over random segments equal a naive count" <|
+            Prop.forAll (Arb.fromGen searchCaseGen) (fun (segments, needle, caseSensitive) ->
+                let slices =
+                    segments |> List.mapi (fun i rows ->
+                        let iv : Time.Interval = { Start = int64 i * 86_400_000L; End = int64 (i + 1) * 86_400_000L }
+                        let rows = rows |> List.sortBy (fun (h, _, _) -> h)
+                        let cell (s: string) = if s = "" then Value.Null else Value.String s
+                        let content =
+                            contentOfRows [ "d", Some ColumnType.String; "e", Some ColumnType.String ]
+                                (rows |> List.map (fun (h, _, _) -> iv.Start + int64 h * 3_600_000L) |> Array.ofList)
+                                (rows |> List.map (fun (_, d, e) -> [| cell d; cell e |]) |> Array.ofList)
+                        { Id = sprintf "s%d" i; Content = { content with Interval = iv }; Serves = iv })
+                let text =
+                    sprintf """{"queryType":"search","dataSource":"t","intervals":"1970/1971","query":{"type":"contains","value":"%s","caseSensitive":%b},"limit":100}""" needle caseSensitive
+                let actual =
+                    match QueryExecution.execute sequential (fun _ _ -> slices) (parsed text) with
+                    | Json.Out.Array [] -> []
+                    | Json.Out.Array [ Json.Out.Object [ "timestamp", _; "result", Json.Out.Array hits ] ] ->
+                        hits |> List.map (function
+                            | Json.Out.Object [ "dimension", Json.Out.String d; "value", Json.Out.String v; "count", Json.Out.Long c ] -> d, v, c
+                            | other -> failwithf "unexpected hit %A" other)
+                    | other -> failwithf "unexpected result %A" other
+                let comparison = if caseSensitive then StringComparison.Ordinal else StringComparison.OrdinalIgnoreCase
+                let expected =
+                    [ for rows in segments do
+                        for (_, d, e) in rows do
+                            if d <> "" && d.Contains(needle, comparison) then yield "d", d
+                            if e <> "" && e.Contains(needle, comparison) then yield "e", e ]
+                    |> List.countBy id
+                    |> List.map (fun ((dim, v), n) -> dim, v, int64 n)
+                    |> List.sortWith (fun (d1, v1, _) (d2, v2, _) -> match String.CompareOrdinal(v1, v2) with 0 -> String.CompareOrdinal(d1, d2) | c -> c)
+                let anyRows = segments |> List.exists (List.isEmpty >> not)
+                actual = expected && (anyRows || actual.IsEmpty))
+    ]
