@@ -119,6 +119,8 @@ let parseTests =
             Expect.equal (parseError """{"queryType":"search","dataSource":"wiki","intervals":"2020/2021","query":{"type":"near","value":"x"}}""")
                 ("query.type", "Unknown search query type [near]; expected contains, insensitive_contains, fragment or regex") "search query type"
             Expect.equal (snd (parseError """{"queryType":"select","dataSource":"wiki"}""")) "Query type [select] was removed from Druid (0.17); use scan" "select"
+            Expect.equal (parseError """{"queryType":"movie","dataSource":"wiki"}""")
+                ("queryType", "Unknown query type [movie]; expected one of timeseries, topN, groupBy, scan, search, timeBoundary, segmentMetadata, dataSourceMetadata") "unknown type"
         }
         test "virtual columns" {
             let q = parsed """{"queryType":"scan","dataSource":"wiki","intervals":"2020/2021","virtualColumns":[{"type":"expression","name":"time","expression":"__time","outputType":"STRING"}]}"""
