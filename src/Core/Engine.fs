@@ -187,7 +187,7 @@ let runWith (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice
     | QueryKind.Scan sq -> ScanEngine.run ctx q sq slices
     | QueryKind.Search spec -> SearchEngine.run ctx q spec slices
     | QueryKind.TimeBoundary b -> MetadataEngine.timeBoundary ctx q b slices
-    | QueryKind.SegmentMetadata smq -> MetadataEngine.segmentMetadata ctx smq slices
+    | QueryKind.SegmentMetadata smq -> MetadataEngine.segmentMetadata ctx q smq slices
     | QueryKind.DataSourceMetadata -> MetadataEngine.dataSourceMetadata slices
     | other -> raise (NotSupportedException(sprintf "Query kind %A is not supported yet" other))
 

@@ -308,9 +308,19 @@ let toOut (a: SegmentAnalysis) : Json.Out =
           "queryGranularity", (match a.QueryGranularity with Some raw -> granularityOut raw | None -> Json.Out.Null)
           "rollup", (match a.Rollup with Some r -> Json.Out.Bool r | None -> Json.Out.Null) ]
 
+/// Druid's `druid.query.segmentMetadata.defaultHistory`: without intervals, a query reads
+/// the week before the end of the latest segment.
+let defaultHistoryMillis = 7L * 86_400_000L
+
 /// One analysis per segment (a segment split by the timeline counts once), in time order,
 /// or one merged analysis.
-let segmentMetadata (ctx: RunContext) (smq: SegmentMetadataQuery) (slices: SegmentSlice list) : Json.Out =
+let segmentMetadata (ctx: RunContext) (q: NativeQuery) (smq: SegmentMetadataQuery) (slices: SegmentSlice list) : Json.Out =
+    let slices =
+        match q.Intervals, slices with
+        | [ all ], _ :: _ when all = Time.eternity ->
+            let latestEnd = slices |> List.map (fun s -> s.Content.Interval.End) |> List.max
+            slices |> List.filter (fun s -> s.Content.Interval.End > latestEnd - defaultHistoryMillis)
+        | _ -> slices
     let segments =
         slices
         |> List.distinctBy (fun s -> s.Id)

@@ -252,7 +252,10 @@ let rec parse (n: Node) : NativeQuery =
         | "segmentMetadata" -> Some(QueryKind.SegmentMetadata(parseSegmentMetadata n))
         | "dataSourceMetadata" -> Some QueryKind.DataSourceMetadata
         | "select" -> fail (field n "queryType") "Query type [select] was removed from Druid (0.17); use scan"
-        | _ -> None
+        | "timeseries" | "topN" | "groupBy" -> None
+        | other ->
+            fail (field n "queryType")
+                (sprintf "Unknown query type [%s]; expected one of timeseries, topN, groupBy, %s" other (String.Join(", ", surfaceKinds)))
     match ownKind with
     | Some kind ->
         { DataSource = dataSource; Intervals = intervals; Filter = filter; VirtualColumns = virtualColumns; Kind = kind; Context = context }

@@ -18,8 +18,7 @@ public static class QueryEndpoints
                 return DruidErrors.Query("Unknown exception", "Request body is empty: expected a native query JSON object", "java.lang.IllegalArgumentException", 400);
             try
             {
-                // The engine runs on the thread pool; this request thread only waits for it.
-                var answer = await Task.Run(() => queries.Execute(body, pretty, aborted));
+                var answer = await queries.ExecuteAsync(body, pretty, aborted);
                 response.Headers["X-Druid-Query-Id"] = answer.QueryId;
                 return Results.Text(answer.Body, "application/json");
             }
@@ -35,18 +34,32 @@ public static class QueryEndpoints
                 ? Results.StatusCode(202)
                 : DruidErrors.Query("Query not found", $"No active query with id [{queryId}]", "org.apache.druid.query.QueryInterruptedException", 404);
 
-        IResult Schema(string dataSource)
+        // `?interval=start/end` limits the answer to segments overlapping it, as Druid's broker does.
+        IResult Schema(string dataSource, HttpRequest request, string part)
         {
-            var (dimensions, metrics) = queries.Schema(dataSource);
-            return Results.Json(new Dictionary<string, object> { ["dimensions"] = dimensions, ["metrics"] = metrics });
+            Core.Time.Interval? interval = null;
+            if (request.Query.TryGetValue("interval", out var text))
+            {
+                var parsed = Core.Time.tryParseInterval(text.ToString());
+                if (parsed is null)
+                    return DruidErrors.Query("Unknown exception", $"Invalid interval [{text}]", "java.lang.IllegalArgumentException", 400);
+                interval = parsed.Value;
+            }
+            var (dimensions, metrics) = queries.Schema(dataSource, interval);
+            return part switch
+            {
+                "dimensions" => Results.Json(dimensions),
+                "metrics" => Results.Json(metrics),
+                _ => Results.Json(new Dictionary<string, object> { ["dimensions"] = dimensions, ["metrics"] = metrics }),
+            };
         }
 
         // Routing matches these with and without the trailing slash, as clients send both.
         app.MapPost("/druid/v2", Run);
         app.MapDelete("/druid/v2/{queryId}", Cancel);
         app.MapGet("/druid/v2/datasources", () => Results.Json(cache.DataSources()));
-        app.MapGet("/druid/v2/datasources/{dataSource}", Schema);
-        app.MapGet("/druid/v2/datasources/{dataSource}/dimensions", (string dataSource) => Results.Json(queries.Schema(dataSource).Dimensions));
-        app.MapGet("/druid/v2/datasources/{dataSource}/metrics", (string dataSource) => Results.Json(queries.Schema(dataSource).Metrics));
+        app.MapGet("/druid/v2/datasources/{dataSource}", (string dataSource, HttpRequest request) => Schema(dataSource, request, ""));
+        app.MapGet("/druid/v2/datasources/{dataSource}/dimensions", (string dataSource, HttpRequest request) => Schema(dataSource, request, "dimensions"));
+        app.MapGet("/druid/v2/datasources/{dataSource}/metrics", (string dataSource, HttpRequest request) => Schema(dataSource, request, "metrics"));
     }
 }

@@ -62,7 +62,7 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
         return true;
     }
 
-    public QueryAnswer Execute(string body, bool pretty, CancellationToken requestAborted = default)
+    public async Task<QueryAnswer> ExecuteAsync(string body, bool pretty, CancellationToken requestAborted = default)
     {
         var parsed = QueryParseSurface.parseText(body);
         if (parsed.IsError)
@@ -95,7 +95,7 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
                 var work = Task.Run(() => QueryExecution.execute(context, source, query));
                 try
                 {
-                    work.Wait(linked.Token);
+                    await work.WaitAsync(linked.Token);
                 }
                 catch (OperationCanceledException)
                 {
@@ -105,7 +105,8 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
                     work.ContinueWith(_ => ReleaseAll(leases), TaskScheduler.Default);
                     throw;
                 }
-                return new QueryAnswer(Json.OutModule.toText(pretty, work.Result), queryId);
+                var result = await work;
+                return new QueryAnswer(Json.OutModule.toText(pretty, result), queryId);
             }
             catch (Exception e) when (Unwrap(e) is OperationCanceledException)
             {
@@ -176,13 +177,14 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
 
     /// <summary>Dimensions and metrics of a data source's loaded segments, sorted
     /// (GET /druid/v2/datasources/{name}).</summary>
-    public (List<string> Dimensions, List<string> Metrics) Schema(string dataSource)
+    public (List<string> Dimensions, List<string> Metrics) Schema(string dataSource, Time.Interval? interval = null)
     {
         var leased = cache.Lease(dataSource);
         try
         {
-            var dims = leased.SelectMany(s => s.Segment.Dimensions).Distinct().Order(StringComparer.Ordinal).ToList();
-            var metrics = leased.SelectMany(s => s.Segment.Metrics).Distinct().Order(StringComparer.Ordinal).ToList();
+            var segments = leased.Where(s => interval is not { } iv || (s.Segment.Interval.Start < iv.End && iv.Start < s.Segment.Interval.End)).ToList();
+            var dims = segments.SelectMany(s => s.Segment.Dimensions).Distinct().Order(StringComparer.Ordinal).ToList();
+            var metrics = segments.SelectMany(s => s.Segment.Metrics).Distinct().Order(StringComparer.Ordinal).ToList();
             return (dims, metrics);
         }
         finally

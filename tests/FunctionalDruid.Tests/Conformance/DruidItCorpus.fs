@@ -256,7 +256,7 @@ let private planStep (casePlaceholders: (string * string) list) (paths: (string 
         let specText =
             if withoutSketchMetrics then
                 let node = Nodes.JsonNode.Parse(specText, Nullable(), documentOptions)
-                let ds = node.["spec"].["dataSchema"]
+                let ds = if isNull node.["spec"] then null else node.["spec"].["dataSchema"]
                 let ms = if isNull ds then null else ds.["metricsSpec"]
                 if not (isNull ms) then
                     let arr = ms.AsArray()

@@ -40,7 +40,10 @@ let segB =
         [ "2020-01-02T01:00Z", [ str "apple"; str "ann"; Value.Long 4L; Value.Null ]
           "2020-01-02T05:00Z", [ str "date"; str "cy"; Value.Long 5L; Value.Double 3.0 ] ]
 
-let private tables = Map [ "a", [ segA ]; "b", [ segB ]; "wiki", [ segA; segB ] ]
+let segOld =
+    segment "segOld" "2019-12-01/2019-12-02" "{}" [ "2019-12-01T00:00Z", [ str "old"; str "ann"; Value.Long 9L; Value.Double 1.0 ] ]
+
+let private tables = Map [ "a", [ segA ]; "b", [ segB ]; "wiki", [ segA; segB ]; "history", [ segOld; segB ] ]
 let private slicesOf (name: string) (_: Time.Interval list) = defaultArg (tables.TryFind name) []
 
 let private parsed (text: string) =
@@ -116,6 +119,8 @@ let parseTests =
             Expect.equal (parseError """{"queryType":"search","dataSource":"wiki","intervals":"2020/2021","query":{"type":"near","value":"x"}}""")
                 ("query.type", "Unknown search query type [near]; expected contains, insensitive_contains, fragment or regex") "search query type"
             Expect.equal (snd (parseError """{"queryType":"select","dataSource":"wiki"}""")) "Query type [select] was removed from Druid (0.17); use scan" "select"
+            Expect.equal (parseError """{"queryType":"movie","dataSource":"wiki"}""")
+                ("queryType", "Unknown query type [movie]; expected one of timeseries, topN, groupBy, scan, search, timeBoundary, segmentMetadata, dataSourceMetadata") "unknown type"
         }
         test "virtual columns" {
             let q = parsed """{"queryType":"scan","dataSource":"wiki","intervals":"2020/2021","virtualColumns":[{"type":"expression","name":"time","expression":"__time","outputType":"STRING"}]}"""
@@ -178,6 +183,12 @@ let runTests =
                 ("[{\"id\":\"segA\",\"intervals\":null,\"columns\":{\"__time\":" + numeric "LONG" + ",\"page\":{\"typeSignature\":\"STRING\",\"type\":\"STRING\",\"hasMultipleValues\":false,\"hasNulls\":false,\"size\":0," + nullStats + "}},\"size\":0,\"numRows\":3,\"aggregators\":null,\"timestampSpec\":null,\"queryGranularity\":\"HOUR\",\"rollup\":null},"
                  + "{\"id\":\"segB\",\"intervals\":null,\"columns\":{\"__time\":" + numeric "LONG" + ",\"page\":{\"typeSignature\":\"STRING\",\"type\":\"STRING\",\"hasMultipleValues\":false,\"hasNulls\":false,\"size\":0," + nullStats + "}},\"size\":0,\"numRows\":2,\"aggregators\":null,\"timestampSpec\":null,\"queryGranularity\":\"HOUR\",\"rollup\":null}]")
                 "per segment, listed columns plus __time"
+        }
+        test "segmentMetadata without intervals reads the week before the latest segment's end" {
+            let ids (text: string) =
+                [ for a in (Text.Json.Nodes.JsonNode.Parse text).AsArray() -> a.["id"].GetValue<string>() ]
+            Expect.equal (ids (run """{"queryType":"segmentMetadata","dataSource":"history","analysisTypes":[]}""")) [ "segB" ] "default history"
+            Expect.equal (ids (run """{"queryType":"segmentMetadata","dataSource":"history","analysisTypes":[],"intervals":"2019/2021"}""")) [ "segOld"; "segB" ] "explicit intervals"
         }
         test "segmentMetadata merge: sizes add up, aggregators merge strictly or leniently" {
             let merged (lenient: bool) =
@@ -292,4 +303,54 @@ let propertyTests =
     testList "QuerySurface.scan property" [
         testProperty "scan over random segments equals a naive filter, order, offset and limit" <|
             Prop.forAll (Arb.fromGen scanCaseGen) (fun c -> runScanCase c = oracle c)
+    ]
+
+// ---- property: search equals a naive count ------------------------------------------------------
+
+let private searchCaseGen =
+    gen {
+        let! segmentCount = Gen.choose (1, 3)
+        let value = Gen.elements [ "a"; "Ab"; "ba"; "bb"; "c"; "" ]
+        let! segments = Gen.listOfLength segmentCount (Gen.listOf (Gen.zip3 (Gen.choose (0, 23)) value value))
+        let! needle = Gen.elements [ "a"; "b"; "A"; "ab" ]
+        let! caseSensitive = Gen.elements [ true; false ]
+        return segments, needle, caseSensitive
+    }
+
+[<Tests>]
+let searchPropertyTests =
+    testList "QuerySurface.search property" [
+        testProperty "search counts over random segments equal a naive count" <|
+            Prop.forAll (Arb.fromGen searchCaseGen) (fun (segments, needle, caseSensitive) ->
+                let slices =
+                    segments |> List.mapi (fun i rows ->
+                        let iv : Time.Interval = { Start = int64 i * 86_400_000L; End = int64 (i + 1) * 86_400_000L }
+                        let rows = rows |> List.sortBy (fun (h, _, _) -> h)
+                        let cell (s: string) = if s = "" then Value.Null else Value.String s
+                        let content =
+                            contentOfRows [ "d", Some ColumnType.String; "e", Some ColumnType.String ]
+                                (rows |> List.map (fun (h, _, _) -> iv.Start + int64 h * 3_600_000L) |> Array.ofList)
+                                (rows |> List.map (fun (_, d, e) -> [| cell d; cell e |]) |> Array.ofList)
+                        { Id = sprintf "s%d" i; Content = { content with Interval = iv }; Serves = iv })
+                let text =
+                    sprintf """{"queryType":"search","dataSource":"t","intervals":"1970/1971","query":{"type":"contains","value":"%s","caseSensitive":%b},"limit":100}""" needle caseSensitive
+                let actual =
+                    match QueryExecution.execute sequential (fun _ _ -> slices) (parsed text) with
+                    | Json.Out.Array [] -> []
+                    | Json.Out.Array [ Json.Out.Object [ "timestamp", _; "result", Json.Out.Array hits ] ] ->
+                        hits |> List.map (function
+                            | Json.Out.Object [ "dimension", Json.Out.String d; "value", Json.Out.String v; "count", Json.Out.Long c ] -> d, v, c
+                            | other -> failwithf "unexpected hit %A" other)
+                    | other -> failwithf "unexpected result %A" other
+                let comparison = if caseSensitive then StringComparison.Ordinal else StringComparison.OrdinalIgnoreCase
+                let expected =
+                    [ for rows in segments do
+                        for (_, d, e) in rows do
+                            if d <> "" && d.Contains(needle, comparison) then yield "d", d
+                            if e <> "" && e.Contains(needle, comparison) then yield "e", e ]
+                    |> List.countBy id
+                    |> List.map (fun ((dim, v), n) -> dim, v, int64 n)
+                    |> List.sortWith (fun (d1, v1, _) (d2, v2, _) -> match String.CompareOrdinal(v1, v2) with 0 -> String.CompareOrdinal(d1, d2) | c -> c)
+                let anyRows = segments |> List.exists (List.isEmpty >> not)
+                actual = expected && (anyRows || actual.IsEmpty))
     ]

@@ -48,7 +48,7 @@ let private errorShape (body: string) =
 let private slowQuery (queryId: string) (timeout: int) =
     let inlineRows = String.Join(",", Array.init 60000 (fun i -> sprintf "[\"k%05d\"]" i))
     sprintf """{"queryType":"scan","dataSource":{"type":"inline","columnNames":["k"],"columnTypes":["STRING"],"rows":[%s]},
-               "intervals":"1970/2100","filter":{"type":"expression","expression":"strlen(repeat(k, 20000)) < 0"},
+               "intervals":"1970/2100","filter":{"type":"expression","expression":"strlen(repeat(k, 4000)) < 0"},
                "context":{"queryId":"%s","timeout":%d}}""" inlineRows queryId timeout
 
 [<Tests>]
@@ -66,6 +66,9 @@ let tests =
                 Expect.equal (get r "/druid/v2/datasources/wiki") (200, """{"dimensions":["channel","page","user"],"metrics":["added","count"]}""") "schema"
                 Expect.equal (get r "/druid/v2/datasources/wiki/dimensions") (200, """["channel","page","user"]""") "dimensions"
                 Expect.equal (get r "/druid/v2/datasources/wiki/metrics") (200, """["added","count"]""") "metrics"
+                Expect.equal (get r "/druid/v2/datasources/wiki/dimensions?interval=2015-09-12/2015-09-13") (200, """["channel","page","user"]""") "dimensions in an interval"
+                Expect.equal (get r "/druid/v2/datasources/wiki/dimensions?interval=2016-01-01/2016-01-02") (200, "[]") "no segment in the interval"
+                Expect.equal (fst (get r "/druid/v2/datasources/wiki?interval=garbage")) 400 "bad interval"
 
                 // plywood: segmentMetadata introspection with merge and lenient aggregators.
                 let code, body, _ = postQuery r "/druid/v2/" """{"queryType":"segmentMetadata","dataSource":"wiki","merge":true,"analysisTypes":["aggregators"],"lenientAggregatorMerge":true}"""
