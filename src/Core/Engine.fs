@@ -74,118 +74,7 @@ let private rowMatcher (filter: Filter.Filter option) (content: SegmentContent) 
         | Some m -> m
         | None -> fun row -> Filter.matchesRow (fun name -> columns.Cell(name, row)) f
 
-let rec private toOut (v: Value) : Json.Out =
-    match v with
-    | Value.Null -> Json.Out.Null
-    | Value.Long l -> Json.Out.Long l
-    | Value.Double d -> Json.Out.Double d
-    | Value.String s -> Json.Out.String s
-    | Value.Array xs -> Json.Out.Array(xs |> Array.map toOut |> List.ofArray)
-
-// ---- post-aggregators -----------------------------------------------------------------------
-
-let private asDouble (v: Value) : float option =
-    match v with
-    | Value.Long l -> Some(float l)
-    | Value.Double d -> Some d
-    | Value.String s -> Value.parseDoubleText s
-    | _ -> None
-
-/// A post-aggregator as a function of the row's values so far (aggregators, then earlier
-/// post-aggregators by name).
-let rec private compilePost (p: PostAggregator) : (string -> Value) -> Value =
-    match p with
-    | PostAggregator.FieldAccess(_, f) | PostAggregator.FinalizingFieldAccess(_, f) | PostAggregator.HyperUniqueCardinality(_, f, _) -> fun get -> get f
-    | PostAggregator.Constant(_, v) -> fun _ -> v
-    | PostAggregator.Expression(_, e) -> Expr.compile e
-    | PostAggregator.Arithmetic(_, fn, fields) | PostAggregator.OrderedArithmetic(_, fn, fields, _) ->
-        let parts = fields |> List.map compilePost |> Array.ofList
-        let combine: float -> float -> float =
-            match fn with
-            | "+" -> (+)
-            | "-" -> (-)
-            | "*" -> (*)
-            | "/" -> fun a b -> if b = 0.0 then 0.0 else a / b
-            | "quotient" -> (/)
-            | _ -> fun a b -> Math.Pow(a, b)
-        fun get ->
-            // SQL-compatible null handling: any null operand makes the result null.
-            let values = parts |> Array.map (fun part -> asDouble (part get))
-            if values.Length = 0 || values |> Array.exists Option.isNone then Value.Null
-            else Value.Double(values |> Array.map Option.get |> Array.reduce combine)
-    | PostAggregator.Greatest(_, asLong, fields) | PostAggregator.Least(_, asLong, fields) ->
-        let greatest = match p with PostAggregator.Greatest _ -> true | _ -> false
-        let parts = fields |> List.map compilePost |> Array.ofList
-        fun get ->
-            let values = parts |> Array.choose (fun part -> asDouble (part get))
-            if values.Length = 0 then Value.Null
-            else
-                let pick = if greatest then Array.max values else Array.min values
-                if asLong then Value.Long(int64 pick) else Value.Double pick
-
-let private compilePostAggregations (posts: PostAggregator list) =
-    posts |> List.map (fun p -> p.Name, compilePost p)
-
-/// Appends the post-aggregator values to a row of aggregator values, in order.
-let private withPostAggregations (posts: (string * ((string -> Value) -> Value)) list) (aggregated: (string * Value) list) =
-    if posts.IsEmpty then aggregated
-    else
-        let values = Dictionary<string, Value>(StringComparer.Ordinal)
-        for (k, v) in aggregated do values.[k] <- v
-        let get (name: string) = match values.TryGetValue name with | true, v -> v | _ -> Value.Null
-        aggregated
-        @ [ for (name, f) in posts ->
-                let v = f get
-                values.[name] <- v
-                name, v ]
-
-// ---- timeseries ----------------------------------------------------------------------------
-
-let private timeseries (q: NativeQuery) (ts: TimeseriesQuery) (slices: SegmentSlice list) : Json.Out =
-    let intervals = condense q.Intervals
-    let groups = Dictionary<int64, int>()
-    let accumulators = ts.Aggregations |> List.map Aggregation.createAccumulator |> Array.ofList
-    let allBuckets = SortedSet<int64>()
-    let mutable earliestRow = Int64.MaxValue
-    for slice in slices do
-        let columns = Columns slice.Content
-        let matches = rowMatcher q.Filter slice.Content columns
-        let times = slice.Content.Times
-        for (s, e, lo, hi) in rowRanges slice intervals do
-            if ts.Granularity = Time.Granularity.All then earliestRow <- min earliestRow times.[lo]
-            else
-                for b in Time.bucketsOf ts.Granularity { Start = s; End = e } do allBuckets.Add b.Start |> ignore
-            for row in lo .. hi - 1 do
-                if matches row then
-                    let bucket = if ts.Granularity = Time.Granularity.All then 0L else Time.bucketStart ts.Granularity times.[row]
-                    let g =
-                        match groups.TryGetValue bucket with
-                        | true, g -> g
-                        | _ ->
-                            let g = groups.Count
-                            groups.[bucket] <- g
-                            g
-                    let get name = columns.Cell(name, row)
-                    for a in accumulators do a.Add(g, times.[row], get)
-    let zone = Time.granularityZone ts.Granularity
-    let posts = compilePostAggregations ts.PostAggregations
-    let resultOf (bucket: int64) =
-        let aggregated =
-            match groups.TryGetValue bucket with
-            | true, g ->
-                List.zip ts.Aggregations (List.ofArray accumulators) |> List.map (fun (spec: AggregatorSpec, a: Aggregation.IngestAccumulator) -> Aggregation.name spec, Aggregation.resultOf spec (a.ToColumn [| g |]))
-            | _ -> ts.Aggregations |> List.map (fun spec -> Aggregation.name spec, Aggregation.emptyValue spec)
-        Json.Out.Object(withPostAggregations posts aggregated |> List.map (fun (name, v) -> name, toOut v))
-    let rows =
-        if ts.Granularity = Time.Granularity.All then
-            if earliestRow = Int64.MaxValue then []
-            else [ Time.formatIso earliestRow, resultOf 0L ]
-        else
-            [ for b in allBuckets do
-                if not ts.SkipEmptyBuckets || groups.ContainsKey b then
-                    yield Time.formatInZone zone b, resultOf b ]
-    let rows = if ts.Descending then List.rev rows else rows
-    Json.Out.Array(rows |> List.map (fun (t, r) -> Json.Out.Object [ "timestamp", Json.Out.String t; "result", r ]))
+let private toOut = QueryResults.toOut
 
 // ---- scan ----------------------------------------------------------------------------------
 
@@ -259,9 +148,16 @@ let private timeBoundary (q: NativeQuery) (bound: Bound) (slices: SegmentSlice l
         let stamp = if bound = Bound.MaxTime then maxT else minT
         Json.Out.Array [ Json.Out.Object [ "timestamp", Json.Out.String(Time.formatIso stamp); "result", Json.Out.Object result ] ]
 
+/// A timeseries, topN or groupBy over the slices: each segment aggregates on its own
+/// (`GroupingEngine.runSegment`, safe to run in parallel), then partials merge and finish.
+let aggregate (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
+    let plan = (QueryResults.plan q).Value
+    let partials = slices |> List.map (fun s -> GroupingEngine.runSegment plan s.Content s.Serves)
+    QueryResults.finish q plan (GroupingEngine.merge plan partials)
+
 /// Runs a query over the slices the timeline made visible for its intervals.
 let run (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
     match q.Kind with
-    | QueryKind.Timeseries ts -> timeseries q ts slices
+    | QueryKind.Timeseries _ | QueryKind.TopN _ | QueryKind.GroupBy _ -> aggregate q slices
     | QueryKind.Scan sq -> scan q sq slices
     | QueryKind.TimeBoundary b -> timeBoundary q b slices
