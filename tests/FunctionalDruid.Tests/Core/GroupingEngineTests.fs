@@ -27,8 +27,10 @@ let private compact (json: string) =
     use doc = System.Text.Json.JsonDocument.Parse json
     System.Text.Json.JsonSerializer.Serialize(doc.RootElement)
 
-let private expectResult (query: string) (expected: string) =
-    Expect.equal (compact (run query)) (compact expected) query
+let private expectResult' (segs: SegmentContent list) (query: string) (expected: string) =
+    Expect.equal (compact (runQuery query segs)) (compact expected) query
+
+let private expectResult (query: string) (expected: string) = expectResult' segments query expected
 
 let private ts (body: string) = sprintf """{"queryType":"timeseries","dataSource":"t",%s}""" body
 
@@ -152,6 +154,29 @@ let tests =
                     {"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{"big":"small","tags":"x","l":1}},
                     {"version":"v1","timestamp":"2020-01-02T00:00:00.000Z","event":{"big":"big","tags":null,"l":5}},
                     {"version":"v1","timestamp":"2020-01-02T00:00:00.000Z","event":{"big":"big","tags":"x","l":6}}]"""
+        }
+        test "wide group keys: hashed long keys and id-array keys give the same groups" {
+            // 5 dimensions of 3000 values need 5 * 12 bits: 3 of them fit a hashed long key, 5 do not.
+            let n = 3000
+            let dim (k: int) =
+                let ids = Array.init n (fun r -> (r * (7 + 2 * k)) % n)
+                sprintf "d%d" k, ColumnData.Strings { Dictionary = Array.init n (sprintf "v%04d"); Ids = ids; MultiIds = None; HasBitmapIndex = true }
+            let content: SegmentContent =
+                { Interval = (Time.tryParseInterval "2020-01-01/2020-01-02").Value
+                  Times = Array.init n (fun r -> iso "2020-01-01" + int64 r)
+                  Dimensions = [ for k in 1 .. 5 -> dim k ]
+                  Metrics = [ "m", ColumnData.Longs(Array.init n int64, None) ]
+                  Metadata = "{}" }
+            for dims in [ [ "d1"; "d2"; "d3" ]; [ "d1"; "d2"; "d3"; "d4"; "d5" ] ] do
+                let q =
+                    sprintf """{"queryType":"groupBy","dataSource":"t","intervals":"2020-01-01/2020-01-02","granularity":"hour","dimensions":[%s],
+                                "aggregations":[{"type":"longSum","name":"m","fieldName":"m"}],"limitSpec":{"type":"default","columns":[{"dimension":"m","direction":"descending"}],"limit":2}}"""
+                        (System.String.Join(",", dims |> List.map (sprintf "\"%s\"")))
+                let value k r = sprintf "v%04d" ((r * (7 + 2 * k)) % n)
+                let event r = System.String.Join(",", dims |> List.mapi (fun i d -> sprintf "\"%s\":\"%s\"" d (value (i + 1) r)))
+                expectResult' [ content ] q
+                    (sprintf """[{"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{%s,"m":2999}},{"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{%s,"m":2998}}]"""
+                        (event 2999) (event 2998))
         }
         test "per-segment partials merge in any grouping" {
             let q =
