@@ -38,14 +38,25 @@ let private columnMasks (columns: Columns) (column: string) (test: Value -> Trut
         let perId = s.Dictionary |> Array.map (fun d -> test (if isNull d then Value.Null else Value.String d))
         match s.MultiIds with
         | None ->
+            // Branch-free: one lookup per row, bits assembled a word at a time.
             let ids = s.Ids
+            let yesBit = perId |> Array.map (fun t -> if t = Yes then 1UL else 0UL)
+            let noBit = perId |> Array.map (fun t -> if t = No then 1UL else 0UL)
             let yes = RowSet(n)
             let no = RowSet(n)
-            for r in 0 .. n - 1 do
-                match perId.[ids.[r]] with
-                | Yes -> yes.Add r
-                | No -> no.Add r
-                | Unknown -> ()
+            let yesWords = yes.Words
+            let noWords = no.Words
+            for w in 0 .. yesWords.Length - 1 do
+                let first = w <<< 6
+                let last = min n (first + 64)
+                let mutable y = 0UL
+                let mutable o = 0UL
+                for r in first .. last - 1 do
+                    let id = ids.[r]
+                    y <- y ||| (yesBit.[id] <<< (r - first))
+                    o <- o ||| (noBit.[id] <<< (r - first))
+                yesWords.[w] <- y
+                noWords.[w] <- o
             { Yes = yes; No = no }
         | Some multi ->
             let ofNull = test Value.Null

@@ -179,7 +179,22 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
         match source with
         | NumberSource.NoInput -> ()
         | NumberSource.Kernel(column, notNull) ->
-            if isNull notNull then
+            if isNull notNull && op = NumericOp.Sum && (box column :? int64[]) then
+                // The hot grouped path: plain adds, no per-row virtual calls.
+                let column = box column :?> int64[]
+                let sums = box values :?> int64[]
+                for i in 0 .. n - 1 do
+                    let g = groups.[i]
+                    sums.[g] <- sums.[g] + column.[rows.[i]]
+                    seen.[g] <- true
+            elif isNull notNull && op = NumericOp.Sum && (box column :? float[]) then
+                let column = box column :?> float[]
+                let sums = box values :?> float[]
+                for i in 0 .. n - 1 do
+                    let g = groups.[i]
+                    sums.[g] <- sums.[g] + column.[rows.[i]]
+                    seen.[g] <- true
+            elif isNull notNull then
                 for i in 0 .. n - 1 do this.Combine(groups.[i], column.[rows.[i]])
             else
                 for i in 0 .. n - 1 do

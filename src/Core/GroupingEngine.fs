@@ -98,6 +98,8 @@ let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (v
     let values = ResizeArray<string>()
     let sources = ResizeArray<Value>()
     let mutable nullId = -1
+    let mutable lastKey = 0L
+    let mutable lastId = -1
     let ids = Array.zeroCreate<int> n
     for r in 0 .. n - 1 do
         ids.[r] <-
@@ -109,14 +111,21 @@ let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (v
                 nullId
             else
                 let k = keyAt r
-                match byKey.TryGetValue k with
-                | true, id -> id
-                | _ ->
-                    let id = values.Count
-                    byKey.[k] <- id
-                    let v = valueAt r
-                    values.Add(Value.toStringOrNull v)
-                    sources.Add v
+                // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
+                if k = lastKey && lastId >= 0 then lastId
+                else
+                    let id =
+                        match byKey.TryGetValue k with
+                        | true, id -> id
+                        | _ ->
+                            let id = values.Count
+                            byKey.[k] <- id
+                            let v = valueAt r
+                            values.Add(Value.toStringOrNull v)
+                            sources.Add v
+                            id
+                    lastKey <- k
+                    lastId <- id
                     id
     { Ids = ids; Multi = null; Values = values.ToArray(); Sources = sources.ToArray() }
 
@@ -172,6 +181,22 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
         remap d newIdOf nullId values (values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v))
     match spec with
     | DimensionSpec.Default(dimension, _, _) -> baseIds columns dimension
+    | DimensionSpec.Extraction(dimension, _, _, fn) when dimension = timeColumn ->
+        // `__time` is sorted: extract once per run of equal times, with no dictionary of times.
+        let extract = Extraction.compile fn
+        let interner = Interner()
+        let times = columns.Times
+        let ids = Array.zeroCreate<int> times.Length
+        let mutable last = 0L
+        let mutable lastId = -1
+        for r in 0 .. times.Length - 1 do
+            let t = times.[r]
+            if lastId < 0 || t <> last then
+                lastId <- interner.Id(extract (Value.Long t))
+                last <- t
+            ids.[r] <- lastId
+        let values = interner.Values
+        { Ids = ids; Multi = null; Values = values; Sources = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v) }
     | DimensionSpec.Extraction(dimension, _, _, fn) ->
         let d = baseIds columns dimension
         let extract = Extraction.compile fn
@@ -343,6 +368,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                             m <- m - 1
                     if carry then running <- false
         let rowScratch = Array.zeroCreate<int> (min times.Length 65536)
+        let chunkKeys = Array.zeroCreate<int64> batchSize
         let bucketIndexOf = Dictionary<int64, int>()
         forEachBucket plan times ranges (fun b lo hi ->
             let bi =
@@ -353,7 +379,28 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     bucketIndexOf.[b] <- i
                     bucketStarts.Add b
                     i
-            if isNull mask then
+            if multiDims.Length = 0 && longKeys then
+                // Single-value dimensions: keys are composed column by column over a chunk of
+                // rows, then looked up; the chunk is the aggregators' batch.
+                let mutable start = lo
+                while start < hi do
+                    flush ()
+                    let stop = min hi (start + batchSize)
+                    let n =
+                        if isNull mask then
+                            for i in 0 .. stop - start - 1 do rows.[i] <- start + i
+                            stop - start
+                        else Kernels.collectRows mask start stop rows
+                    let bucketPart = int64 bi
+                    for i in 0 .. n - 1 do chunkKeys.[i] <- bucketPart
+                    for d in 0 .. dimCount - 1 do
+                        let ids = dims.[d].Ids
+                        let shift = shifts.[d]
+                        for i in 0 .. n - 1 do chunkKeys.[i] <- chunkKeys.[i] ||| (int64 ids.[rows.[i]] <<< shift)
+                    for i in 0 .. n - 1 do groups.[i] <- slotOfLong chunkKeys.[i]
+                    pending <- n
+                    start <- stop
+            elif isNull mask then
                 for r in lo .. hi - 1 do processRow bi r
             else
                 // Chunks of at most 65536 rows keep the scratch small.

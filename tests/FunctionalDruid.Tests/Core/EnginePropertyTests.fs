@@ -201,3 +201,31 @@ let tests =
         testPropertyWithConfig config "topN equals the oracle over raw rows" topNHolds
         testPropertyWithConfig config "groupBy equals the oracle over raw rows" groupByHolds
     ]
+
+/// Kernels against plain loops over random spans, masks and ranges.
+[<Tests>]
+let kernelTests =
+    testList "Kernels" [
+        testPropertyWithConfig config "masked and plain kernels equal plain loops" <| fun (seed: int) ->
+            let rnd = Random(seed)
+            let n = rnd.Next 700
+            let longs = Array.init n (fun _ -> rnd.NextInt64(-1_000_000L, 1_000_000L))
+            let ints = Array.init n (fun _ -> rnd.Next(-1000, 1000))
+            let doubles = Array.init n (fun _ -> float (rnd.Next(-400, 400)) / 4.0)
+            let mask = Array.init ((n + 63) / 64) (fun _ -> match rnd.Next 4 with 0 -> 0UL | 1 -> UInt64.MaxValue | _ -> uint64 (rnd.NextInt64()))
+            let lo = if n = 0 then 0 else rnd.Next n
+            let hi = lo + rnd.Next(n - lo + 1)
+            let selected = [ for r in lo .. hi - 1 do if (mask.[r / 64] >>> (r % 64)) &&& 1UL = 1UL then yield r ]
+            let mutable found = false
+            let minL = Kernels.minInt64Masked (ReadOnlySpan<int64> longs) mask lo hi &found
+            let minOk = if selected.IsEmpty then not found else found && minL = (selected |> List.map (fun r -> longs.[r]) |> List.min)
+            let maxD = Kernels.maxDoubleMasked (ReadOnlySpan<float> doubles) mask lo hi &found
+            let maxOk = if selected.IsEmpty then not found else found && maxD = (selected |> List.map (fun r -> doubles.[r]) |> List.max)
+            Kernels.sumInt64Masked (ReadOnlySpan<int64> longs) mask lo hi = (selected |> List.sumBy (fun r -> longs.[r]))
+            && Kernels.sumDoubleMasked (ReadOnlySpan<float> doubles) mask lo hi = (selected |> List.sumBy (fun r -> doubles.[r]))
+            && Kernels.sumInt32Masked (ReadOnlySpan<int> ints) mask lo hi = (selected |> List.sumBy (fun r -> int64 ints.[r]))
+            && Kernels.countMasked mask lo hi = selected.Length
+            && Kernels.sumInt64 (ReadOnlySpan<int64> longs) = Array.sum longs
+            && Kernels.sumInt32Wide (ReadOnlySpan<int> ints) = (ints |> Array.sumBy int64)
+            && minOk && maxOk
+    ]
