@@ -105,13 +105,33 @@ let rec compile (fn: ExtractionFn) : Compiled =
                 | Error _ -> fun _ -> null
             | None -> fun t -> Time.formatInZone z t
         let truncate = match granularity with Some g -> Time.bucketStart g | None -> id
+        // Without second or millisecond fields the text is constant within a minute (zone
+        // offsets are whole minutes): remember the last minute's text, since times arrive
+        // sorted. The memo makes the compiled function single-threaded.
+        let perMinute =
+            match format with
+            | Some f ->
+                match JodaFormat.compile f with
+                | Ok p -> p.Tokens |> Array.forall (function JodaFormat.Field(('s' | 'S'), _) -> false | _ -> true)
+                | Error _ -> false
+            | None -> false
+        let mutable lastMinute = Int64.MinValue
+        let mutable lastText: string = null
+        let printMemo (t: int64) =
+            if not perMinute then print t
+            else
+                let minute = if t >= 0L then t / 60_000L else (t - 59_999L) / 60_000L
+                if minute <> lastMinute then
+                    lastText <- print t
+                    lastMinute <- minute
+                lastText
         fun v ->
             let millis =
                 match v with
                 | Value.String s when asMillis -> Value.parseLongText s
                 | v -> millisOf v
             match millis with
-            | Some t -> print (truncate t)
+            | Some t -> printMemo (truncate t)
             | None -> null
     | ExtractionFn.Time(timeFormat, resultFormat, _) ->
         let input = JodaFormat.compile timeFormat

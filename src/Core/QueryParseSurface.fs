@@ -1,7 +1,7 @@
 /// The entry point for parsing native queries: every data source (`table`, `union`,
 /// `inline`, `query`), lenient intervals, virtual columns, context, and the query kinds
 /// scan, search, timeBoundary, segmentMetadata and dataSourceMetadata. The aggregating
-/// kinds (timeseries, topN, groupBy) are handed to `Query.parse`.
+/// kinds (timeseries, topN, groupBy) are handed to `QueryParse.parse`.
 module FunctionalDruid.Core.QueryParseSurface
 
 open System
@@ -227,7 +227,7 @@ let private parseBound (n: Node) : Bound =
 
 // ---- the whole query ------------------------------------------------------------------------
 
-/// The query with a plain table in place of its data source, for `Query.parse`, which reads
+/// The query with a plain table in place of its data source, for `QueryParse.parse`, which reads
 /// only table names.
 let private withTableDataSource (n: Node) : Node * Text.Json.JsonDocument =
     let o = JsonNode.Parse(rawText n).AsObject()
@@ -262,11 +262,11 @@ let rec parse (n: Node) : NativeQuery =
     | None ->
         let other =
             match dataSource with
-            | DataSource.Table _ -> Query.parse n
+            | DataSource.Table _ -> QueryParse.parse n
             | _ ->
                 let asTable, doc = withTableDataSource n
                 use _ = doc
-                Query.parse asTable
+                QueryParse.parse asTable
         { other with
             DataSource = dataSource
             Intervals = intervals

@@ -1,0 +1,122 @@
+/// Filters as row masks over one segment. Each filter gives two masks, the rows where it is
+/// true and the rows where it is false (SQL's unknown is in neither), so NOT stays
+/// three-valued. One-column filters on string columns are decided once per dictionary value;
+/// numeric columns, expressions and column comparisons go row by row.
+module FunctionalDruid.Core.FilterBitmaps
+
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Filter
+open FunctionalDruid.Core.SegmentColumns
+
+type private RowSet = Bitmap.RowSet
+
+/// Rows where the filter is true, and rows where it is false.
+[<Struct>]
+type Masks = { Yes: RowSet; No: RowSet }
+
+let private kleeneOr (a: Truth) (b: Truth) =
+    match a, b with
+    | Yes, _ | _, Yes -> Yes
+    | Unknown, _ | _, Unknown -> Unknown
+    | _ -> No
+
+let private fromTruths (rowCount: int) (truthOf: int -> Truth) : Masks =
+    let yes = RowSet(rowCount)
+    let no = RowSet(rowCount)
+    for r in 0 .. rowCount - 1 do
+        match truthOf r with
+        | Yes -> yes.Add r
+        | No -> no.Add r
+        | Unknown -> ()
+    { Yes = yes; No = no }
+
+/// Masks for a one-column predicate (`test` decides one scalar value).
+let private columnMasks (columns: Columns) (column: string) (test: Value -> Truth) : Masks =
+    let n = columns.RowCount
+    match columns.Column column with
+    | Some(ColumnData.Strings s) ->
+        let perId = s.Dictionary |> Array.map (fun d -> test (if isNull d then Value.Null else Value.String d))
+        match s.MultiIds with
+        | None ->
+            // Branch-free: one lookup per row, bits assembled a word at a time.
+            let ids = s.Ids
+            let yesBit = perId |> Array.map (fun t -> if t = Yes then 1UL else 0UL)
+            let noBit = perId |> Array.map (fun t -> if t = No then 1UL else 0UL)
+            let yes = RowSet(n)
+            let no = RowSet(n)
+            let yesWords = yes.Words
+            let noWords = no.Words
+            for w in 0 .. yesWords.Length - 1 do
+                let first = w <<< 6
+                let last = min n (first + 64)
+                let mutable y = 0UL
+                let mutable o = 0UL
+                for r in first .. last - 1 do
+                    let id = ids.[r]
+                    y <- y ||| (yesBit.[id] <<< (r - first))
+                    o <- o ||| (noBit.[id] <<< (r - first))
+                yesWords.[w] <- y
+                noWords.[w] <- o
+            { Yes = yes; No = no }
+        | Some multi ->
+            let ofNull = test Value.Null
+            fromTruths n (fun r ->
+                let ids = multi.[r]
+                if ids.Length = 0 then ofNull
+                else
+                    let mutable t = No
+                    for id in ids do t <- kleeneOr t perId.[id]
+                    t)
+    | Some(ColumnData.Longs(values, nulls)) ->
+        let ofNull = test Value.Null
+        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Long values.[r]))
+    | Some(ColumnData.Doubles(values, nulls)) ->
+        let ofNull = test Value.Null
+        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Double values.[r]))
+    | Some(ColumnData.Floats(values, nulls)) ->
+        let ofNull = test Value.Null
+        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Double(float values.[r])))
+    | Some(ColumnData.Complex _) | None ->
+        match test Value.Null with
+        | Yes -> { Yes = RowSet.Full n; No = RowSet(n) }
+        | No -> { Yes = RowSet(n); No = RowSet.Full n }
+        | Unknown -> { Yes = RowSet(n); No = RowSet(n) }
+
+/// The masks of a filter over every row of the segment.
+let rec masks (columns: Columns) (f: Filter) : Masks =
+    let n = columns.RowCount
+    match f with
+    | Filter.True -> { Yes = RowSet.Full n; No = RowSet(n) }
+    | Filter.False -> { Yes = RowSet(n); No = RowSet.Full n }
+    | Filter.And fields ->
+        let parts = fields |> List.map (masks columns)
+        let yes = RowSet.Full n
+        let no = RowSet(n)
+        for p in parts do
+            yes.IntersectWith p.Yes
+            no.UnionWith p.No
+        { Yes = yes; No = no }
+    | Filter.Or fields ->
+        let parts = fields |> List.map (masks columns)
+        let yes = RowSet(n)
+        let no = RowSet.Full n
+        for p in parts do
+            yes.UnionWith p.Yes
+            no.IntersectWith p.No
+        { Yes = yes; No = no }
+    | Filter.Not inner ->
+        let m = masks columns inner
+        { Yes = m.No; No = m.Yes }
+    | f ->
+        match singleColumnTruth f with
+        | Some(column, test) -> columnMasks columns column test
+        | None ->
+            let truth = compileTruth f
+            let reader = RowReader(columns)
+            let get = reader.Get
+            fromTruths n (fun r ->
+                reader.Row <- r
+                truth get)
+
+/// The rows where the filter is true.
+let matching (columns: Columns) (f: Filter) : Bitmap.RowSet = (masks columns f).Yes

@@ -1,0 +1,466 @@
+/// The aggregation engine shared by timeseries, topN and groupBy. A segment is processed on
+/// its own into a `Partial` (group keys as values plus aggregator states); partials merge
+/// associatively, so segments may run in any order or in parallel.
+///
+/// Within a segment: the filter becomes a row mask, time buckets become row ranges found by
+/// binary search on the sorted `__time`, and each dimension becomes one dictionary id per row
+/// (extraction functions and filtered specs are applied once per dictionary value). Group
+/// keys are composed from ids into one long (bit fields) when they fit, an id array otherwise.
+/// Without dimensions a bucket is one group and aggregators run vector kernels over its range.
+module FunctionalDruid.Core.GroupingEngine
+
+open System
+open System.Collections.Generic
+open System.Text.RegularExpressions
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Query
+open FunctionalDruid.Core.SegmentColumns
+open FunctionalDruid.Core.GroupAggregators
+
+/// What to aggregate, independent of segments.
+type Plan =
+    { Granularity: Time.Granularity
+      Dimensions: DimensionSpec[]
+      Aggregations: AggregatorSpec[]
+      Filter: Filter.Filter option
+      VirtualColumns: VirtualColumn list
+      /// Condensed (sorted, non-overlapping) query intervals.
+      Intervals: Time.Interval list
+      /// Collect the buckets a segment covers, for timeseries zero-filling.
+      ZeroFill: bool }
+
+/// A group: its time bucket start and one value per dimension (null for null).
+[<CustomEquality; NoComparison>]
+type GroupKey =
+    { Bucket: int64; Values: string[] }
+    override this.Equals(o: obj) =
+        match o with
+        | :? GroupKey as k ->
+            k.Bucket = this.Bucket && k.Values.Length = this.Values.Length
+            && Array.forall2 (fun (a: string) b -> String.Equals(a, b)) k.Values this.Values
+        | _ -> false
+    override this.GetHashCode() =
+        let mutable h = this.Bucket.GetHashCode()
+        for v in this.Values do h <- h * 31 + (if isNull v then 0 else StringComparer.Ordinal.GetHashCode v)
+        h
+
+/// Aggregated groups of one or more segments.
+type Partial =
+    { Keys: GroupKey[]
+      Aggregators: GroupAgg[]
+      /// Bucket starts the segments cover (zero-fill candidates), when the plan asks for them.
+      CoveredBuckets: int64[]
+      /// The earliest row time inside the query intervals (Int64.MaxValue when none); with
+      /// granularity `all` results are stamped with it.
+      FirstTime: int64 }
+
+/// At most this many empty buckets are zero-filled per segment (Druid's `none` granularity
+/// would otherwise ask for one per millisecond).
+let maxZeroFilledBuckets = 1_000_000
+
+let private lowerBound (times: int64[]) (lo: int) (hi: int) (t: int64) =
+    let mutable lo = lo
+    let mutable hi = hi
+    while lo < hi do
+        let mid = (lo + hi) >>> 1
+        if times.[mid] < t then lo <- mid + 1 else hi <- mid
+    lo
+
+// ---- dimensions as ids ----------------------------------------------------------------------
+
+/// One dimension of one segment as ids: `Ids` for single-value rows or `Multi` (never empty
+/// arrays) for multi-value ones; `Values` maps ids to output values and `Sources` to the
+/// values extraction functions read.
+type private DimIds = { Ids: int[]; Multi: int[][]; Values: string[]; Sources: Value[] }
+
+type private Interner() =
+    let ids = Dictionary<string, int>(StringComparer.Ordinal)
+    let values = ResizeArray<string>()
+    let mutable nullId = -1
+    member _.Id(s: string) =
+        if isNull s then
+            if nullId < 0 then
+                nullId <- values.Count
+                values.Add null
+            nullId
+        else
+            match ids.TryGetValue s with
+            | true, id -> id
+            | _ ->
+                let id = values.Count
+                ids.[s] <- id
+                values.Add s
+                id
+    member _.Values = values.ToArray()
+
+let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (valueAt: int -> Value) : DimIds =
+    let byKey = Dictionary<int64, int>()
+    let values = ResizeArray<string>()
+    let sources = ResizeArray<Value>()
+    let mutable nullId = -1
+    let mutable lastKey = 0L
+    let mutable lastId = -1
+    let ids = Array.zeroCreate<int> n
+    for r in 0 .. n - 1 do
+        ids.[r] <-
+            if isNullAt r then
+                if nullId < 0 then
+                    nullId <- values.Count
+                    values.Add null
+                    sources.Add Value.Null
+                nullId
+            else
+                let k = keyAt r
+                // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
+                if k = lastKey && lastId >= 0 then lastId
+                else
+                    let id =
+                        match byKey.TryGetValue k with
+                        | true, id -> id
+                        | _ ->
+                            let id = values.Count
+                            byKey.[k] <- id
+                            let v = valueAt r
+                            values.Add(Value.toStringOrNull v)
+                            sources.Add v
+                            id
+                    lastKey <- k
+                    lastId <- id
+                    id
+    { Ids = ids; Multi = null; Values = values.ToArray(); Sources = sources.ToArray() }
+
+let private baseIds (columns: Columns) (dimension: string) : DimIds =
+    let n = columns.RowCount
+    let isNullIn (nulls: bool[] option) = match nulls with Some m -> (fun r -> m.[r]) | None -> (fun _ -> false)
+    match columns.Column dimension with
+    | Some(ColumnData.Strings s) ->
+        let sources = s.Dictionary |> Array.map (fun d -> if isNull d then Value.Null else Value.String d)
+        match s.MultiIds with
+        | None -> { Ids = s.Ids; Multi = null; Values = s.Dictionary; Sources = sources }
+        | Some multi ->
+            let mutable values = s.Dictionary
+            let mutable sources = sources
+            let nullId =
+                match Array.tryFindIndex isNull values with
+                | Some i -> i
+                | None ->
+                    values <- Array.append values [| null |]
+                    sources <- Array.append sources [| Value.Null |]
+                    values.Length - 1
+            let nullRow = [| nullId |]
+            { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids); Values = values; Sources = sources }
+    | Some(ColumnData.Longs(v, nulls)) -> numericIds n (isNullIn nulls) (fun r -> v.[r]) (fun r -> Value.Long v.[r])
+    | Some(ColumnData.Doubles(v, nulls)) ->
+        numericIds n (isNullIn nulls) (fun r -> BitConverter.DoubleToInt64Bits v.[r]) (fun r -> Value.Double v.[r])
+    | Some(ColumnData.Floats(v, nulls)) ->
+        numericIds n (isNullIn nulls) (fun r -> int64 (BitConverter.SingleToInt32Bits v.[r])) (fun r -> Value.Double(float v.[r]))
+    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Values = [| null |]; Sources = [| Value.Null |] }
+
+/// Maps every id through `newIdOf` (a table over old ids); dropped ids (-1) leave multi-value
+/// rows, and a row left empty, or a single value dropped, becomes `nullId`.
+let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) (sources: Value[]) : DimIds =
+    let nullRow = [| nullId |]
+    if isNull d.Multi then
+        { Ids = d.Ids |> Array.map (fun id -> let x = newIdOf.[id] in if x < 0 then nullId else x)
+          Multi = null; Values = values; Sources = sources }
+    else
+        { Ids = null
+          Multi =
+            d.Multi |> Array.map (fun ids ->
+                let mapped = ids |> Array.choose (fun id -> let x = newIdOf.[id] in if x < 0 then None else Some x)
+                if mapped.Length = 0 then nullRow else mapped)
+          Values = values; Sources = sources }
+
+let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
+    let keepOnly (inner: DimensionSpec) (keep: string -> bool) =
+        let d = dimIds columns inner
+        let interner = Interner()
+        let newIdOf = d.Values |> Array.map (fun v -> if keep v then interner.Id v else -1)
+        let nullId = interner.Id null
+        let values = interner.Values
+        remap d newIdOf nullId values (values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v))
+    match spec with
+    | DimensionSpec.Default(dimension, _, _) -> baseIds columns dimension
+    | DimensionSpec.Extraction(dimension, _, _, fn) when dimension = timeColumn ->
+        // `__time` is sorted: extract once per run of equal times, with no dictionary of times.
+        let extract = Extraction.compile fn
+        let interner = Interner()
+        let times = columns.Times
+        let ids = Array.zeroCreate<int> times.Length
+        let mutable last = 0L
+        let mutable lastId = -1
+        for r in 0 .. times.Length - 1 do
+            let t = times.[r]
+            if lastId < 0 || t <> last then
+                lastId <- interner.Id(extract (Value.Long t))
+                last <- t
+            ids.[r] <- lastId
+        let values = interner.Values
+        { Ids = ids; Multi = null; Values = values; Sources = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v) }
+    | DimensionSpec.Extraction(dimension, _, _, fn) ->
+        let d = baseIds columns dimension
+        let extract = Extraction.compile fn
+        let interner = Interner()
+        let newIdOf = d.Sources |> Array.map (fun v -> interner.Id(extract v))
+        let nullId = interner.Id null
+        let values = interner.Values
+        remap d newIdOf nullId values (values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v))
+    | DimensionSpec.ListFiltered(inner, list, whitelist) ->
+        let set = HashSet<string>(list, StringComparer.Ordinal)
+        keepOnly inner (fun v -> not (isNull v) && set.Contains v = whitelist)
+    | DimensionSpec.RegexFiltered(inner, pattern) ->
+        let regex = Regex(@"\A(?:" + pattern + @")\z", RegexOptions.CultureInvariant)
+        keepOnly inner (fun v -> not (isNull v) && regex.IsMatch v)
+    | DimensionSpec.PrefixFiltered(inner, prefix) -> keepOnly inner (fun v -> not (isNull v) && v.StartsWith(prefix, StringComparison.Ordinal))
+
+let private bitsFor (count: int) = if count <= 1 then 0 else 64 - System.Numerics.BitOperations.LeadingZeroCount(uint64 (count - 1))
+
+// ---- one segment -------------------------------------------------------------------------
+
+/// Row ranges of the segment inside the query intervals and the part of time it serves, as
+/// (start, end, firstRow, endRow).
+let private rowRanges (plan: Plan) (times: int64[]) (serves: Time.Interval) =
+    [ for i in plan.Intervals do
+        let s = max i.Start serves.Start
+        let e = min i.End serves.End
+        if s < e then
+            let lo = lowerBound times 0 times.Length s
+            let hi = lowerBound times lo times.Length e
+            yield s, e, lo, hi ]
+
+/// Calls `f bucketStart lo hi` for each non-empty bucket's row range, in time order.
+let private forEachBucket (plan: Plan) (times: int64[]) (ranges: (int64 * int64 * int * int) list) (f: int64 -> int -> int -> unit) =
+    for (_, _, lo, hi) in ranges do
+        if lo < hi then
+            match plan.Granularity with
+            | Time.Granularity.All -> f Time.minInstant lo hi
+            | g ->
+                let mutable r = lo
+                while r < hi do
+                    let b = Time.bucketStart g times.[r]
+                    let e = Time.nextBucket g b
+                    let next = lowerBound times r hi e
+                    f b r next
+                    r <- next
+
+let private batchSize = 4096
+
+/// Aggregates one segment (its rows that the `serves` interval and the query intervals keep).
+let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : Partial =
+    let columns = Columns(content, plan.VirtualColumns)
+    let times = content.Times
+    let ranges = rowRanges plan times serves
+    let aggs = plan.Aggregations |> Array.map (create (Some columns))
+    let mask = match plan.Filter with Some f -> (FilterBitmaps.matching columns f).Words | None -> null
+    let covered =
+        if plan.ZeroFill && plan.Granularity <> Time.Granularity.All then
+            [| for (s, e, _, _) in ranges do
+                 yield! Time.bucketsOf plan.Granularity { Start = s; End = e } |> Seq.truncate maxZeroFilledBuckets |> Seq.map (fun b -> b.Start) |]
+        else [||]
+    let firstTime = ranges |> List.fold (fun t (_, _, lo, hi) -> if lo < hi then min t times.[lo] else t) Int64.MaxValue
+    let keys = ResizeArray<GroupKey>()
+    if plan.Dimensions.Length = 0 then
+        let groupOfBucket = Dictionary<int64, int>()
+        forEachBucket plan times ranges (fun b lo hi ->
+            let matched = if isNull mask then hi - lo else Kernels.countMasked mask lo hi
+            if matched > 0 then
+                let g =
+                    match groupOfBucket.TryGetValue b with
+                    | true, g -> g
+                    | _ ->
+                        let g = keys.Count
+                        groupOfBucket.[b] <- g
+                        keys.Add { Bucket = b; Values = [||] }
+                        g
+                for a in aggs do
+                    a.EnsureGroups keys.Count
+                    a.AddRange(lo, hi, mask, g))
+    else
+        let dims = plan.Dimensions |> Array.map (dimIds columns)
+        let dimCount = dims.Length
+        let bucketStarts = ResizeArray<int64>()
+        let bucketBits = if plan.Granularity = Time.Granularity.All then 0 else bitsFor (times.Length + 1)
+        let widths = dims |> Array.map (fun d -> bitsFor d.Values.Length)
+        let shifts = Array.zeroCreate<int> dimCount
+        let mutable total = bucketBits
+        for d in 0 .. dimCount - 1 do
+            shifts.[d] <- total
+            total <- total + widths.[d]
+        let longKeys = total <= 62
+        let dense = if longKeys && total <= 18 then Array.create (1 <<< total) -1 else null
+        let byLong = Dictionary<int64, int>()
+        let byArray = Dictionary<int[], int>(HashIdentity.Structural)
+        let groupLongKeys = ResizeArray<int64>()
+        let groupArrayKeys = ResizeArray<int[]>()
+        let scratchKey = Array.zeroCreate<int> (dimCount + 1)
+        let rows = Array.zeroCreate<int> batchSize
+        let groups = Array.zeroCreate<int> batchSize
+        let mutable pending = 0
+        let flush () =
+            if pending > 0 then
+                for a in aggs do
+                    a.EnsureGroups groupLongKeys.Count
+                    a.EnsureGroups groupArrayKeys.Count
+                    a.AddRows(rows, groups, pending)
+                pending <- 0
+        let emit (row: int) (g: int) =
+            rows.[pending] <- row
+            groups.[pending] <- g
+            pending <- pending + 1
+            if pending = batchSize then flush ()
+        let slotOfLong (key: int64) =
+            if not (isNull dense) then
+                let k = int key
+                let g = dense.[k]
+                if g >= 0 then g
+                else
+                    let g = groupLongKeys.Count
+                    dense.[k] <- g
+                    groupLongKeys.Add key
+                    g
+            else
+                match byLong.TryGetValue key with
+                | true, g -> g
+                | _ ->
+                    let g = groupLongKeys.Count
+                    byLong.[key] <- g
+                    groupLongKeys.Add key
+                    g
+        let slotOfArray () =
+            match byArray.TryGetValue scratchKey with
+            | true, g -> g
+            | _ ->
+                let g = groupArrayKeys.Count
+                let copy = Array.copy scratchKey
+                byArray.[copy] <- g
+                groupArrayKeys.Add copy
+                g
+        let multiDims = [| for d in 0 .. dimCount - 1 do if not (isNull dims.[d].Multi) then yield d |]
+        let positions = Array.zeroCreate<int> multiDims.Length
+        let processRow (bucketIndex: int) (r: int) =
+            // Single-value dimensions first, then every combination of multi-value ones.
+            let mutable baseKey = int64 bucketIndex
+            scratchKey.[dimCount] <- bucketIndex
+            for d in 0 .. dimCount - 1 do
+                let ids = dims.[d].Ids
+                if not (isNull ids) then
+                    let id = ids.[r]
+                    if longKeys then baseKey <- baseKey ||| (int64 id <<< shifts.[d]) else scratchKey.[d] <- id
+            if multiDims.Length = 0 then emit r (if longKeys then slotOfLong baseKey else slotOfArray ())
+            else
+                Array.Clear positions
+                let mutable running = true
+                while running do
+                    let mutable key = baseKey
+                    for m in 0 .. multiDims.Length - 1 do
+                        let d = multiDims.[m]
+                        let id = dims.[d].Multi.[r].[positions.[m]]
+                        if longKeys then key <- key ||| (int64 id <<< shifts.[d]) else scratchKey.[d] <- id
+                    emit r (if longKeys then slotOfLong key else slotOfArray ())
+                    // Advance the odometer over the multi-value dimensions.
+                    let mutable m = multiDims.Length - 1
+                    let mutable carry = true
+                    while carry && m >= 0 do
+                        positions.[m] <- positions.[m] + 1
+                        if positions.[m] < dims.[multiDims.[m]].Multi.[r].Length then carry <- false
+                        else
+                            positions.[m] <- 0
+                            m <- m - 1
+                    if carry then running <- false
+        let rowScratch = Array.zeroCreate<int> (min times.Length 65536)
+        let chunkKeys = Array.zeroCreate<int64> batchSize
+        let bucketIndexOf = Dictionary<int64, int>()
+        forEachBucket plan times ranges (fun b lo hi ->
+            let bi =
+                match bucketIndexOf.TryGetValue b with
+                | true, i -> i
+                | _ ->
+                    let i = bucketStarts.Count
+                    bucketIndexOf.[b] <- i
+                    bucketStarts.Add b
+                    i
+            if multiDims.Length = 0 && longKeys then
+                // Single-value dimensions: keys are composed column by column over a chunk of
+                // rows, then looked up; the chunk is the aggregators' batch.
+                let mutable start = lo
+                while start < hi do
+                    flush ()
+                    let stop = min hi (start + batchSize)
+                    let n =
+                        if isNull mask then
+                            for i in 0 .. stop - start - 1 do rows.[i] <- start + i
+                            stop - start
+                        else Kernels.collectRows mask start stop rows
+                    let bucketPart = int64 bi
+                    for i in 0 .. n - 1 do chunkKeys.[i] <- bucketPart
+                    for d in 0 .. dimCount - 1 do
+                        let ids = dims.[d].Ids
+                        let shift = shifts.[d]
+                        for i in 0 .. n - 1 do chunkKeys.[i] <- chunkKeys.[i] ||| (int64 ids.[rows.[i]] <<< shift)
+                    for i in 0 .. n - 1 do groups.[i] <- slotOfLong chunkKeys.[i]
+                    pending <- n
+                    start <- stop
+            elif isNull mask then
+                for r in lo .. hi - 1 do processRow bi r
+            else
+                // Chunks of at most 65536 rows keep the scratch small.
+                let mutable start = lo
+                while start < hi do
+                    let stop = min hi (start + rowScratch.Length)
+                    let n = Kernels.collectRows mask start stop rowScratch
+                    for i in 0 .. n - 1 do processRow bi rowScratch.[i]
+                    start <- stop)
+        flush ()
+        let valueOf (d: int) (id: int) = dims.[d].Values.[id]
+        if longKeys then
+            for key in groupLongKeys do
+                let bucket = if bucketBits = 0 then Time.minInstant else bucketStarts.[int (key &&& ((1L <<< bucketBits) - 1L))]
+                keys.Add
+                    { Bucket = bucket
+                      Values = Array.init dimCount (fun d -> valueOf d (int ((key >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L)))) }
+        else
+            for key in groupArrayKeys do
+                keys.Add { Bucket = (if bucketBits = 0 then Time.minInstant else bucketStarts.[key.[dimCount]]); Values = Array.init dimCount (fun d -> valueOf d key.[d]) }
+    { Keys = keys.ToArray(); Aggregators = aggs; CoveredBuckets = covered; FirstTime = firstTime }
+
+// ---- merging -----------------------------------------------------------------------------
+
+/// Groups together with states that merge from partials; `Add` is associative and the group
+/// order is the order of first appearance.
+type Merger(plan: Plan) =
+    let index = Dictionary<GroupKey, int>()
+    let keys = ResizeArray<GroupKey>()
+    let aggs = plan.Aggregations |> Array.map (create None)
+    let covered = HashSet<int64>()
+    let mutable firstTime = Int64.MaxValue
+    member _.Group(key: GroupKey) =
+        match index.TryGetValue key with
+        | true, g -> g
+        | _ ->
+            let g = keys.Count
+            index.[key] <- g
+            keys.Add key
+            for a in aggs do a.EnsureGroups keys.Count
+            g
+    /// Merges group `sourceGroup` of `source` into the group `key`.
+    member this.AddGroup(key: GroupKey, source: GroupAgg[], sourceGroup: int) =
+        let g = this.Group key
+        for i in 0 .. aggs.Length - 1 do aggs.[i].MergeFrom(g, source.[i], sourceGroup)
+    member this.Add(p: Partial) =
+        for i in 0 .. p.Keys.Length - 1 do this.AddGroup(p.Keys.[i], p.Aggregators, i)
+        for b in p.CoveredBuckets do covered.Add b |> ignore
+        firstTime <- min firstTime p.FirstTime
+    member _.Result() : Partial =
+        { Keys = keys.ToArray(); Aggregators = aggs; CoveredBuckets = Seq.toArray covered; FirstTime = firstTime }
+
+/// One partial from many (associative; an empty list gives an empty partial).
+let merge (plan: Plan) (partials: Partial list) : Partial =
+    let m = Merger(plan)
+    for p in partials do m.Add p
+    m.Result()
+
+/// Runs every segment and merges, sequentially.
+let run (plan: Plan) (segments: (SegmentContent * Time.Interval) list) : Partial =
+    let m = Merger(plan)
+    for (content, serves) in segments do m.Add(runSegment plan content serves)
+    m.Result()

@@ -1,0 +1,331 @@
+/// Turns merged groups into Druid's result shapes: post-aggregators, timeseries zero-fill,
+/// grand totals and limits, topN ordering and thresholds, groupBy having, limit specs and
+/// subtotals. Aggregator values print finalized; post-aggregators read intermediate values
+/// (`fieldAccess`) or finalized ones (`finalizingFieldAccess`), as in Druid.
+module FunctionalDruid.Core.QueryResults
+
+open System
+open System.Collections.Generic
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Query
+open FunctionalDruid.Core.GroupingEngine
+
+let rec toOut (v: Value) : Json.Out =
+    match v with
+    | Value.Null -> Json.Out.Null
+    | Value.Long l -> Json.Out.Long l
+    | Value.Double d -> Json.Out.Double d
+    | Value.String s -> Json.Out.String s
+    | Value.Array xs -> Json.Out.Array(xs |> Array.map toOut |> List.ofArray)
+
+// ---- post-aggregators ------------------------------------------------------------------------
+
+let private asDouble (v: Value) : float option =
+    match v with
+    | Value.Long l -> Some(float l)
+    | Value.Double d -> Some d
+    | Value.String s -> Value.parseDoubleText s
+    | _ -> None
+
+/// A post-aggregator over a row's intermediate values (`raw`) and finalized values.
+let rec compilePost (p: PostAggregator) : (string -> Value) -> (string -> Value) -> Value =
+    match p with
+    | PostAggregator.FieldAccess(_, f) -> fun raw _ -> raw f
+    | PostAggregator.FinalizingFieldAccess(_, f) -> fun _ finalized -> finalized f
+    | PostAggregator.HyperUniqueCardinality(_, f, round) ->
+        fun raw _ ->
+            match asDouble (raw f) with
+            | Some d -> if round then Value.Long(Hll.roundEstimate d) else Value.Double d
+            | None -> Value.Null
+    | PostAggregator.Constant(_, v) -> fun _ _ -> v
+    | PostAggregator.Expression(_, e) ->
+        let compiled = Expr.compile e
+        fun raw _ -> compiled raw
+    | PostAggregator.Arithmetic(_, fn, fields) | PostAggregator.OrderedArithmetic(_, fn, fields, _) ->
+        let parts = fields |> List.map compilePost |> Array.ofList
+        let combine: float -> float -> float =
+            match fn with
+            | "+" -> (+)
+            | "-" -> (-)
+            | "*" -> (*)
+            | "/" -> fun a b -> if b = 0.0 then 0.0 else a / b
+            | "quotient" -> (/)
+            | _ -> fun a b -> Math.Pow(a, b)
+        fun raw finalized ->
+            // SQL-compatible null handling: any null operand makes the result null.
+            let values = parts |> Array.map (fun part -> asDouble (part raw finalized))
+            if values.Length = 0 || values |> Array.exists Option.isNone then Value.Null
+            else Value.Double(values |> Array.map Option.get |> Array.reduce combine)
+    | PostAggregator.Greatest(_, asLong, fields) | PostAggregator.Least(_, asLong, fields) ->
+        let greatest = match p with PostAggregator.Greatest _ -> true | _ -> false
+        let parts = fields |> List.map compilePost |> Array.ofList
+        fun raw finalized ->
+            let values = parts |> Array.choose (fun part -> asDouble (part raw finalized))
+            if values.Length = 0 then Value.Null
+            else
+                let pick = if greatest then Array.max values else Array.min values
+                if asLong then Value.Long(int64 pick) else Value.Double pick
+
+// ---- result rows -------------------------------------------------------------------------------
+
+/// One finished row: bucket, typed dimension values, finalized aggregators, post-aggregators.
+type private Row = { Bucket: int64; Dims: Value[]; Aggs: Value[]; Posts: Value[] }
+
+let private typedDimension (outputType: ColumnType) (s: string) : Value =
+    if isNull s then Value.Null
+    else
+        match outputType with
+        | ColumnType.Long -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
+        | ColumnType.Double | ColumnType.Float -> match Value.parseDoubleText s with Some d -> Value.Double d | None -> Value.Null
+        | _ -> Value.String s
+
+let rec private outputType (d: DimensionSpec) =
+    match d with
+    | DimensionSpec.Default(_, _, t) | DimensionSpec.Extraction(_, _, t, _) -> t
+    | DimensionSpec.ListFiltered(i, _, _) | DimensionSpec.RegexFiltered(i, _) | DimensionSpec.PrefixFiltered(i, _) -> outputType i
+
+/// Builds rows from groups: dims and aggregator values, then post-aggregators in order.
+type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, posts: PostAggregator list) =
+    let dimArr = Array.ofList dims
+    let aggArr = Array.ofList aggs
+    let postArr = posts |> List.map (fun p -> p.Name, compilePost p) |> Array.ofList
+    let names = Dictionary<string, int * int>(StringComparer.Ordinal)
+    do
+        dimArr |> Array.iteri (fun i d -> names.[d.OutputName] <- (0, i))
+        aggArr |> Array.iteri (fun i a -> names.[Aggregation.name a] <- (1, i))
+        postArr |> Array.iteri (fun i (n, _) -> names.[n] <- (2, i))
+    member _.Dims = dimArr
+    member _.Aggs = aggArr
+    member _.PostNames = postArr |> Array.map fst
+    /// A row from dimension strings and intermediate aggregator values.
+    member _.Build(bucket: int64, dimValues: string[], raw: Value[]) : Row =
+        let typed = Array.init dimArr.Length (fun i -> typedDimension (outputType dimArr.[i]) dimValues.[i])
+        let finalized = Array.init aggArr.Length (fun i -> Aggregation.finalize aggArr.[i] raw.[i])
+        let posts = Array.zeroCreate<Value> postArr.Length
+        let mutable computed = 0
+        let lookup (useRaw: bool) (name: string) =
+            match names.TryGetValue name with
+            | true, (0, i) -> typed.[i]
+            | true, (1, i) -> if useRaw then raw.[i] else finalized.[i]
+            | true, (_, i) when i < computed -> posts.[i]
+            | _ -> Value.Null
+        let rawGet = lookup true
+        let finalGet = lookup false
+        for i in 0 .. postArr.Length - 1 do
+            posts.[i] <- (snd postArr.[i]) rawGet finalGet
+            computed <- i + 1
+        { Bucket = bucket; Dims = typed; Aggs = finalized; Posts = posts }
+    /// A named value of a finished row (dimension, finalized aggregator or post-aggregator).
+    member _.Value(row: Row, name: string) : Value =
+        match names.TryGetValue name with
+        | true, (0, i) -> row.Dims.[i]
+        | true, (1, i) -> row.Aggs.[i]
+        | true, (_, i) -> row.Posts.[i]
+        | _ -> Value.Null
+    member _.IsDimension(name: string) = match names.TryGetValue name with | true, (0, _) -> true | _ -> false
+    /// The fields of a row: dimensions, aggregators, post-aggregators.
+    member this.Fields(row: Row) : (string * Json.Out) list =
+        [ for i in 0 .. dimArr.Length - 1 -> dimArr.[i].OutputName, toOut row.Dims.[i] ]
+        @ [ for i in 0 .. aggArr.Length - 1 -> Aggregation.name aggArr.[i], toOut row.Aggs.[i] ]
+        @ [ for i in 0 .. postArr.Length - 1 -> fst postArr.[i], toOut row.Posts.[i] ]
+
+let private rawValues (p: Partial) (g: int) = p.Aggregators |> Array.map (fun a -> a.Raw g)
+
+/// Nulls first, numbers numerically, strings lexicographically.
+let private compareValues (a: Value) (b: Value) : int =
+    match a, b with
+    | Value.Null, Value.Null -> 0
+    | Value.Null, _ -> -1
+    | _, Value.Null -> 1
+    | Value.Long x, Value.Long y -> compare x y
+    | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) -> compare (asDouble a).Value (asDouble b).Value
+    | _ -> Ordering.compareLexicographic (Value.toStringOrNull a) (Value.toStringOrNull b)
+
+let private stamp (zone: NodaTime.DateTimeZone) (t: int64) = Json.Out.String(Time.formatInZone zone t)
+
+// ---- timeseries ------------------------------------------------------------------------------
+
+let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
+    let builder = RowBuilder([], ts.Aggregations, ts.PostAggregations)
+    let groupOf = Dictionary<int64, int>()
+    p.Keys |> Array.iteri (fun g k -> groupOf.[k.Bucket] <- g)
+    let empty = ts.Aggregations |> List.map Aggregation.emptyValue |> Array.ofList
+    let rowOf (bucket: int64) =
+        match groupOf.TryGetValue bucket with
+        | true, g -> builder.Build(bucket, [||], rawValues p g)
+        | _ -> builder.Build(bucket, [||], empty)
+    let zone = Time.granularityZone ts.Granularity
+    let rows =
+        if ts.Granularity = Time.Granularity.All then
+            if p.FirstTime = Int64.MaxValue then []
+            else [ Time.formatIso p.FirstTime, rowOf Time.minInstant ]
+        else
+            let buckets = SortedSet<int64>(p.Keys |> Array.map (fun k -> k.Bucket))
+            if not ts.SkipEmptyBuckets then
+                for b in p.CoveredBuckets do buckets.Add b |> ignore
+            [ for b in buckets -> Time.formatInZone zone b, rowOf b ]
+    let rows = if ts.Descending then List.rev rows else rows
+    let rows = match ts.Limit with Some l -> List.truncate l rows | None -> rows
+    let result (r: Row) = Json.Out.Object(builder.Fields r)
+    let out = rows |> List.map (fun (t, r) -> Json.Out.Object [ "timestamp", Json.Out.String t; "result", result r ])
+    let total =
+        if ts.GrandTotal && not rows.IsEmpty then
+            let aggs = ts.Aggregations |> List.map (GroupAggregators.create None) |> Array.ofList
+            for a in aggs do a.EnsureGroups 1
+            for g in 0 .. p.Keys.Length - 1 do
+                for i in 0 .. aggs.Length - 1 do aggs.[i].MergeFrom(0, p.Aggregators.[i], g)
+            let raw = if p.Keys.Length = 0 then empty else aggs |> Array.map (fun a -> a.Raw 0)
+            [ Json.Out.Object [ "timestamp", Json.Out.Null; "result", result (builder.Build(0L, [||], raw)) ] ]
+        else []
+    Json.Out.Array(out @ total)
+
+// ---- topN ------------------------------------------------------------------------------------
+
+let topN (t: TopNQuery) (p: Partial) : Json.Out =
+    let builder = RowBuilder([ t.Dimension ], t.Aggregations, t.PostAggregations)
+    let rows = p.Keys |> Array.mapi (fun g k -> builder.Build(k.Bucket, k.Values, rawValues p g))
+    let rec comparer (m: TopNMetric) : Row -> Row -> int =
+        match m with
+        | TopNMetric.Numeric name ->
+            // Largest first; nulls last; ties by dimension value.
+            fun a b ->
+                let c = compareValues (builder.Value(b, name)) (builder.Value(a, name))
+                if c <> 0 then c else compareValues a.Dims.[0] b.Dims.[0]
+        | TopNMetric.Inverted inner ->
+            let c = comparer inner
+            fun a b -> c b a
+        | TopNMetric.Dimension(ordering, _) ->
+            fun a b -> Ordering.compareWith ordering (Value.toStringOrNull a.Dims.[0]) (Value.toStringOrNull b.Dims.[0])
+    let rec previousStop (m: TopNMetric) =
+        match m with
+        | TopNMetric.Dimension(ordering, Some stop) -> Some(ordering, stop, false)
+        | TopNMetric.Inverted(TopNMetric.Dimension(ordering, Some stop)) -> Some(ordering, stop, true)
+        | _ -> None
+    let keep =
+        match previousStop t.Metric with
+        | Some(ordering, stop, inverted) ->
+            fun (r: Row) ->
+                let c = Ordering.compareWith ordering (Value.toStringOrNull r.Dims.[0]) stop
+                if inverted then c < 0 else c > 0
+        | None -> fun _ -> true
+    let compare = comparer t.Metric
+    let zone = Time.granularityZone t.Granularity
+    let byBucket = rows |> Array.filter keep |> Array.groupBy (fun r -> r.Bucket) |> Array.sortBy fst
+    Json.Out.Array
+        [ for (bucket, group) in byBucket ->
+            let top = group |> Array.sortWith compare |> Array.truncate t.Threshold
+            let timestamp = if t.Granularity = Time.Granularity.All then Json.Out.String(Time.formatIso p.FirstTime) else stamp zone bucket
+            Json.Out.Object [ "timestamp", timestamp; "result", Json.Out.Array [ for r in top -> Json.Out.Object(builder.Fields r) ] ] ]
+
+// ---- groupBy ---------------------------------------------------------------------------------
+
+let rec private havingHolds (builder: RowBuilder) (h: Having) (row: Row) : bool =
+    let number name = asDouble (builder.Value(row, name))
+    let target v = (asDouble v).Value
+    match h with
+    | Having.Always -> true
+    | Having.GreaterThan(name, v) -> match number name with Some x -> x > target v | None -> false
+    | Having.LessThan(name, v) -> match number name with Some x -> x < target v | None -> false
+    | Having.EqualTo(name, v) -> match number name with Some x -> x = target v | None -> false
+    | Having.DimSelector(dim, value) -> String.Equals(Value.toStringOrNull (builder.Value(row, dim)), Option.toObj value)
+    | Having.Filter f -> Filter.matchesRow (fun name -> builder.Value(row, name)) f
+    | Having.And hs -> hs |> List.forall (fun x -> havingHolds builder x row)
+    | Having.Or hs -> hs |> List.exists (fun x -> havingHolds builder x row)
+    | Having.Not x -> not (havingHolds builder x row)
+
+/// Having, ordering, offset and limit over one set of groups.
+let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : Row list =
+    let rows = p.Keys |> Array.mapi (fun i k -> builder.Build(k.Bucket, k.Values, rawValues p i))
+    let rows = match g.Having with Some h -> rows |> Array.filter (havingHolds builder h) | None -> rows
+    let dimCompare (a: Row) (b: Row) =
+        let mutable c = compare a.Bucket b.Bucket
+        let mutable i = 0
+        while c = 0 && i < a.Dims.Length do
+            c <- compareValues a.Dims.[i] b.Dims.[i]
+            i <- i + 1
+        c
+    let natural = Array.sortWith dimCompare rows
+    let sortByDimsFirst = match q.ContextValue "sortByDimsFirst" with Some v -> v.Trim().ToLowerInvariant() = "true" | None -> false
+    let ordered =
+        match g.LimitSpec with
+        | Some l when not l.Columns.IsEmpty ->
+            let columnCompare (c: OrderByColumn) (a: Row) (b: Row) =
+                let va, vb = builder.Value(a, c.Column), builder.Value(b, c.Column)
+                let r =
+                    if builder.IsDimension c.Column && c.Ordering <> Ordering.StringOrdering.Lexicographic then
+                        Ordering.compareWith c.Ordering (Value.toStringOrNull va) (Value.toStringOrNull vb)
+                    else compareValues va vb
+                if c.Descending then -r else r
+            let columns = l.Columns |> List.map columnCompare
+            let byColumns (a: Row) (b: Row) =
+                let mutable r = 0
+                let mutable rest = columns
+                while r = 0 && not rest.IsEmpty do
+                    r <- rest.Head a b
+                    rest <- rest.Tail
+                r
+            let full (a: Row) (b: Row) =
+                if sortByDimsFirst then (let r = byColumns a b in if r <> 0 then r else compare a.Bucket b.Bucket)
+                else (let r = compare a.Bucket b.Bucket in if r <> 0 then r else byColumns a b)
+            List.sortWith full (List.ofArray natural)
+        | _ -> List.ofArray natural
+    match g.LimitSpec with
+    | Some l ->
+        let skipped = if l.Offset >= ordered.Length then [] else List.skip l.Offset ordered
+        match l.Limit with Some n -> List.truncate n skipped | None -> skipped
+    | None -> ordered
+
+let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.Out =
+    let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
+    let zone = Time.granularityZone g.Granularity
+    let allStamp =
+        match q.Intervals |> List.sortBy (fun i -> i.Start) with
+        | first :: _ -> Time.formatIso first.Start
+        | [] -> Time.formatIso Time.minInstant
+    let event (r: Row) =
+        Json.Out.Object
+            [ "version", Json.Out.String "v1"
+              "timestamp", (if g.Granularity = Time.Granularity.All then Json.Out.String allStamp else stamp zone r.Bucket)
+              "event", Json.Out.Object(builder.Fields r) ]
+    match g.SubtotalsSpec with
+    | None -> Json.Out.Array(finishGroups q g builder p |> List.map event)
+    | Some subtotals ->
+        let outputs = g.Dimensions |> List.map (fun d -> d.OutputName) |> Array.ofList
+        Json.Out.Array
+            [ for subset in subtotals do
+                let kept = outputs |> Array.map (fun o -> List.contains o subset)
+                let m = Merger(plan)
+                for i in 0 .. p.Keys.Length - 1 do
+                    let k = p.Keys.[i]
+                    m.AddGroup({ Bucket = k.Bucket; Values = k.Values |> Array.mapi (fun d v -> if kept.[d] then v else null) }, p.Aggregators, i)
+                yield! finishGroups q g builder (m.Result()) |> List.map event ]
+
+// ---- planning --------------------------------------------------------------------------------
+
+/// The grouping plan of a timeseries, topN or groupBy query.
+let plan (q: NativeQuery) : Plan option =
+    let make granularity dims aggs zeroFill =
+        Some
+            { Granularity = granularity
+              Dimensions = Array.ofList dims
+              Aggregations = Array.ofList aggs
+              Filter = q.Filter
+              VirtualColumns = q.VirtualColumns
+              Intervals = q.Intervals |> List.sortBy (fun i -> i.Start) |> List.fold (fun (acc: Time.Interval list) i ->
+                              match acc with
+                              | last :: rest when i.Start <= last.End -> { last with End = max last.End i.End } :: rest
+                              | _ -> i :: acc) [] |> List.rev
+              ZeroFill = zeroFill }
+    match q.Kind with
+    | QueryKind.Timeseries ts -> make ts.Granularity [] ts.Aggregations (not ts.SkipEmptyBuckets)
+    | QueryKind.TopN t -> make t.Granularity [ t.Dimension ] t.Aggregations false
+    | QueryKind.GroupBy g -> make g.Granularity g.Dimensions g.Aggregations false
+    | _ -> None
+
+/// The result of a timeseries, topN or groupBy query from its merged groups.
+let finish (q: NativeQuery) (plan: Plan) (p: Partial) : Json.Out =
+    match q.Kind with
+    | QueryKind.Timeseries ts -> timeseries ts p
+    | QueryKind.TopN t -> topN t p
+    | QueryKind.GroupBy g -> groupBy q g plan p
+    | other -> invalidArg "q" (sprintf "not an aggregating query: %A" other)

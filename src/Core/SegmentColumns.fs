@@ -1,0 +1,170 @@
+/// One segment's columns as a query reads them: stored columns, `__time` as a long column,
+/// and the query's virtual columns, materialized on first use (once per dictionary value when
+/// the expression reads a single single-value string column, once per row otherwise).
+module FunctionalDruid.Core.SegmentColumns
+
+open System
+open System.Collections.Generic
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Query
+
+let timeColumn = "__time"
+
+/// Builds a string column from per-row values, interning them into a dictionary.
+let private stringColumn (rowCount: int) (valueAt: int -> Value) : ColumnData =
+    let ids = Dictionary<string, int>(StringComparer.Ordinal)
+    let dictionary = ResizeArray<string>()
+    let mutable nullId = -1
+    let intern (s: string) =
+        if isNull s then
+            if nullId < 0 then
+                nullId <- dictionary.Count
+                dictionary.Add null
+            nullId
+        else
+            match ids.TryGetValue s with
+            | true, id -> id
+            | _ ->
+                let id = dictionary.Count
+                ids.[s] <- id
+                dictionary.Add s
+                id
+    let values = Array.init rowCount valueAt
+    let isMulti = values |> Array.exists (function Value.Array xs -> xs.Length <> 1 | _ -> false)
+    if isMulti then
+        let multi =
+            values |> Array.map (fun v ->
+                match v with
+                | Value.Array xs -> xs |> Array.map (fun x -> intern (Value.toStringOrNull x))
+                | v -> [| intern (Value.toStringOrNull v) |])
+        ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = [||]; MultiIds = Some multi; HasBitmapIndex = true }
+    else
+        let single = values |> Array.map (fun v -> intern (Value.toStringOrNull v))
+        ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = single; MultiIds = None; HasBitmapIndex = true }
+
+/// A column of the given type (or the type the values suggest) from per-row values.
+let columnOfValues (outputType: ColumnType option) (rowCount: int) (valueAt: int -> Value) : ColumnData =
+    let longs () =
+        let values = Array.zeroCreate<int64> rowCount
+        let nulls = Array.zeroCreate<bool> rowCount
+        for r in 0 .. rowCount - 1 do
+            match ExprOps.asLong (valueAt r) with
+            | Some l -> values.[r] <- l
+            | None -> nulls.[r] <- true
+        ColumnData.Longs(values, (if Array.contains true nulls then Some nulls else None))
+    let doubles () =
+        let values = Array.zeroCreate<float> rowCount
+        let nulls = Array.zeroCreate<bool> rowCount
+        for r in 0 .. rowCount - 1 do
+            match ExprOps.asDouble (valueAt r) with
+            | Some d -> values.[r] <- d
+            | None -> nulls.[r] <- true
+        ColumnData.Doubles(values, (if Array.contains true nulls then Some nulls else None))
+    match outputType with
+    | Some ColumnType.Long -> longs ()
+    | Some(ColumnType.Double | ColumnType.Float) -> doubles ()
+    | Some _ -> stringColumn rowCount valueAt
+    | None ->
+        let mutable allLong = true
+        let mutable allNumber = true
+        for r in 0 .. rowCount - 1 do
+            match valueAt r with
+            | Value.Null | Value.Long _ -> ()
+            | Value.Double _ -> allLong <- false
+            | _ ->
+                allLong <- false
+                allNumber <- false
+        if allLong then longs () elif allNumber then doubles () else stringColumn rowCount valueAt
+
+/// The columns of one segment for one query.
+[<AllowNullLiteral>]
+type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
+    let stored = Dictionary<string, ColumnData>(StringComparer.Ordinal)
+    do
+        for (n, c) in content.Dimensions @ content.Metrics do stored.[n] <- c
+    let virtuals = Dictionary<string, VirtualColumn>(StringComparer.Ordinal)
+    do for v in virtualColumns do virtuals.[v.Name] <- v
+    let materialized = Dictionary<string, ColumnData option>(StringComparer.Ordinal)
+    let notNulls = Dictionary<string, Bitmap.RowSet>(StringComparer.Ordinal)
+    let inProgress = HashSet<string>(StringComparer.Ordinal)
+    let timeData = ColumnData.Longs(content.Times, None)
+
+    member _.Content = content
+    member _.RowCount = content.Times.Length
+    member _.Times = content.Times
+
+    /// The column, if the segment (or the query) has it.
+    member this.Column(name: string) : ColumnData option =
+        match virtuals.TryGetValue name with
+        | true, v ->
+            match materialized.TryGetValue name with
+            | true, c -> c
+            | _ ->
+                // A virtual column that (indirectly) reads itself is null.
+                if not (inProgress.Add name) then None
+                else
+                    let c = Some(this.Materialize v)
+                    inProgress.Remove name |> ignore
+                    materialized.[name] <- c
+                    c
+        | _ ->
+            if name = timeColumn then Some timeData
+            else
+                match stored.TryGetValue name with
+                | true, c -> Some c
+                | _ -> None
+
+    member private this.Materialize(v: VirtualColumn) : ColumnData =
+        let compiled = Expr.compile v.Parsed
+        let n = this.RowCount
+        let single =
+            match Expr.requiredColumns v.Parsed with
+            | [ c ] when not (virtuals.ContainsKey c) ->
+                match this.Column c with
+                | Some(ColumnData.Strings s) when s.MultiIds.IsNone -> Some(c, s)
+                | _ -> None
+            | _ -> None
+        match single with
+        | Some(c, s) ->
+            let perValue =
+                s.Dictionary |> Array.map (fun d ->
+                    let cell = if isNull d then Value.Null else Value.String d
+                    compiled (fun name -> if name = c then cell else Value.Null))
+            columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
+        | None ->
+            let reader = RowReader(this)
+            let get = reader.Get
+            columnOfValues v.OutputType n (fun r ->
+                reader.Row <- r
+                compiled get)
+
+    /// Rows whose value is not null, for columns that have nulls.
+    member this.NotNull(name: string) : Bitmap.RowSet option =
+        match notNulls.TryGetValue name with
+        | true, s -> Some s
+        | _ ->
+            let nulls =
+                match this.Column name with
+                | Some(ColumnData.Longs(_, Some n)) | Some(ColumnData.Doubles(_, Some n)) | Some(ColumnData.Floats(_, Some n)) -> Some n
+                | _ -> None
+            nulls |> Option.map (fun nulls ->
+                let set = Bitmap.RowSet(nulls.Length)
+                for r in 0 .. nulls.Length - 1 do
+                    if not nulls.[r] then set.Add r
+                notNulls.[name] <- set
+                set)
+
+    /// The value of one cell (multi-value rows as arrays, complex values as null).
+    member this.Cell(name: string, row: int) : Value =
+        match this.Column name with
+        | Some c -> c.Cell row
+        | None -> Value.Null
+
+/// A movable cursor over rows; `Get` is the row function expressions, filters and row-wise
+/// aggregators read, created once and reused for every row.
+and RowReader(columns: Columns) =
+    let mutable row = 0
+    member _.Row
+        with get () = row
+        and set (r: int) = row <- r
+    member val Get: string -> Value = (fun name -> columns.Cell(name, row))
