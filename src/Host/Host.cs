@@ -62,6 +62,7 @@ public sealed class DruidServer : IAsyncDisposable
         TaskEndpoints.Map(app, tasks);
         QueryEndpoints.Map(app, queries, cache);
         CoordinatorEndpoints.Map(app, store, cache);
+        SqlEndpoints.Map(app, new SqlService(cache, store, $"{config.Host}:{config.Port}"));
         return new DruidServer(app, config, store, cache, tasks);
     }
 
