@@ -14,11 +14,17 @@ open FunctionalDruid.Sql.Relational
 type Context =
     { Catalog: ICatalog
       /// Reads the given columns of a datasource's rows inside the intervals, in column order.
-      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Value[] list
+      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[] list
       Params: (Value * SqlType)[]
       Zone: NodaTime.DateTimeZone
       Now: int64
-      Ctes: Map<string, Relation> }
+      Ctes: Map<string, Relation>
+      /// Column names the statement mentions anywhere (None: a `*` reads every column), so
+      /// table reads fetch only those.
+      Needed: Set<string> option
+      /// A native filter equivalent to (or weaker than) a WHERE over one table, pushed into
+      /// the table read; the WHERE still runs in memory afterwards.
+      PushFilter: Scope -> Ast.Expr -> Filter.Filter option }
 
 let emptyScope (ctx: Context) (fields: Field list) : Scope =
     { Fields = fields; Substitute = (fun _ -> None); Params = ctx.Params; Zone = ctx.Zone; Now = ctx.Now }
@@ -111,6 +117,52 @@ let timeIntervals (scope: Scope) (where: Ast.Expr option) : Time.Interval list =
             constMillis b |> Option.iter (apply BinaryOp.Le)
         | _ -> ()
     if lo >= hi then [] else [ { Time.Interval.Start = lo; End = hi } ]
+
+/// Every column name a statement mentions, or None when a `*` needs all of them.
+let referencedColumns (q: Query) : Set<string> option =
+    let names = HashSet<string>(StringComparer.Ordinal)
+    let mutable star = false
+    let rec expr (e: Ast.Expr) =
+        match e with
+        | Expr.Column(_, n) -> names.Add n |> ignore
+        | Expr.Star _ -> ()
+        | Expr.ScalarQuery sub | Expr.Exists sub -> query sub
+        | Expr.InQuery(x, sub, _) -> expr x; query sub
+        | e -> children e |> List.iter expr
+    and table (t: TableRef) =
+        match t with
+        | Table _ -> ()
+        | Derived(sub, _, _) -> query sub
+        | Join(l, _, r, on) -> table l; table r; Option.iter expr on
+        | Unnest(e, _, _) -> expr e
+    and select (s: Select) =
+        for i in s.Items do
+            match i with
+            | Item(e, _) -> expr e
+            | AllColumns _ -> star <- true
+        Option.iter table s.From
+        Option.iter expr s.Where
+        Option.iter expr s.Having
+        for g in defaultArg s.GroupBy [] do
+            match g with
+            | GroupExpr e -> expr e
+            | GroupEmpty -> ()
+            | GroupingSets sets -> sets |> List.iter (List.iter expr)
+            | Rollup xs | Cube xs -> List.iter expr xs
+    and body (b: QueryBody) =
+        match b with
+        | SelectBody s -> select s
+        | UnionAll(l, r) | Union(l, r) -> body l; body r
+        | Values rows -> rows |> List.iter (List.iter expr)
+        | Nested q -> query q
+    and query (q: Query) =
+        for (_, _, sub) in q.With do query sub
+        body q.Body
+        for o in q.OrderBy do expr o.Expr
+    query q
+    // Aggregates read __time for EARLIEST/LATEST without naming it.
+    names.Add "__time" |> ignore
+    if star then None else Some(Set.ofSeq names)
 
 // ---- queries ---------------------------------------------------------------------------------------
 
@@ -209,10 +261,16 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation =
         | None | Some "druid" ->
             let columns = ctx.Catalog.ColumnsOf name
             if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
-            let scope = emptyScope ctx [ { Qualifier = qualifier; Name = "__time"; Key = "__time"; Type = SqlType.Timestamp } ]
-            let intervals = timeIntervals scope where
-            let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns
-            relationOf qualifier (columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))) rows
+            let columns =
+                match ctx.Needed with
+                | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
+                | None -> columns
+            let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
+            let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
+            let intervals = timeIntervals tableScope where
+            let filter = where |> Option.bind (fun w -> try ctx.PushFilter tableScope w with _ -> None)
+            let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns filter
+            relationOf qualifier sqlColumns rows
         | Some other -> SqlError.invalid (sprintf "Object '%s' not found (schema '%s' is not known; use druid, INFORMATION_SCHEMA or sys)" name other)
     | Derived(q, alias, cols) ->
         let r = evalQuery ctx q

@@ -202,7 +202,6 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context:
     try
         match q with
         | { With = []; Body = SelectBody({ From = Some(Table((None | Some "druid"), table, alias)) } as s) } when not (catalog.ColumnsOf table).IsEmpty ->
-            if s.Distinct then notNative "DISTINCT"
             let columns = catalog.ColumnsOf table
             let qualifier = Some(defaultArg alias table)
             let fields =
@@ -213,6 +212,12 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context:
                     | Item(e, a) -> [ e, a ]
                     | AllColumns _ -> fields |> List.map (fun f -> Expr.Column(None, f.Name), None))
             if items |> List.exists (fst >> hasWindow) then notNative "window functions"
+            // SELECT DISTINCT without aggregates groups by every select expression.
+            let s =
+                if not s.Distinct then s
+                elif s.GroupBy.IsNone && not (items |> List.exists (fst >> hasAggregate)) then
+                    { s with Distinct = false; GroupBy = Some(items |> List.map (fst >> GroupExpr)) }
+                else notNative "DISTINCT with aggregates"
             let names = items |> List.mapi (fun i (e, a) -> match a, e with Some a, _ -> a | None, Expr.Column(_, n) -> n | _ -> sprintf "EXPR$%d" i)
             let virtuals = ResizeArray<VirtualColumn>()
             let addVirtual (d: DExpr) (t: SqlType) =

@@ -20,14 +20,35 @@ type Options =
       /// The query's start time, for CURRENT_TIMESTAMP (Core reads no clock).
       Now: int64 }
 
-/// What the native engine of this landing executes: scans and timeseries without virtual
-/// columns. Widen it (or pass your own) as groupBy/topN/virtual columns land.
-let defaultSupports (q: NativeQuery) : bool =
-    q.VirtualColumns.IsEmpty
-    && q.DataSource.IsTable
-    && (match q.Kind with
-        | QueryKind.Scan _ | QueryKind.Timeseries _ -> true
+/// What a native engine executes completely; the SQL layer runs everything else in memory.
+type Capabilities =
+    { /// Query types: "scan", "timeseries", "topN", "groupBy".
+      Kinds: Set<string>
+      /// Expression virtual columns in every query part.
+      VirtualColumns: bool
+      /// `query` data sources (nested queries).
+      NestedQueries: bool }
+
+/// The engine of this landing: scans and timeseries without virtual columns. Widen it as
+/// groupBy, topN and virtual columns land (one line), or pass your own `Supports`.
+let currentEngine = { Kinds = set [ "scan"; "timeseries" ]; VirtualColumns = false; NestedQueries = false }
+
+let supportsWith (c: Capabilities) (q: NativeQuery) : bool =
+    let kind =
+        match q.Kind with
+        | QueryKind.Scan _ -> "scan"
+        | QueryKind.Timeseries _ -> "timeseries"
+        | QueryKind.TopN _ -> "topN"
+        | QueryKind.GroupBy _ -> "groupBy"
+        | _ -> "other"
+    c.Kinds.Contains kind
+    && (c.VirtualColumns || q.VirtualColumns.IsEmpty)
+    && (match q.DataSource with
+        | DataSource.Table _ -> true
+        | DataSource.Query _ -> c.NestedQueries
         | _ -> false)
+
+let defaultSupports (q: NativeQuery) : bool = supportsWith currentEngine q
 
 type Request =
     { Sql: string
@@ -50,12 +71,12 @@ let zoneOf (ctx: (string * string) list) =
     | None -> NodaTime.DateTimeZone.Utc
 
 /// Reads columns of a datasource through a compacted native scan.
-let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) : Value[] list =
+let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[] list =
     let names = columns |> List.map fst
     let scan =
         { DataSource = DataSource.Table dataSource
           Intervals = intervals
-          Filter = None
+          Filter = filter
           VirtualColumns = []
           Kind = QueryKind.Scan { Columns = names; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
           Context = [] }
@@ -86,13 +107,33 @@ let rec private hasSubquery (q: Query) : bool =
         || (s.Having |> Option.exists inExpr)
     | _ -> true
 
-let private evalContext (options: Options) (request: Request) : Evaluate.Context =
+/// Filters a scan can run: native filters over stored columns only (expression filters read
+/// columns by name, so they qualify too when every name is a stored column).
+let private pushFilter (scope: Translate.Scope) (where: Ast.Expr) : Filter.Filter option =
+    let stored = scope.Fields |> List.map (fun f -> f.Key) |> set
+    let pushable =
+        Evaluate.conjuncts where
+        |> List.choose (fun c ->
+            try
+                let f = NativePlan.toFilter scope c
+                if Filter.requiredColumns f |> List.forall stored.Contains then Some f else None
+            with _ -> None)
+    match pushable with
+    | [] -> None
+    | [ f ] -> Some f
+    | fs -> Some(Filter.And fs)
+
+let private evalContextFor (options: Options) (request: Request) (q: Query option) : Evaluate.Context =
     { Catalog = options.Catalog
       ReadTable = readTable options
       Params = request.Parameters
       Zone = zoneOf request.Context
       Now = options.Now
-      Ctes = Map.empty }
+      Ctes = Map.empty
+      Needed = q |> Option.bind Evaluate.referencedColumns
+      PushFilter = pushFilter }
+
+let private evalContext (options: Options) (request: Request) = evalContextFor options request None
 
 let private planOf (options: Options) (request: Request) (q: Query) : NativePlan.Plan option =
     if hasSubquery q then None
@@ -128,7 +169,7 @@ let private runQuery (options: Options) (request: Request) (q: Query) : ResultSe
         | Some plan when options.Supports plan.Query ->
             { Columns = plan.Outputs |> List.map (fun (n, t, _) -> n, t); Rows = NativePlan.rowsOf plan (options.Run plan.Query) }
         | _ ->
-            let r = Evaluate.evalQuery (evalContext options request) q
+            let r = Evaluate.evalQuery (evalContextFor options request (Some q)) q
             { Columns = r.Fields |> List.map (fun f -> f.Name, f.Type); Rows = r.Rows }
     let result = normalize result
     match contextValue request.Context "sqlOuterLimit" |> Option.bind Value.parseLongText with

@@ -206,6 +206,24 @@ let engineTests =
             fails "SELECT page, COUNT(*) FROM wikipedia GROUP BY channel" "Expression 'page' is not being grouped"
             fails "SELECT FOO(page) FROM wikipedia" "No match found for function signature FOO(<VARCHAR>)"
         }
+        test "in-memory reads push the WHERE into the scan and read only the named columns" {
+            let seen = ResizeArray<NativeQuery>()
+            let options = { inMemory with Run = (fun q -> seen.Add q; inMemory.Run q) }
+            let r = run options "SELECT channel, SUM(added) FROM wikipedia WHERE channel = '#en.wikipedia' AND added > 5 GROUP BY channel" []
+            Expect.equal r.Rows [ [| S "#en.wikipedia"; L 117L |] ] "rows"
+            match List.ofSeq seen with
+            | [ { Kind = QueryKind.Scan scan; Filter = Some filter } ] ->
+                Expect.equal scan.Columns [ "__time"; "channel"; "added" ] "pruned columns"
+                Expect.equal filter
+                    (Filter.And [ Filter.Equality("channel", "STRING", S "#en.wikipedia")
+                                  Filter.Range { Column = "added"; MatchValueType = "LONG"; Lower = L 5L; Upper = N; LowerOpen = true; UpperOpen = false } ])
+                    "pushed filter"
+            | other -> failtestf "reads: %A" other
+        }
+        test "SELECT DISTINCT plans as a groupBy over the select expressions" {
+            Expect.equal (kindOf "SELECT DISTINCT channel FROM wikipedia") "groupBy" "plan"
+            Expect.equal (kindOf "SELECT channel, ROW_NUMBER() OVER (ORDER BY channel) FROM wikipedia") "none" "window functions run in memory"
+        }
         test "sqlOuterLimit caps the rows" {
             let r = SqlEngine.execute native { Sql = "SELECT page FROM wikipedia"; Parameters = [||]; Context = [ "sqlOuterLimit", "2" ] }
             Expect.equal r.Rows.Length 2 "rows"
