@@ -247,7 +247,38 @@ and resolveSubqueries (ctx: Context) (e: Ast.Expr) : Ast.Expr =
         | Expr.Exists q -> Some(Expr.Literal(Literal.Bool(not (evalQuery ctx q).Rows.IsEmpty)))
         | _ -> None)
 
-and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation =
+and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation = fst (evalFromSplit ctx where t)
+
+/// Reads a FROM clause; for a single Druid table, the WHERE conjuncts that become native
+/// filters run in the table read and only the rest (returned) remains to evaluate.
+and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation * Ast.Expr option =
+    match t with
+    | Table((None | Some "druid"), name, alias) when not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias)) ->
+        let qualifier = Some(defaultArg alias name)
+        let columns = ctx.Catalog.ColumnsOf name
+        if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
+        let columns =
+            match ctx.Needed with
+            | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
+            | None -> columns
+        let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
+        let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
+        let intervals = timeIntervals tableScope where
+        let split = (match where with Some w -> conjuncts w | None -> []) |> List.map (fun c -> c, (try ctx.PushFilter tableScope c with _ -> None))
+        let filter =
+            match split |> List.choose snd with
+            | [] -> None
+            | [ f ] -> Some f
+            | fs -> Some(Filter.And fs)
+        let residual =
+            match split |> List.filter (snd >> Option.isNone) |> List.map fst with
+            | [] -> None
+            | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
+        let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns filter
+        relationOf qualifier sqlColumns rows, residual
+    | _ -> evalFromOther ctx t, where
+
+and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
     match t with
     | Table(schema, name, alias) ->
         let qualifier = Some(defaultArg alias name)
@@ -258,19 +289,7 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation =
             match Metadata.table ctx.Catalog sch name with
             | Some(columns, rows) -> relationOf qualifier columns rows
             | None -> SqlError.invalid (sprintf "Object '%s' not found within '%s'" name sch)
-        | None | Some "druid" ->
-            let columns = ctx.Catalog.ColumnsOf name
-            if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
-            let columns =
-                match ctx.Needed with
-                | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
-                | None -> columns
-            let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
-            let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
-            let intervals = timeIntervals tableScope where
-            let filter = where |> Option.bind (fun w -> try ctx.PushFilter tableScope w with _ -> None)
-            let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns filter
-            relationOf qualifier sqlColumns rows
+        | None | Some "druid" -> fst (evalFromSplit ctx None t)
         | Some other -> SqlError.invalid (sprintf "Object '%s' not found (schema '%s' is not known; use druid, INFORMATION_SCHEMA or sys)" name other)
     | Derived(q, alias, cols) ->
         let r = evalQuery ctx q
@@ -331,10 +350,10 @@ and private join (ctx: Context) (left: Relation) (kind: JoinKind) (right: Relati
 
 and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) : Relation =
     let where = s.Where |> Option.map (resolveSubqueries ctx)
-    let input =
+    let input, where =
         match s.From with
-        | Some t -> evalFrom ctx where t
-        | None -> { Fields = []; Rows = [ [||] ] }
+        | Some t -> evalFromSplit ctx where t
+        | None -> { Fields = []; Rows = [ [||] ] }, where
     let scope0 = emptyScope ctx input.Fields
     let rows =
         match where with
@@ -424,8 +443,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
             for set in sets do
                 let groups = Dictionary<Value[], List<Value[]>>(KeyComparer())
                 let order = List<Value[]>()
-                for row in rows do
-                    let key = set |> List.map (fun i -> groupEval.[i] row) |> Array.ofList
+                let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
                     | true, l -> l.Add row
                     | _ ->
@@ -433,6 +451,22 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         l.Add row
                         groups.[key] <- l
                         order.Add key
+                for row in rows do
+                    let values = set |> List.map (fun i -> groupEval.[i] row)
+                    if values |> List.exists (function Value.Array _ -> true | _ -> false) then
+                        // A multi-value string groups under each of its values (none: null).
+                        let choices =
+                            List.map2 (fun i v ->
+                                match v, snd groupTranslated.[i] with
+                                | Value.Array [||], SqlType.Varchar -> [ Value.Null ]
+                                | Value.Array xs, SqlType.Varchar -> List.ofArray (Array.distinct xs)
+                                | v, _ -> [ v ]) set values
+                        let rec product (cs: Value list list) : Value list list =
+                            match cs with
+                            | [] -> [ [] ]
+                            | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
+                        for key in product choices do add (Array.ofList key) row
+                    else add (Array.ofList values) row
                 if set.IsEmpty && order.Count = 0 then
                     groups.[[||]] <- List<Value[]>()
                     order.Add [||]

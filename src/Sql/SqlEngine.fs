@@ -107,21 +107,12 @@ let rec private hasSubquery (q: Query) : bool =
         || (s.Having |> Option.exists inExpr)
     | _ -> true
 
-/// Filters a scan can run: native filters over stored columns only (expression filters read
-/// columns by name, so they qualify too when every name is a stored column).
-let private pushFilter (scope: Translate.Scope) (where: Ast.Expr) : Filter.Filter option =
+/// A WHERE conjunct as the native filter a scan runs in its place, when every column it reads
+/// is stored (the scan sees no computed columns).
+let private pushFilter (scope: Translate.Scope) (conjunct: Ast.Expr) : Filter.Filter option =
     let stored = scope.Fields |> List.map (fun f -> f.Key) |> set
-    let pushable =
-        Evaluate.conjuncts where
-        |> List.choose (fun c ->
-            try
-                let f = NativePlan.toFilter scope c
-                if Filter.requiredColumns f |> List.forall stored.Contains then Some f else None
-            with _ -> None)
-    match pushable with
-    | [] -> None
-    | [ f ] -> Some f
-    | fs -> Some(Filter.And fs)
+    let f = NativePlan.toFilter scope conjunct
+    if Filter.requiredColumns f |> List.forall stored.Contains then Some f else None
 
 let private evalContextFor (options: Options) (request: Request) (q: Query option) : Evaluate.Context =
     { Catalog = options.Catalog

@@ -224,6 +224,23 @@ let engineTests =
             Expect.equal (kindOf "SELECT DISTINCT channel FROM wikipedia") "groupBy" "plan"
             Expect.equal (kindOf "SELECT channel, ROW_NUMBER() OVER (ORDER BY channel) FROM wikipedia") "none" "window functions run in memory"
         }
+        test "multi-value strings: GROUP BY groups under each value, filters match any value" {
+            let dictionary = [| "a"; "b"; "c" |]
+            let content =
+                { Interval = { Start = t0; End = t0 + hour }
+                  Times = [| t0; t0 + 1L; t0 + 2L; t0 + 3L |]
+                  Dimensions = [ "tags", ColumnData.Strings { Dictionary = dictionary; Ids = [||]; MultiIds = Some [| [| 0; 1 |]; [| 1; 2 |]; [||]; [| 0 |] |]; HasBitmapIndex = true } ]
+                  Metrics = []
+                  Metadata = "{}" }
+            let slice: Engine.SegmentSlice = { Id = "mv"; Content = content; Serves = content.Interval }
+            let options: SqlEngine.Options =
+                { Catalog = StaticCatalog [ "mv", [ "__time", ColumnType.Long; "tags", ColumnType.String ] ]
+                  Run = (fun q -> Engine.run q [ slice ]); Supports = SqlEngine.defaultSupports; Now = t0 }
+            Expect.equal (rowsOf options "SELECT tags, COUNT(*) FROM mv GROUP BY tags ORDER BY 1") [ [ N; L 1L ]; [ S "a"; L 2L ]; [ S "b"; L 2L ]; [ S "c"; L 1L ] ] "groups"
+            Expect.equal (rowsOf options "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "native filter matches any value"
+            Expect.equal (rowsOf (({ options with Supports = fun _ -> false }: SqlEngine.Options)) "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "pushed filter on the in-memory path"
+            Expect.equal (rowsOf options "SELECT tags FROM mv WHERE tags = 'c'") [ [ Value.Array [| S "b"; S "c" |] ] ] "whole value in the scan"
+        }
         test "sqlOuterLimit caps the rows" {
             let r = SqlEngine.execute native { Sql = "SELECT page FROM wikipedia"; Parameters = [||]; Context = [ "sqlOuterLimit", "2" ] }
             Expect.equal r.Rows.Length 2 "rows"
