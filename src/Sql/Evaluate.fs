@@ -429,7 +429,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                             if isStar then [], []
                             else
                                 match name with
-                                | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" -> [ args.Head ], args
+                                | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" | "ARRAY_AGG" -> [ args.Head ], args
                                 | _ -> args, args
                         let translatedArgs = valueArgs |> List.map (translate scope0)
                         let evals = translatedArgs |> List.map (fst >> compileOver input.Fields) |> Array.ofList

@@ -347,15 +347,22 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
     | "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "NOW" -> lit (Value.Long scope.Now), SqlType.Timestamp
     | "CURRENT_DATE" -> call "timestamp_floor" [ lit (Value.Long scope.Now); str "P1D"; lit Value.Null; zoneText scope ], SqlType.Date
     | "CONCAT" -> same "concat" SqlType.Varchar
-    | "LOWER" | "UPPER" | "REVERSE" | "LPAD" | "RPAD" | "REPLACE" | "REPEAT" | "LTRIM" | "RTRIM" | "REGEXP_EXTRACT" | "REGEXP_REPLACE" | "LEFT" | "RIGHT" ->
+    | "LPAD" | "RPAD" ->
+        need 2 3
+        call (name.ToLowerInvariant()) (if count = 2 then a @ [ str " " ] else a), SqlType.Varchar
+    | "LOWER" | "UPPER" | "REVERSE" | "REPLACE" | "REPEAT" | "LTRIM" | "RTRIM" | "REGEXP_EXTRACT" | "REGEXP_REPLACE" | "LEFT" | "RIGHT" ->
         same (name.ToLowerInvariant()) SqlType.Varchar
+    | "TEXTCAT" -> need 2 2; call "concat" a, SqlType.Varchar
+    | "STRING_FORMAT" -> same "format" SqlType.Varchar
     | "BTRIM" -> same "trim" SqlType.Varchar
     | "SUBSTRING" | "SUBSTR" ->
         need 2 3
         call "substring" ([ arg 0; bin Subtract (arg 1) (lit (Value.Long 1L)) ] @ (if count > 2 then [ arg 2 ] else [ lit (Value.Long -1L) ])), SqlType.Varchar
     | "LENGTH" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "STRLEN" -> call "strlen" a, SqlType.Bigint
     | "STRPOS" -> need 2 2; bin Add (call "strpos" a) (lit (Value.Long 1L)), SqlType.Bigint
-    | "REGEXP_LIKE" | "CONTAINS_STRING" | "ICONTAINS_STRING" -> same (name.ToLowerInvariant()) SqlType.Boolean
+    | "REGEXP_LIKE" | "CONTAINS_STRING" | "ICONTAINS_STRING" ->
+        // SQL predicates over a null string are null, not false.
+        call "case_searched" [ call "isnull" [ arg 0 ]; lit Value.Null; call (name.ToLowerInvariant()) a ], SqlType.Boolean
     | "PARSE_LONG" -> same "parse_long" SqlType.Bigint
     | "ABS" -> same "abs" (argType 0)
     | "CEIL" | "FLOOR" -> same (name.ToLowerInvariant()) (if argType 0 = SqlType.Bigint then SqlType.Bigint else SqlType.Double)
