@@ -24,7 +24,9 @@ type Context =
       Needed: Set<string> option
       /// A native filter equivalent to (or weaker than) a WHERE over one table, pushed into
       /// the table read; the WHERE still runs in memory afterwards.
-      PushFilter: Scope -> Ast.Expr -> Filter.Filter option }
+      PushFilter: Scope -> Ast.Expr -> Filter.Filter option
+      /// Druid's `extendedFilteredSumRewrite` (default on).
+      FilteredSumRewrite: bool }
 
 let emptyScope (ctx: Context) (fields: Field list) : Scope =
     { Fields = fields; Substitute = (fun _ -> None); Params = ctx.Params; Zone = ctx.Zone; Now = ctx.Now }
@@ -60,6 +62,18 @@ let rec rewrite (f: Ast.Expr -> Ast.Expr option) (e: Ast.Expr) : Ast.Expr =
         | Expr.Position(a, b, c) -> Expr.Position(r a, r b, ro c)
         | Expr.Trim(w, c, x) -> Expr.Trim(w, ro c, r x)
         | Expr.Array xs -> Expr.Array(List.map r xs)
+
+/// `SUM(CASE WHEN c THEN x ELSE 0 END)` → `SUM(x) FILTER (WHERE c)`, as Druid rewrites it
+/// (so a sum over no matching rows is null, not 0). A constant THEN keeps the CASE, whose
+/// ELSE 0 then sums to 0 as in Druid.
+let filteredSumRewrite (e: Ast.Expr) : Ast.Expr =
+    e |> rewrite (fun node ->
+        match node with
+        | Expr.Call("SUM", false, [ Expr.Case(None, [ (cond, x) ], (None | Some(Expr.Literal(Literal.Number("0" | "0.0"))))) ], filter, None)
+            when (match x with Expr.Literal _ -> false | _ -> true) ->
+            let combined = match filter with Some f -> Expr.Binary(BinaryOp.And, f, cond) | None -> cond
+            Some(Expr.Call("SUM", false, [ x ], Some combined, None))
+        | _ -> None)
 
 let rec literalOf (v: Value) : Ast.Expr =
     match v with
@@ -189,6 +203,17 @@ let page (offset: int option) (limit: int option) (rows: 'r list) : 'r list =
     | Some l -> List.truncate l rows
     | None -> rows
 
+/// The column type of a union: numbers widen (BIGINT with FLOAT is FLOAT, with DOUBLE DOUBLE).
+let private widen (a: Field) (b: Field) : Field =
+    if a.Type = b.Type || b.Type = SqlType.Null then a
+    elif a.Type = SqlType.Null then { a with Type = b.Type }
+    elif a.Type.IsNumeric && b.Type.IsNumeric then
+        { a with Type = (match a.Type, b.Type with
+                         | SqlType.Double, _ | _, SqlType.Double -> SqlType.Double
+                         | SqlType.Float, _ | _, SqlType.Float -> SqlType.Float
+                         | _ -> SqlType.Bigint) }
+    else a
+
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
         q.With |> List.fold (fun (c: Context) (name, cols, sub) ->
@@ -218,7 +243,7 @@ and evalBody (ctx: Context) (b: QueryBody) : Relation =
     | UnionAll(l, r) ->
         let l, r = evalBody ctx l, evalBody ctx r
         if l.Fields.Length <> r.Fields.Length then SqlError.invalid "Column count mismatch in UNION ALL"
-        { l with Rows = l.Rows @ r.Rows }
+        { Fields = List.map2 widen l.Fields r.Fields; Rows = l.Rows @ r.Rows }
     | Union(l, r) ->
         let l, r = evalBody ctx l, evalBody ctx r
         if l.Fields.Length <> r.Fields.Length then SqlError.invalid "Column count mismatch in UNION"
@@ -364,7 +389,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
     // SELECT * and t.* expand to the visible columns.
     let items =
         s.Items |> List.collect (function
-            | Item(e, alias) -> [ resolveSubqueries ctx e, alias ]
+            | Item(e, alias) -> [ (resolveSubqueries ctx e |> fun e -> if ctx.FilteredSumRewrite then filteredSumRewrite e else e), alias ]
             | AllColumns q ->
                 input.Fields
                 |> List.filter (fun f -> q.IsNone || f.Qualifier = q)
@@ -379,7 +404,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
             | Expr.Column(None, n) when not (inputNames.Contains n) ->
                 List.zip names items |> List.tryFind (fun (name, _) -> name = n) |> Option.map (fun (_, (ie, _)) -> ie)
             | _ -> None)
-    let having = s.Having |> Option.map (resolveSubqueries ctx >> aliasExpansion)
+    let having = s.Having |> Option.map (resolveSubqueries ctx >> aliasExpansion >> (fun h -> if ctx.FilteredSumRewrite then filteredSumRewrite h else h))
     let aggregating =
         s.GroupBy.IsSome || items |> List.exists (fst >> hasAggregate) || (having |> Option.exists hasAggregate)
     // Rows after grouping (or the filtered input), with the scope that reads them.
@@ -530,6 +555,15 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 | Some i -> Some fields.[firstWindow + i]
                 | None -> postScope.Substitute e
             fields, rows, { postScope with Fields = fields; Substitute = substitute }
+    // Without ORDER BY, rows come out in the order of the (first) window, as Druid's window
+    // operator sorts them by partition and order keys.
+    let postRows =
+        match orderBy, windowCalls with
+        | [], Expr.Call(_, _, _, _, Some w) :: _ when not (w.PartitionBy.IsEmpty && w.OrderBy.IsEmpty) ->
+            let keys = (w.PartitionBy |> List.map (fun e -> e, false, None)) @ (w.OrderBy |> List.map (fun o -> o.Expr, o.Descending, o.NullsFirst))
+            let evals = keys |> List.map (fun (e, _, _) -> compileOver postFields (fst (translate postScope e)))
+            sortRows evals (keys |> List.map (fun (_, d, _) -> d)) (keys |> List.map (fun (_, _, n) -> n)) postRows
+        | _ -> postRows
     let translatedItems = items |> List.map (fun (e, _) -> translate postScope e)
     let projections = translatedItems |> List.map (fst >> compileOver postFields) |> Array.ofList
     let outFields = List.zip names translatedItems |> List.mapi (fun i (n, (_, t)) -> { Qualifier = None; Name = n; Key = fieldKey i; Type = t })

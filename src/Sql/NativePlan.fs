@@ -107,8 +107,11 @@ let rec toFilter (scope: Scope) (e: Ast.Expr) : Filter.Filter =
         | _ -> expression ()
     | Expr.InList(x, values, negated) ->
         match columnOf x, values |> List.map constOf with
+        | Some _, consts when negated && consts |> List.exists (fun c -> c = Some Value.Null) ->
+            // x NOT IN (..., NULL) is never true.
+            Filter.False
         | Some f, consts when consts |> List.forall Option.isSome ->
-            let vs = consts |> List.map Option.get
+            let vs = consts |> List.map Option.get |> List.filter (fun v -> v <> Value.Null)
             let inner =
                 if f.Type = SqlType.Varchar then Filter.In(f.Key, vs |> List.map (fun v -> Option.ofObj (Value.toStringOrNull v)))
                 else Filter.Or(vs |> List.map (compare BinaryOp.Eq f))
@@ -198,7 +201,7 @@ let private limitOf (scope: Scope) (e: Ast.Expr option) =
     e |> Option.map (fun e -> Evaluate.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
 
 /// Plans a SELECT over one table; None when it needs the in-memory operators.
-let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context: (string * string) list) (q: Query) : Plan option =
+let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
     try
         match q with
         | { With = []; Body = SelectBody({ From = Some(Table((None | Some "druid"), table, alias)) } as s) } when not (catalog.ColumnsOf table).IsEmpty ->
@@ -207,9 +210,11 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context:
             let fields =
                 columns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t) })
             let scope = { scope0 with Fields = fields; Substitute = (fun _ -> None) }
+            let rewriteSums (e: Ast.Expr) = if sumRewrite then Evaluate.filteredSumRewrite e else e
+            let s = { s with Having = s.Having |> Option.map rewriteSums }
             let items =
                 s.Items |> List.collect (function
-                    | Item(e, a) -> [ e, a ]
+                    | Item(e, a) -> [ rewriteSums e, a ]
                     | AllColumns _ -> fields |> List.map (fun f -> Expr.Column(None, f.Name), None))
             if items |> List.exists (fst >> hasWindow) then notNative "window functions"
             // SELECT DISTINCT without aggregates groups by every select expression.

@@ -122,7 +122,8 @@ let private evalContextFor (options: Options) (request: Request) (q: Query optio
       Now = options.Now
       Ctes = Map.empty
       Needed = q |> Option.bind Evaluate.referencedColumns
-      PushFilter = pushFilter }
+      PushFilter = pushFilter
+      FilteredSumRewrite = contextBool request.Context "extendedFilteredSumRewrite" true }
 
 let private evalContext (options: Options) (request: Request) = evalContextFor options request None
 
@@ -136,7 +137,7 @@ let private planOf (options: Options) (request: Request) (q: Query) : NativePlan
             [ yield "sqlQueryId", defaultArg (contextValue request.Context "sqlQueryId") ""
               match contextValue request.Context "sqlTimeZone" with Some z -> yield "sqlTimeZone", z | None -> () ]
             |> List.filter (fun (_, v) -> v <> "")
-        NativePlan.tryPlan options.Catalog scope approx nativeContext q
+        NativePlan.tryPlan options.Catalog scope approx (contextBool request.Context "extendedFilteredSumRewrite" true) nativeContext q
 
 /// Values in the representation of their column's SQL type (native results carry sketch
 /// estimates as doubles, expression results may be wider than the column type).
@@ -149,6 +150,9 @@ let normalize (result: ResultSet) : ResultSet =
         | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
         | (SqlType.Double | SqlType.Float), Value.String _ -> (match Value.toDouble v with Some d -> Value.Double d | None -> Value.Null)
         | SqlType.Varchar, (Value.Long _ | Value.Double _) -> Value.String(Value.toStringOrNull v)
+        // A multi-value string with one value is that value; with none, null.
+        | SqlType.Varchar, Value.Array [| x |] -> x
+        | SqlType.Varchar, Value.Array [||] -> Value.Null
         | SqlType.Boolean, v -> Value.Long(if Expr.isTruthy v then 1L else 0L)
         | _ -> v
     let types = result.Columns |> List.map snd |> Array.ofList

@@ -393,6 +393,16 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
         same (name.ToLowerInvariant()) t
     | "NOT" -> DExpr.Unary(Not, arg 0), SqlType.Boolean
     | "ARRAY" -> call "array" a, SqlType.Array(if count > 0 then argType 0 else SqlType.Varchar)
+    | "MV_FILTER_PREFIX" | "MV_FILTER_REGEX" | "MV_FILTER_ONLY" | "MV_FILTER_NONE" ->
+        need 2 2
+        let x = DExpr.Identifier "__mv_x"
+        let test =
+            match name with
+            | "MV_FILTER_PREFIX" -> bin Equal (call "substring" [ x; lit (Value.Long 0L); call "strlen" [ arg 1 ] ]) (arg 1)
+            | "MV_FILTER_REGEX" -> call "regexp_like" [ x; arg 1 ]
+            | "MV_FILTER_ONLY" -> call "array_contains" [ arg 1; x ]
+            | _ -> DExpr.Unary(Not, call "array_contains" [ arg 1; x ])
+        call "filter" [ DExpr.Lambda([ "__mv_x" ], test); call "cast" [ arg 0; str "ARRAY<STRING>" ] ], SqlType.Varchar
     | "MV_TO_ARRAY" -> call "cast" [ arg 0; str "ARRAY<STRING>" ], SqlType.Array SqlType.Varchar
     | "ARRAY_TO_MV" -> arg 0, SqlType.Varchar
     | "MV_LENGTH" | "ARRAY_LENGTH" | "MV_OFFSET_OF" | "MV_ORDINAL_OF" | "ARRAY_OFFSET_OF" | "ARRAY_ORDINAL_OF" -> same (name.ToLowerInvariant()) SqlType.Bigint

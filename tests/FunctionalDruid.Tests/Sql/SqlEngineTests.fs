@@ -241,6 +241,17 @@ let engineTests =
             Expect.equal (rowsOf (({ options with Supports = fun _ -> false }: SqlEngine.Options)) "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "pushed filter on the in-memory path"
             Expect.equal (rowsOf options "SELECT tags FROM mv WHERE tags = 'c'") [ [ Value.Array [| S "b"; S "c" |] ] ] "whole value in the scan"
         }
+        test "Druid's SQL corner cases: NOT IN with NULL, filtered-sum rewrite, union widening, MV_FILTER_*, window order" {
+            expectRows "SELECT COUNT(*) FROM wikipedia WHERE added NOT IN (SELECT c FROM (VALUES (0), (CAST(NULL AS BIGINT))) AS t(c))" [ [ L 0L ] ]
+            expectRows "SELECT SUM(CASE WHEN channel = 'none' THEN added ELSE 0 END), SUM(CASE WHEN channel = 'none' THEN 1 ELSE 0 END) FROM wikipedia" [ [ N; L 0L ] ]
+            let off = SqlEngine.execute native { Sql = "SELECT SUM(CASE WHEN channel = 'none' THEN added ELSE 0 END) FROM wikipedia"; Parameters = [||]; Context = [ "extendedFilteredSumRewrite", "false" ] }
+            Expect.equal off.Rows [ [| L 0L |] ] "no rewrite when the context turns it off"
+            let u = run native "SELECT x FROM (SELECT added AS x FROM wikipedia WHERE added = 1 UNION ALL SELECT delta AS x FROM wikipedia WHERE added = 5)" []
+            Expect.equal u.Columns [ "x", SqlType.Double ] "BIGINT with DOUBLE widens to DOUBLE"
+            Expect.equal u.Rows [ [| D 1.0 |]; [| D -2.0 |] ] "values as doubles"
+            expectRows "SELECT MV_FILTER_PREFIX(STRING_TO_MV('apple,banana,apricot', ','), 'ap'), MV_FILTER_PREFIX('apple', 'a')" [ [ Value.Array [| S "apple"; S "apricot" |]; S "apple" ] ]
+            expectRows "SELECT added, ROW_NUMBER() OVER (ORDER BY added) FROM wikipedia WHERE added < 8" [ [ L 1L; L 1L ]; [ L 3L; L 2L ]; [ L 5L; L 3L ]; [ L 7L; L 4L ] ]
+        }
         test "sqlOuterLimit caps the rows" {
             let r = SqlEngine.execute native { Sql = "SELECT page FROM wikipedia"; Parameters = [||]; Context = [ "sqlOuterLimit", "2" ] }
             Expect.equal r.Rows.Length 2 "rows"
