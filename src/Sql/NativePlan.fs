@@ -270,7 +270,21 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                 let timeFloors = groupExprs |> List.map (timeFloorOf scope)
                 let dimFields = groupExprs |> List.mapi (fun i e -> let _, t = translate scope e in { Qualifier = None; Name = sprintf "d%d" i; Key = sprintf "d%d" i; Type = t })
                 let aggCalls = (List.map fst items @ Option.toList having @ (q.OrderBy |> List.map (fun o -> aliasExpansion o.Expr))) |> List.collect Relational.collectAggregates |> List.distinct
-                let planned = aggCalls |> List.mapi (fun i call -> aggregatorFor scope approxDistinct addVirtual (sprintf "a%d" i) call)
+                // Exact COUNT(DISTINCT x) (useApproximateCountDistinct=false): an inner groupBy on
+                // the grouping keys plus x, counted by an outer query over its rows.
+                let exactDistinct =
+                    match aggCalls with
+                    | Expr.Call("COUNT", true, [ x ], None, None) :: rest when not approxDistinct && rest |> List.forall ((=) aggCalls.Head) -> Some x
+                    | calls when not approxDistinct && calls |> List.exists (function Expr.Call("COUNT", true, _, _, _) -> true | _ -> false) -> notNative "exact COUNT(DISTINCT) mixed with other aggregates"
+                    | _ -> None
+                if exactDistinct.IsSome && (timeFloors |> List.exists Option.isSome || having.IsSome) then notNative "exact COUNT(DISTINCT) with time floors or HAVING"
+                let distinctKey = sprintf "d%d" groupExprs.Length
+                let planned =
+                    aggCalls |> List.mapi (fun i call ->
+                        let name = sprintf "a%d" i
+                        match exactDistinct with
+                        | Some _ -> [ AggregatorSpec.Filtered(None, NativeJson.filterText (Filter.Not(Filter.Null distinctKey)), AggregatorSpec.Count name) ], None, SqlType.Bigint
+                        | None -> aggregatorFor scope approxDistinct addVirtual name call)
                 let aggregations = planned |> List.collect (fun (a, _, _) -> a)
                 let aggPosts = planned |> List.choose (fun (_, p, _) -> p)
                 let aggFields = planned |> List.mapi (fun i (_, _, t) -> { Qualifier = None; Name = sprintf "a%d" i; Key = sprintf "a%d" i; Type = t })
@@ -309,6 +323,20 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         let k, t = fieldOf e
                         k, t, o.Descending)
                 let anyOrder = not q.OrderBy.IsEmpty
+                let sourceDimensions () =
+                    List.zip groupExprs dimFields |> List.map (fun (e, f) ->
+                        let d, t = translate scope e
+                        let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
+                        DimensionSpec.Default(source, f.Key, druidTypeOf t))
+                let baseQuery kind =
+                    match exactDistinct with
+                    | None -> baseQuery kind
+                    | Some x ->
+                        let d, t = translate scope x
+                        let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
+                        let innerDims = sourceDimensions () @ [ DimensionSpec.Default(source, distinctKey, druidTypeOf t) ]
+                        let inner = baseQuery (QueryKind.GroupBy { Granularity = Time.Granularity.All; Dimensions = innerDims; Aggregations = []; PostAggregations = []; Having = None; LimitSpec = None; SubtotalsSpec = None })
+                        { inner with DataSource = DataSource.Query inner; Intervals = [ Time.eternity ]; Filter = None; VirtualColumns = []; Kind = kind }
                 let granularityAll = Time.Granularity.All
                 match groupExprs, timeFloors with
                 | [], _ when having.IsNone && not anyOrder ->
@@ -320,10 +348,9 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset }
                 | _ ->
                     let dimensions =
-                        List.zip groupExprs dimFields |> List.map (fun (e, f) ->
-                            let d, t = translate scope e
-                            let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
-                            DimensionSpec.Default(source, f.Key, druidTypeOf t))
+                        match exactDistinct with
+                        | Some _ -> dimFields |> List.map (fun f -> DimensionSpec.Default(f.Key, f.Key, druidTypeOf f.Type))
+                        | None -> sourceDimensions ()
                     let topN =
                         match dimensions, orderFields with
                         | [ dim ], [ (k, t, desc) ] when having.IsNone && offset = 0 && limit.IsSome && k <> "d0" && t.IsNumeric && timeFloors.Head.IsNone ->

@@ -118,8 +118,17 @@ let engineTests =
             match q with
             | Some { Kind = QueryKind.Timeseries ts } -> Expect.isTrue (match ts.Aggregations with [ AggregatorSpec.Cardinality _ ] -> true | _ -> false) "cardinality"
             | other -> failtestf "plan %A" other
-            let exact = SqlEngine.execute native { Sql = sql; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
-            Expect.equal exact.Rows [ [| L 4L |] ] "exact"
+            let exactRequest: SqlEngine.Request = { Sql = sql; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
+            Expect.equal (SqlEngine.execute native exactRequest).Rows [ [| L 4L |] ] "exact"
+            match SqlEngine.nativePlan native exactRequest with
+            | Some { DataSource = DataSource.Query inner; Kind = QueryKind.Timeseries outer } ->
+                match inner.Kind with
+                | QueryKind.GroupBy g -> Expect.equal (g.Dimensions |> List.map (fun d -> d.Dimension, d.OutputName)) [ "user", "d0" ] "inner groups by the counted column"
+                | other -> failtestf "inner %A" other
+                Expect.isTrue (match outer.Aggregations with [ AggregatorSpec.Filtered(_, _, AggregatorSpec.Count "a0") ] -> true | _ -> false) "outer counts non-null keys"
+            | other -> failtestf "exact plan %A" other
+            let grouped: SqlEngine.Request = { exactRequest with Sql = "SELECT channel, COUNT(DISTINCT \"user\") FROM wikipedia GROUP BY 1 ORDER BY 1" }
+            Expect.equal (SqlEngine.execute native grouped).Rows [ [| S "#de.wikipedia"; L 1L |]; [| S "#en.wikipedia"; L 3L |]; [| S "#fr.wikipedia"; L 1L |] ] "exact per group"
         }
         test "scan with a time range and LIMIT; ORDER BY __time" {
             let sql = "SELECT \"__time\", \"channel\", \"page\", \"added\" FROM \"wikipedia\" AS t WHERE (TIMESTAMP '2015-09-12 00:00:00'<=\"__time\" AND \"__time\"<TIMESTAMP '2015-09-12 01:00:00') LIMIT 5"
