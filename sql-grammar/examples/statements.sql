@@ -69,3 +69,5 @@ SELECT "quoted ""name""", "__time", LEFT(page, 2), RIGHT(page, 2), MOD(added, 3)
 select count(*) from wikipedia where Channel = 'x' group by page order by 1 desc nulls last fetch first 3 rows only
 ;
 SELECT a FROM (VALUES (1), (2)) AS t(a) WHERE EXISTS (SELECT 1) AND a IN (SELECT 1)
+;
+SELECT JSON_VALUE(a_nested, '$[1]' RETURNING BIGINT ARRAY) AS c, COUNT(*) FROM test_array GROUP BY 1

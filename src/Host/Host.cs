@@ -70,6 +70,7 @@ public sealed class DruidServer : IAsyncDisposable
         QueryEndpoints.Map(app, queries, cache);
         CoordinatorEndpoints.Map(app, store, cache);
         SupervisorEndpoints.Map(app, supervisors);
+        SqlEndpoints.Map(app, new SqlService(cache, store, queries, $"{config.Host}:{config.Port}"));
         return new DruidServer(app, config, store, cache, tasks, supervisors);
     }
 

@@ -14,11 +14,19 @@ open FunctionalDruid.Sql.Relational
 type Context =
     { Catalog: ICatalog
       /// Reads the given columns of a datasource's rows inside the intervals, in column order.
-      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Value[] list
+      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[] list
       Params: (Value * SqlType)[]
       Zone: NodaTime.DateTimeZone
       Now: int64
-      Ctes: Map<string, Relation> }
+      Ctes: Map<string, Relation>
+      /// Column names the statement mentions anywhere (None: a `*` reads every column), so
+      /// table reads fetch only those.
+      Needed: Set<string> option
+      /// A native filter equivalent to (or weaker than) a WHERE over one table, pushed into
+      /// the table read; the WHERE still runs in memory afterwards.
+      PushFilter: Scope -> Ast.Expr -> Filter.Filter option
+      /// Druid's `extendedFilteredSumRewrite` (default on).
+      FilteredSumRewrite: bool }
 
 let emptyScope (ctx: Context) (fields: Field list) : Scope =
     { Fields = fields; Substitute = (fun _ -> None); Params = ctx.Params; Zone = ctx.Zone; Now = ctx.Now }
@@ -54,6 +62,18 @@ let rec rewrite (f: Ast.Expr -> Ast.Expr option) (e: Ast.Expr) : Ast.Expr =
         | Expr.Position(a, b, c) -> Expr.Position(r a, r b, ro c)
         | Expr.Trim(w, c, x) -> Expr.Trim(w, ro c, r x)
         | Expr.Array xs -> Expr.Array(List.map r xs)
+
+/// `SUM(CASE WHEN c THEN x ELSE 0 END)` → `SUM(x) FILTER (WHERE c)`, as Druid rewrites it
+/// (so a sum over no matching rows is null, not 0). A constant THEN keeps the CASE, whose
+/// ELSE 0 then sums to 0 as in Druid.
+let filteredSumRewrite (e: Ast.Expr) : Ast.Expr =
+    e |> rewrite (fun node ->
+        match node with
+        | Expr.Call("SUM", false, [ Expr.Case(None, [ (cond, x) ], (None | Some(Expr.Literal(Literal.Number("0" | "0.0"))))) ], filter, None)
+            when (match x with Expr.Literal _ -> false | _ -> true) ->
+            let combined = match filter with Some f -> Expr.Binary(BinaryOp.And, f, cond) | None -> cond
+            Some(Expr.Call("SUM", false, [ x ], Some combined, None))
+        | _ -> None)
 
 let rec literalOf (v: Value) : Ast.Expr =
     match v with
@@ -112,6 +132,52 @@ let timeIntervals (scope: Scope) (where: Ast.Expr option) : Time.Interval list =
         | _ -> ()
     if lo >= hi then [] else [ { Time.Interval.Start = lo; End = hi } ]
 
+/// Every column name a statement mentions, or None when a `*` needs all of them.
+let referencedColumns (q: Query) : Set<string> option =
+    let names = HashSet<string>(StringComparer.Ordinal)
+    let mutable star = false
+    let rec expr (e: Ast.Expr) =
+        match e with
+        | Expr.Column(_, n) -> names.Add n |> ignore
+        | Expr.Star _ -> ()
+        | Expr.ScalarQuery sub | Expr.Exists sub -> query sub
+        | Expr.InQuery(x, sub, _) -> expr x; query sub
+        | e -> children e |> List.iter expr
+    and table (t: TableRef) =
+        match t with
+        | Table _ -> ()
+        | Derived(sub, _, _) -> query sub
+        | Join(l, _, r, on) -> table l; table r; Option.iter expr on
+        | Unnest(e, _, _) -> expr e
+    and select (s: Select) =
+        for i in s.Items do
+            match i with
+            | Item(e, _) -> expr e
+            | AllColumns _ -> star <- true
+        Option.iter table s.From
+        Option.iter expr s.Where
+        Option.iter expr s.Having
+        for g in defaultArg s.GroupBy [] do
+            match g with
+            | GroupExpr e -> expr e
+            | GroupEmpty -> ()
+            | GroupingSets sets -> sets |> List.iter (List.iter expr)
+            | Rollup xs | Cube xs -> List.iter expr xs
+    and body (b: QueryBody) =
+        match b with
+        | SelectBody s -> select s
+        | UnionAll(l, r) | Union(l, r) -> body l; body r
+        | Values rows -> rows |> List.iter (List.iter expr)
+        | Nested q -> query q
+    and query (q: Query) =
+        for (_, _, sub) in q.With do query sub
+        body q.Body
+        for o in q.OrderBy do expr o.Expr
+    query q
+    // Aggregates read __time for EARLIEST/LATEST without naming it.
+    names.Add "__time" |> ignore
+    if star then None else Some(Set.ofSeq names)
+
 // ---- queries ---------------------------------------------------------------------------------------
 
 let private limitValue (ctx: Context) (e: Ast.Expr option) : int option =
@@ -136,6 +202,17 @@ let page (offset: int option) (limit: int option) (rows: 'r list) : 'r list =
     match limit with
     | Some l -> List.truncate l rows
     | None -> rows
+
+/// The column type of a union: numbers widen (BIGINT with FLOAT is FLOAT, with DOUBLE DOUBLE).
+let private widen (a: Field) (b: Field) : Field =
+    if a.Type = b.Type || b.Type = SqlType.Null then a
+    elif a.Type = SqlType.Null then { a with Type = b.Type }
+    elif a.Type.IsNumeric && b.Type.IsNumeric then
+        { a with Type = (match a.Type, b.Type with
+                         | SqlType.Double, _ | _, SqlType.Double -> SqlType.Double
+                         | SqlType.Float, _ | _, SqlType.Float -> SqlType.Float
+                         | _ -> SqlType.Bigint) }
+    else a
 
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
@@ -166,7 +243,7 @@ and evalBody (ctx: Context) (b: QueryBody) : Relation =
     | UnionAll(l, r) ->
         let l, r = evalBody ctx l, evalBody ctx r
         if l.Fields.Length <> r.Fields.Length then SqlError.invalid "Column count mismatch in UNION ALL"
-        { l with Rows = l.Rows @ r.Rows }
+        { Fields = List.map2 widen l.Fields r.Fields; Rows = l.Rows @ r.Rows }
     | Union(l, r) ->
         let l, r = evalBody ctx l, evalBody ctx r
         if l.Fields.Length <> r.Fields.Length then SqlError.invalid "Column count mismatch in UNION"
@@ -195,7 +272,38 @@ and resolveSubqueries (ctx: Context) (e: Ast.Expr) : Ast.Expr =
         | Expr.Exists q -> Some(Expr.Literal(Literal.Bool(not (evalQuery ctx q).Rows.IsEmpty)))
         | _ -> None)
 
-and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation =
+and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation = fst (evalFromSplit ctx where t)
+
+/// Reads a FROM clause; for a single Druid table, the WHERE conjuncts that become native
+/// filters run in the table read and only the rest (returned) remains to evaluate.
+and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation * Ast.Expr option =
+    match t with
+    | Table((None | Some "druid"), name, alias) when not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias)) ->
+        let qualifier = Some(defaultArg alias name)
+        let columns = ctx.Catalog.ColumnsOf name
+        if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
+        let columns =
+            match ctx.Needed with
+            | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
+            | None -> columns
+        let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
+        let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
+        let intervals = timeIntervals tableScope where
+        let split = (match where with Some w -> conjuncts w | None -> []) |> List.map (fun c -> c, (try ctx.PushFilter tableScope c with _ -> None))
+        let filter =
+            match split |> List.choose snd with
+            | [] -> None
+            | [ f ] -> Some f
+            | fs -> Some(Filter.And fs)
+        let residual =
+            match split |> List.filter (snd >> Option.isNone) |> List.map fst with
+            | [] -> None
+            | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
+        let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns filter
+        relationOf qualifier sqlColumns rows, residual
+    | _ -> evalFromOther ctx t, where
+
+and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
     match t with
     | Table(schema, name, alias) ->
         let qualifier = Some(defaultArg alias name)
@@ -206,13 +314,7 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation =
             match Metadata.table ctx.Catalog sch name with
             | Some(columns, rows) -> relationOf qualifier columns rows
             | None -> SqlError.invalid (sprintf "Object '%s' not found within '%s'" name sch)
-        | None | Some "druid" ->
-            let columns = ctx.Catalog.ColumnsOf name
-            if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
-            let scope = emptyScope ctx [ { Qualifier = qualifier; Name = "__time"; Key = "__time"; Type = SqlType.Timestamp } ]
-            let intervals = timeIntervals scope where
-            let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns
-            relationOf qualifier (columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))) rows
+        | None | Some "druid" -> fst (evalFromSplit ctx None t)
         | Some other -> SqlError.invalid (sprintf "Object '%s' not found (schema '%s' is not known; use druid, INFORMATION_SCHEMA or sys)" name other)
     | Derived(q, alias, cols) ->
         let r = evalQuery ctx q
@@ -273,10 +375,10 @@ and private join (ctx: Context) (left: Relation) (kind: JoinKind) (right: Relati
 
 and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) : Relation =
     let where = s.Where |> Option.map (resolveSubqueries ctx)
-    let input =
+    let input, where =
         match s.From with
-        | Some t -> evalFrom ctx where t
-        | None -> { Fields = []; Rows = [ [||] ] }
+        | Some t -> evalFromSplit ctx where t
+        | None -> { Fields = []; Rows = [ [||] ] }, where
     let scope0 = emptyScope ctx input.Fields
     let rows =
         match where with
@@ -287,7 +389,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
     // SELECT * and t.* expand to the visible columns.
     let items =
         s.Items |> List.collect (function
-            | Item(e, alias) -> [ resolveSubqueries ctx e, alias ]
+            | Item(e, alias) -> [ (resolveSubqueries ctx e |> fun e -> if ctx.FilteredSumRewrite then filteredSumRewrite e else e), alias ]
             | AllColumns q ->
                 input.Fields
                 |> List.filter (fun f -> q.IsNone || f.Qualifier = q)
@@ -302,7 +404,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
             | Expr.Column(None, n) when not (inputNames.Contains n) ->
                 List.zip names items |> List.tryFind (fun (name, _) -> name = n) |> Option.map (fun (_, (ie, _)) -> ie)
             | _ -> None)
-    let having = s.Having |> Option.map (resolveSubqueries ctx >> aliasExpansion)
+    let having = s.Having |> Option.map (resolveSubqueries ctx >> aliasExpansion >> (fun h -> if ctx.FilteredSumRewrite then filteredSumRewrite h else h))
     let aggregating =
         s.GroupBy.IsSome || items |> List.exists (fst >> hasAggregate) || (having |> Option.exists hasAggregate)
     // Rows after grouping (or the filtered input), with the scope that reads them.
@@ -352,7 +454,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                             if isStar then [], []
                             else
                                 match name with
-                                | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" -> [ args.Head ], args
+                                | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" | "ARRAY_AGG" -> [ args.Head ], args
                                 | _ -> args, args
                         let translatedArgs = valueArgs |> List.map (translate scope0)
                         let evals = translatedArgs |> List.map (fst >> compileOver input.Fields) |> Array.ofList
@@ -366,8 +468,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
             for set in sets do
                 let groups = Dictionary<Value[], List<Value[]>>(KeyComparer())
                 let order = List<Value[]>()
-                for row in rows do
-                    let key = set |> List.map (fun i -> groupEval.[i] row) |> Array.ofList
+                let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
                     | true, l -> l.Add row
                     | _ ->
@@ -375,6 +476,22 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         l.Add row
                         groups.[key] <- l
                         order.Add key
+                for row in rows do
+                    let values = set |> List.map (fun i -> groupEval.[i] row)
+                    if values |> List.exists (function Value.Array _ -> true | _ -> false) then
+                        // A multi-value string groups under each of its values (none: null).
+                        let choices =
+                            List.map2 (fun i v ->
+                                match v, snd groupTranslated.[i] with
+                                | Value.Array [||], SqlType.Varchar -> [ Value.Null ]
+                                | Value.Array xs, SqlType.Varchar -> List.ofArray (Array.distinct xs)
+                                | v, _ -> [ v ]) set values
+                        let rec product (cs: Value list list) : Value list list =
+                            match cs with
+                            | [] -> [ [] ]
+                            | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
+                        for key in product choices do add (Array.ofList key) row
+                    else add (Array.ofList values) row
                 if set.IsEmpty && order.Count = 0 then
                     groups.[[||]] <- List<Value[]>()
                     order.Add [||]
@@ -438,6 +555,15 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 | Some i -> Some fields.[firstWindow + i]
                 | None -> postScope.Substitute e
             fields, rows, { postScope with Fields = fields; Substitute = substitute }
+    // Without ORDER BY, rows come out in the order of the (first) window, as Druid's window
+    // operator sorts them by partition and order keys.
+    let postRows =
+        match orderBy, windowCalls with
+        | [], Expr.Call(_, _, _, _, Some w) :: _ when not (w.PartitionBy.IsEmpty && w.OrderBy.IsEmpty) ->
+            let keys = (w.PartitionBy |> List.map (fun e -> e, false, None)) @ (w.OrderBy |> List.map (fun o -> o.Expr, o.Descending, o.NullsFirst))
+            let evals = keys |> List.map (fun (e, _, _) -> compileOver postFields (fst (translate postScope e)))
+            sortRows evals (keys |> List.map (fun (_, d, _) -> d)) (keys |> List.map (fun (_, _, n) -> n)) postRows
+        | _ -> postRows
     let translatedItems = items |> List.map (fun (e, _) -> translate postScope e)
     let projections = translatedItems |> List.map (fst >> compileOver postFields) |> Array.ofList
     let outFields = List.zip names translatedItems |> List.mapi (fun i (n, (_, t)) -> { Qualifier = None; Name = n; Key = fieldKey i; Type = t })

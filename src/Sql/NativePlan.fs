@@ -107,8 +107,11 @@ let rec toFilter (scope: Scope) (e: Ast.Expr) : Filter.Filter =
         | _ -> expression ()
     | Expr.InList(x, values, negated) ->
         match columnOf x, values |> List.map constOf with
+        | Some _, consts when negated && consts |> List.exists (fun c -> c = Some Value.Null) ->
+            // x NOT IN (..., NULL) is never true.
+            Filter.False
         | Some f, consts when consts |> List.forall Option.isSome ->
-            let vs = consts |> List.map Option.get
+            let vs = consts |> List.map Option.get |> List.filter (fun v -> v <> Value.Null)
             let inner =
                 if f.Type = SqlType.Varchar then Filter.In(f.Key, vs |> List.map (fun v -> Option.ofObj (Value.toStringOrNull v)))
                 else Filter.Or(vs |> List.map (compare BinaryOp.Eq f))
@@ -198,21 +201,28 @@ let private limitOf (scope: Scope) (e: Ast.Expr option) =
     e |> Option.map (fun e -> Evaluate.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
 
 /// Plans a SELECT over one table; None when it needs the in-memory operators.
-let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context: (string * string) list) (q: Query) : Plan option =
+let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
     try
         match q with
         | { With = []; Body = SelectBody({ From = Some(Table((None | Some "druid"), table, alias)) } as s) } when not (catalog.ColumnsOf table).IsEmpty ->
-            if s.Distinct then notNative "DISTINCT"
             let columns = catalog.ColumnsOf table
             let qualifier = Some(defaultArg alias table)
             let fields =
                 columns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t) })
             let scope = { scope0 with Fields = fields; Substitute = (fun _ -> None) }
+            let rewriteSums (e: Ast.Expr) = if sumRewrite then Evaluate.filteredSumRewrite e else e
+            let s = { s with Having = s.Having |> Option.map rewriteSums }
             let items =
                 s.Items |> List.collect (function
-                    | Item(e, a) -> [ e, a ]
+                    | Item(e, a) -> [ rewriteSums e, a ]
                     | AllColumns _ -> fields |> List.map (fun f -> Expr.Column(None, f.Name), None))
             if items |> List.exists (fst >> hasWindow) then notNative "window functions"
+            // SELECT DISTINCT without aggregates groups by every select expression.
+            let s =
+                if not s.Distinct then s
+                elif s.GroupBy.IsNone && not (items |> List.exists (fst >> hasAggregate)) then
+                    { s with Distinct = false; GroupBy = Some(items |> List.map (fst >> GroupExpr)) }
+                else notNative "DISTINCT with aggregates"
             let names = items |> List.mapi (fun i (e, a) -> match a, e with Some a, _ -> a | None, Expr.Column(_, n) -> n | _ -> sprintf "EXPR$%d" i)
             let virtuals = ResizeArray<VirtualColumn>()
             let addVirtual (d: DExpr) (t: SqlType) =
@@ -260,7 +270,21 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context:
                 let timeFloors = groupExprs |> List.map (timeFloorOf scope)
                 let dimFields = groupExprs |> List.mapi (fun i e -> let _, t = translate scope e in { Qualifier = None; Name = sprintf "d%d" i; Key = sprintf "d%d" i; Type = t })
                 let aggCalls = (List.map fst items @ Option.toList having @ (q.OrderBy |> List.map (fun o -> aliasExpansion o.Expr))) |> List.collect Relational.collectAggregates |> List.distinct
-                let planned = aggCalls |> List.mapi (fun i call -> aggregatorFor scope approxDistinct addVirtual (sprintf "a%d" i) call)
+                // Exact COUNT(DISTINCT x) (useApproximateCountDistinct=false): an inner groupBy on
+                // the grouping keys plus x, counted by an outer query over its rows.
+                let exactDistinct =
+                    match aggCalls with
+                    | Expr.Call("COUNT", true, [ x ], None, None) :: rest when not approxDistinct && rest |> List.forall ((=) aggCalls.Head) -> Some x
+                    | calls when not approxDistinct && calls |> List.exists (function Expr.Call("COUNT", true, _, _, _) -> true | _ -> false) -> notNative "exact COUNT(DISTINCT) mixed with other aggregates"
+                    | _ -> None
+                if exactDistinct.IsSome && (timeFloors |> List.exists Option.isSome || having.IsSome) then notNative "exact COUNT(DISTINCT) with time floors or HAVING"
+                let distinctKey = sprintf "d%d" groupExprs.Length
+                let planned =
+                    aggCalls |> List.mapi (fun i call ->
+                        let name = sprintf "a%d" i
+                        match exactDistinct with
+                        | Some _ -> [ AggregatorSpec.Filtered(None, NativeJson.filterText (Filter.Not(Filter.Null distinctKey)), AggregatorSpec.Count name) ], None, SqlType.Bigint
+                        | None -> aggregatorFor scope approxDistinct addVirtual name call)
                 let aggregations = planned |> List.collect (fun (a, _, _) -> a)
                 let aggPosts = planned |> List.choose (fun (_, p, _) -> p)
                 let aggFields = planned |> List.mapi (fun i (_, _, t) -> { Qualifier = None; Name = sprintf "a%d" i; Key = sprintf "a%d" i; Type = t })
@@ -299,6 +323,20 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context:
                         let k, t = fieldOf e
                         k, t, o.Descending)
                 let anyOrder = not q.OrderBy.IsEmpty
+                let sourceDimensions () =
+                    List.zip groupExprs dimFields |> List.map (fun (e, f) ->
+                        let d, t = translate scope e
+                        let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
+                        DimensionSpec.Default(source, f.Key, druidTypeOf t))
+                let baseQuery kind =
+                    match exactDistinct with
+                    | None -> baseQuery kind
+                    | Some x ->
+                        let d, t = translate scope x
+                        let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
+                        let innerDims = sourceDimensions () @ [ DimensionSpec.Default(source, distinctKey, druidTypeOf t) ]
+                        let inner = baseQuery (QueryKind.GroupBy { Granularity = Time.Granularity.All; Dimensions = innerDims; Aggregations = []; PostAggregations = []; Having = None; LimitSpec = None; SubtotalsSpec = None })
+                        { inner with DataSource = DataSource.Query inner; Intervals = [ Time.eternity ]; Filter = None; VirtualColumns = []; Kind = kind }
                 let granularityAll = Time.Granularity.All
                 match groupExprs, timeFloors with
                 | [], _ when having.IsNone && not anyOrder ->
@@ -310,10 +348,9 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (context:
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset }
                 | _ ->
                     let dimensions =
-                        List.zip groupExprs dimFields |> List.map (fun (e, f) ->
-                            let d, t = translate scope e
-                            let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
-                            DimensionSpec.Default(source, f.Key, druidTypeOf t))
+                        match exactDistinct with
+                        | Some _ -> dimFields |> List.map (fun f -> DimensionSpec.Default(f.Key, f.Key, druidTypeOf f.Type))
+                        | None -> sourceDimensions ()
                     let topN =
                         match dimensions, orderFields with
                         | [ dim ], [ (k, t, desc) ] when having.IsNone && offset = 0 && limit.IsSome && k <> "d0" && t.IsNumeric && timeFloors.Head.IsNone ->

@@ -166,7 +166,11 @@ let private functionCall: P<Expr> =
         let firstArg =
             if timeUnitFunctions.Contains fn then attempt (timeUnit .>> followedBy (skipChar ',') |>> Expr.Keyword) <|> arg
             else arg
-        let args = opt (firstArg .>>. many (sym "," >>. arg)) |>> function Some(a, rest) -> a :: rest | None -> []
+        // JSON_VALUE(x, path RETURNING type) names its result type inside the call.
+        let returning = opt (kw "RETURNING" >>. sqlType |>> fun t -> Expr.Keyword("RETURNING " + t))
+        let args =
+            opt (firstArg .>>. many (sym "," >>. arg)) .>>. returning
+            |>> fun (a, r) -> (match a with Some(a, rest) -> a :: rest | None -> []) @ Option.toList r
         let quantifier = opt ((kw "DISTINCT" >>% true) <|> (kw "ALL" >>% false)) |>> Option.defaultValue false
         pipe4 (sym "(" >>. quantifier) (args .>> sym ")") (opt (kw "FILTER" >>. parens (kw "WHERE" >>. expr))) (opt (kw "OVER" >>. window))
             (fun distinct args filter over -> Expr.Call(fn, distinct, args, filter, over))

@@ -58,7 +58,13 @@ let rec expr (e: Expr) : string =
     | Expr.Binary(op, l, r) -> sprintf "%s %s %s" (operand l) (opText op) (operand r)
     | Expr.Call(name, _, [], None, None) when niladicFunctions.Contains name -> name
     | Expr.Call(name, distinct, args, filter, over) ->
-        let args = String.Join(", ", args |> List.map expr)
+        let args =
+            args
+            |> List.mapi (fun i a ->
+                match a with
+                | Expr.Keyword k when k.StartsWith "RETURNING " -> (if i > 0 then " " else "") + k
+                | a -> (if i > 0 then ", " else "") + expr a)
+            |> String.concat ""
         let filter = match filter with Some f -> " FILTER (WHERE " + expr f + ")" | None -> ""
         let over = match over with Some w -> " OVER " + window w | None -> ""
         sprintf "%s(%s%s)%s%s" name (if distinct then "DISTINCT " else "") args filter over

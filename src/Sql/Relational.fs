@@ -127,6 +127,16 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
             snd best
     | "ARRAY_AGG" ->
         let xs = column 0 |> distinctIf
+        let maxBytes =
+            match constArgs with
+            | _ :: size :: _ ->
+                match size with
+                | Value.Long l when l > 0L -> l
+                | other -> SqlError.invalid (sprintf "ARRAY_AGG size must be a positive integer literal, not [%s]" (Value.toStringOrNull other))
+            | _ -> 1024L
+        let bytes = xs |> Array.sumBy (fun v -> match v with Value.String s -> int64 (Text.Encoding.UTF8.GetByteCount s) + 4L | _ -> 9L)
+        if bytes > maxBytes then
+            SqlError.invalid (sprintf "Unable to serialize the ARRAY_AGG result: %d bytes exceed the max size of %d bytes; pass a larger size as the second argument" bytes maxBytes)
         if xs.Length = 0 then Value.Null else Value.Array xs
     | "STRING_AGG" | "LISTAGG" ->
         let separator = match constArgs with _ :: sep :: _ -> Value.toStringOrNull sep | _ -> ","

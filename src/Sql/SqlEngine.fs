@@ -20,14 +20,35 @@ type Options =
       /// The query's start time, for CURRENT_TIMESTAMP (Core reads no clock).
       Now: int64 }
 
-/// What the native engine of this landing executes: scans and timeseries without virtual
-/// columns. Widen it (or pass your own) as groupBy/topN/virtual columns land.
-let defaultSupports (q: NativeQuery) : bool =
-    q.VirtualColumns.IsEmpty
-    && q.DataSource.IsTable
-    && (match q.Kind with
-        | QueryKind.Scan _ | QueryKind.Timeseries _ -> true
+/// What a native engine executes completely; the SQL layer runs everything else in memory.
+type Capabilities =
+    { /// Query types: "scan", "timeseries", "topN", "groupBy".
+      Kinds: Set<string>
+      /// Expression virtual columns in every query part.
+      VirtualColumns: bool
+      /// `query` data sources (nested queries).
+      NestedQueries: bool }
+
+/// The engine of this landing: scans and timeseries without virtual columns. Widen it as
+/// groupBy, topN and virtual columns land (one line), or pass your own `Supports`.
+let currentEngine = { Kinds = set [ "scan"; "timeseries" ]; VirtualColumns = false; NestedQueries = false }
+
+let supportsWith (c: Capabilities) (q: NativeQuery) : bool =
+    let kind =
+        match q.Kind with
+        | QueryKind.Scan _ -> "scan"
+        | QueryKind.Timeseries _ -> "timeseries"
+        | QueryKind.TopN _ -> "topN"
+        | QueryKind.GroupBy _ -> "groupBy"
+        | _ -> "other"
+    c.Kinds.Contains kind
+    && (c.VirtualColumns || q.VirtualColumns.IsEmpty)
+    && (match q.DataSource with
+        | DataSource.Table _ -> true
+        | DataSource.Query _ -> c.NestedQueries
         | _ -> false)
+
+let defaultSupports (q: NativeQuery) : bool = supportsWith currentEngine q
 
 type Request =
     { Sql: string
@@ -50,12 +71,12 @@ let zoneOf (ctx: (string * string) list) =
     | None -> NodaTime.DateTimeZone.Utc
 
 /// Reads columns of a datasource through a compacted native scan.
-let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) : Value[] list =
+let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[] list =
     let names = columns |> List.map fst
     let scan =
         { DataSource = DataSource.Table dataSource
           Intervals = intervals
-          Filter = None
+          Filter = filter
           VirtualColumns = []
           Kind = QueryKind.Scan { Columns = names; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
           Context = [] }
@@ -86,13 +107,25 @@ let rec private hasSubquery (q: Query) : bool =
         || (s.Having |> Option.exists inExpr)
     | _ -> true
 
-let private evalContext (options: Options) (request: Request) : Evaluate.Context =
+/// A WHERE conjunct as the native filter a scan runs in its place, when every column it reads
+/// is stored (the scan sees no computed columns).
+let private pushFilter (scope: Translate.Scope) (conjunct: Ast.Expr) : Filter.Filter option =
+    let stored = scope.Fields |> List.map (fun f -> f.Key) |> set
+    let f = NativePlan.toFilter scope conjunct
+    if Filter.requiredColumns f |> List.forall stored.Contains then Some f else None
+
+let private evalContextFor (options: Options) (request: Request) (q: Query option) : Evaluate.Context =
     { Catalog = options.Catalog
       ReadTable = readTable options
       Params = request.Parameters
       Zone = zoneOf request.Context
       Now = options.Now
-      Ctes = Map.empty }
+      Ctes = Map.empty
+      Needed = q |> Option.bind Evaluate.referencedColumns
+      PushFilter = pushFilter
+      FilteredSumRewrite = contextBool request.Context "extendedFilteredSumRewrite" true }
+
+let private evalContext (options: Options) (request: Request) = evalContextFor options request None
 
 let private planOf (options: Options) (request: Request) (q: Query) : NativePlan.Plan option =
     if hasSubquery q then None
@@ -104,7 +137,7 @@ let private planOf (options: Options) (request: Request) (q: Query) : NativePlan
             [ yield "sqlQueryId", defaultArg (contextValue request.Context "sqlQueryId") ""
               match contextValue request.Context "sqlTimeZone" with Some z -> yield "sqlTimeZone", z | None -> () ]
             |> List.filter (fun (_, v) -> v <> "")
-        NativePlan.tryPlan options.Catalog scope approx nativeContext q
+        NativePlan.tryPlan options.Catalog scope approx (contextBool request.Context "extendedFilteredSumRewrite" true) nativeContext q
 
 /// Values in the representation of their column's SQL type (native results carry sketch
 /// estimates as doubles, expression results may be wider than the column type).
@@ -117,6 +150,9 @@ let normalize (result: ResultSet) : ResultSet =
         | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
         | (SqlType.Double | SqlType.Float), Value.String _ -> (match Value.toDouble v with Some d -> Value.Double d | None -> Value.Null)
         | SqlType.Varchar, (Value.Long _ | Value.Double _) -> Value.String(Value.toStringOrNull v)
+        // A multi-value string with one value is that value; with none, null.
+        | SqlType.Varchar, Value.Array [| x |] -> x
+        | SqlType.Varchar, Value.Array [||] -> Value.Null
         | SqlType.Boolean, v -> Value.Long(if Expr.isTruthy v then 1L else 0L)
         | _ -> v
     let types = result.Columns |> List.map snd |> Array.ofList
@@ -128,7 +164,7 @@ let private runQuery (options: Options) (request: Request) (q: Query) : ResultSe
         | Some plan when options.Supports plan.Query ->
             { Columns = plan.Outputs |> List.map (fun (n, t, _) -> n, t); Rows = NativePlan.rowsOf plan (options.Run plan.Query) }
         | _ ->
-            let r = Evaluate.evalQuery (evalContext options request) q
+            let r = Evaluate.evalQuery (evalContextFor options request (Some q)) q
             { Columns = r.Fields |> List.map (fun f -> f.Name, f.Type); Rows = r.Rows }
     let result = normalize result
     match contextValue request.Context "sqlOuterLimit" |> Option.bind Value.parseLongText with

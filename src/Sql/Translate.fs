@@ -347,15 +347,22 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
     | "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "NOW" -> lit (Value.Long scope.Now), SqlType.Timestamp
     | "CURRENT_DATE" -> call "timestamp_floor" [ lit (Value.Long scope.Now); str "P1D"; lit Value.Null; zoneText scope ], SqlType.Date
     | "CONCAT" -> same "concat" SqlType.Varchar
-    | "LOWER" | "UPPER" | "REVERSE" | "LPAD" | "RPAD" | "REPLACE" | "REPEAT" | "LTRIM" | "RTRIM" | "REGEXP_EXTRACT" | "REGEXP_REPLACE" | "LEFT" | "RIGHT" ->
+    | "LPAD" | "RPAD" ->
+        need 2 3
+        call (name.ToLowerInvariant()) (if count = 2 then a @ [ str " " ] else a), SqlType.Varchar
+    | "LOWER" | "UPPER" | "REVERSE" | "REPLACE" | "REPEAT" | "LTRIM" | "RTRIM" | "REGEXP_EXTRACT" | "REGEXP_REPLACE" | "LEFT" | "RIGHT" ->
         same (name.ToLowerInvariant()) SqlType.Varchar
+    | "TEXTCAT" -> need 2 2; call "concat" a, SqlType.Varchar
+    | "STRING_FORMAT" -> same "format" SqlType.Varchar
     | "BTRIM" -> same "trim" SqlType.Varchar
     | "SUBSTRING" | "SUBSTR" ->
         need 2 3
         call "substring" ([ arg 0; bin Subtract (arg 1) (lit (Value.Long 1L)) ] @ (if count > 2 then [ arg 2 ] else [ lit (Value.Long -1L) ])), SqlType.Varchar
     | "LENGTH" | "CHAR_LENGTH" | "CHARACTER_LENGTH" | "STRLEN" -> call "strlen" a, SqlType.Bigint
     | "STRPOS" -> need 2 2; bin Add (call "strpos" a) (lit (Value.Long 1L)), SqlType.Bigint
-    | "REGEXP_LIKE" | "CONTAINS_STRING" | "ICONTAINS_STRING" -> same (name.ToLowerInvariant()) SqlType.Boolean
+    | "REGEXP_LIKE" | "CONTAINS_STRING" | "ICONTAINS_STRING" ->
+        // SQL predicates over a null string are null, not false.
+        call "case_searched" [ call "isnull" [ arg 0 ]; lit Value.Null; call (name.ToLowerInvariant()) a ], SqlType.Boolean
     | "PARSE_LONG" -> same "parse_long" SqlType.Bigint
     | "ABS" -> same "abs" (argType 0)
     | "CEIL" | "FLOOR" -> same (name.ToLowerInvariant()) (if argType 0 = SqlType.Bigint then SqlType.Bigint else SqlType.Double)
@@ -386,6 +393,16 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
         same (name.ToLowerInvariant()) t
     | "NOT" -> DExpr.Unary(Not, arg 0), SqlType.Boolean
     | "ARRAY" -> call "array" a, SqlType.Array(if count > 0 then argType 0 else SqlType.Varchar)
+    | "MV_FILTER_PREFIX" | "MV_FILTER_REGEX" | "MV_FILTER_ONLY" | "MV_FILTER_NONE" ->
+        need 2 2
+        let x = DExpr.Identifier "__mv_x"
+        let test =
+            match name with
+            | "MV_FILTER_PREFIX" -> bin Equal (call "substring" [ x; lit (Value.Long 0L); call "strlen" [ arg 1 ] ]) (arg 1)
+            | "MV_FILTER_REGEX" -> call "regexp_like" [ x; arg 1 ]
+            | "MV_FILTER_ONLY" -> call "array_contains" [ arg 1; x ]
+            | _ -> DExpr.Unary(Not, call "array_contains" [ arg 1; x ])
+        call "filter" [ DExpr.Lambda([ "__mv_x" ], test); call "cast" [ arg 0; str "ARRAY<STRING>" ] ], SqlType.Varchar
     | "MV_TO_ARRAY" -> call "cast" [ arg 0; str "ARRAY<STRING>" ], SqlType.Array SqlType.Varchar
     | "ARRAY_TO_MV" -> arg 0, SqlType.Varchar
     | "MV_LENGTH" | "ARRAY_LENGTH" | "MV_OFFSET_OF" | "MV_ORDINAL_OF" | "ARRAY_OFFSET_OF" | "ARRAY_ORDINAL_OF" -> same (name.ToLowerInvariant()) SqlType.Bigint

@@ -90,9 +90,7 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
             try
             {
                 var context = new QuerySlices.RunContext(linked.Token, ParallelSegmentRunner.Instance);
-                var source = FuncConvert.FromFunc<string, FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>(
-                    (table, intervals) => ListModule.OfSeq(SlicesFor(table, intervals, leases.TryGetValue(table, out var l) ? l : [])));
-                var work = Task.Run(() => QueryExecution.execute(context, source, query));
+                var work = Task.Run(() => QueryExecution.execute(context, SourceOf(leases), query));
                 try
                 {
                     await work.WaitAsync(linked.Token);
@@ -128,6 +126,25 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
             if (releaseNow) ReleaseAll(leases);
         }
     }
+
+    /// <summary>Runs a native query the SQL layer planned, on the calling thread: every table
+    /// it reads is leased for the run, and stream tasks' in-memory rows are included.</summary>
+    public Json.Out RunPlanned(Query.NativeQuery query, CancellationToken cancel)
+    {
+        var leases = Query.tableNames(query.DataSource).Distinct().ToDictionary(t => t, t => cache.Lease(t));
+        try
+        {
+            return QueryExecution.execute(new QuerySlices.RunContext(cancel, ParallelSegmentRunner.Instance), SourceOf(leases), query);
+        }
+        finally
+        {
+            ReleaseAll(leases);
+        }
+    }
+
+    FSharpFunc<string, FSharpFunc<FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>> SourceOf(Dictionary<string, List<LoadedSegment>> leases) =>
+        FuncConvert.FromFunc<string, FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>(
+            (table, intervals) => ListModule.OfSeq(SlicesFor(table, intervals, leases.TryGetValue(table, out var l) ? l : [])));
 
     static void ReleaseAll(Dictionary<string, List<LoadedSegment>> leases)
     {

@@ -178,7 +178,7 @@ let private specGap (specText: string) : string option =
         | Error(path, msg) when isGap msg -> Some(gap path msg)
         | _ -> None
 
-let private queryGap (queryText: string) : string option =
+let queryGap (queryText: string) : string option =
     let q = parseJson queryText
     match str q "queryType" with
     | Some qt when not (List.contains qt supportedQueryTypes) -> Some(sprintf "queryType %s not supported yet" qt)

@@ -74,9 +74,9 @@ let private runQueries (r: Running) (caseName: string) (file: string) (placehold
         let query = entry.GetProperty "query"
         let queryType = defaultArg (str query "queryType") "?"
         let title = sprintf "%s #%d %s (%s)" (Path.GetFileName file) i (defaultArg (str entry "description") queryType) phase
-        if not (List.contains queryType supportedQueryTypes) then
-            outcomes.Enqueue { Case = caseName; Query = title; Passed = None; Detail = sprintf "queryType %s not supported yet" queryType }
-        else
+        match queryGap (query.GetRawText()) with
+        | Some gap -> outcomes.Enqueue { Case = caseName; Query = title; Passed = None; Detail = gap }
+        | None ->
             let fieldsToTest =
                 match entry.TryGetProperty "fieldsToTest" with
                 | true, f -> [ for x in f.EnumerateArray() -> x.GetString() ]

@@ -118,8 +118,17 @@ let engineTests =
             match q with
             | Some { Kind = QueryKind.Timeseries ts } -> Expect.isTrue (match ts.Aggregations with [ AggregatorSpec.Cardinality _ ] -> true | _ -> false) "cardinality"
             | other -> failtestf "plan %A" other
-            let exact = SqlEngine.execute native { Sql = sql; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
-            Expect.equal exact.Rows [ [| L 4L |] ] "exact"
+            let exactRequest: SqlEngine.Request = { Sql = sql; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
+            Expect.equal (SqlEngine.execute native exactRequest).Rows [ [| L 4L |] ] "exact"
+            match SqlEngine.nativePlan native exactRequest with
+            | Some { DataSource = DataSource.Query inner; Kind = QueryKind.Timeseries outer } ->
+                match inner.Kind with
+                | QueryKind.GroupBy g -> Expect.equal (g.Dimensions |> List.map (fun d -> d.Dimension, d.OutputName)) [ "user", "d0" ] "inner groups by the counted column"
+                | other -> failtestf "inner %A" other
+                Expect.isTrue (match outer.Aggregations with [ AggregatorSpec.Filtered(_, _, AggregatorSpec.Count "a0") ] -> true | _ -> false) "outer counts non-null keys"
+            | other -> failtestf "exact plan %A" other
+            let grouped: SqlEngine.Request = { exactRequest with Sql = "SELECT channel, COUNT(DISTINCT \"user\") FROM wikipedia GROUP BY 1 ORDER BY 1" }
+            Expect.equal (SqlEngine.execute native grouped).Rows [ [| S "#de.wikipedia"; L 1L |]; [| S "#en.wikipedia"; L 3L |]; [| S "#fr.wikipedia"; L 1L |] ] "exact per group"
         }
         test "scan with a time range and LIMIT; ORDER BY __time" {
             let sql = "SELECT \"__time\", \"channel\", \"page\", \"added\" FROM \"wikipedia\" AS t WHERE (TIMESTAMP '2015-09-12 00:00:00'<=\"__time\" AND \"__time\"<TIMESTAMP '2015-09-12 01:00:00') LIMIT 5"
@@ -205,6 +214,52 @@ let engineTests =
             fails "SELECT * FROM nope" "Object 'nope' not found within 'druid'"
             fails "SELECT page, COUNT(*) FROM wikipedia GROUP BY channel" "Expression 'page' is not being grouped"
             fails "SELECT FOO(page) FROM wikipedia" "No match found for function signature FOO(<VARCHAR>)"
+        }
+        test "in-memory reads push the WHERE into the scan and read only the named columns" {
+            let seen = ResizeArray<NativeQuery>()
+            let options = { inMemory with Run = (fun q -> seen.Add q; inMemory.Run q) }
+            let r = run options "SELECT channel, SUM(added) FROM wikipedia WHERE channel = '#en.wikipedia' AND added > 5 GROUP BY channel" []
+            Expect.equal r.Rows [ [| S "#en.wikipedia"; L 117L |] ] "rows"
+            match List.ofSeq seen with
+            | [ { Kind = QueryKind.Scan scan; Filter = Some filter } ] ->
+                Expect.equal scan.Columns [ "__time"; "channel"; "added" ] "pruned columns"
+                Expect.equal filter
+                    (Filter.And [ Filter.Equality("channel", "STRING", S "#en.wikipedia")
+                                  Filter.Range { Column = "added"; MatchValueType = "LONG"; Lower = L 5L; Upper = N; LowerOpen = true; UpperOpen = false } ])
+                    "pushed filter"
+            | other -> failtestf "reads: %A" other
+        }
+        test "SELECT DISTINCT plans as a groupBy over the select expressions" {
+            Expect.equal (kindOf "SELECT DISTINCT channel FROM wikipedia") "groupBy" "plan"
+            Expect.equal (kindOf "SELECT channel, ROW_NUMBER() OVER (ORDER BY channel) FROM wikipedia") "none" "window functions run in memory"
+        }
+        test "multi-value strings: GROUP BY groups under each value, filters match any value" {
+            let dictionary = [| "a"; "b"; "c" |]
+            let content =
+                { Interval = { Start = t0; End = t0 + hour }
+                  Times = [| t0; t0 + 1L; t0 + 2L; t0 + 3L |]
+                  Dimensions = [ "tags", ColumnData.Strings { Dictionary = dictionary; Ids = [||]; MultiIds = Some [| [| 0; 1 |]; [| 1; 2 |]; [||]; [| 0 |] |]; HasBitmapIndex = true } ]
+                  Metrics = []
+                  Metadata = "{}" }
+            let slice: Engine.SegmentSlice = { Id = "mv"; Content = content; Serves = content.Interval }
+            let options: SqlEngine.Options =
+                { Catalog = StaticCatalog [ "mv", [ "__time", ColumnType.Long; "tags", ColumnType.String ] ]
+                  Run = (fun q -> Engine.run q [ slice ]); Supports = SqlEngine.defaultSupports; Now = t0 }
+            Expect.equal (rowsOf options "SELECT tags, COUNT(*) FROM mv GROUP BY tags ORDER BY 1") [ [ N; L 1L ]; [ S "a"; L 2L ]; [ S "b"; L 2L ]; [ S "c"; L 1L ] ] "groups"
+            Expect.equal (rowsOf options "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "native filter matches any value"
+            Expect.equal (rowsOf (({ options with Supports = fun _ -> false }: SqlEngine.Options)) "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "pushed filter on the in-memory path"
+            Expect.equal (rowsOf options "SELECT tags FROM mv WHERE tags = 'c'") [ [ Value.Array [| S "b"; S "c" |] ] ] "whole value in the scan"
+        }
+        test "Druid's SQL corner cases: NOT IN with NULL, filtered-sum rewrite, union widening, MV_FILTER_*, window order" {
+            expectRows "SELECT COUNT(*) FROM wikipedia WHERE added NOT IN (SELECT c FROM (VALUES (0), (CAST(NULL AS BIGINT))) AS t(c))" [ [ L 0L ] ]
+            expectRows "SELECT SUM(CASE WHEN channel = 'none' THEN added ELSE 0 END), SUM(CASE WHEN channel = 'none' THEN 1 ELSE 0 END) FROM wikipedia" [ [ N; L 0L ] ]
+            let off = SqlEngine.execute native { Sql = "SELECT SUM(CASE WHEN channel = 'none' THEN added ELSE 0 END) FROM wikipedia"; Parameters = [||]; Context = [ "extendedFilteredSumRewrite", "false" ] }
+            Expect.equal off.Rows [ [| L 0L |] ] "no rewrite when the context turns it off"
+            let u = run native "SELECT x FROM (SELECT added AS x FROM wikipedia WHERE added = 1 UNION ALL SELECT delta AS x FROM wikipedia WHERE added = 5)" []
+            Expect.equal u.Columns [ "x", SqlType.Double ] "BIGINT with DOUBLE widens to DOUBLE"
+            Expect.equal u.Rows [ [| D 1.0 |]; [| D -2.0 |] ] "values as doubles"
+            expectRows "SELECT MV_FILTER_PREFIX(STRING_TO_MV('apple,banana,apricot', ','), 'ap'), MV_FILTER_PREFIX('apple', 'a')" [ [ Value.Array [| S "apple"; S "apricot" |]; S "apple" ] ]
+            expectRows "SELECT added, ROW_NUMBER() OVER (ORDER BY added) FROM wikipedia WHERE added < 8" [ [ L 1L; L 1L ]; [ L 3L; L 2L ]; [ L 5L; L 3L ]; [ L 7L; L 4L ] ]
         }
         test "sqlOuterLimit caps the rows" {
             let r = SqlEngine.execute native { Sql = "SELECT page FROM wikipedia"; Parameters = [||]; Context = [ "sqlOuterLimit", "2" ] }
