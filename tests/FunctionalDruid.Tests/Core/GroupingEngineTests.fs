@@ -37,15 +37,16 @@ let private ts (body: string) = sprintf """{"queryType":"timeseries","dataSource
 [<Tests>]
 let tests =
     testList "GroupingEngine" [
-        test "timeseries by hour zero-fills the buckets of the segment's interval" {
+        test "timeseries by hour fills empty buckets between the segment's first and last rows" {
             expectResult
                 (ts """"intervals":"2020-01-01T00/2020-01-01T05","granularity":"hour",
                        "aggregations":[{"type":"count","name":"rows"},{"type":"longSum","name":"l","fieldName":"l"},{"type":"doubleSum","name":"x","fieldName":"x"},{"type":"longMin","name":"lmin","fieldName":"l"}]""")
-                """[{"timestamp":"2020-01-01T00:00:00.000Z","result":{"rows":0,"l":null,"x":null,"lmin":null}},
-                    {"timestamp":"2020-01-01T01:00:00.000Z","result":{"rows":2,"l":3,"x":2.0,"lmin":1}},
+                """[{"timestamp":"2020-01-01T01:00:00.000Z","result":{"rows":2,"l":3,"x":2.0,"lmin":1}},
                     {"timestamp":"2020-01-01T02:00:00.000Z","result":{"rows":0,"l":null,"x":null,"lmin":null}},
-                    {"timestamp":"2020-01-01T03:00:00.000Z","result":{"rows":2,"l":4,"x":2.0,"lmin":4}},
-                    {"timestamp":"2020-01-01T04:00:00.000Z","result":{"rows":0,"l":null,"x":null,"lmin":null}}]"""
+                    {"timestamp":"2020-01-01T03:00:00.000Z","result":{"rows":2,"l":4,"x":2.0,"lmin":4}}]"""
+            // Over both days: day 1 fills 01..03, day 2 fills 00..05.
+            let text = run (ts """"intervals":"2020-01-01/2020-01-03","granularity":"hour","aggregations":[{"type":"count","name":"rows"}]""")
+            Expect.equal (text.Split("timestamp").Length - 1) 9 "3 + 6 buckets"
         }
         test "timeseries skipEmptyBuckets as a string, descending and limit" {
             expectResult
