@@ -48,7 +48,8 @@ type GroupKey =
 type Partial =
     { Keys: GroupKey[]
       Aggregators: GroupAgg[]
-      /// Bucket starts the segments cover (zero-fill candidates), when the plan asks for them.
+      /// Bucket starts between the segments' first and last rows inside the query intervals
+      /// (zero-fill candidates), when the plan asks for them.
       CoveredBuckets: int64[]
       /// The earliest row time inside the query intervals (Int64.MaxValue when none); with
       /// granularity `all` results are stamped with it.
@@ -252,10 +253,16 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
     let ranges = rowRanges plan times serves
     let aggs = plan.Aggregations |> Array.map (create (Some columns))
     let mask = match plan.Filter with Some f -> (FilterBitmaps.matching columns f).Words | None -> null
+    // As Druid, empty buckets are filled between the segment's first and last row (the last
+    // one's bucket included), not over the whole segment interval.
     let covered =
-        if plan.ZeroFill && plan.Granularity <> Time.Granularity.All then
+        if plan.ZeroFill && plan.Granularity <> Time.Granularity.All && times.Length > 0 then
+            let dataStart = times.[0]
+            let dataEnd = Time.nextBucket plan.Granularity (Time.bucketStart plan.Granularity times.[times.Length - 1])
             [| for (s, e, _, _) in ranges do
-                 yield! Time.bucketsOf plan.Granularity { Start = s; End = e } |> Seq.truncate maxZeroFilledBuckets |> Seq.map (fun b -> b.Start) |]
+                 let s, e = max s dataStart, min e dataEnd
+                 if s < e then
+                     yield! Time.bucketsOf plan.Granularity { Start = s; End = e } |> Seq.truncate maxZeroFilledBuckets |> Seq.map (fun b -> b.Start) |]
         else [||]
     let firstTime = ranges |> List.fold (fun t (_, _, lo, hi) -> if lo < hi then min t times.[lo] else t) Int64.MaxValue
     let keys = ResizeArray<GroupKey>()

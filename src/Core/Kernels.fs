@@ -99,14 +99,14 @@ let sumInt64Masked (values: ReadOnlySpan<int64>) (mask: uint64[]) (lo: int) (hi:
             if bits <> 0UL then
                 let first = w <<< 6
                 if first + 64 <= values.Length then
+                    // Full and mixed words take the same branch-free path: random masks would
+                    // mispredict a branch between them.
                     let block = values.Slice(first, 64)
-                    if bits = UInt64.MaxValue then tail <- tail + sumInt64 block
-                    else
-                        let mutable k = 0
-                        while k < 64 do
-                            a0 <- a0 + (Vector256.Create<int64>(block.Slice(k, 4)) &&& masks.[int ((bits >>> k) &&& 15UL)])
-                            a1 <- a1 + (Vector256.Create<int64>(block.Slice(k + 4, 4)) &&& masks.[int ((bits >>> (k + 4)) &&& 15UL)])
-                            k <- k + 8
+                    let mutable k = 0
+                    while k < 64 do
+                        a0 <- a0 + (Vector256.Create<int64>(block.Slice(k, 4)) &&& masks.[int ((bits >>> k) &&& 15UL)])
+                        a1 <- a1 + (Vector256.Create<int64>(block.Slice(k + 4, 4)) &&& masks.[int ((bits >>> (k + 4)) &&& 15UL)])
+                        k <- k + 8
                 else
                     let mutable b = bits
                     while b <> 0UL do

@@ -96,7 +96,7 @@ let private optionOut (f: 'a -> Json.Out) (v: 'a option) = match v with Some x -
 let private aggregateWith (rollup: bool) (rows: RawRow list) : (string * Json.Out) list =
     let ls = rows |> List.choose (fun r -> r.L)
     let xs = rows |> List.choose (fun r -> r.X)
-    [ "c", Json.Out.Long(int64 rows.Length)
+    [ "c", (if rollup && rows.IsEmpty then Json.Out.Null else Json.Out.Long(int64 rows.Length))
       "ls", (if ls.IsEmpty then Json.Out.Null else Json.Out.Long(List.sum ls))
       "lmin", (if ls.IsEmpty then Json.Out.Null else Json.Out.Long(List.min ls))
       "lmax", (if ls.IsEmpty then Json.Out.Null else Json.Out.Long(List.max ls))
@@ -136,14 +136,26 @@ let private check (engine: string) (oracle: Json.Out) (c: Case) (q: string) =
 let private timeseriesHolds (seed: int) =
     let c = genCase seed
     let descending = seed % 2 = 0
-    let q = query c "timeseries" (sprintf ""","descending":%b,"context":{"skipEmptyBuckets":true}""" descending)
+    let skipEmpty = seed % 3 <> 0
+    let q = query c "timeseries" (sprintf ""","descending":%b,"context":{"skipEmptyBuckets":%b}""" descending skipEmpty)
     let oracle =
         if c.Granularity = Time.Granularity.All then
             if (inInterval c).IsEmpty then []
             else [ Json.Out.Object [ "timestamp", Json.Out.String(Time.formatIso (firstTime c)); "result", Json.Out.Object(aggregateOf c (matching c)) ] ]
         else
-            matching c |> List.groupBy (fun r -> bucketOf c r.Time) |> List.sortBy fst
-            |> List.map (fun (b, rows) -> Json.Out.Object [ "timestamp", stampOf c b; "result", Json.Out.Object(aggregateOf c rows) ])
+            let filled =
+                // Empty buckets between each segment's first and last row, inside the interval.
+                if skipEmpty then Set.empty
+                else
+                    set [ for seg in c.Segments do
+                            if seg.Times.Length > 0 then
+                                let s = max c.Interval.Start seg.Times.[0]
+                                let e = min c.Interval.End (Time.nextBucket c.Granularity (bucketOf c seg.Times.[seg.Times.Length - 1]))
+                                if s < e then
+                                    for b in Time.bucketsOf c.Granularity { Start = s; End = e } -> b.Start ]
+            let groups = matching c |> List.groupBy (fun r -> bucketOf c r.Time) |> Map.ofList
+            Set.union filled (set groups.Keys) |> Set.toList
+            |> List.map (fun b -> Json.Out.Object [ "timestamp", stampOf c b; "result", Json.Out.Object(aggregateOf c (defaultArg (groups.TryFind b) [])) ])
     let oracle = if descending then List.rev oracle else oracle
     check (runQuery q c.Segments) (Json.Out.Array oracle) c q
 

@@ -37,15 +37,16 @@ let private ts (body: string) = sprintf """{"queryType":"timeseries","dataSource
 [<Tests>]
 let tests =
     testList "GroupingEngine" [
-        test "timeseries by hour zero-fills the buckets of the segment's interval" {
+        test "timeseries by hour fills empty buckets between the segment's first and last rows" {
             expectResult
                 (ts """"intervals":"2020-01-01T00/2020-01-01T05","granularity":"hour",
                        "aggregations":[{"type":"count","name":"rows"},{"type":"longSum","name":"l","fieldName":"l"},{"type":"doubleSum","name":"x","fieldName":"x"},{"type":"longMin","name":"lmin","fieldName":"l"}]""")
-                """[{"timestamp":"2020-01-01T00:00:00.000Z","result":{"rows":0,"l":null,"x":null,"lmin":null}},
-                    {"timestamp":"2020-01-01T01:00:00.000Z","result":{"rows":2,"l":3,"x":2.0,"lmin":1}},
+                """[{"timestamp":"2020-01-01T01:00:00.000Z","result":{"rows":2,"l":3,"x":2.0,"lmin":1}},
                     {"timestamp":"2020-01-01T02:00:00.000Z","result":{"rows":0,"l":null,"x":null,"lmin":null}},
-                    {"timestamp":"2020-01-01T03:00:00.000Z","result":{"rows":2,"l":4,"x":2.0,"lmin":4}},
-                    {"timestamp":"2020-01-01T04:00:00.000Z","result":{"rows":0,"l":null,"x":null,"lmin":null}}]"""
+                    {"timestamp":"2020-01-01T03:00:00.000Z","result":{"rows":2,"l":4,"x":2.0,"lmin":4}}]"""
+            // Over both days: day 1 fills 01..03, day 2 fills 00..05.
+            let text = run (ts """"intervals":"2020-01-01/2020-01-03","granularity":"hour","aggregations":[{"type":"count","name":"rows"}]""")
+            Expect.equal (text.Split("timestamp").Length - 1) 9 "3 + 6 buckets"
         }
         test "timeseries skipEmptyBuckets as a string, descending and limit" {
             expectResult
@@ -177,6 +178,33 @@ let tests =
                 expectResult' [ content ] q
                     (sprintf """[{"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{%s,"m":2999}},{"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{%s,"m":2998}}]"""
                         (event 2999) (event 2998))
+        }
+        test "hyperUnique over stored sketches, first/last and cardinality by row" {
+            let sketch (values: string list) = values |> List.fold (fun h v -> Hll.addString v h) Hll.empty |> Hll.toBytes
+            let content: SegmentContent =
+                { Interval = (Time.tryParseInterval "2020-01-01/2020-01-02").Value
+                  Times = [| iso "2020-01-01T01:00Z"; iso "2020-01-01T02:00Z"; iso "2020-01-01T03:00Z" |]
+                  Dimensions =
+                    [ "d", ColumnData.Strings { Dictionary = [| "p"; "q" |]; Ids = [| 0; 1; 0 |]; MultiIds = None; HasBitmapIndex = true }
+                      "e", ColumnData.Strings { Dictionary = [| "1"; "2" |]; Ids = [| 0; 0; 1 |]; MultiIds = None; HasBitmapIndex = true } ]
+                  Metrics =
+                    [ "u", ColumnData.Complex("hyperUnique", [| sketch [ "a"; "b" ]; sketch [ "b" ]; sketch [ "c" ] |])
+                      "l", ColumnData.Longs([| 10L; 20L; 30L |], None) ]
+                  Metadata = "{}" }
+            expectResult' [ content ]
+                (ts """"intervals":"2020-01-01/2020-01-02","granularity":"all",
+                       "aggregations":[{"type":"hyperUnique","name":"u","fieldName":"u","round":true},
+                                       {"type":"longLast","name":"last","fieldName":"l"},{"type":"longFirst","name":"first","fieldName":"l"},
+                                       {"type":"stringLast","name":"lastD","fieldName":"d"},
+                                       {"type":"cardinality","name":"byRow","fields":["d","e"],"byRow":true,"round":true},
+                                       {"type":"cardinality","name":"byValue","fields":["d","e"],"round":true}]""")
+                """[{"timestamp":"2020-01-01T01:00:00.000Z","result":{"u":3,"last":30,"first":10,"lastD":"p","byRow":3,"byValue":4}}]"""
+            expectResult' [ content ]
+                """{"queryType":"groupBy","dataSource":"t","intervals":"2020-01-01/2020-01-02","granularity":"all","dimensions":["d"],
+                    "aggregations":[{"type":"hyperUnique","name":"u","fieldName":"u"}],
+                    "postAggregations":[{"type":"hyperUniqueCardinality","name":"r","fieldName":"u","round":true},{"type":"finalizingFieldAccess","name":"f","fieldName":"u"}]}"""
+                """[{"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{"d":"p","u":3.0021994137521975,"r":3,"f":3.0021994137521975}},
+                    {"version":"v1","timestamp":"2020-01-01T00:00:00.000Z","event":{"d":"q","u":1.0002442201269182,"r":1,"f":1.0002442201269182}}]"""
         }
         test "per-segment partials merge in any grouping" {
             let q =

@@ -46,13 +46,14 @@ let tests =
                     """[{"timestamp":"2020-01-01T00:00:00.000Z","result":{"rows":2,"x":3,"y":2.0,"mean":1.5,"zeroDiv":0.0,"sumPlusOne":6.0,"seven":7,"half":0.5,"twiceX":6,"chained":8.5,"maxXRows":3,"minXY":2.0}},
                         {"timestamp":"2020-01-02T00:00:00.000Z","result":{"rows":1,"x":3,"y":2.0,"mean":3.0,"zeroDiv":0.0,"sumPlusOne":6.0,"seven":7,"half":0.5,"twiceX":6,"chained":10.0,"maxXRows":3,"minXY":2.0}}]"""
                     "post-aggregated rows"
-                // An empty bucket inside a segment's interval still gets its post-aggregators.
-                let hourly = (timeseries "hour" """[{"type":"expression","name":"e","expression":"rows + 1"}]""").Replace("2020-01-01/2020-01-03", "2020-01-02T00/2020-01-02T04")
-                let _, buckets = post r "/druid/v2" hourly
+                // An empty bucket between a segment's rows still gets its post-aggregators; as in
+                // Druid, buckets are filled from the segment's first row to its last one.
+                let halfHourly = (timeseries "PT30M" """[{"type":"expression","name":"e","expression":"rows + 1"}]""").Replace("2020-01-01/2020-01-03", "2020-01-01T00/2020-01-01T04")
+                let _, buckets = post r "/druid/v2" halfHourly
                 let rows = (json buckets).AsArray()
-                Expect.equal rows.Count 4 "four hourly buckets"
+                Expect.equal [ for b in rows -> b.["timestamp"].ToJsonString() ] [ "\"2020-01-01T01:00:00.000Z\""; "\"2020-01-01T01:30:00.000Z\""; "\"2020-01-01T02:00:00.000Z\"" ] "buckets from the first row to the last"
                 Expect.equal [ for b in rows -> b.["result"].["rows"].ToJsonString(), b.["result"].["e"].ToJsonString() ]
-                    [ "0", "1"; "0", "1"; "0", "1"; "1", "2" ] "count and rows + 1 per bucket"
+                    [ "1", "2"; "0", "1"; "1", "2" ] "count and rows + 1 per bucket"
             }
 
             test "unknown post-aggregator types and clashing names are rejected with 400" {
