@@ -65,12 +65,12 @@ var content = new SegmentContent(
     new Time.Interval(times[0], times[rows - 1] + 1), times,
     ListModule.OfSeq(new[] { Tuple.Create("d", ColumnData.NewStrings(new StringColumnData(dict, ids, null, true))) }),
     ListModule.OfSeq(new[] { Tuple.Create("v", ColumnData.NewLongs(longs, null)) }), "{}");
-var slice = new Engine.SegmentSlice("s", content, content.Interval);
+var slice = new QuerySlices.SegmentSlice("s", content, content.Interval);
 foreach (var (label, filter) in new[] { ("no filter", ""), ("filter d in (a, c)", ",\"filter\":{\"type\":\"in\",\"dimension\":\"d\",\"values\":[\"a\",\"c\"]}") })
 {
     var text = "{\"queryType\":\"timeseries\",\"dataSource\":\"t\",\"intervals\":\"2000/2100\",\"granularity\":\"all\"" + filter +
                ",\"aggregations\":[{\"type\":\"count\",\"name\":\"c\"},{\"type\":\"longSum\",\"name\":\"s\",\"fieldName\":\"v\"},{\"type\":\"longMax\",\"name\":\"m\",\"fieldName\":\"v\"}]}";
-    var q = QueryParse.parseText(text).ResultValue;
+    var q = QueryParseSurface.parseText(text).ResultValue;
     Measure($"timeseries, {label}", rows, rows * 8L, () => Json.OutModule.toText(false, Engine.run(q, ListModule.OfSeq(new[] { slice }))).Length);
 }
 Console.WriteLine("-- engine: grouping over one segment");
@@ -80,6 +80,6 @@ foreach (var (label, body) in new[] {
 {
     var text = "{" + body + ",\"dataSource\":\"t\",\"intervals\":\"2000/2100\",\"granularity\":\"all\"" +
                ",\"aggregations\":[{\"type\":\"count\",\"name\":\"c\"},{\"type\":\"longSum\",\"name\":\"s\",\"fieldName\":\"v\"}]}";
-    var q = QueryParse.parseText(text).ResultValue;
+    var q = QueryParseSurface.parseText(text).ResultValue;
     Measure(label, rows, rows * 8L, () => Json.OutModule.toText(false, Engine.run(q, ListModule.OfSeq(new[] { slice }))).Length);
 }

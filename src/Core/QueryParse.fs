@@ -1,7 +1,6 @@
 /// Parsers for the aggregating native queries (timeseries, topN, groupBy) and their parts:
 /// dimension specs, virtual columns, having specs, limit specs and topN metric specs, in
-/// Druid's JSON shapes. `parse` dispatches every query type, handing the ones parsed in
-/// Query.fs back to `Query.parse`.
+/// Druid's JSON shapes, plus post-aggregators. QueryParseSurface.parse reads the whole query.
 module FunctionalDruid.Core.QueryParse
 
 open System
@@ -181,6 +180,46 @@ let rec parseTopNMetric (node: Node) : TopNMetric =
         | "alphaNumeric" -> TopNMetric.Dimension(Ordering.StringOrdering.Alphanumeric, previousStop ())
         | t -> fail typeNode (sprintf "Unknown topN metric type [%s]" t)
 
+let private arithmeticFns = [ "+"; "-"; "*"; "/"; "quotient"; "pow" ]
+
+let rec parsePostAggregator (n: Node) : PostAggregator =
+    let n = expectObject n
+    // Druid lets a nested post-aggregator (an arithmetic field) go unnamed.
+    let name = stringOr n "name" ""
+    let fields () = elements (field n "fields") |> List.map parsePostAggregator
+    match requiredString n "type" with
+    | "arithmetic" ->
+        let fn = requiredString n "fn"
+        if not (List.contains fn arithmeticFns) then
+            fail (field n "fn") (sprintf "Unknown arithmetic function [%s]; expected one of %s" fn (String.Join(", ", arithmeticFns)))
+        match optString n "ordering" with
+        | None -> PostAggregator.Arithmetic(name, fn, fields ())
+        | Some "numericFirst" -> PostAggregator.OrderedArithmetic(name, fn, fields (), "numericFirst")
+        | Some other -> fail (field n "ordering") (sprintf "Unknown ordering [%s]; expected numericFirst or null" other)
+    | "fieldAccess" -> PostAggregator.FieldAccess(name, requiredString n "fieldName")
+    | "finalizingFieldAccess" -> PostAggregator.FinalizingFieldAccess(name, requiredString n "fieldName")
+    | "hyperUniqueCardinality" -> PostAggregator.HyperUniqueCardinality(name, requiredString n "fieldName", boolOr n "round" false)
+    | "constant" ->
+        let v = field n "value"
+        let raw = rawText v
+        let value =
+            if raw.IndexOfAny [| '.'; 'e'; 'E' |] >= 0 then Value.Double(asFloat v)
+            else Value.Long(asInt64 v)
+        PostAggregator.Constant(name, value)
+    | "expression" ->
+        match Expr.parse (requiredString n "expression") with
+        | Ok e -> PostAggregator.Expression(name, e)
+        | Error problem -> fail (field n "expression") problem
+    | "doubleGreatest" -> PostAggregator.Greatest(name, false, fields ())
+    | "longGreatest" -> PostAggregator.Greatest(name, true, fields ())
+    | "doubleLeast" -> PostAggregator.Least(name, false, fields ())
+    | "longLeast" -> PostAggregator.Least(name, true, fields ())
+    | other -> fail (field n "type") (sprintf "postAggregator type [%s] is not supported yet" other)
+
+/// A context flag given as a boolean or as the string "true"/"false".
+let boolContext (ctx: (string * string) list) (key: string) =
+    ctx |> List.tryFind (fun (k, _) -> k = key) |> Option.map (fun (_, v) -> v.Trim().ToLowerInvariant() = "true") |> Option.defaultValue false
+
 let private aggregationsOf (n: Node) = match tryField n "aggregations" with Some a -> elements a |> List.map Aggregation.parse | None -> []
 let private postAggregationsOf (n: Node) = match tryField n "postAggregations" with Some p -> elements p |> List.map parsePostAggregator | None -> []
 let private granularityOf (n: Node) =
@@ -279,25 +318,11 @@ let private parseGroupBy (n: Node) : QueryKind =
           LimitSpec = tryField n "limitSpec" |> Option.map parseLimitSpec
           SubtotalsSpec = subtotals }
 
-/// Parses any native query: timeseries, topN and groupBy here, the rest through `Query.parse`.
-let parse (node: Node) : NativeQuery =
-    let n = expectObject node
-    let queryType = requiredString n "queryType"
-    let virtualColumns = parseVirtualColumns n
+/// The kind of a timeseries, topN or groupBy query (the rest of the query is read by the
+/// caller, QueryParseSurface.parse).
+let parseAggregatingKind (queryType: string) (n: Node) (context: (string * string) list) : QueryKind =
     match queryType with
-    | "timeseries" | "topN" | "groupBy" ->
-        let dataSource = parseDataSource (field n "dataSource")
-        let intervals = parseIntervals (tryField n "intervals") true n
-        let filter = tryField n "filter" |> Option.map Filter.parse
-        let context = contextOf n
-        let kind =
-            match queryType with
-            | "timeseries" -> parseTimeseries n context
-            | "topN" -> parseTopN n
-            | _ -> parseGroupBy n
-        { DataSource = dataSource; Intervals = intervals; Filter = filter; VirtualColumns = virtualColumns; Kind = kind; Context = context }
-    | _ ->
-        let q = Query.parse node
-        if q.VirtualColumns.IsEmpty then { q with VirtualColumns = virtualColumns } else q
-
-let parseText (text: string) : Result<NativeQuery, string * string> = Json.run text parse
+    | "timeseries" -> parseTimeseries n context
+    | "topN" -> parseTopN n
+    | "groupBy" -> parseGroupBy n
+    | other -> invalidArg "queryType" (sprintf "%s is not an aggregating query type" other)

@@ -1,7 +1,7 @@
 /// The entry point for parsing native queries: every data source (`table`, `union`,
 /// `inline`, `query`), lenient intervals, virtual columns, context, and the query kinds
-/// scan, search, timeBoundary, segmentMetadata and dataSourceMetadata. The aggregating
-/// kinds (timeseries, topN, groupBy) are handed to `QueryParse.parse`.
+/// scan, search, timeBoundary, segmentMetadata and dataSourceMetadata. The kinds of the
+/// aggregating queries (timeseries, topN, groupBy) come from `QueryParse.parseAggregatingKind`.
 module FunctionalDruid.Core.QueryParseSurface
 
 open System
@@ -38,25 +38,6 @@ let parseColumnType (n: Node) : ColumnType =
     | u when u.StartsWith "COMPLEX<" && u.EndsWith ">" -> ColumnType.Complex(text.Substring(8, text.Length - 9))
     | u when u.StartsWith "ARRAY<" -> ColumnType.String
     | _ -> fail n (sprintf "Unknown column type [%s]; expected STRING, LONG, FLOAT, DOUBLE or COMPLEX<...>" text)
-
-/// `virtualColumns`: expression virtual columns.
-let parseVirtualColumns (n: Node option) : VirtualColumn list =
-    match n with
-    | None -> []
-    | Some n ->
-        elements n |> List.map (fun vc ->
-            let vc = expectObject vc
-            match stringOr vc "type" "expression" with
-            | "expression" ->
-                let text = requiredString vc "expression"
-                match Expr.parse text with
-                | Ok parsed ->
-                    { Name = requiredString vc "name"
-                      Expression = text
-                      Parsed = parsed
-                      OutputType = tryField vc "outputType" |> Option.map parseColumnType }
-                | Error problem -> fail (field vc "expression") problem
-            | other -> fail (field vc "type") (sprintf "virtualColumn type [%s] is not supported yet; use expression" other))
 
 /// Context values as text: strings as they are, numbers and booleans as their JSON text.
 let parseContext (n: Node) : (string * string) list =
@@ -227,49 +208,28 @@ let private parseBound (n: Node) : Bound =
 
 // ---- the whole query ------------------------------------------------------------------------
 
-/// The query with a plain table in place of its data source, for `QueryParse.parse`, which reads
-/// only table names.
-let private withTableDataSource (n: Node) : Node * Text.Json.JsonDocument =
-    let o = JsonNode.Parse(rawText n).AsObject()
-    o.["dataSource"] <- JsonValue.Create "__subquery__"
-    let doc = Text.Json.JsonDocument.Parse(o.ToJsonString())
-    { El = doc.RootElement; Path = n.Path }, doc
-
 let rec parse (n: Node) : NativeQuery =
     let n = expectObject n
     let queryType = requiredString n "queryType"
     let dataSource = parseDataSourceWith parse (field n "dataSource")
-    if (queryType = "scan" || queryType = "search") && not (hasField n "intervals") then fail n "intervals is required but missing"
-    let intervals = parseIntervals (tryField n "intervals")
-    let virtualColumns = parseVirtualColumns (tryField n "virtualColumns")
+    let virtualColumns = QueryParse.parseVirtualColumns n
     let filter = tryField n "filter" |> Option.map Filter.parse
     let context = parseContext n
-    let ownKind =
+    let kind =
         match queryType with
-        | "scan" -> Some(QueryKind.Scan(parseScan n))
-        | "search" -> Some(QueryKind.Search(parseSearch n))
-        | "timeBoundary" -> Some(QueryKind.TimeBoundary(parseBound n))
-        | "segmentMetadata" -> Some(QueryKind.SegmentMetadata(parseSegmentMetadata n))
-        | "dataSourceMetadata" -> Some QueryKind.DataSourceMetadata
+        | "scan" -> QueryKind.Scan(parseScan n)
+        | "search" -> QueryKind.Search(parseSearch n)
+        | "timeBoundary" -> QueryKind.TimeBoundary(parseBound n)
+        | "segmentMetadata" -> QueryKind.SegmentMetadata(parseSegmentMetadata n)
+        | "dataSourceMetadata" -> QueryKind.DataSourceMetadata
         | "select" -> fail (field n "queryType") "Query type [select] was removed from Druid (0.17); use scan"
-        | "timeseries" | "topN" | "groupBy" -> None
+        | "timeseries" | "topN" | "groupBy" -> QueryParse.parseAggregatingKind queryType n context
         | other ->
             fail (field n "queryType")
                 (sprintf "Unknown query type [%s]; expected one of timeseries, topN, groupBy, %s" other (String.Join(", ", surfaceKinds)))
-    match ownKind with
-    | Some kind ->
-        { DataSource = dataSource; Intervals = intervals; Filter = filter; VirtualColumns = virtualColumns; Kind = kind; Context = context }
-    | None ->
-        let other =
-            match dataSource with
-            | DataSource.Table _ -> QueryParse.parse n
-            | _ ->
-                let asTable, doc = withTableDataSource n
-                use _ = doc
-                QueryParse.parse asTable
-        { other with
-            DataSource = dataSource
-            Intervals = intervals
-            VirtualColumns = (if other.VirtualColumns.IsEmpty then virtualColumns else other.VirtualColumns) }
+    if queryType <> "timeBoundary" && queryType <> "segmentMetadata" && queryType <> "dataSourceMetadata" && not (hasField n "intervals") then
+        fail n "intervals is required but missing"
+    let intervals = parseIntervals (tryField n "intervals")
+    { DataSource = dataSource; Intervals = intervals; Filter = filter; VirtualColumns = virtualColumns; Kind = kind; Context = context }
 
 let parseText (text: string) : Result<NativeQuery, string * string> = Json.run text parse

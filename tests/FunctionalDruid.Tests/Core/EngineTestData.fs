@@ -96,7 +96,7 @@ let cellOf (r: RawRow) (column: string) : Value =
 
 let runQuery (queryJson: string) (segments: SegmentContent list) : string =
     let q =
-        match QueryParse.parseText queryJson with
+        match QueryParseSurface.parseText queryJson with
         | Ok q -> q
         | Error(path, problem) -> failwithf "%s: %s" path problem
     let slices = segments |> List.mapi (fun i c -> ({ Id = sprintf "seg%d" i; Content = c; Serves = c.Interval }: Engine.SegmentSlice))

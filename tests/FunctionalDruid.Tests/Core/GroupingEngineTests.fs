@@ -208,7 +208,7 @@ let tests =
         }
         test "per-segment partials merge in any grouping" {
             let q =
-                (QueryParse.parseText """{"queryType":"groupBy","dataSource":"t","intervals":"2020-01-01/2020-01-03","granularity":"hour","dimensions":["d"],
+                (QueryParseSurface.parseText """{"queryType":"groupBy","dataSource":"t","intervals":"2020-01-01/2020-01-03","granularity":"hour","dimensions":["d"],
                                           "aggregations":[{"type":"count","name":"c"},{"type":"longMax","name":"m","fieldName":"l"},{"type":"hyperUnique","name":"u","fieldName":"tags"}]}""")
                 |> Result.defaultWith (fun e -> failwithf "%A" e)
             let plan = (QueryResults.plan q).Value

@@ -6,7 +6,7 @@ open FunctionalDruid.Core.Query
 open FunctionalDruid.Core.Extraction
 
 let private parsed (text: string) =
-    match QueryParse.parseText text with
+    match QueryParseSurface.parseText text with
     | Ok q -> q
     | Error(path, problem) -> failwithf "%s: %s" path problem
 
@@ -246,9 +246,9 @@ let queryParseTests =
                   """{"queryType":"groupBy","dataSource":"w","intervals":"2015/2016","virtualColumns":[{"type":"mystery","name":"v"}]}""", ("virtualColumns[0].type", "Unknown virtualColumn type [mystery]")
                   """{"queryType":"timeseries","dataSource":"w","intervals":"2015/2016","limit":0}""", ("limit", "limit[0] must be >0")
                   """{"queryType":"timeseries","dataSource":"w"}""", ("", "intervals is required but missing") ]
-            for text, expected in cases do Expect.equal (QueryParse.parseText text) (Error expected) text
+            for text, expected in cases do Expect.equal (QueryParseSurface.parseText text) (Error expected) text
         }
-        test "other query types go through Query.parse" {
+        test "scan queries read virtual columns too" {
             let q = parsed """{"queryType":"scan","dataSource":"w","intervals":"2015/2016","limit":3,"virtualColumns":[{"type":"expression","name":"time","expression":"__time","outputType":"STRING"}]}"""
             match q.Kind with
             | QueryKind.Scan s -> Expect.equal s.Limit (Some 3L) "scan limit"
