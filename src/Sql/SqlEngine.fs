@@ -121,7 +121,7 @@ let private evalContextFor (options: Options) (request: Request) (q: Query optio
       Zone = zoneOf request.Context
       Now = options.Now
       Ctes = Map.empty
-      Needed = q |> Option.bind Evaluate.referencedColumns
+      Needed = q |> Option.bind SqlRewrite.referencedColumns
       PushFilter = pushFilter
       FilteredSumRewrite = contextBool request.Context "extendedFilteredSumRewrite" true }
 
