@@ -18,7 +18,9 @@ type Options =
       /// Whether `Run` executes a native query completely (kinds, virtual columns, ...).
       Supports: NativeQuery -> bool
       /// The query's start time, for CURRENT_TIMESTAMP (Core reads no clock).
-      Now: int64 }
+      Now: int64
+      /// Reads a compacted scan's rows directly (see TableReader); None reads them through `Run`.
+      ReadRows: (NativeQuery -> Value[][]) option }
 
 /// What a native engine executes completely; the SQL layer runs everything else in memory.
 type Capabilities =
@@ -80,6 +82,9 @@ let private readTable (options: Options) (dataSource: string) (intervals: Time.I
           VirtualColumns = []
           Kind = QueryKind.Scan { Columns = names; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
           Context = [] }
+    match options.ReadRows with
+    | Some read -> List.ofArray (read scan)
+    | None ->
     match options.Run scan with
     | Json.Out.Array batches ->
         [ for b in batches do

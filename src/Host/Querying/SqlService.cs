@@ -19,7 +19,12 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, string 
     readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new();
 
     /// <summary>Runs one native query over the loaded segments the timeline makes visible.</summary>
-    public Json.Out RunNative(Query.NativeQuery query)
+    public Json.Out RunNative(Query.NativeQuery query) => WithSlices(query, slices => Engine.run(query, slices));
+
+    /// <summary>Reads a compacted scan's rows without building JSON (the in-memory operators' input).</summary>
+    public Value[][] ReadRows(Query.NativeQuery query) => WithSlices(query, slices => TableReader.read(query, slices));
+
+    T WithSlices<T>(Query.NativeQuery query, Func<FSharpList<Engine.SegmentSlice>, T> use)
     {
         if (!query.DataSource.IsTable)
             throw new SqlException("UNSUPPORTED", "Only table data sources run natively; the SQL layer plans the rest in memory");
@@ -37,7 +42,7 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, string 
                 var loaded = byId[Segment.segmentId(segment)];
                 slices.Add(new Engine.SegmentSlice(loaded.Id, loaded.Content, piece.Item1));
             }
-            return Engine.run(query, ListModule.OfSeq(slices));
+            return use(ListModule.OfSeq(slices));
         }
         finally
         {
@@ -49,7 +54,8 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, string 
         this,
         FuncConvert.FromFunc<Query.NativeQuery, Json.Out>(RunNative),
         FuncConvert.FromFunc<Query.NativeQuery, bool>(SqlEngine.defaultSupports),
-        now);
+        now,
+        FSharpOption<FSharpFunc<Query.NativeQuery, Value[][]>>.Some(FuncConvert.FromFunc<Query.NativeQuery, Value[][]>(ReadRows)));
 
     /// <summary>Runs a statement under its query id; a timeout or a cancel ends the wait with
     /// an OperationCanceledException (TimeoutException for the timeout).</summary>
