@@ -219,9 +219,19 @@ let private explain (options: Options) (request: Request) (q: Query) : ResultSet
 
 /// Parses, plans and runs one statement. Raises SqlParseException for syntax errors and
 /// SqlException for planning and validation problems.
+let private unsupportedStatements =
+    set [ "INSERT"; "REPLACE"; "SET"; "DELETE"; "UPDATE"; "CREATE"; "DROP"; "ALTER"; "MERGE" ]
+
+/// A statement kind this server does not run is named as such, not reported as a syntax error.
+let private parseError (e: Parser.ParseError) : exn =
+    let token = e.Token.ToUpperInvariant()
+    if e.Line = 1L && e.Column = 1L && unsupportedStatements.Contains token then
+        SqlException("UNSUPPORTED", sprintf "%s statements are not supported (SQL-based ingestion and session statements are not implemented); send SELECT, WITH, VALUES or EXPLAIN PLAN FOR" token)
+    else SqlParseException e
+
 let execute (options: Options) (request: Request) : ResultSet =
     match Parser.parse request.Sql with
-    | Error e -> raise (SqlParseException e)
+    | Error e -> raise (parseError e)
     | Ok(QueryStatement q) -> runQuery options request q
     | Ok(Explain q) -> explain options request q
 
@@ -229,4 +239,4 @@ let execute (options: Options) (request: Request) : ResultSet =
 let nativePlan (options: Options) (request: Request) : NativeQuery option =
     match Parser.parse request.Sql with
     | Ok(QueryStatement q) | Ok(Explain q) -> planOf options request q |> Option.map (fun p -> p.Query)
-    | Error e -> raise (SqlParseException e)
+    | Error e -> raise (parseError e)

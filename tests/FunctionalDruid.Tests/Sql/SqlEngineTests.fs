@@ -215,6 +215,10 @@ let engineTests =
             fails "SELECT * FROM nope" "Object 'nope' not found within 'druid'"
             fails "SELECT page, COUNT(*) FROM wikipedia GROUP BY channel" "Expression 'page' is not being grouped"
             fails "SELECT FOO(page) FROM wikipedia" "No match found for function signature FOO(<VARCHAR>)"
+            Expect.throwsC (fun () -> run native "INSERT INTO x SELECT * FROM wikipedia PARTITIONED BY DAY" [] |> ignore) (fun e ->
+                match e with
+                | SqlException(category, m) -> Expect.equal category "UNSUPPORTED" "category"; Expect.stringStarts m "INSERT statements are not supported" "message"
+                | other -> raise other)
         }
         test "in-memory reads push the WHERE into the scan and read only the named columns" {
             let seen = ResizeArray<NativeQuery>()
