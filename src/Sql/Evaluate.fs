@@ -10,6 +10,7 @@ open FunctionalDruid.Core
 open FunctionalDruid.Sql.Ast
 open FunctionalDruid.Sql.Translate
 open FunctionalDruid.Sql.Relational
+open FunctionalDruid.Sql.SqlRewrite
 
 type Context =
     { Catalog: ICatalog
@@ -31,154 +32,13 @@ type Context =
 let emptyScope (ctx: Context) (fields: Field list) : Scope =
     { Fields = fields; Substitute = (fun _ -> None); Params = ctx.Params; Zone = ctx.Zone; Now = ctx.Now }
 
-// ---- syntax rewriting ------------------------------------------------------------------------------
-
-/// Rewrites an expression top-down: where `f` gives a replacement, the node is replaced.
-let rec rewrite (f: Ast.Expr -> Ast.Expr option) (e: Ast.Expr) : Ast.Expr =
-    match f e with
-    | Some r -> r
-    | None ->
-        let r = rewrite f
-        let ro = Option.map r
-        match e with
-        | Expr.Literal _ | Expr.Column _ | Expr.Star _ | Expr.Param _ | Expr.Keyword _ | Expr.ScalarQuery _ | Expr.Exists _ -> e
-        | Expr.Negate x -> Expr.Negate(r x)
-        | Expr.Not x -> Expr.Not(r x)
-        | Expr.Binary(op, a, b) -> Expr.Binary(op, r a, r b)
-        | Expr.Call(n, d, args, filter, over) ->
-            let over = over |> Option.map (fun w -> { w with PartitionBy = List.map r w.PartitionBy; OrderBy = w.OrderBy |> List.map (fun o -> { o with Expr = r o.Expr }) })
-            Expr.Call(n, d, List.map r args, ro filter, over)
-        | Expr.Case(o, ws, el) -> Expr.Case(ro o, ws |> List.map (fun (a, b) -> r a, r b), ro el)
-        | Expr.Cast(x, t) -> Expr.Cast(r x, t)
-        | Expr.InList(x, xs, n) -> Expr.InList(r x, List.map r xs, n)
-        | Expr.InQuery(x, q, n) -> Expr.InQuery(r x, q, n)
-        | Expr.Between(x, a, b, n) -> Expr.Between(r x, r a, r b, n)
-        | Expr.Like(x, p, esc, n) -> Expr.Like(r x, r p, ro esc, n)
-        | Expr.IsNull(x, n) -> Expr.IsNull(r x, n)
-        | Expr.IsBool(x, v, n) -> Expr.IsBool(r x, v, n)
-        | Expr.IsDistinctFrom(a, b, n) -> Expr.IsDistinctFrom(r a, r b, n)
-        | Expr.Extract(u, x) -> Expr.Extract(u, r x)
-        | Expr.FloorTo(c, x, u) -> Expr.FloorTo(c, r x, u)
-        | Expr.Position(a, b, c) -> Expr.Position(r a, r b, ro c)
-        | Expr.Trim(w, c, x) -> Expr.Trim(w, ro c, r x)
-        | Expr.Array xs -> Expr.Array(List.map r xs)
-
-/// `SUM(CASE WHEN c THEN x ELSE 0 END)` → `SUM(x) FILTER (WHERE c)`, as Druid rewrites it
-/// (so a sum over no matching rows is null, not 0). A constant THEN keeps the CASE, whose
-/// ELSE 0 then sums to 0 as in Druid.
-let filteredSumRewrite (e: Ast.Expr) : Ast.Expr =
-    e |> rewrite (fun node ->
-        match node with
-        | Expr.Call("SUM", false, [ Expr.Case(None, [ (cond, x) ], (None | Some(Expr.Literal(Literal.Number("0" | "0.0"))))) ], filter, None)
-            when (match x with Expr.Literal _ -> false | _ -> true) ->
-            let combined = match filter with Some f -> Expr.Binary(BinaryOp.And, f, cond) | None -> cond
-            Some(Expr.Call("SUM", false, [ x ], Some combined, None))
-        | _ -> None)
-
-let rec literalOf (v: Value) : Ast.Expr =
-    match v with
-    | Value.Null -> Expr.Literal Literal.Null
-    | Value.Long l when l < 0L -> Expr.Negate(Expr.Literal(Literal.Number(string -l)))
-    | Value.Long l -> Expr.Literal(Literal.Number(string l))
-    | Value.Double d when d < 0.0 -> Expr.Negate(literalOf (Value.Double -d))
-    | Value.Double d -> Expr.Literal(Literal.Number(d.ToString("R", Globalization.CultureInfo.InvariantCulture)))
-    | Value.String s -> Expr.Literal(Literal.String s)
-    | Value.Array xs -> Expr.Array(xs |> Array.map literalOf |> List.ofArray)
-
-let rec conjuncts (e: Ast.Expr) : Ast.Expr list =
-    match e with
-    | Expr.Binary(BinaryOp.And, a, b) -> conjuncts a @ conjuncts b
-    | _ -> [ e ]
-
-/// A constant expression's value (no column references), or None.
-let constantValue (scope: Scope) (e: Ast.Expr) : Value option =
-    try
-        let d, _ = translate { scope with Fields = []; Substitute = (fun _ -> None) } e
-        if (Expr.requiredColumns d).IsEmpty then Some(Expr.eval (fun _ -> Value.Null) d) else None
-    with _ -> None
-
-/// Intervals implied by top-level `__time` comparisons with constants (Druid moves them from
-/// the filter into the query intervals).
-let timeIntervals (scope: Scope) (where: Ast.Expr option) : Time.Interval list =
-    let mutable lo = Time.minInstant
-    let mutable hi = Time.maxInstant
-    let isTime e =
-        match e with
-        | Expr.Column(_, "__time") -> true
-        | _ -> false
-    let constMillis e = constantValue scope e |> Option.bind Value.toLong
-    let apply (op: BinaryOp) (t: int64) =
-        match op with
-        | BinaryOp.Ge -> lo <- max lo t
-        | BinaryOp.Gt -> lo <- max lo (t + 1L)
-        | BinaryOp.Lt -> hi <- min hi t
-        | BinaryOp.Le -> hi <- min hi (t + 1L)
-        | BinaryOp.Eq -> lo <- max lo t; hi <- min hi (t + 1L)
-        | _ -> ()
-    let flip (op: BinaryOp) =
-        match op with
-        | BinaryOp.Ge -> BinaryOp.Le
-        | BinaryOp.Gt -> BinaryOp.Lt
-        | BinaryOp.Lt -> BinaryOp.Gt
-        | BinaryOp.Le -> BinaryOp.Ge
-        | o -> o
-    for c in (match where with Some w -> conjuncts w | None -> []) do
-        match c with
-        | Expr.Binary(op, l, r) when isTime l -> constMillis r |> Option.iter (apply op)
-        | Expr.Binary(op, l, r) when isTime r -> constMillis l |> Option.iter (apply (flip op))
-        | Expr.Between(x, a, b, false) when isTime x ->
-            constMillis a |> Option.iter (apply BinaryOp.Ge)
-            constMillis b |> Option.iter (apply BinaryOp.Le)
-        | _ -> ()
-    if lo >= hi then [] else [ { Time.Interval.Start = lo; End = hi } ]
-
-/// Every column name a statement mentions, or None when a `*` needs all of them.
-let referencedColumns (q: Query) : Set<string> option =
-    let names = HashSet<string>(StringComparer.Ordinal)
-    let mutable star = false
-    let rec expr (e: Ast.Expr) =
-        match e with
-        | Expr.Column(_, n) -> names.Add n |> ignore
-        | Expr.Star _ -> ()
-        | Expr.ScalarQuery sub | Expr.Exists sub -> query sub
-        | Expr.InQuery(x, sub, _) -> expr x; query sub
-        | e -> children e |> List.iter expr
-    and table (t: TableRef) =
-        match t with
-        | Table _ -> ()
-        | Derived(sub, _, _) -> query sub
-        | Join(l, _, r, on) -> table l; table r; Option.iter expr on
-        | Unnest(e, _, _) -> expr e
-    and select (s: Select) =
-        for i in s.Items do
-            match i with
-            | Item(e, _) -> expr e
-            | AllColumns _ -> star <- true
-        Option.iter table s.From
-        Option.iter expr s.Where
-        Option.iter expr s.Having
-        for g in defaultArg s.GroupBy [] do
-            match g with
-            | GroupExpr e -> expr e
-            | GroupEmpty -> ()
-            | GroupingSets sets -> sets |> List.iter (List.iter expr)
-            | Rollup xs | Cube xs -> List.iter expr xs
-    and body (b: QueryBody) =
-        match b with
-        | SelectBody s -> select s
-        | UnionAll(l, r) | Union(l, r) -> body l; body r
-        | Values rows -> rows |> List.iter (List.iter expr)
-        | Nested q -> query q
-    and query (q: Query) =
-        for (_, _, sub) in q.With do query sub
-        body q.Body
-        for o in q.OrderBy do expr o.Expr
-    query q
-    // Aggregates read __time for EARLIEST/LATEST without naming it.
-    names.Add "__time" |> ignore
-    if star then None else Some(Set.ofSeq names)
-
 // ---- queries ---------------------------------------------------------------------------------------
+
+let page (offset: int option) (limit: int option) (rows: 'r list) : 'r list =
+    let rows = match offset with Some o -> (if o >= rows.Length then [] else List.skip o rows) | None -> rows
+    match limit with
+    | Some l -> List.truncate l rows
+    | None -> rows
 
 let private limitValue (ctx: Context) (e: Ast.Expr option) : int option =
     e |> Option.map (fun e ->
@@ -196,12 +56,6 @@ let private isIntegerLiteral (e: Ast.Expr) =
     match e with
     | Expr.Literal(Literal.Number n) -> n |> Seq.forall Char.IsDigit
     | _ -> false
-
-let page (offset: int option) (limit: int option) (rows: 'r list) : 'r list =
-    let rows = match offset with Some o -> (if o >= rows.Length then [] else List.skip o rows) | None -> rows
-    match limit with
-    | Some l -> List.truncate l rows
-    | None -> rows
 
 /// The column type of a union: numbers widen (BIGINT with FLOAT is FLOAT, with DOUBLE DOUBLE).
 let private widen (a: Field) (b: Field) : Field =
@@ -546,7 +400,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
         if windowCalls.IsEmpty then postFields, postRows, postScope
         else
             let rowsArr = Array.ofList postRows
-            let columns = windowCalls |> List.map (fun w -> computeWindow postScope postFields rowsArr w)
+            let columns = windowCalls |> List.map (fun w -> Window.compute postScope postFields rowsArr w)
             let firstWindow = postFields.Length
             let fields = postFields @ (windowCalls |> List.mapi (fun i w -> { Qualifier = None; Name = sprintf "$w%d" i; Key = fieldKey (firstWindow + i); Type = snd (List.item i columns) }))
             let rows = rowsArr |> Array.mapi (fun r row -> Array.append row (columns |> List.map (fun (vals: Value[], _) -> vals.[r]) |> Array.ofList)) |> List.ofArray
@@ -591,82 +445,3 @@ and private windowCallsOf (e: Ast.Expr) : Ast.Expr list =
     match e with
     | Expr.Call(_, _, _, _, Some _) -> [ e ]
     | _ -> children e |> List.collect windowCallsOf
-
-/// Window functions over the rows of one SELECT (after grouping).
-and private computeWindow (scope: Scope) (fields: Field list) (rows: Value[][]) (call: Ast.Expr) : Value[] * SqlType =
-    match call with
-    | Expr.Call(name, distinct, args, filter, Some w) ->
-        let compile e = compileOver fields (fst (translate scope e))
-        let partitionKeys = w.PartitionBy |> List.map compile |> Array.ofList
-        let orderKeys = w.OrderBy |> List.map (fun o -> compile o.Expr) |> Array.ofList
-        let translatedArgs = args |> List.filter (function Expr.Star _ -> false | _ -> true) |> List.map (translate scope)
-        let argEvals = translatedArgs |> List.map (fst >> compileOver fields) |> Array.ofList
-        let resultType =
-            match name with
-            | "ROW_NUMBER" | "RANK" | "DENSE_RANK" | "NTILE" -> SqlType.Bigint
-            | "PERCENT_RANK" | "CUME_DIST" -> SqlType.Double
-            | "LAG" | "LEAD" | "FIRST_VALUE" | "LAST_VALUE" -> (match translatedArgs with (_, t) :: _ -> t | [] -> SqlType.Null)
-            | _ -> aggregateType name (translatedArgs |> List.map snd)
-        let result = Array.create rows.Length Value.Null
-        let partitions =
-            [| 0 .. rows.Length - 1 |] |> Array.groupBy (fun i -> partitionKeys |> Array.map (fun k -> k rows.[i]) |> List.ofArray)
-        for (_, members) in partitions do
-            let ordered =
-                if orderKeys.Length = 0 then List.ofArray members
-                else sortRows (orderKeys |> Array.map (fun k -> fun i -> k rows.[i]) |> List.ofArray) (w.OrderBy |> List.map (fun o -> o.Descending)) (w.OrderBy |> List.map (fun o -> o.NullsFirst)) (List.ofArray members)
-            let ordered = Array.ofList ordered
-            let orderValue (i: int) = orderKeys |> Array.map (fun k -> k rows.[i]) |> List.ofArray
-            let argAt (i: int) (k: int) = if k < argEvals.Length then argEvals.[k] rows.[i] else Value.Null
-            let constArg (k: int) = if k < args.Length then constantValue scope args.[k] else None
-            let n = ordered.Length
-            // peers: rows with equal ORDER BY values share rank and the default frame end.
-            let peerEnd = Array.zeroCreate n
-            let mutable j = n - 1
-            while j >= 0 do
-                peerEnd.[j] <- (if j < n - 1 && orderKeys.Length > 0 && orderValue ordered.[j] = orderValue ordered.[j + 1] then peerEnd.[j + 1] else j)
-                j <- j - 1
-            let mutable rank = 0
-            let mutable dense = 0
-            for p in 0 .. n - 1 do
-                let i = ordered.[p]
-                let newPeer = p = 0 || orderValue ordered.[p - 1] <> orderValue i
-                if newPeer then
-                    rank <- p + 1
-                    dense <- dense + 1
-                let frameRows () =
-                    match w.Frame with
-                    | Some f ->
-                        let bound (b: FrameBound) isLower =
-                            match b with
-                            | FrameBound.UnboundedPreceding -> 0
-                            | FrameBound.UnboundedFollowing -> n - 1
-                            | FrameBound.CurrentRow -> if f.Rows then p elif isLower then (let mutable s = p in (while s > 0 && orderValue ordered.[s - 1] = orderValue i do s <- s - 1); s) else peerEnd.[p]
-                            | FrameBound.Preceding k -> p - int k
-                            | FrameBound.Following k -> p + int k
-                        let lo, hi = max 0 (bound f.Lower true), min (n - 1) (bound f.Upper false)
-                        if lo > hi then [||] else ordered.[lo..hi]
-                    | None -> if orderKeys.Length = 0 then ordered else ordered.[0 .. peerEnd.[p]]
-                result.[i] <-
-                    match name with
-                    | "ROW_NUMBER" -> Value.Long(int64 (p + 1))
-                    | "RANK" -> Value.Long(int64 rank)
-                    | "DENSE_RANK" -> Value.Long(int64 dense)
-                    | "PERCENT_RANK" -> Value.Double(if n <= 1 then 0.0 else float (rank - 1) / float (n - 1))
-                    | "CUME_DIST" -> Value.Double(float (peerEnd.[p] + 1) / float n)
-                    | "NTILE" ->
-                        let buckets = defaultArg (constArg 0 |> Option.bind Value.toLong) 1L |> int
-                        Value.Long(int64 (p * buckets / n + 1))
-                    | "LAG" | "LEAD" ->
-                        let offset = defaultArg (constArg 1 |> Option.bind Value.toLong) 1L |> int
-                        let target = if name = "LAG" then p - offset else p + offset
-                        if target >= 0 && target < n then argAt ordered.[target] 0
-                        elif args.Length > 2 then argAt i 2
-                        else Value.Null
-                    | "FIRST_VALUE" -> let fr = frameRows () in if fr.Length = 0 then Value.Null else argAt fr.[0] 0
-                    | "LAST_VALUE" -> let fr = frameRows () in if fr.Length = 0 then Value.Null else argAt fr.[fr.Length - 1] 0
-                    | _ ->
-                        let fr = frameRows ()
-                        let argValues = fr |> Array.map (fun r -> argEvals |> Array.map (fun ev -> ev rows.[r]))
-                        aggregate name distinct resultType argValues (Array.create fr.Length Value.Null) (args |> List.map (fun a -> defaultArg (constantValue scope a) Value.Null))
-        result, resultType
-    | _ -> failwith "not a window call"

@@ -43,7 +43,7 @@ let private matchType (t: SqlType) =
 
 /// The time-floor period of a grouping expression over `__time`, if it is one.
 let private timeFloorOf (scope: Scope) (e: Ast.Expr) : Time.Granularity option =
-    let constText (x: Ast.Expr) = Evaluate.constantValue scope x |> Option.map Value.toStringOrNull
+    let constText (x: Ast.Expr) = SqlRewrite.constantValue scope x |> Option.map Value.toStringOrNull
     let isTime (x: Ast.Expr) = match x with Expr.Column(_, "__time") -> true | _ -> false
     let granularity (period: string option) (zone: string option) =
         match period |> Option.bind Time.tryParsePeriod with
@@ -66,7 +66,7 @@ let rec toFilter (scope: Scope) (e: Ast.Expr) : Filter.Filter =
         match x with
         | Expr.Column(q, n) -> Some(resolve scope q n)
         | _ -> None
-    let constOf (x: Ast.Expr) = Evaluate.constantValue scope x
+    let constOf (x: Ast.Expr) = SqlRewrite.constantValue scope x
     let typed (f: Field) (v: Value) =
         match f.Type, v with
         | SqlType.Varchar, v -> Value.String(Value.toStringOrNull v)
@@ -148,7 +148,7 @@ let private residualWhere (where: Ast.Expr option) : Ast.Expr option =
     match where with
     | None -> None
     | Some w ->
-        match Evaluate.conjuncts w |> List.filter (isTimeBound >> not) with
+        match SqlRewrite.conjuncts w |> List.filter (isTimeBound >> not) with
         | [] -> None
         | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
 
@@ -198,7 +198,7 @@ let private aggregatorFor (scope: Scope) (approxDistinct: bool) (addVirtual: DEx
     | _ -> notNative "not an aggregate"
 
 let private limitOf (scope: Scope) (e: Ast.Expr option) =
-    e |> Option.map (fun e -> Evaluate.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
+    e |> Option.map (fun e -> SqlRewrite.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
 
 /// Plans a SELECT over one table; None when it needs the in-memory operators.
 let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
@@ -210,7 +210,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
             let fields =
                 columns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t) })
             let scope = { scope0 with Fields = fields; Substitute = (fun _ -> None) }
-            let rewriteSums (e: Ast.Expr) = if sumRewrite then Evaluate.filteredSumRewrite e else e
+            let rewriteSums (e: Ast.Expr) = if sumRewrite then SqlRewrite.filteredSumRewrite e else e
             let s = { s with Having = s.Having |> Option.map rewriteSums }
             let items =
                 s.Items |> List.collect (function
@@ -233,11 +233,11 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                     let name = sprintf "v%d" virtuals.Count
                     virtuals.Add { Name = name; Expression = text; Parsed = d; OutputType = Some(druidTypeOf t) }
                     name
-            let intervals = Evaluate.timeIntervals scope s.Where
+            let intervals = SqlRewrite.timeIntervals scope s.Where
             let filter = residualWhere s.Where |> Option.map (toFilter scope)
             let inputNames = fields |> List.map (fun f -> f.Name) |> set
             let aliasExpansion (e: Ast.Expr) =
-                e |> Evaluate.rewrite (fun node ->
+                e |> SqlRewrite.rewrite (fun node ->
                     match node with
                     | Expr.Column(None, n) when not (inputNames.Contains n) -> List.zip names items |> List.tryFind (fun (name, _) -> name = n) |> Option.map (fun (_, (ie, _)) -> ie)
                     | _ -> None)

@@ -24,6 +24,11 @@ let relationOf (qualifier: string option) (columns: (string * SqlType) list) (ro
 let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     let index = Dictionary<string, int>(StringComparer.Ordinal)
     fields |> List.iteri (fun i f -> index.[f.Key] <- i)
+    match e with
+    // Plain column reads and constants skip the expression machinery (hot in grouping).
+    | DExpr.Identifier k when index.ContainsKey k -> let i = index.[k] in fun row -> row.[i]
+    | DExpr.Literal v -> fun _ -> v
+    | _ ->
     let compiled = Expr.compile e
     fun row ->
         compiled (fun name ->

@@ -18,7 +18,9 @@ type Options =
       /// Whether `Run` executes a native query completely (kinds, virtual columns, ...).
       Supports: NativeQuery -> bool
       /// The query's start time, for CURRENT_TIMESTAMP (Core reads no clock).
-      Now: int64 }
+      Now: int64
+      /// Reads a compacted scan's rows directly (see TableReader); None reads them through `Run`.
+      ReadRows: (NativeQuery -> Value[][]) option }
 
 /// What a native engine executes completely; the SQL layer runs everything else in memory.
 type Capabilities =
@@ -31,7 +33,7 @@ type Capabilities =
 
 /// The engine of this landing: scans and timeseries without virtual columns. Widen it as
 /// groupBy, topN and virtual columns land (one line), or pass your own `Supports`.
-let currentEngine = { Kinds = set [ "scan"; "timeseries" ]; VirtualColumns = false; NestedQueries = false }
+let currentEngine = { Kinds = set [ "scan"; "timeseries"; "topN"; "groupBy" ]; VirtualColumns = true; NestedQueries = true }
 
 let supportsWith (c: Capabilities) (q: NativeQuery) : bool =
     let kind =
@@ -80,6 +82,9 @@ let private readTable (options: Options) (dataSource: string) (intervals: Time.I
           VirtualColumns = []
           Kind = QueryKind.Scan { Columns = names; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
           Context = [] }
+    match options.ReadRows with
+    | Some read -> List.ofArray (read scan)
+    | None ->
     match options.Run scan with
     | Json.Out.Array batches ->
         [ for b in batches do
@@ -121,7 +126,7 @@ let private evalContextFor (options: Options) (request: Request) (q: Query optio
       Zone = zoneOf request.Context
       Now = options.Now
       Ctes = Map.empty
-      Needed = q |> Option.bind Evaluate.referencedColumns
+      Needed = q |> Option.bind SqlRewrite.referencedColumns
       PushFilter = pushFilter
       FilteredSumRewrite = contextBool request.Context "extendedFilteredSumRewrite" true }
 
@@ -214,9 +219,19 @@ let private explain (options: Options) (request: Request) (q: Query) : ResultSet
 
 /// Parses, plans and runs one statement. Raises SqlParseException for syntax errors and
 /// SqlException for planning and validation problems.
+let private unsupportedStatements =
+    set [ "INSERT"; "REPLACE"; "SET"; "DELETE"; "UPDATE"; "CREATE"; "DROP"; "ALTER"; "MERGE" ]
+
+/// A statement kind this server does not run is named as such, not reported as a syntax error.
+let private parseError (e: Parser.ParseError) : exn =
+    let token = e.Token.ToUpperInvariant()
+    if e.Line = 1L && e.Column = 1L && unsupportedStatements.Contains token then
+        SqlException("UNSUPPORTED", sprintf "%s statements are not supported (SQL-based ingestion and session statements are not implemented); send SELECT, WITH, VALUES or EXPLAIN PLAN FOR" token)
+    else SqlParseException e
+
 let execute (options: Options) (request: Request) : ResultSet =
     match Parser.parse request.Sql with
-    | Error e -> raise (SqlParseException e)
+    | Error e -> raise (parseError e)
     | Ok(QueryStatement q) -> runQuery options request q
     | Ok(Explain q) -> explain options request q
 
@@ -224,4 +239,4 @@ let execute (options: Options) (request: Request) : ResultSet =
 let nativePlan (options: Options) (request: Request) : NativeQuery option =
     match Parser.parse request.Sql with
     | Ok(QueryStatement q) | Ok(Explain q) -> planOf options request q |> Option.map (fun p -> p.Query)
-    | Error e -> raise (SqlParseException e)
+    | Error e -> raise (parseError e)

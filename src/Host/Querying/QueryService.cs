@@ -142,6 +142,22 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
         }
     }
 
+    /// <summary>Hands the visible slices of a table query (realtime rows included) to
+    /// <paramref name="use"/> while the table's segments are leased.</summary>
+    public T WithTableSlices<T>(Query.NativeQuery query, Func<FSharpList<QuerySlices.SegmentSlice>, T> use)
+    {
+        var table = Query.tableNames(query.DataSource).Head;
+        var leased = cache.Lease(table);
+        try
+        {
+            return use(ListModule.OfSeq(SlicesFor(table, query.Intervals, leased)));
+        }
+        finally
+        {
+            foreach (var s in leased) s.Release();
+        }
+    }
+
     FSharpFunc<string, FSharpFunc<FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>> SourceOf(Dictionary<string, List<LoadedSegment>> leases) =>
         FuncConvert.FromFunc<string, FSharpList<Time.Interval>, FSharpList<QuerySlices.SegmentSlice>>(
             (table, intervals) => ListModule.OfSeq(SlicesFor(table, intervals, leases.TryGetValue(table, out var l) ? l : [])));

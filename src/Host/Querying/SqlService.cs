@@ -21,11 +21,20 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
     /// <summary>Runs one native query the way /druid/v2 does (unions, subqueries, realtime rows).</summary>
     public Json.Out RunNative(Query.NativeQuery query) => queries.RunPlanned(query, CancellationToken.None);
 
+    /// <summary>Reads a compacted scan's rows without building JSON (the in-memory operators' input).</summary>
+    public Value[][] ReadRows(Query.NativeQuery query)
+    {
+        if (!query.DataSource.IsTable)
+            throw new SqlException("UNSUPPORTED", "Only table data sources are read row by row; the SQL layer plans the rest in memory");
+        return queries.WithTableSlices(query, slices => TableReader.read(query, slices));
+    }
+
     SqlEngine.Options OptionsAt(long now) => new(
         this,
         FuncConvert.FromFunc<Query.NativeQuery, Json.Out>(RunNative),
         FuncConvert.FromFunc<Query.NativeQuery, bool>(SqlEngine.defaultSupports),
-        now);
+        now,
+        FSharpOption<FSharpFunc<Query.NativeQuery, Value[][]>>.Some(FuncConvert.FromFunc<Query.NativeQuery, Value[][]>(ReadRows)));
 
     /// <summary>Runs a statement under its query id; a timeout or a cancel ends the wait with
     /// an OperationCanceledException (TimeoutException for the timeout).</summary>

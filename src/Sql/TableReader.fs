@@ -1,0 +1,56 @@
+/// Reads the rows of a compacted scan straight from segment slices into value arrays, for the
+/// in-memory operators: the same rows the native scan would return, without building JSON.
+module FunctionalDruid.Sql.TableReader
+
+open System
+open System.Collections.Generic
+open FunctionalDruid.Core
+open FunctionalDruid.Core.Query
+
+let private lowerBound (times: int64[]) (t: int64) =
+    let mutable lo = 0
+    let mutable hi = times.Length
+    while lo < hi do
+        let mid = (lo + hi) >>> 1
+        if times.[mid] < t then lo <- mid + 1 else hi <- mid
+    lo
+
+/// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
+/// filter, in slice order.
+let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
+    let columns =
+        match q.Kind with
+        | QueryKind.Scan s -> Array.ofList s.Columns
+        | _ -> invalidArg "q" "TableReader reads scan queries"
+    let intervals = Engine.condense q.Intervals
+    let matches = q.Filter |> Option.map Filter.compile
+    let result = List<Value[]>()
+    for slice in slices do
+        let content = slice.Content
+        let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)
+        for (n, c) in content.Dimensions @ content.Metrics do byName.[n] <- c
+        let readers: (int -> Value)[] =
+            columns |> Array.map (fun name ->
+                if name = "__time" then fun row -> Value.Long content.Times.[row]
+                else
+                    match byName.TryGetValue name with
+                    | true, c -> fun row -> c.Cell row
+                    | _ -> fun _ -> Value.Null)
+        let mutable current = 0
+        let cell (name: string) =
+            if name = "__time" then Value.Long content.Times.[current]
+            else
+                match byName.TryGetValue name with
+                | true, c -> c.Cell current
+                | _ -> Value.Null
+        for i in intervals do
+            let s = max i.Start slice.Serves.Start
+            let e = min i.End slice.Serves.End
+            if s < e then
+                let lo = lowerBound content.Times s
+                let hi = lowerBound content.Times e
+                for row in lo .. hi - 1 do
+                    current <- row
+                    let keep = match matches with Some m -> m cell | None -> true
+                    if keep then result.Add(readers |> Array.map (fun r -> r row))
+    result.ToArray()
