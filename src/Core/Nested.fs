@@ -90,7 +90,7 @@ let rec private write (sb: StringBuilder) (t: JsonTree) =
         // Jackson writes non-finite doubles as quoted names
         if Double.IsFinite d then sb.Append(Json.javaDoubleString d) |> ignore
         else writeString sb (Json.javaDoubleString d)
-    | JsonTree.String s -> writeString sb s
+    | JsonTree.String s -> if isNull s then sb.Append("null") |> ignore else writeString sb s
     | JsonTree.Array xs ->
         sb.Append('[') |> ignore
         xs |> Array.iteri (fun i x ->
