@@ -567,8 +567,8 @@ type private JsonLineParser(format: JsonFormat) =
                             | ValueNone -> nestedOnly.Add((name, tree))
                     | JsonTokenType.Null ->
                         if format.KeepNullColumns then this.AddField(name, Value.Null, ValueNone)
-                    | JsonTokenType.True -> this.AddField(name, Value.String trueString, ValueSome(Nested.JsonTree.Bool true))
-                    | JsonTokenType.False -> this.AddField(name, Value.String falseString, ValueSome(Nested.JsonTree.Bool false))
+                    | JsonTokenType.True -> this.AddField(name, Value.String trueString, ValueSome Nested.trueTree)
+                    | JsonTokenType.False -> this.AddField(name, Value.String falseString, ValueSome Nested.falseTree)
                     | _ -> this.AddField(name, JsonLineParser.ScalarValue(&reader), ValueNone)
         finishRow ()
 

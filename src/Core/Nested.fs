@@ -20,6 +20,10 @@ type JsonTree =
     | Array of JsonTree[]
     | Object of (string * JsonTree)[]
 
+/// Shared boolean leaves, so rows with boolean fields allocate no new ones.
+let trueTree = JsonTree.Bool true
+let falseTree = JsonTree.Bool false
+
 let private numberOf (el: JsonElement) : JsonTree =
     match el.TryGetInt64() with
     | true, l -> JsonTree.Long l
@@ -35,8 +39,8 @@ let rec ofElement (el: JsonElement) : JsonTree =
     match el.ValueKind with
     | JsonValueKind.String -> JsonTree.String(el.GetString())
     | JsonValueKind.Number -> numberOf el
-    | JsonValueKind.True -> JsonTree.Bool true
-    | JsonValueKind.False -> JsonTree.Bool false
+    | JsonValueKind.True -> trueTree
+    | JsonValueKind.False -> falseTree
     | JsonValueKind.Array ->
         let items = Array.zeroCreate (el.GetArrayLength())
         let mutable i = 0
