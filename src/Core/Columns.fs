@@ -12,6 +12,28 @@ type StringColumnData =
       /// From `createBitmapIndex` in the dimensionsSpec (default true).
       HasBitmapIndex: bool }
 
+/// Typed array rows (Druid's ARRAY<LONG>, ARRAY<DOUBLE>, ARRAY<STRING>), flattened: row r's
+/// elements are `Values.[Offsets.[r] .. Offsets.[r + 1] - 1]`. A null row and an empty array
+/// are different rows: a null row has no elements and its `RowNulls` flag set.
+type ArrayColumnData<'T> =
+    { /// RowCount + 1 ascending offsets into `Values`, starting at 0.
+      Offsets: int[]
+      Values: 'T[]
+      /// Null elements (their slot holds the default value); None when there are none. String
+      /// arrays may also hold null strings directly.
+      ElementNulls: bool[] option
+      /// Null rows; None when there are none.
+      RowNulls: bool[] option }
+    member this.RowCount = this.Offsets.Length - 1
+    member this.IsNullRow(row: int) = this.RowNulls.IsSome && this.RowNulls.Value.[row]
+    member this.IsNullElement(i: int) = this.ElementNulls.IsSome && this.ElementNulls.Value.[i]
+
+/// The name of the complex type of nested JSON columns; its blobs are compact UTF-8 JSON.
+[<RequireQualifiedAccess>]
+module ComplexJson =
+    [<Literal>]
+    let TypeName = "json"
+
 /// One column of a segment in memory, rows in segment order. `nulls`, when present,
 /// flags rows whose value is null (their slot in `values` holds 0).
 [<RequireQualifiedAccess>]
@@ -20,8 +42,12 @@ type ColumnData =
     | Longs of values: int64[] * nulls: bool[] option
     | Floats of values: float32[] * nulls: bool[] option
     | Doubles of values: float[] * nulls: bool[] option
-    /// Serialized complex values (HLL sketches, first/last pairs), one blob per row.
+    /// Serialized complex values (HLL sketches, first/last pairs, nested JSON as compact
+    /// UTF-8 text for `json`), one blob per row; a null blob is a null row.
     | Complex of typeName: string * values: byte[][]
+    | LongArrays of ArrayColumnData<int64>
+    | DoubleArrays of ArrayColumnData<float>
+    | StringArrays of ArrayColumnData<string>
 
     member this.Type =
         match this with
@@ -30,6 +56,9 @@ type ColumnData =
         | Floats _ -> ColumnType.Float
         | Doubles _ -> ColumnType.Double
         | Complex(t, _) -> ColumnType.Complex t
+        | LongArrays _ -> ColumnType.Array ColumnType.Long
+        | DoubleArrays _ -> ColumnType.Array ColumnType.Double
+        | StringArrays _ -> ColumnType.Array ColumnType.String
 
     member this.RowCount =
         match this with
@@ -38,12 +67,24 @@ type ColumnData =
         | Floats(v, _) -> v.Length
         | Doubles(v, _) -> v.Length
         | Complex(_, v) -> v.Length
+        | LongArrays a -> a.RowCount
+        | DoubleArrays a -> a.RowCount
+        | StringArrays a -> a.RowCount
 
     /// The value of one row: strings as String/Null (multi-value rows as Array), numbers as
-    /// Long/Double, complex values as Null (their meaning belongs to the aggregator).
+    /// Long/Double, typed arrays as Array (null elements Null; a null row is Null, an empty
+    /// array an empty Array), nested JSON as its compact JSON text, other complex values as
+    /// Null (their meaning belongs to the aggregator).
     member this.Cell(row: int) : Value =
         let str (s: string) = if isNull s then Value.Null else Value.String s
         let isNullAt (nulls: bool[] option) = nulls.IsSome && nulls.Value.[row]
+        let arrayCell (a: ArrayColumnData<'T>) (element: 'T -> Value) =
+            if a.IsNullRow row then Value.Null
+            else
+                let start = a.Offsets.[row]
+                Value.Array(Array.init (a.Offsets.[row + 1] - start) (fun k ->
+                    let i = start + k
+                    if a.IsNullElement i then Value.Null else element a.Values.[i]))
         match this with
         | Strings s ->
             match s.MultiIds with
@@ -56,7 +97,14 @@ type ColumnData =
         | Longs(v, n) -> if isNullAt n then Value.Null else Value.Long v.[row]
         | Floats(v, n) -> if isNullAt n then Value.Null else Value.Double(float v.[row])
         | Doubles(v, n) -> if isNullAt n then Value.Null else Value.Double v.[row]
+        | Complex(ComplexJson.TypeName, blobs) ->
+            match blobs.[row] with
+            | null -> Value.Null
+            | bytes -> Value.String(System.Text.Encoding.UTF8.GetString bytes)
         | Complex _ -> Value.Null
+        | LongArrays a -> arrayCell a Value.Long
+        | DoubleArrays a -> arrayCell a Value.Double
+        | StringArrays a -> arrayCell a str
 
 /// A segment's rows in memory, ready to be written: `Times` sorted ascending, every column
 /// has `Times.Length` rows.

@@ -13,6 +13,24 @@ type DimensionType =
     | Long
     | Float
     | Double
+    /// `auto`: the type is inferred from the values (see AutoType), or `castToType`.
+    | Auto of castTo: AutoType.AutoType option
+    /// `json`: nested data, always COMPLEX<json>.
+    | Json
+    /// The name Druid gives the type in messages.
+    member this.Name =
+        match this with
+        | String -> "STRING"
+        | Long -> "LONG"
+        | Float -> "FLOAT"
+        | Double -> "DOUBLE"
+        | Auto _ -> "AUTO"
+        | Json -> "JSON"
+    /// Whether the dimension keeps whole nested values (arrays are values, not multi-values).
+    member this.IsNested =
+        match this with
+        | Auto _ | Json -> true
+        | _ -> false
 
 [<RequireQualifiedAccess>]
 type MultiValueHandling =
@@ -130,15 +148,31 @@ let validateDataSource (n: Node) (name: string) =
         if (code > 0 && code < 31) || (code > 127 && code < 159) || (code > 0xD800 && code < 0xF8FF) || (code > 0xFFF0 && code < 0xFFFF) then
             invalid (sprintf "Value [%s] contains illegal UTF8 character [#%d] at position [%d]" name code i))
 
-let private supportedDimensionTypes = "string, long, float, double"
+let private supportedDimensionTypes = "string, long, float, double, auto, json"
 
-let private parseDimensionType (n: Node) (text: string) =
+/// `castToType` of an `auto` dimension: primitive and primitive array types cast; others
+/// (COMPLEX<json>) leave the column auto, as in Druid.
+let private parseCastToType (dimension: Node) : AutoType.AutoType option =
+    match tryField dimension "castToType" with
+    | None -> None
+    | Some c ->
+        let text = asString c
+        match AutoType.ofCastName text with
+        | Some t -> Some t
+        | None ->
+            match text.Trim().ToUpperInvariant() with
+            | "COMPLEX<JSON>" | "JSON" -> None
+            | _ -> fail c (sprintf "Cannot cast dimension to type [%s]; castToType may be STRING, LONG, DOUBLE, ARRAY<STRING>, ARRAY<LONG> or ARRAY<DOUBLE>" text)
+
+let private parseDimensionType (dimension: Node) (n: Node) (text: string) =
     match text with
     | "string" -> DimensionType.String
     | "long" -> DimensionType.Long
     | "float" -> DimensionType.Float
     | "double" -> DimensionType.Double
-    | "auto" | "json" | "spatial" -> fail n (sprintf "Dimension type [%s] is not supported yet; supported: %s" text supportedDimensionTypes)
+    | "auto" -> DimensionType.Auto(parseCastToType dimension)
+    | "json" -> DimensionType.Json
+    | "spatial" -> fail n (sprintf "Dimension type [%s] is not supported yet; supported: %s" text supportedDimensionTypes)
     | other -> fail n (sprintf "Unknown dimension type [%s]; supported: %s" other supportedDimensionTypes)
 
 let private parseDimension (position: int) (n: Node) : DimensionSchema =
@@ -149,7 +183,7 @@ let private parseDimension (position: int) (n: Node) : DimensionSchema =
         { Name = name; Type = DimensionType.String; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
     elif isObject n then
         let name = match optString n "name" with Some s when s <> "" -> s | _ -> emptyName ()
-        let typ = match tryField n "type" with Some t -> parseDimensionType t (asString t) | None -> DimensionType.String
+        let typ = match tryField n "type" with Some t -> parseDimensionType n t (asString t) | None -> DimensionType.String
         let mvh =
             match tryField n "multiValueHandling" with
             | None -> MultiValueHandling.SortedArray
@@ -173,7 +207,7 @@ let private withoutTimeDimension (dimsNode: Node) (dims: DimensionSchema list) =
     |> List.filter (fun (i, d) ->
         if d.Name <> timeColumn then true
         elif d.Type <> DimensionType.Long then
-            let typeName = (sprintf "%A" d.Type).ToUpperInvariant()
+            let typeName = d.Type.Name
             fail (ofElement (dimsNode.El.[i]) (indexPath dimsNode.Path i))
                 (sprintf "Encountered dimension[__time] with incorrect type[%s]. Type must be 'long'." typeName)
         elif i > 0 then

@@ -30,23 +30,46 @@ type RowSchema(names: string[]) =
 
 /// One input row: field name -> value, in input order. It is an IReadOnlyDictionary for
 /// general callers; `Schema`/`Values` give positional access without lookups.
+///
+/// For `auto` and `json` dimensions a row also keeps JSON structure that a Value loses:
+/// `Trees` (when not null, parallel to `Values`) holds the tree of fields with booleans, and
+/// `NestedOnly` (when not null) the objects and arrays of arrays, which are not fields of
+/// the row as string dimensions and discovery see it.
 [<Sealed>]
-type InputRow(schema: RowSchema, values: Value[]) =
+type InputRow(schema: RowSchema, values: Value[], trees: Nested.JsonTree voption[], nestedOnly: (string * Nested.JsonTree)[]) =
+    new(schema: RowSchema, values: Value[]) = InputRow(schema, values, null, null)
     member _.Schema = schema
     member _.Names = schema.Names
     member _.Values = values
+    member _.Trees = trees
+    member _.NestedOnly = nestedOnly
     member _.Count = values.Length
     /// The field's value, or Null when the row has no such field.
     member _.Get(name: string) : Value =
         let i = schema.IndexOf name
         if i < 0 then Value.Null else values.[i]
+    /// The field's value with its JSON structure (Null when the row has no such field).
+    member _.Tree(name: string) : Nested.JsonTree =
+        let i = schema.IndexOf name
+        if i >= 0 then
+            if not (isNull trees) && trees.[i].IsSome then trees.[i].Value else Nested.ofValue values.[i]
+        elif isNull nestedOnly then Nested.JsonTree.Null
+        else
+            match nestedOnly |> Array.tryFind (fun (n, _) -> n = name) with
+            | Some(_, t) -> t
+            | None -> Nested.JsonTree.Null
     member _.Has(name: string) = schema.IndexOf name >= 0
     /// How Druid (a Java map) prints the row in error messages: `{a=1, b=[x, y]}`.
     override _.ToString() =
         let sb = StringBuilder("{")
         for i in 0 .. values.Length - 1 do
             if i > 0 then sb.Append(", ") |> ignore
-            sb.Append(schema.Names.[i]).Append('=').Append(javaString values.[i]) |> ignore
+            let shown = if not (isNull trees) && trees.[i].IsSome then Nested.javaString trees.[i].Value else javaString values.[i]
+            sb.Append(schema.Names.[i]).Append('=').Append(shown) |> ignore
+        if not (isNull nestedOnly) then
+            for name, t in nestedOnly do
+                if sb.Length > 1 then sb.Append(", ") |> ignore
+                sb.Append(name).Append('=').Append(Nested.javaString t) |> ignore
         sb.Append('}').ToString()
     /// Rows are equal when they have the same names and values in the same order.
     override _.Equals(other: obj) =
@@ -76,19 +99,27 @@ type InputRow(schema: RowSchema, values: Value[]) =
         member this.GetEnumerator() : Collections.IEnumerator =
             ((this :> IEnumerable<KeyValuePair<string, Value>>).GetEnumerator()) :> Collections.IEnumerator
 
-/// A row from arbitrary names; a repeated name keeps its first position and last value, as
-/// Jackson's object nodes do.
-let makeRow (names: string[]) (values: Value[]) : InputRow =
+/// A row from arbitrary names, with JSON trees (or nulls); a repeated name keeps its first
+/// position and last value, as Jackson's object nodes do.
+let makeRowWithTrees (names: string[]) (values: Value[]) (trees: Nested.JsonTree voption[]) (nestedOnly: (string * Nested.JsonTree)[]) : InputRow =
     let schema = RowSchema(names)
-    if schema.IsUnique then InputRow(schema, values)
+    if schema.IsUnique then InputRow(schema, values, trees, nestedOnly)
     else
         let order = ResizeArray<string>()
-        let latest = Dictionary<string, Value>(StringComparer.Ordinal)
+        let latest = Dictionary<string, int>(StringComparer.Ordinal)
         for i in 0 .. names.Length - 1 do
             if not (latest.ContainsKey names.[i]) then order.Add names.[i]
-            latest.[names.[i]] <- values.[i]
+            latest.[names.[i]] <- i
         let names = order.ToArray()
-        InputRow(RowSchema(names), names |> Array.map (fun n -> latest.[n]))
+        InputRow(
+            RowSchema(names),
+            names |> Array.map (fun n -> values.[latest.[n]]),
+            (if isNull trees then null else names |> Array.map (fun n -> trees.[latest.[n]])),
+            nestedOnly)
+
+/// A row from arbitrary names; a repeated name keeps its first position and last value, as
+/// Jackson's object nodes do.
+let makeRow (names: string[]) (values: Value[]) : InputRow = makeRowWithTrees names values null null
 
 type RowResult =
     | Row of InputRow
@@ -418,6 +449,10 @@ type private JsonLineParser(format: JsonFormat) =
     let mutable buffer : byte[] = Array.zeroCreate 4096
     let names = ResizeArray<string>(32)
     let values = ResizeArray<Value>(32)
+    let trees = ResizeArray<Nested.JsonTree voption>(32)
+    let mutable anyTree = false
+    let nestedOnly = ResizeArray<string * Nested.JsonTree>(4)
+    let mutable arrayHasBool = false
     let arrayItems = ResizeArray<Value>(8)
     let keyCache = ResizeArray<string>(32)
     let mutable lastSchema : RowSchema = null
@@ -434,9 +469,11 @@ type private JsonLineParser(format: JsonFormat) =
         while same && i < count do
             if not (Object.ReferenceEquals(lastSchema.Names.[i], names.[i])) then same <- false
             i <- i + 1
-        if same then InputRow(lastSchema, values.ToArray())
+        let rowTrees = if anyTree then trees.ToArray() else null
+        let rowNestedOnly = if nestedOnly.Count > 0 then nestedOnly.ToArray() else null
+        if same then InputRow(lastSchema, values.ToArray(), rowTrees, rowNestedOnly)
         else
-            let row = makeRow (names.ToArray()) (values.ToArray())
+            let row = makeRowWithTrees (names.ToArray()) (values.ToArray()) rowTrees rowNestedOnly
             if row.Count = count then lastSchema <- row.Schema
             row
 
@@ -460,6 +497,7 @@ type private JsonLineParser(format: JsonFormat) =
     /// Reads an array; ValueNone (and the array skipped) when it holds objects or arrays.
     member _.ReadArray(reader: byref<Utf8JsonReader>) : Value voption =
         arrayItems.Clear()
+        arrayHasBool <- false
         let mutable flat = true
         let mutable fin = false
         while not fin do
@@ -469,12 +507,28 @@ type private JsonLineParser(format: JsonFormat) =
             | JsonTokenType.StartObject | JsonTokenType.StartArray ->
                 flat <- false
                 reader.Skip()
+            | JsonTokenType.True | JsonTokenType.False ->
+                arrayHasBool <- true
+                if flat then arrayItems.Add(JsonLineParser.ScalarValue(&reader))
             | _ -> if flat then arrayItems.Add(JsonLineParser.ScalarValue(&reader))
         if flat then ValueSome(Value.Array(arrayItems.ToArray())) else ValueNone
 
-    member this.ParseStreaming(length: int) : InputRow =
+    /// Adds a field; `tree` is set when the Value loses the input's structure.
+    member _.AddField(name: string, value: Value, tree: Nested.JsonTree voption) =
+        names.Add name
+        values.Add value
+        trees.Add tree
+        if tree.IsSome then anyTree <- true
+
+    member _.Clear() =
         names.Clear()
         values.Clear()
+        trees.Clear()
+        nestedOnly.Clear()
+        anyTree <- false
+
+    member this.ParseStreaming(length: int) : InputRow =
+        this.Clear()
         let mutable reader = Utf8JsonReader(ReadOnlySpan<byte>(buffer, 0, length), true, JsonReaderState(readerOptions))
         JsonLineParser.Advance(&reader)
         if reader.TokenType <> JsonTokenType.StartObject then
@@ -496,43 +550,56 @@ type private JsonLineParser(format: JsonFormat) =
                     position <- position + 1
                     JsonLineParser.Advance(&reader)
                     match reader.TokenType with
-                    | JsonTokenType.StartObject -> reader.Skip()
+                    | JsonTokenType.StartObject ->
+                        // objects are nested-only: auto and json dimensions read them
+                        use doc = JsonDocument.ParseValue(&reader)
+                        nestedOnly.Add((name, Nested.ofElement doc.RootElement))
                     | JsonTokenType.StartArray ->
+                        // a copy of the reader at the array's start re-reads it as a tree
+                        let mutable start = reader
                         match this.ReadArray(&reader) with
-                        | ValueSome v ->
-                            names.Add name
-                            values.Add v
-                        | ValueNone -> ()
+                        | ValueSome v when not arrayHasBool -> this.AddField(name, v, ValueNone)
+                        | flat ->
+                            use doc = JsonDocument.ParseValue(&start)
+                            let tree = Nested.ofElement doc.RootElement
+                            match flat with
+                            | ValueSome v -> this.AddField(name, v, ValueSome tree)
+                            | ValueNone -> nestedOnly.Add((name, tree))
                     | JsonTokenType.Null ->
-                        if format.KeepNullColumns then
-                            names.Add name
-                            values.Add Value.Null
-                    | _ ->
-                        names.Add name
-                        values.Add(JsonLineParser.ScalarValue(&reader))
+                        if format.KeepNullColumns then this.AddField(name, Value.Null, ValueNone)
+                    | JsonTokenType.True -> this.AddField(name, Value.String trueString, ValueSome Nested.trueTree)
+                    | JsonTokenType.False -> this.AddField(name, Value.String falseString, ValueSome Nested.falseTree)
+                    | _ -> this.AddField(name, JsonLineParser.ScalarValue(&reader), ValueNone)
         finishRow ()
 
-    member _.ParseWithFields(length: int) : InputRow =
-        names.Clear()
-        values.Clear()
+    member this.ParseWithFields(length: int) : InputRow =
+        this.Clear()
         use doc = JsonDocument.Parse(ReadOnlyMemory<byte>(buffer, 0, length), documentOptions)
         let root = doc.RootElement
+        let treeIfNeeded (el: JsonElement) =
+            match el.ValueKind with
+            | JsonValueKind.Object | JsonValueKind.Array | JsonValueKind.True | JsonValueKind.False ->
+                let t = Nested.ofElement el
+                if Nested.needsTree t then ValueSome t else ValueNone
+            | _ -> ValueNone
         for f in flattenFields do
-            names.Add f.Name
-            values.Add(
-                match f.Type with
-                | FlattenFieldType.Root ->
-                    if root.ValueKind = JsonValueKind.Object then
-                        match root.TryGetProperty f.Expr with
-                        | true, v -> elementValue v
-                        | _ -> Value.Null
-                    else Value.Null
-                | _ -> evaluatePath f.Steps root)
+            match f.Type with
+            | FlattenFieldType.Root ->
+                if root.ValueKind = JsonValueKind.Object then
+                    match root.TryGetProperty f.Expr with
+                    | true, v -> this.AddField(f.Name, elementValue v, treeIfNeeded v)
+                    | _ -> this.AddField(f.Name, Value.Null, ValueNone)
+                else this.AddField(f.Name, Value.Null, ValueNone)
+            | _ -> this.AddField(f.Name, evaluatePath f.Steps root, ValueNone)
         if discover && root.ValueKind = JsonValueKind.Object then
             for p in root.EnumerateObject() do
-                if isDiscoverable p.Value format.KeepNullColumns && not (flattenFields |> Array.exists (fun f -> f.Name = p.Name)) then
-                    names.Add p.Name
-                    values.Add(elementValue p.Value)
+                if not (flattenFields |> Array.exists (fun f -> f.Name = p.Name)) then
+                    if isDiscoverable p.Value format.KeepNullColumns then
+                        this.AddField(p.Name, elementValue p.Value, treeIfNeeded p.Value)
+                    elif p.Value.ValueKind = JsonValueKind.Object || p.Value.ValueKind = JsonValueKind.Array then
+                        // nested values are not discovered as string columns, but auto and
+                        // json dimensions read them
+                        nestedOnly.Add((p.Name, Nested.ofElement p.Value))
         finishRow ()
 
     member this.Parse(line: string) : InputRow voption =

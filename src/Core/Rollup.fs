@@ -66,9 +66,24 @@ type DimensionEncoder(schema: DimensionSchema) =
     let values = Interner<string>(null, StringComparer.Ordinal)
     let combos = Interner<int[]>([||], idArrays)
     let numbers = Interner<Value>(Value.Null, HashIdentity.Structural)
+    /// Whole nested values of `auto` and `json` dimensions (coerced first under castToType).
+    let trees = Interner<Nested.JsonTree>(Nested.JsonTree.Null, HashIdentity.Structural)
+    let castTo = match schema.Type with DimensionType.Auto c -> c | _ -> None
 
     member _.Schema = schema
     member _.IsString = schema.Type = DimensionType.String
+    member _.IsNested = schema.Type.IsNested
+
+    /// Encodes a nested value; the string says why it became null, if it did.
+    member _.EncodeTree(t: Nested.JsonTree) : struct (int * string) =
+        let id (t: Nested.JsonTree) = match t with Nested.JsonTree.Null -> 0 | t -> trees.Id t
+        match castTo with
+        | None -> struct (id t, null)
+        | Some target ->
+            match AutoType.coerce target t with
+            | Some v -> struct (id v, null)
+            | None ->
+                struct (0, sprintf "Cannot coerce column [%s] input to requested type [%s]" schema.Name target.ColumnType.DruidName)
     member private _.StringId(s: string) = if isNull s then 0 else values.Id s
 
     member private this.EncodeStrings(v: Value) : int =
@@ -101,6 +116,7 @@ type DimensionEncoder(schema: DimensionSchema) =
                 | None -> struct (0, sprintf "Could not convert value [%s] to %s for dimension [%s]" (Value.toStringOrNull v) typeName schema.Name)
         match schema.Type with
         | DimensionType.String -> struct (this.EncodeStrings v, null)
+        | DimensionType.Auto _ | DimensionType.Json -> this.EncodeTree(Nested.ofValue v)
         | DimensionType.Long -> convert (Value.toLong >> Option.map Value.Long) "long"
         | DimensionType.Double -> convert (Value.toDouble >> Option.map Value.Double) "double"
         | DimensionType.Float -> convert (Value.toDouble >> Option.map (fun d -> Value.Double(float (float32 d)))) "float"
@@ -133,6 +149,9 @@ type DimensionEncoder(schema: DimensionSchema) =
                             c <- compare ra.[i] rb.[i]
                             i <- i + 1
                         if c <> 0 then c else compare ra.Length rb.Length }
+        | DimensionType.Auto _ | DimensionType.Json ->
+            { new IComparer<int> with
+                member _.Compare(a, b) = if a = b then 0 else AutoType.compareTrees trees.[a] trees.[b] }
         | _ ->
             let asDouble (v: Value) = match v with Value.Long l -> float l | Value.Double d -> d | _ -> Double.NegativeInfinity
             { new IComparer<int> with
@@ -157,6 +176,19 @@ type DimensionEncoder(schema: DimensionSchema) =
                 ColumnData.Strings { Dictionary = dictionary; Ids = Array.zeroCreate n; MultiIds = Some rows; HasBitmapIndex = schema.CreateBitmapIndex }
             else
                 ColumnData.Strings { Dictionary = dictionary; Ids = codes |> Array.map (fun c -> c / 2); MultiIds = None; HasBitmapIndex = schema.CreateBitmapIndex }
+        | DimensionType.Json -> AutoType.toColumn AutoType.AutoType.Json (codes |> Array.map (fun c -> trees.[c]))
+        | DimensionType.Auto(Some target) -> AutoType.toColumn target (codes |> Array.map (fun c -> trees.[c]))
+        | DimensionType.Auto None ->
+            // The type comes from the values of these rows only (one segment's column);
+            // each distinct value is coerced once.
+            let used = Array.zeroCreate<bool> trees.Count
+            for c in codes do used.[c] <- true
+            let types = AutoType.TypeSet()
+            for c in 1 .. used.Length - 1 do
+                if used.[c] then types.Add trees.[c]
+            let target = types.Logical
+            let coerced = Array.init trees.Count (fun c -> if used.[c] then defaultArg (AutoType.coerce target trees.[c]) Nested.JsonTree.Null else Nested.JsonTree.Null)
+            AutoType.toColumn target (codes |> Array.map (fun c -> coerced.[c]))
         | _ ->
             let hasNull = codes |> Array.exists (fun c -> c = 0)
             let nulls = if hasNull then Some(codes |> Array.map (fun c -> c = 0)) else None
@@ -251,13 +283,10 @@ let private excludedFromDiscovery (spec: IngestSpec) =
         for f in Aggregation.inputFields m do s.Add f |> ignore
     s
 
-let private discoveredType (spec: IngestSpec) (v: Value) =
-    if not spec.DimensionsSpec.UseSchemaDiscovery then DimensionType.String
-    else
-        match v with
-        | Value.Long _ -> DimensionType.Long
-        | Value.Double _ -> DimensionType.Double
-        | _ -> DimensionType.String
+/// Schema discovery (`useSchemaDiscovery`) makes every discovered column `auto`; plain
+/// schemaless ingestion makes them strings.
+let private discoveredType (spec: IngestSpec) =
+    if spec.DimensionsSpec.UseSchemaDiscovery then DimensionType.Auto None else DimensionType.String
 
 /// Rows of one ingestion, rolled up in memory until the host persists a snapshot.
 type IncrementalIndex(spec: IngestSpec) =
@@ -342,24 +371,39 @@ type IncrementalIndex(spec: IngestSpec) =
                 match transformIndex.TryGetValue name with
                 | true, i -> transformValues.[i]
                 | _ -> raw name
+        let treeOf (name: string) =
+            if name = "__time" then Nested.JsonTree.Long time
+            elif transforms.Length = 0 then row.Tree name
+            else
+                match transformIndex.TryGetValue name with
+                | true, i -> Nested.ofValue transformValues.[i]
+                | _ -> row.Tree name
         if (match rowFilter with Some matches -> not (matches get) | None -> false) then
             RowOutcome.ThrownAway
         elif not (intervalOk time) then RowOutcome.ThrownAway
         else
             if discover then
+                let nestedToo = spec.DimensionsSpec.UseSchemaDiscovery
                 for KeyValue(name, v) in row do
                     if not (dimIndex.ContainsKey name) && not (excluded.Contains name) then
                         match v with
                         | Value.Null -> ()
-                        | _ -> this.AddDimension { Name = name; Type = discoveredType spec v; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+                        | _ -> this.AddDimension { Name = name; Type = discoveredType spec; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+                if nestedToo && not (isNull row.NestedOnly) then
+                    for name, _ in row.NestedOnly do
+                        if not (dimIndex.ContainsKey name) && not (excluded.Contains name) then
+                            this.AddDimension { Name = name; Type = discoveredType spec; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
                 for t in transforms do
                     if t.Name <> "__time" && not (dimIndex.ContainsKey t.Name) && not (excluded.Contains t.Name) then
-                        this.AddDimension { Name = t.Name; Type = DimensionType.String; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
+                        this.AddDimension { Name = t.Name; Type = discoveredType spec; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
             let bucket = Time.bucketStart gs.QueryGranularity time
             scratch.[0] <- int (bucket >>> 32)
             scratch.[1] <- int bucket
             for d in 0 .. encoders.Count - 1 do
-                let struct (code, err) = encoders.[d].Encode(get encoders.[d].Schema.Name)
+                let encoder = encoders.[d]
+                let struct (code, err) =
+                    if encoder.IsNested then encoder.EncodeTree(treeOf encoder.Schema.Name)
+                    else encoder.Encode(get encoder.Schema.Name)
                 scratch.[2 + d] <- code
                 if not (isNull err) && isNull failure then failure <- err
             let g = table.FindOrAdd scratch
@@ -388,6 +432,8 @@ type IncrementalIndex(spec: IngestSpec) =
                             remap.[id] <- encode (if isNull v then Value.Null else Value.String v)
                         out.[row] <- remap.[id]
                     out
+                | _ when encoder.IsNested ->
+                    Array.init n (fun row -> let struct (code, _) = encoder.EncodeTree(AutoType.treeOfCell column row) in code)
                 | _ -> Array.init n (fun row -> encode (column.Cell row)))
         for row in 0 .. n - 1 do
             let t = content.Times.[row]
@@ -409,6 +455,7 @@ type IncrementalIndex(spec: IngestSpec) =
                 | ColumnType.Long -> DimensionType.Long
                 | ColumnType.Double -> DimensionType.Double
                 | ColumnType.Float -> DimensionType.Float
+                | ColumnType.Array _ | ColumnType.Complex ComplexJson.TypeName -> DimensionType.Auto None
                 | _ -> DimensionType.String
             this.AddDimension { Name = name; Type = t; MultiValueHandling = MultiValueHandling.Array; CreateBitmapIndex = true }
             dimIndex.[name]
@@ -549,6 +596,9 @@ let slice (content: SegmentContent) (rows: int[]) : SegmentContent =
         | ColumnData.Doubles(v, n) -> ColumnData.Doubles(rows |> Array.map (fun r -> v.[r]), n |> Option.map (fun n -> rows |> Array.map (fun r -> n.[r])))
         | ColumnData.Floats(v, n) -> ColumnData.Floats(rows |> Array.map (fun r -> v.[r]), n |> Option.map (fun n -> rows |> Array.map (fun r -> n.[r])))
         | ColumnData.Complex(t, v) -> ColumnData.Complex(t, rows |> Array.map (fun r -> v.[r]))
+        | ColumnData.LongArrays a -> ColumnData.LongArrays(AutoType.sliceArrays a rows)
+        | ColumnData.DoubleArrays a -> ColumnData.DoubleArrays(AutoType.sliceArrays a rows)
+        | ColumnData.StringArrays a -> ColumnData.StringArrays(AutoType.sliceArrays a rows)
     { content with
         Times = rows |> Array.map (fun r -> content.Times.[r])
         Dimensions = content.Dimensions |> List.map (fun (n, c) -> n, pick c)
@@ -564,7 +614,10 @@ let private cellText (column: ColumnData) (row: int) : string =
     | ColumnData.Longs(v, n) -> if n.IsSome && n.Value.[row] then null else string v.[row]
     | ColumnData.Doubles(v, n) -> if n.IsSome && n.Value.[row] then null else Value.javaDoubleString v.[row]
     | ColumnData.Floats(v, n) -> if n.IsSome && n.Value.[row] then null else Value.javaDoubleString (float v.[row])
+    | ColumnData.Complex(ComplexJson.TypeName, v) -> if isNull v.[row] then null else Text.Encoding.UTF8.GetString v.[row]
     | ColumnData.Complex _ -> null
+    | ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ ->
+        Nested.toText (Nested.ofValue (column.Cell row))
 
 /// FNV-1a over the UTF-16 code units of each value with separators: stable across runs and
 /// processes, which is all partition assignment needs.

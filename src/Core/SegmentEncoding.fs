@@ -295,6 +295,10 @@ let TypeString = 3uy
 [<Literal>]
 let TypeComplex = 4uy
 
+/// Typed arrays; the element type is in the type name (`ARRAY<LONG>`, ...).
+[<Literal>]
+let TypeArray = 5uy
+
 [<Literal>]
 let FlagBitmapIndex = 1uy
 
@@ -309,3 +313,4 @@ let TimeParts = 2
 let NumericParts = 2
 let StringParts = 6
 let ComplexParts = 2
+let ArrayParts = 6

@@ -245,6 +245,74 @@ let private writeComplexSection (sink: ByteSink) (blobs: byte[][]) =
     section.EndPart 1
     section
 
+/// Array columns: row offsets, null rows, element values (string elements as ids into the
+/// column's own dictionary), null elements, and the dictionary.
+let private writeArraySection (sink: ByteSink) (offsets: int[]) (rowNulls: bool[] option) (elementNulls: bool[] option)
+                              (writeElements: unit -> unit) (dictionary: byte[][] option) =
+    let section = SectionWriter(sink, ArrayParts)
+    section.BeginPart()
+    writeBlocks sink (MemoryMarshal.AsBytes(ReadOnlySpan offsets)) 4 RowsPerBlock
+    section.EndPart 0
+    section.BeginPart()
+    writeNullsPart sink rowNulls
+    section.EndPart 1
+    section.BeginPart()
+    writeElements ()
+    section.EndPart 2
+    section.BeginPart()
+    writeNullsPart sink elementNulls
+    section.EndPart 3
+    match dictionary with
+    | Some values ->
+        section.BeginPart()
+        sink.WriteInt32 values.Length
+        let mutable offset = 0
+        sink.WriteInt32 0
+        for v in values do
+            offset <- offset + v.Length
+            sink.WriteInt32 offset
+        section.EndPart 4
+        section.BeginPart()
+        for v in values do sink.WriteBytes(ReadOnlySpan v)
+        section.EndPart 5
+    | None -> ()
+    section
+
+let private writeStringArraySection (sink: ByteSink) (a: ArrayColumnData<string>) =
+    let ids = Dictionary<string, int>(StringComparer.Ordinal)
+    let dictionary = List<byte[]>()
+    let elementIds = Array.zeroCreate<int> a.Values.Length
+    let nulls = Array.zeroCreate<bool> a.Values.Length
+    for i in 0 .. a.Values.Length - 1 do
+        let v = a.Values[i]
+        if isNull v || a.IsNullElement i then nulls[i] <- true
+        else
+            match ids.TryGetValue v with
+            | true, id -> elementIds[i] <- id
+            | _ ->
+                ids[v] <- dictionary.Count
+                elementIds[i] <- dictionary.Count
+                dictionary.Add(Encoding.UTF8.GetBytes v)
+    writeArraySection sink a.Offsets a.RowNulls (Some nulls)
+        (fun () -> writeBlocks sink (MemoryMarshal.AsBytes(ReadOnlySpan elementIds)) 4 RowsPerBlock)
+        (Some(dictionary.ToArray()))
+
+let private checkRows (rowCount: int) (name: string) (length: int) (nulls: bool[] option) =
+    if length <> rowCount then invalidArg "content" (sprintf "column %s has %d rows, expected %d" name length rowCount)
+    match nulls with
+    | Some n when n.Length <> rowCount -> invalidArg "content" (sprintf "column %s has %d null flags, expected %d" name n.Length rowCount)
+    | _ -> ()
+
+let private checkArrays (rowCount: int) (name: string) (a: ArrayColumnData<'T>) =
+    if a.Offsets.Length <> rowCount + 1 || a.Offsets[0] <> 0 || a.Offsets[rowCount] <> a.Values.Length then
+        invalidArg "content" (sprintf "column %s has offsets that do not match %d rows" name rowCount)
+    for r in 0 .. rowCount - 1 do
+        if a.Offsets[r + 1] < a.Offsets[r] then invalidArg "content" (sprintf "column %s has decreasing offsets" name)
+    checkRows rowCount name rowCount a.RowNulls
+    match a.ElementNulls with
+    | Some n when n.Length <> a.Values.Length -> invalidArg "content" (sprintf "column %s has %d element null flags, expected %d" name n.Length a.Values.Length)
+    | _ -> ()
+
 let private typeCodeOf (data: ColumnData) =
     match data with
     | ColumnData.Strings _ -> TypeString, ""
@@ -252,12 +320,7 @@ let private typeCodeOf (data: ColumnData) =
     | ColumnData.Floats _ -> TypeFloat, ""
     | ColumnData.Doubles _ -> TypeDouble, ""
     | ColumnData.Complex(t, _) -> TypeComplex, t
-
-let private checkRows (rowCount: int) (name: string) (length: int) (nulls: bool[] option) =
-    if length <> rowCount then invalidArg "content" (sprintf "column %s has %d rows, expected %d" name length rowCount)
-    match nulls with
-    | Some n when n.Length <> rowCount -> invalidArg "content" (sprintf "column %s has %d null flags, expected %d" name n.Length rowCount)
-    | _ -> ()
+    | ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ -> TypeArray, data.Type.DruidName
 
 let private writeString (sink: ByteSink) (s: string) =
     let bytes = Encoding.UTF8.GetBytes(s: string)
@@ -285,7 +348,10 @@ let private writeToSink (content: SegmentContent) : ByteSink =
             | ColumnData.Longs(v, n) -> checkRows rowCount name v.Length n; None
             | ColumnData.Floats(v, n) -> checkRows rowCount name v.Length n; None
             | ColumnData.Doubles(v, n) -> checkRows rowCount name v.Length n; None
-            | ColumnData.Complex(_, v) -> checkRows rowCount name v.Length None; None)
+            | ColumnData.Complex(_, v) -> checkRows rowCount name v.Length None; None
+            | ColumnData.LongArrays a -> checkArrays rowCount name a; None
+            | ColumnData.DoubleArrays a -> checkArrays rowCount name a; None
+            | ColumnData.StringArrays a -> checkArrays rowCount name a; None)
     let estimate = int (min (int64 Array.MaxLength) (int64 rowCount * int64 (8 + 6 * columns.Length) + 4096L))
     let sink = ByteSink(estimate)
     sink.WriteBytes(ReadOnlySpan magic)
@@ -322,6 +388,9 @@ let private writeToSink (content: SegmentContent) : ByteSink =
                 ||| (if sorted.HasNull then FlagHasNulls else 0uy)
             | ColumnData.Longs(_, n), _ | ColumnData.Floats(_, n), _ | ColumnData.Doubles(_, n), _ -> if anyNull n then FlagHasNulls else 0uy
             | ColumnData.Complex(_, v), _ -> if Array.exists isNull v then FlagHasNulls else 0uy
+            | ColumnData.LongArrays a, _ -> if anyNull a.RowNulls then FlagHasNulls else 0uy
+            | ColumnData.DoubleArrays a, _ -> if anyNull a.RowNulls then FlagHasNulls else 0uy
+            | ColumnData.StringArrays a, _ -> if anyNull a.RowNulls then FlagHasNulls else 0uy
             | _ -> 0uy
         writeEntry (i + 1) name role (typeCodeOf data) flags
     sink.PatchInt32(44, sink.Length - HeaderBytes)
@@ -342,6 +411,13 @@ let private writeToSink (content: SegmentContent) : ByteSink =
             | ColumnData.Floats(v, n), _ -> writeNumericSection sink (MemoryMarshal.AsBytes(ReadOnlySpan v)) 4 n
             | ColumnData.Doubles(v, n), _ -> writeNumericSection sink (MemoryMarshal.AsBytes(ReadOnlySpan v)) 8 n
             | ColumnData.Complex(_, v), _ -> writeComplexSection sink v
+            | ColumnData.LongArrays a, _ ->
+                writeArraySection sink a.Offsets a.RowNulls a.ElementNulls
+                    (fun () -> writeBlocks sink (MemoryMarshal.AsBytes(ReadOnlySpan a.Values)) 8 RowsPerBlock) None
+            | ColumnData.DoubleArrays a, _ ->
+                writeArraySection sink a.Offsets a.RowNulls a.ElementNulls
+                    (fun () -> writeBlocks sink (MemoryMarshal.AsBytes(ReadOnlySpan a.Values)) 8 RowsPerBlock) None
+            | ColumnData.StringArrays a, _ -> writeStringArraySection sink a
             | ColumnData.Strings _, None -> invalidOp "unprepared string column"
         record (i + 1) section
     sink.PatchInt64(32, int64 sink.Length)
@@ -387,6 +463,7 @@ let readContent (reader: SegmentReader) : SegmentContent =
             | ColumnType.Float -> ColumnData.Floats(n.Floats(), nulls)
             | _ -> ColumnData.Doubles(n.Doubles(), nulls)
         | Some(ColumnReader.Complex c) -> ColumnData.Complex(c.TypeName, c.Blobs())
+        | Some(ColumnReader.Array a) -> a.Data()
         | None -> invalidOp ("missing column " + info.Name)
     let pick role =
         reader.Columns |> List.filter (fun c -> c.Role = role) |> List.map (fun c -> c.Name, columnData c)
@@ -421,6 +498,7 @@ let verify (memory: ReadOnlyMemory<byte>) : Result<unit, string> =
                     s.Dictionary() |> ignore
                 | Some(ColumnReader.Numeric n) -> n.Doubles() |> ignore
                 | Some(ColumnReader.Complex c) -> c.Blobs() |> ignore
+                | Some(ColumnReader.Array a) -> a.Data() |> ignore
                 | None -> corrupt ("missing column " + info.Name)
             Ok()
         with

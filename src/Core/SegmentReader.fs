@@ -179,11 +179,64 @@ type ComplexColumnReader internal (typeName: string, lengths: BlockStream, paylo
             elif n <> -1 then corrupt "bad complex blob length"
         blobs
 
+/// A typed array column (ARRAY<LONG>, ARRAY<DOUBLE>, ARRAY<STRING>), decoded whole.
+[<Sealed>]
+type ArrayColumnReader internal (elementType: ColumnType, rowCount: int, offsets: BlockStream, rowNulls: Bitmap option,
+                                 elements: BlockStream, elementNulls: Bitmap option, dictionary: ReadOnlyMemory<byte>, dictionaryBytes: ReadOnlyMemory<byte>) =
+    let flags (count: int) (bitmap: Bitmap option) =
+        bitmap
+        |> Option.map (fun b ->
+            let f = Array.zeroCreate<bool> count
+            b.Iterate(fun i -> if i < count then f[i] <- true else corrupt "null flags past the end")
+            f)
+    member _.ElementType = elementType
+
+    /// The column's rows.
+    member _.Data() : ColumnData =
+        let rowOffsets = offsets.Int32s()
+        let count = elements.Count
+        if rowOffsets[0] <> 0 || rowOffsets[rowCount] <> count then corrupt "array offsets do not match the elements"
+        for r in 0 .. rowCount - 1 do
+            if rowOffsets[r + 1] < rowOffsets[r] then corrupt "array offsets out of order"
+        let rowNullFlags = flags rowCount rowNulls
+        let elementNullFlags = flags count elementNulls
+        let data (values: 'T[]) : ArrayColumnData<'T> =
+            { Offsets = rowOffsets; Values = values; ElementNulls = elementNullFlags; RowNulls = rowNullFlags }
+        match elementType with
+        | ColumnType.Long -> ColumnData.LongArrays(data (elements.Int64s()))
+        | ColumnType.Double ->
+            let d = Array.zeroCreate<float> count
+            if elements.Width <> 8 then corrupt "expected 8-byte values"
+            elements.DecodeAll(MemoryMarshal.AsBytes(Span d))
+            ColumnData.DoubleArrays(data d)
+        | _ ->
+            let header = dictionary.Span
+            if header.Length < 8 then corrupt "array dictionary truncated"
+            let cardinality = BinaryPrimitives.ReadInt32LittleEndian header
+            if cardinality < 0 || int64 header.Length <> 4L + 4L * (int64 cardinality + 1L) then corrupt "array dictionary size mismatch"
+            let values = Array.zeroCreate<string> cardinality
+            for id in 0 .. cardinality - 1 do
+                let a = BinaryPrimitives.ReadInt32LittleEndian(header.Slice(4 + 4 * id))
+                let b = BinaryPrimitives.ReadInt32LittleEndian(header.Slice(8 + 4 * id))
+                if a < 0 || b < a || b > dictionaryBytes.Length then corrupt "array dictionary offsets out of bounds"
+                values[id] <- Encoding.UTF8.GetString(dictionaryBytes.Span.Slice(a, b - a))
+            let ids = elements.Int32s()
+            let strings =
+                Array.init count (fun i ->
+                    if elementNullFlags.IsSome && elementNullFlags.Value[i] then null
+                    else
+                        let id = ids[i]
+                        if id < 0 || id >= cardinality then corrupt "array element id outside the dictionary"
+                        values[id])
+            // string arrays mark null elements with null strings
+            ColumnData.StringArrays { data strings with ElementNulls = None }
+
 [<RequireQualifiedAccess>]
 type ColumnReader =
     | String of StringColumnReader
     | Numeric of NumericColumnReader
     | Complex of ComplexColumnReader
+    | Array of ArrayColumnReader
 
 exception private SegmentFormatError of string
 
@@ -379,6 +432,22 @@ type SegmentReader private (rowCount: int, interval: Time.Interval, metadata: st
                 let payload = parseBlocks parts[1] |> orFail context
                 if payload.Width <> 1 then fail (context + ": bad payload width")
                 readers[name] <- ColumnReader.Complex(ComplexColumnReader(typeName, lengths, payload))
+            | (RoleDimension | RoleMetric), TypeArray ->
+                let parts = parseParts section ArrayParts |> orFail context
+                let elementType =
+                    match typeName with
+                    | "ARRAY<LONG>" -> ColumnType.Long
+                    | "ARRAY<DOUBLE>" -> ColumnType.Double
+                    | "ARRAY<STRING>" -> ColumnType.String
+                    | other -> fail (sprintf "%s: unknown array type %s" context other)
+                let offsets = parseBlocks parts[0] |> orFail context
+                if offsets.Count <> rowCount + 1 || offsets.Width <> 4 then fail (context + ": array offsets do not match the row count")
+                let bitmapOf (part: ReadOnlyMemory<byte>) =
+                    if part.Length = 0 then None else Some(Bitmap.Deserialize part |> orFail context)
+                let elements = parseBlocks parts[2] |> orFail context
+                let expectedWidth = if elementType = ColumnType.String then 4 else 8
+                if elements.Width <> expectedWidth then fail (context + ": bad array element width")
+                readers[name] <- ColumnReader.Array(ArrayColumnReader(elementType, rowCount, offsets, bitmapOf parts[1], elements, bitmapOf parts[3], parts[4], parts[5]))
             | _ -> fail (sprintf "%s: unknown role %d or type %d" context role typeCode)
             if role <> RoleTime then
                 if readers.Count <> infos.Count + 1 then fail (sprintf "duplicate column %s" name)
@@ -390,6 +459,10 @@ type SegmentReader private (rowCount: int, interval: Time.Interval, metadata: st
                         | TypeFloat -> ColumnType.Float
                         | TypeDouble -> ColumnType.Double
                         | TypeString -> ColumnType.String
+                        | TypeArray ->
+                            match readers[name] with
+                            | ColumnReader.Array a -> ColumnType.Array a.ElementType
+                            | _ -> ColumnType.Complex typeName
                         | _ -> ColumnType.Complex typeName
                       Role = if role = RoleDimension then ColumnRole.Dimension else ColumnRole.Metric
                       HasBitmapIndex = hasIndex

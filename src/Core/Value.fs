@@ -20,6 +20,8 @@ type ColumnType =
     | Float
     | Double
     | Complex of typeName: string
+    /// Druid's typed arrays (`auto` columns): ARRAY<STRING>, ARRAY<LONG>, ARRAY<DOUBLE>.
+    | Array of element: ColumnType
     member this.DruidName =
         match this with
         | String -> "STRING"
@@ -27,6 +29,7 @@ type ColumnType =
         | Float -> "FLOAT"
         | Double -> "DOUBLE"
         | Complex t -> sprintf "COMPLEX<%s>" t
+        | Array e -> sprintf "ARRAY<%s>" e.DruidName
 
 module Value =
     /// Java's Double.toString, which Druid uses whenever a double becomes a string.

@@ -126,8 +126,10 @@ let invalidSpecs : (string * string * string * string) list =
       "A dimension is a name or an object such as {\"type\":\"long\",\"name\":\"x\"}, but this is an array"
       "dimension object without a name", current [ set (dims + "[1]") """{"type":"long"}""" ], dims + "[1]", "Encountered dimension with null or empty name at position[1]"
       "dimension with an empty name", current [ set (dims + "[0]") (str "") ], dims + "[0]", "Encountered dimension with null or empty name at position[0]"
-      "dimension of an unknown type", current [ set (dims + "[1].type") (str "text") ], dims + "[1].type", "Unknown dimension type [text]; supported: string, long, float, double"
-      "dimension of an unsupported type", current [ set (dims + "[1].type") (str "json") ], dims + "[1].type", "Dimension type [json] is not supported yet; supported: string, long, float, double"
+      "dimension of an unknown type", current [ set (dims + "[1].type") (str "text") ], dims + "[1].type", "Unknown dimension type [text]; supported: string, long, float, double, auto, json"
+      "dimension of an unsupported type", current [ set (dims + "[1].type") (str "spatial") ], dims + "[1].type", "Dimension type [spatial] is not supported yet; supported: string, long, float, double, auto, json"
+      "auto dimension cast to an unknown type", current [ set (dims + "[1]") """{"name":"tags","type":"auto","castToType":"ARRAY<BLOB>"}""" ], dims + "[1].castToType",
+      "Cannot cast dimension to type [ARRAY<BLOB>]; castToType may be STRING, LONG, DOUBLE, ARRAY<STRING>, ARRAY<LONG> or ARRAY<DOUBLE>"
       "unknown multiValueHandling", current [ set (dims + "[1]") """{"name":"tags","multiValueHandling":"SORTED"}""" ], dims + "[1].multiValueHandling",
       "Unknown multiValueHandling [SORTED]; expected SORTED_ARRAY, SORTED_SET or ARRAY"
       "duplicate dimensions", current [ set (dims + "[2]") (str "page") ], dims, "Cannot specify a column more than once: [page] seen in dimensions list (2 occurrences)"

@@ -47,8 +47,27 @@ let private zeroAt (nulls: bool[] option) (values: 'T[]) =
     | Some n -> values |> Array.mapi (fun i v -> if n[i] then Unchecked.defaultof<'T> else v)
     | None -> values
 
+/// Array rows: some null, some empty, elements null now and then (flagged, or for strings
+/// also as null strings).
+let private randomArrays (rng: Random) (rowCount: int) (element: Random -> 'T) : ArrayColumnData<'T> =
+    let offsets = Array.zeroCreate<int> (rowCount + 1)
+    let values = ResizeArray<'T>()
+    let elementNulls = ResizeArray<bool>()
+    let rowNulls = Array.init rowCount (fun _ -> rng.Next 8 = 0)
+    for r in 0 .. rowCount - 1 do
+        if not rowNulls[r] then
+            for _ in 1 .. rng.Next 4 do
+                let isNull = rng.Next 6 = 0
+                values.Add(if isNull then Unchecked.defaultof<'T> else element rng)
+                elementNulls.Add isNull
+        offsets[r + 1] <- values.Count
+    { Offsets = offsets
+      Values = values.ToArray()
+      ElementNulls = (if elementNulls.Contains true then Some(elementNulls.ToArray()) else None)
+      RowNulls = (if Array.contains true rowNulls then Some rowNulls else None) }
+
 let private randomColumn (rng: Random) (rowCount: int) (metric: bool) : ColumnData =
-    match rng.Next(if metric then 4 else 6) with
+    match rng.Next(if metric then 4 else 10) with
     | 0 ->
         let n = randomNulls rng rowCount
         ColumnData.Longs(zeroAt n (Array.init rowCount (fun _ -> rng.NextInt64(-1000000000000L, 1000000000000L))), n)
@@ -64,10 +83,21 @@ let private randomColumn (rng: Random) (rowCount: int) (metric: bool) : ColumnDa
     | 4 ->
         let dictionary, rows = encode (Array.init rowCount (fun _ -> [| randomString rng |]))
         ColumnData.Strings { Dictionary = dictionary; Ids = Array.map Array.head rows; MultiIds = None; HasBitmapIndex = rng.Next 4 > 0 }
-    | _ ->
+    | 5 ->
         let cells = Array.init rowCount (fun _ -> Array.init (rng.Next 4) (fun _ -> randomString rng))
         let dictionary, rows = encode cells
         ColumnData.Strings { Dictionary = dictionary; Ids = [||]; MultiIds = Some rows; HasBitmapIndex = rng.Next 4 > 0 }
+    | 6 -> ColumnData.LongArrays(randomArrays rng rowCount (fun r -> r.NextInt64(-1000000000000L, 1000000000000L)))
+    | 7 -> ColumnData.DoubleArrays(randomArrays rng rowCount (fun r -> if r.Next 20 = 0 then -0.0 else r.NextDouble() * 1e6))
+    | 8 -> ColumnData.StringArrays(randomArrays rng rowCount randomString)
+    | _ ->
+        let tree (r: Random) =
+            match r.Next 4 with
+            | 0 -> Nested.JsonTree.Object [| "a", Nested.JsonTree.Long(r.NextInt64 100L); "b", Nested.JsonTree.Bool(r.Next 2 = 0) |]
+            | 1 -> Nested.JsonTree.Array [| Nested.JsonTree.Array [| Nested.JsonTree.String(randomString r) |]; Nested.JsonTree.Null |]
+            | 2 -> Nested.JsonTree.Double(r.NextDouble())
+            | _ -> Nested.JsonTree.Null
+        AutoType.toColumn AutoType.AutoType.Json (Array.init rowCount (fun _ -> tree rng))
 
 let randomContent (rng: Random) : SegmentContent =
     let rowCount =
@@ -100,6 +130,14 @@ let private cells (rowCount: int) (data: ColumnData) : string[] =
     | ColumnData.Floats(v, n) -> Array.init rowCount (fun r -> if isNull n r then "null" else string (BitConverter.SingleToInt32Bits v[r]))
     | ColumnData.Doubles(v, n) -> Array.init rowCount (fun r -> if isNull n r then "null" else string (BitConverter.DoubleToInt64Bits v[r]))
     | ColumnData.Complex(t, v) -> v |> Array.map (fun b -> t + ":" + (if Object.ReferenceEquals(b, null) then "null" else Convert.ToHexString b))
+    | ColumnData.LongArrays _ | ColumnData.StringArrays _ -> Array.init rowCount (fun r -> sprintf "%A" (data.Cell r))
+    | ColumnData.DoubleArrays a ->
+        // bit patterns, so -0.0 and 0.0 differ
+        Array.init rowCount (fun r ->
+            if a.IsNullRow r then "null"
+            else
+                String.Join(",", [| for i in a.Offsets[r] .. a.Offsets[r + 1] - 1 ->
+                                     if a.IsNullElement i then "null" else string (BitConverter.DoubleToInt64Bits a.Values[i]) |]) |> sprintf "[%s]")
 
 let private describe (content: SegmentContent) =
     let column (name: string, data: ColumnData) =
