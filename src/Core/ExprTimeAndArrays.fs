@@ -10,6 +10,7 @@ open FunctionalDruid.Core
 open FunctionalDruid.Core.ExprSyntax
 open FunctionalDruid.Core.ExprOps
 open FunctionalDruid.Core.ExprFunctions
+open FunctionalDruid.Core.ExprArrays
 
 // ---- time --------------------------------------------------------------------------------
 
@@ -140,107 +141,18 @@ let private time : (string * FunctionDef) list =
           match jodaArg "timestamp_format" args 1 with
           | Some p -> fun t -> match JodaFormat.formatWith p zone t with null -> Value.Null | s -> Value.String s
           | None -> fun t -> Value.String(Time.formatInZone zone t)) (Between(1, 3))
+      "subtract_months", specialFn (Exactly 3) (fun compile args ->
+          let zone = zoneArg "subtract_months" args 2
+          let later, earlier = compile args.[0], compile args.[1]
+          let local (t: int64) = Instant.FromUnixTimeMilliseconds(t).InZone(zone).LocalDateTime
+          fun row ->
+              match asLong (later row), asLong (earlier row) with
+              | Some a, Some b when inRange a && inRange b ->
+                  // Joda's Months.monthsBetween: whole months, truncated toward zero.
+                  Value.Long(int64 (Period.Between(local b, local a, PeriodUnits.Months).Months))
+              | _ -> Value.Null)
       "timestamp", timestampOf "timestamp" 1L
       "unix_timestamp", timestampOf "unix_timestamp" 1000L ]
-
-// ---- arrays ------------------------------------------------------------------------------
-
-/// An argument seen as an array: scalars are single-element arrays, null stays null.
-let private asArray (v: Value) : Value[] option =
-    match v with
-    | Value.Null -> None
-    | Value.Array xs -> Some xs
-    | x -> Some [| x |]
-
-let private arrayFn arity (f: Value[] -> Value) = lazyFn arity (fun a -> fun row -> f (a |> Array.map (fun c -> c row)))
-
-let private contains (xs: Value[]) (x: Value) =
-    match x with
-    | Value.Null -> xs |> Array.exists (function Value.Null -> true | _ -> false)
-    | x -> xs |> Array.exists (fun y -> valuesEqual x y)
-
-let private elementAt (arr: Value) (index: Value) (offset: int64) =
-    match asArray arr, asLong index with
-    | Some xs, Some i when i - offset >= 0L && i - offset < int64 xs.Length -> xs.[int (i - offset)]
-    | _ -> Value.Null
-
-let private indexOf (arr: Value) (x: Value) (offset: int64) =
-    match asArray arr with
-    | Some xs ->
-        match Array.tryFindIndex (fun y -> valuesEqual x y) xs with
-        | Some i -> Value.Long(int64 i + offset)
-        | None -> Value.Null
-    | None -> Value.Null
-
-/// Java's String.split: a regex split that drops trailing empty strings.
-let private javaSplit (s: string) (regex: string) : Value[] =
-    let parts = Regex.Split(s, regex)
-    if parts.Length = 1 then [| Value.String s |]
-    else
-        let mutable n = parts.Length
-        while n > 0 && parts.[n - 1] = "" do n <- n - 1
-        let start = if parts.Length > 0 && parts.[0] = "" && Regex.Match(s, regex).Index = 0 && Regex.Match(s, regex).Length = 0 then 1 else 0
-        parts.[start .. n - 1] |> Array.map Value.String
-
-let private arrays : (string * FunctionDef) list =
-    let construct =
-        arrayFn (AtLeast 0) (fun vs ->
-            let vs = vs |> Array.map scalar
-            match vs |> Array.tryFind (function Value.Null -> false | _ -> true) with
-            | Some(Value.Long _) when vs |> Array.exists (function Value.Double _ -> true | _ -> false) ->
-                Value.Array(vs |> Array.map (function Value.Null -> Value.Null | v -> Value.Double(defaultArg (Value.toDouble v) nan)))
-            | Some(Value.String _) -> Value.Array(vs |> Array.map (function Value.Null -> Value.Null | v -> Value.String(Value.toStringOrNull v)))
-            | _ -> Value.Array vs)
-    [ "array", construct
-      "array_length", arrayFn (Exactly 1) (fun a -> match asArray a.[0] with Some xs -> Value.Long(int64 xs.Length) | None -> Value.Null)
-      "array_offset", arrayFn (Exactly 2) (fun a -> elementAt a.[0] a.[1] 0L)
-      "array_ordinal", arrayFn (Exactly 2) (fun a -> elementAt a.[0] a.[1] 1L)
-      "array_contains", arrayFn (Exactly 2) (fun a ->
-          match asArray a.[0], a.[1] with
-          | None, _ -> Value.Null
-          | Some xs, Value.Array ys -> ofBool (ys |> Array.forall (contains xs))
-          | Some xs, y -> ofBool (contains xs y))
-      "array_overlap", arrayFn (Exactly 2) (fun a ->
-          match asArray a.[0], asArray a.[1] with
-          | Some xs, Some ys -> ofBool (ys |> Array.exists (contains xs))
-          | _ -> Value.Null)
-      "scalar_in_array", arrayFn (Exactly 2) (fun a ->
-          match scalar a.[0], asArray a.[1] with
-          | Value.Null, _ -> Value.Null
-          | _, None -> Value.Null
-          | x, Some xs -> ofBool (contains xs x))
-      "array_offset_of", arrayFn (Exactly 2) (fun a -> indexOf a.[0] a.[1] 0L)
-      "array_ordinal_of", arrayFn (Exactly 2) (fun a -> indexOf a.[0] a.[1] 1L)
-      "array_prepend", arrayFn (Exactly 2) (fun a -> match asArray a.[1] with Some xs -> Value.Array(Array.append [| scalar a.[0] |] xs) | None -> Value.Null)
-      "array_append", arrayFn (Exactly 2) (fun a -> match asArray a.[0] with Some xs -> Value.Array(Array.append xs [| scalar a.[1] |]) | None -> Value.Null)
-      "array_concat", arrayFn (Exactly 2) (fun a ->
-          match asArray a.[0], asArray a.[1] with
-          | Some xs, Some ys -> Value.Array(Array.append xs ys)
-          | _ -> Value.Null)
-      "array_slice", arrayFn (Between(2, 3)) (fun a ->
-          match asArray a.[0], asLong a.[1] with
-          | Some xs, Some start ->
-              let stop = if a.Length > 2 then defaultArg (asLong a.[2]) (int64 xs.Length) else int64 xs.Length
-              if start < 0L || start > int64 xs.Length || stop < start then Value.Null
-              else Value.Array(xs.[int start .. int (min stop (int64 xs.Length)) - 1])
-          | _ -> Value.Null)
-      "array_to_string", arrayFn (Exactly 2) (fun a ->
-          match asArray a.[0], asString a.[1] with
-          | Some xs, delimiter when not (isNull delimiter) ->
-              Value.String(String.Join(delimiter, xs |> Array.map (fun x -> match Value.toStringOrNull x with null -> "null" | s -> s)))
-          | _ -> Value.Null)
-      "string_to_array", arrayFn (Exactly 2) (fun a ->
-          match asString a.[0], asString a.[1] with
-          | null, _ | _, null -> Value.Null
-          | s, regex -> try Value.Array(javaSplit s regex) with :? ArgumentException -> Value.Null) ]
-
-/// The `mv_` names Druid SQL uses for the same array operations on multi-value strings.
-let private multiValueAliases =
-    [ "mv_length", "array_length"; "mv_offset", "array_offset"; "mv_ordinal", "array_ordinal"
-      "mv_contains", "array_contains"; "mv_overlap", "array_overlap"; "mv_offset_of", "array_offset_of"
-      "mv_ordinal_of", "array_ordinal_of"; "mv_prepend", "array_prepend"; "mv_append", "array_append"
-      "mv_concat", "array_concat"; "mv_slice", "array_slice"; "mv_to_string", "array_to_string"
-      "string_to_mv", "string_to_array" ]
 
 // ---- apply functions ---------------------------------------------------------------------
 
@@ -287,10 +199,26 @@ let private apply : (string * FunctionDef) list =
                   match ls with
                   | [] -> [ [] ]
                   | xs :: rest -> [ for x in xs do for tail in product rest -> x :: tail ]
-              Value.Array(product (lists |> Array.map Option.get |> List.ofArray) |> List.map (fun vs -> body (bind row ps vs)) |> Array.ofList)) ]
+              Value.Array(product (lists |> Array.map Option.get |> List.ofArray) |> List.map (fun vs -> body (bind row ps vs)) |> Array.ofList))
+      "cartesian_fold", applyFn "cartesian_fold" (AtLeast 3) (fun args -> args.Length - 1) (fun body ps a row ->
+          let lists = a.[.. a.Length - 2] |> Array.map (fun c -> asArray (c row))
+          if lists |> Array.exists Option.isNone then Value.Null
+          else
+              let lists = lists |> Array.map Option.get
+              let current = Array.zeroCreate<Value> lists.Length
+              let mutable acc = a.[a.Length - 1] row
+              let rec walk i =
+                  if i = lists.Length then acc <- body (bind row ps (List.ofArray (Array.append current [| acc |])))
+                  else
+                      for x in lists.[i] do
+                          current.[i] <- x
+                          walk (i + 1)
+              walk 0
+              acc) ]
 
 /// Every built-in function by (lower-case) name.
 let table : Map<string, FunctionDef> =
-    let all = scalarFunctions @ time @ arrays @ apply
+    let all = scalarFunctions @ ExprMath.mathFunctions @ time @ arrayFunctions @ apply @ ExprJson.jsonFunctions @ ExprIp.ipFunctions
     let byName = Map.ofList all
-    all @ (multiValueAliases |> List.map (fun (alias, target) -> alias, byName.[target])) |> Map.ofList
+    let aliases = multiValueAliases @ ExprMath.mathAliases
+    all @ (aliases |> List.map (fun (alias, target) -> alias, byName.[target])) |> Map.ofList
