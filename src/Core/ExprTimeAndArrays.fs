@@ -66,7 +66,8 @@ let private extract (unit: string) : DateTimeZone -> int64 -> Value =
     | "WEEK" -> field (fun l -> int64 (WeekYearRules.Iso.GetWeekOfWeekYear l.Date))
     | "MONTH" -> field (fun l -> int64 l.Month)
     | "QUARTER" -> field (fun l -> int64 ((l.Month - 1) / 3 + 1))
-    | "YEAR" | "ISOYEAR" -> field (fun l -> int64 l.Year)
+    | "YEAR" -> field (fun l -> int64 l.Year)
+    | "ISOYEAR" -> field (fun l -> int64 (WeekYearRules.Iso.GetWeekYear l.Date))
     | "DECADE" -> field (fun l -> int64 (l.Year / 10))
     | "CENTURY" -> fun zone t -> if inRange t then Value.Double(ceil (float (local zone t).Year / 100.0)) else Value.Null
     | "MILLENNIUM" -> fun zone t -> if inRange t then Value.Double(ceil (float (local zone t).Year / 1000.0)) else Value.Null

@@ -357,7 +357,10 @@ let tests =
                 [ "subtract_months(timestamp_parse('2020-03-31'), timestamp_parse('2020-01-31'), 'UTC')", l 2L
                   "subtract_months(timestamp_parse('2020-03-30'), timestamp_parse('2020-01-31'), 'UTC')", l 1L
                   "subtract_months(timestamp_parse('2020-01-01'), timestamp_parse('2020-03-01'), 'UTC')", l -2L
-                  "subtract_months(null, 0, 'UTC')", Value.Null ]
+                  "subtract_months(null, 0, 'UTC')", Value.Null
+                  "timestamp_extract(timestamp_parse('2021-01-01'), 'ISOYEAR')", l 2020L
+                  "timestamp_extract(timestamp_parse('2021-01-01'), 'YEAR')", l 2021L
+                  "timestamp_extract(timestamp_parse('2021-01-03'), 'ISODOW')", l 7L ]
         }
         test "JSON functions" {
             check
