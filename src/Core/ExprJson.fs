@@ -11,7 +11,6 @@ module FunctionalDruid.Core.ExprJson
 
 open System
 open System.Text.Json
-open System.Text.RegularExpressions
 open FunctionalDruid.Core
 open FunctionalDruid.Core.ExprSyntax
 open FunctionalDruid.Core.ExprOps
@@ -109,46 +108,52 @@ type PathPart =
     /// Negative counts from the end.
     | Index of int
 
-/// Druid's JSONPath subset: `$`, `.name`, `['name']` (or double quotes), `[n]`.
+let private badPath (path: string) (why: string) = Error(sprintf "Bad format, '%s' is not a valid JSONPath path: %s" path why)
+
+/// Druid's JSONPath subset: `$`, `.name` (any characters but `.` and `[`), `['name']` (or
+/// double quotes), `[n]` (negative counts from the end). The empty path is the root.
 let parsePath (path: string) : Result<PathPart[], string> =
-    if isNull path then Error "JSONPath [null] is invalid, it must start with '$'"
-    elif not (path.StartsWith "$") then Error(sprintf "JSONPath [%s] is invalid, it must start with '$'" path)
+    if String.IsNullOrEmpty path then Ok [||]
+    elif not (path.StartsWith "$") then badPath path "must start with '$'"
     else
         let parts = ResizeArray<PathPart>()
         let n = path.Length
         let mutable i = 1
-        let mutable error = None
-        let bad (why: string) = if error.IsNone then error <- Some(sprintf "JSONPath [%s] is invalid, %s" path why)
-        while error.IsNone && i < n do
+        let mutable result = None
+        let stop (r: Result<PathPart[], string>) = if result.IsNone then result <- Some r
+        while result.IsNone && i < n do
             match path.[i] with
             | '.' ->
                 let start = i + 1
                 let mutable j = start
                 while j < n && path.[j] <> '.' && path.[j] <> '[' do j <- j + 1
-                let name = path.Substring(start, j - start)
-                if name = "" then bad (sprintf "found empty field name at position %d" start)
-                elif name = "*" then bad "wildcards are not supported"
-                else parts.Add(PathPart.Field name)
+                if j = start then
+                    // Druid reports an empty part with its jq wording.
+                    stop (Error(sprintf "Bad format, '%s' is not a valid 'jq' path: path parts separated by '.' must not be empty" path))
+                else
+                    parts.Add(PathPart.Field(path.Substring(start, j - start)))
                 i <- j
             | '[' when i + 1 < n && (path.[i + 1] = '\'' || path.[i + 1] = '"') ->
                 let quote = path.[i + 1]
-                let close = path.IndexOf(string quote + "]", i + 2, StringComparison.Ordinal)
-                if close < 0 then bad (sprintf "unterminated quoted field name at position %d" i)
+                let close = path.IndexOf(quote, i + 2)
+                if close < 0 then stop (badPath path (sprintf "unterminated %c" quote))
+                elif close + 1 >= n || path.[close + 1] <> ']' then stop (badPath path (sprintf "closing %c must immediately precede ']'" quote))
                 else
                     parts.Add(PathPart.Field(path.Substring(i + 2, close - i - 2)))
                     i <- close + 2
             | '[' ->
                 let close = path.IndexOf(']', i)
-                let inner = if close < 0 then "" else path.Substring(i + 1, close - i - 1).Trim()
-                match Int32.TryParse(inner, Globalization.NumberStyles.AllowLeadingSign, Globalization.CultureInfo.InvariantCulture) with
-                | true, k when close > 0 ->
-                    parts.Add(PathPart.Index k)
-                    i <- close + 1
-                | _ when inner = "*" -> bad "wildcards are not supported"
-                | _ -> bad (sprintf "expected an array index or a quoted field name at position %d" i)
-            | c -> bad (sprintf "unexpected character '%c' at position %d" c i)
-        match error with
-        | Some e -> Error e
+                if close < 0 then stop (badPath path "unterminated '['")
+                else
+                    let inner = path.Substring(i + 1, close - i - 1)
+                    match Int32.TryParse(inner, Globalization.NumberStyles.AllowLeadingSign, Globalization.CultureInfo.InvariantCulture) with
+                    | true, k ->
+                        parts.Add(PathPart.Index k)
+                        i <- close + 1
+                    | _ -> stop (badPath path (sprintf "expected number for array specifier got %s instead. Use ' if this value was meant to be a field name" inner))
+            | _ -> stop (badPath path "path parts must be separated with '.'")
+        match result with
+        | Some r -> r
         | None -> Ok(parts.ToArray())
 
 let rec find (parts: PathPart[]) (i: int) (j: JsonValue) : JsonValue option =
@@ -164,34 +169,44 @@ let rec find (parts: PathPart[]) (i: int) (j: JsonValue) : JsonValue option =
             if k >= 0 && k < xs.Length then find parts (i + 1) xs.[k] else None
         | _ -> None
 
-let private simpleName = Regex("^[A-Za-z_$][A-Za-z0-9_$]*$", RegexOptions.CultureInvariant)
-
+/// Druid's normalized JSONPath: bracket notation only for names with `.`, quotes or brackets.
 let private fieldPath (parent: string) (name: string) =
-    if simpleName.IsMatch name then parent + "." + name
-    else parent + "['" + name + "']"
+    if name.IndexOfAny([| '.'; '\''; '"'; '['; ']' |]) >= 0 then parent + ".['" + name + "']"
+    else parent + "." + name
 
 let private isPrimitive (j: JsonValue) = match j with JsonValue.Array _ | JsonValue.Object _ -> false | _ -> true
 
-/// Every path to a literal value or an array of literals, in document order.
+/// Every path to a literal value or an array of literals, in document order; a literal root
+/// is `$.`, as Druid prints it.
 let paths (root: JsonValue) : string[] =
     let found = ResizeArray<string>()
     let rec walk (path: string) (j: JsonValue) =
         match j with
         | JsonValue.Object fields -> for (k, v) in fields do walk (fieldPath path k) v
         | JsonValue.Array xs when not (Array.forall isPrimitive xs) -> xs |> Array.iteri (fun i x -> walk (sprintf "%s[%d]" path i) x)
-        | _ -> if not (found.Contains path) then found.Add path
+        | _ ->
+            let path = if path = "$" then "$." else path
+            if not (found.Contains path) then found.Add path
     walk "$" root
     found.ToArray()
 
 // ---- functions ---------------------------------------------------------------------------
 
+let private describeArg (e: Expr) =
+    match e with
+    | Expr.Identifier name -> name
+    | Expr.Literal v -> match Value.toStringOrNull v with null -> "null" | t -> t
+    | Expr.Call(name, _) -> name + "(...)"
+    | _ -> "expression"
+
+/// The path must be a string literal; a malformed one is reported in Druid's words.
 let private pathArg (name: string) (e: Expr) : PathPart[] =
-    match literalString name "path" e with
-    | null -> fail name "path argument must not be null"
-    | text ->
+    match e with
+    | Expr.Literal(Value.String text) ->
         match parsePath text with
         | Ok parts -> parts
-        | Error e -> fail name e
+        | Error problem -> raise (FunctionError problem)
+    | e -> fail name (sprintf "second argument [%s] must be a literal [STRING] value" (describeArg e))
 
 let private literalScalar (j: JsonValue) : Value option =
     match j with
@@ -311,14 +326,16 @@ let jsonFunctions : (string * FunctionDef) list =
               Value.String(toText (JsonValue.Object(fields.ToArray()))))
       "to_json_string", lazyFn (Exactly 1) (fun a ->
           fun row -> match a.[0] row with Value.Null -> Value.Null | v -> Value.String(toText (ofValue v)))
+      // Only text that may be JSON (starting with `{`, `[`, `"` or a digit) is parsed; other
+      // strings are JSON strings already, as in Druid.
       "parse_json", lazyFn (Exactly 1) (fun a ->
           fun row ->
               match a.[0] row with
               | Value.Null -> Value.Null
-              | Value.String s ->
+              | Value.String s when s.Length > 0 && (s.[0] = '{' || s.[0] = '[' || s.[0] = '"' || Char.IsDigit s.[0]) ->
                   match tryParse s with
                   | Some j -> toValue j
-                  | None -> fail "parse_json" (sprintf "Bad string input [%s]" s)
+                  | None -> raise (FunctionError(sprintf "Bad string input [%s] to [parse_json]" s))
               | v -> toValue (ofValue v))
       "try_parse_json", lazyFn (Exactly 1) (fun a ->
           fun row ->

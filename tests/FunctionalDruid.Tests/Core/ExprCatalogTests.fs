@@ -410,8 +410,12 @@ let tests =
                   "json_keys(json, '$.b.d')", strs [ "0"; "1"; "2" ]
                   "json_keys(json, '$.a')", Value.Null
                   "json_keys(null, '$')", Value.Null
-                  "json_paths(json)", strs [ "$.a"; "$.b.c"; "$.b.d"; "$.e[0].f"; "$.e[1].f"; "$.g"; "$.h"; "$.i"; "$['k l']" ]
-                  "json_paths(5)", strs [ "$" ]
+                  "json_paths(json)", strs [ "$.a"; "$.b.c"; "$.b.d"; "$.e[0].f"; "$.e[1].f"; "$.g"; "$.h"; "$.i"; "$.k l" ]
+                  "json_paths(json_object('a.b', 1, 'c', json_object('d[0]', 2)))", strs [ "$.['a.b']"; "$.c.['d[0]']" ]
+                  "json_paths(5)", strs [ "$." ]
+                  "json_value(json, '$.k l')", s "sp"
+                  "json_value(json, '')", Value.Null
+                  "json_value(5, '')", l 5L
                   "json_object('x', 1, 'y', 'two', 'z', null)", s """{"x":1,"y":"two","z":null}"""
                   "json_object('x', 1.0, 'y', [1, 2])", s """{"x":1.0,"y":[1,2]}"""
                   "json_object('o', json_object('p', 1))", s """{"o":{"p":1}}"""
@@ -428,8 +432,11 @@ let tests =
                   "parse_json('[1, {\"b\": 2}]')", arr [ l 1L; s """{"b":2}""" ]
                   "parse_json('\"str\"')", s "str"
                   "parse_json('12')", l 12L
-                  "parse_json('true')", l 1L
-                  "parse_json('null')", Value.Null
+                  "parse_json('true')", s "true"
+                  "parse_json('abc')", s "abc"
+                  "parse_json('-1')", s "-1"
+                  "parse_json('1.5')", d 1.5
+                  "parse_json('null')", s "null"
                   "parse_json(null)", Value.Null
                   "parse_json(7)", l 7L
                   "try_parse_json('{bad')", Value.Null
@@ -439,14 +446,16 @@ let tests =
                   "json_merge('{\"a\":1}', '{\"a\":[2]}', json_object('d', 4))", s """{"a":[2],"d":4}"""
                   "json_merge('{\"a\":1}', null)", Value.Null ]
             rejects
-                [ "json_value(json, 'a.b')", "Function[json_value] JSONPath [a.b] is invalid, it must start with '$'"
-                  "json_value(json, '$.a[*]')", "Function[json_value] JSONPath [$.a[*]] is invalid, wildcards are not supported"
-                  "json_value(json, str)", "Function[json_value] path argument must be a literal"
+                [ "json_value(json, 'a.b')", "Bad format, 'a.b' is not a valid JSONPath path: must start with '$'"
+                  "json_value(json, '$.a[*]')", "Bad format, '$.a[*]' is not a valid JSONPath path: expected number for array specifier got * instead"
+                  "json_value(json, '$a')", "Bad format, '$a' is not a valid JSONPath path: path parts must be separated with '.'"
+                  "json_value(json, '$.a[0')", "Bad format, '$.a[0' is not a valid JSONPath path: unterminated '['"
+                  "json_value(json, str)", "Function[json_value] second argument [str] must be a literal [STRING] value"
                   "json_value(json, '$.a', 'BLOB')", "Function[json_value] invalid type [BLOB]"
-                  "json_query(json, '$..a')", "Function[json_query] JSONPath [$..a] is invalid"
+                  "json_query(json, '$..a')", "Bad format, '$..a' is not a valid 'jq' path: path parts separated by '.' must not be empty"
                   "json_object('a')", "Function[json_object] requires an even number of arguments" ]
             failsAtRow
-                [ "parse_json('{bad')", "Function[parse_json] Bad string input [{bad]"
+                [ "parse_json('{bad')", "Bad string input [{bad] to [parse_json]"
                   "json_object(1, 2)", "Function[json_object] field name must be a STRING but got [1]"
                   "json_merge('{}', '[1]')", "Function[json_merge] can only merge JSON objects but got [[1]]" ]
         }
