@@ -190,16 +190,19 @@ let private pad (left: bool) (s: Value) (length: Value) (chars: Value) : Value =
             if left then sb.Append(padding).Append(s) |> ignore else sb.Append(s).Append(padding) |> ignore
             Value.String(sb.ToString())
 
+/// Druid's trim: null or empty `chars` trims nothing, and an untrimmed value comes back
+/// as it was (a number stays a number).
 let private trimWith (mode: int) (args: Value[]) : Value =
-    match str args.[0] with
-    | null -> Value.Null
-    | s ->
+    match args.[0] with
+    | Value.Null -> Value.Null
+    | original ->
         let chars = if args.Length > 1 then str args.[1] else " "
-        match chars with
-        | null -> Value.Null
-        | chars ->
+        match chars, str original with
+        | null, _ | "", _ -> original
+        | chars, s ->
             let set = chars.ToCharArray()
-            Value.String(match mode with 0 -> s.Trim(set) | 1 -> s.TrimStart(set) | _ -> s.TrimEnd(set))
+            let trimmed = match mode with 0 -> s.Trim(set) | 1 -> s.TrimStart(set) | _ -> s.TrimEnd(set)
+            if trimmed.Length = s.Length then original else Value.String trimmed
 
 let private reverseText (s: string) =
     let sb = StringBuilder(s.Length)
@@ -295,6 +298,23 @@ let private dotnetReplacement (java: string) : string =
             i <- i + 1
     sb.ToString()
 
+/// contains_string's search text: a string literal, null reading as "".
+let private searchLiteral (name: string) (e: Expr) : string =
+    match e with
+    | Expr.Literal Value.Null -> ""
+    | Expr.Literal(Value.String t) -> t
+    | _ -> fail name "substring must be a string literal"
+
+/// A regular expression argument evaluated per row: the last one compiled is kept.
+let private dynamicRegex () : string -> Regex option =
+    let mutable lastText: string = null
+    let mutable last: Regex option = None
+    fun text ->
+        if not (Object.ReferenceEquals(text, lastText) || text = lastText) then
+            lastText <- text
+            last <- (try Some(Regex(text, RegexOptions.CultureInvariant)) with :? ArgumentException -> None)
+        last
+
 let private strings : (string * FunctionDef) list =
     [ "concat", scalarFn (AtLeast 0) (fun a ->
           if a.Length = 0 || a |> Array.exists (fun v -> isNull (str v)) then Value.Null
@@ -347,11 +367,11 @@ let private strings : (string * FunctionDef) list =
           try Value.String(Encoding.UTF8.GetString(Convert.FromBase64String s))
           with :? FormatException -> fail "decode_base64_utf8" (sprintf "invalid base64 input [%s]" s)))
       "contains_string", specialFn (Exactly 2) (fun compile args ->
-          let needle = literalString "contains_string" "search" args.[1]
+          let needle = searchLiteral "contains_string" args.[1]
           let value = compile args.[0]
           fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Long 0L | s -> ofBool (s.Contains(needle, StringComparison.Ordinal))))
       "icontains_string", specialFn (Exactly 2) (fun compile args ->
-          let needle = literalString "icontains_string" "search" args.[1]
+          let needle = searchLiteral "icontains_string" args.[1]
           let value = compile args.[0]
           fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Long 0L | s -> ofBool (s.Contains(needle, StringComparison.OrdinalIgnoreCase))))
       "like", specialFn (Between(2, 3)) (fun compile args ->
@@ -381,15 +401,33 @@ let private strings : (string * FunctionDef) list =
                   | s ->
                       let m = regex.Match s
                       if m.Success && m.Groups.[index].Success then Value.String m.Groups.[index].Value else Value.Null))
+      // Literal pattern and replacement are checked once; otherwise both are read per row
+      // and a null one makes the result null.
       "regexp_replace", specialFn (Exactly 3) (fun compile args ->
-          let regex = regexArg "regexp_replace" args.[1]
           let value = compile args.[0]
-          let replacement = compile args.[2]
-          fun row ->
-              lift2 (fun v r ->
-                  match str v, str r with
-                  | null, _ | _, null -> Value.Null
-                  | s, r -> Value.String(regex.Replace(s, dotnetReplacement r))) (value row) (replacement row))
+          match args.[1], args.[2] with
+          | Expr.Literal _, Expr.Literal _ ->
+              let regex =
+                  match args.[1] with
+                  | Expr.Literal(Value.String _) -> regexArg "regexp_replace" args.[1]
+                  | _ -> fail "regexp_replace" "pattern must be a string literal"
+              let replacement =
+                  match args.[2] with
+                  | Expr.Literal Value.Null -> fail "regexp_replace" "index must be a string literal"
+                  | Expr.Literal r -> dotnetReplacement (asString r)
+                  | _ -> ""
+              fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Null | s -> Value.String(regex.Replace(s, replacement)))
+          | _ ->
+              let pattern, replacement = compile args.[1], compile args.[2]
+              let regexOf = dynamicRegex ()
+              fun row ->
+                  liftN (fun a ->
+                      match str a.[0], str a.[1], str a.[2] with
+                      | null, _, _ | _, null, _ | _, _, null -> Value.Null
+                      | s, p, r ->
+                          match regexOf p with
+                          | Some regex -> Value.String(regex.Replace(s, dotnetReplacement r))
+                          | None -> fail "regexp_replace" (sprintf "invalid regular expression [%s]" p)) [| value row; pattern row; replacement row |])
       "parse_long", scalarFn (Between(1, 2)) (fun a ->
           match str a.[0] with
           | null -> Value.Null

@@ -87,7 +87,10 @@ let tests =
                   "least(3, null, 1)", l 1L
                   "greatest('a', 'B')", s "a" ]
             rejects
-                [ "lookup(str, 'lk')", "Function[lookup] is not supported"
+                [ "contains_string(str, str)", "Function[contains_string] substring must be a string literal"
+                  "regexp_replace(str, null, 'x')", "Function[regexp_replace] pattern must be a string literal"
+                  "regexp_replace(str, 'a', null)", "Function[regexp_replace] index must be a string literal"
+                  "lookup(str, 'lk')", "Function[lookup] is not supported"
                   "bloom_filter_test(str, 'abc')", "Function[bloom_filter_test] is not supported" ]
         }
         test "string functions follow Druid's SQL-compatible null handling" {
@@ -116,6 +119,15 @@ let tests =
                   "replace(null, 'a', 'b')", Value.Null
                   "trim('xxhixx', 'x')", s "hi"
                   "trim(null)", Value.Null
+                  "trim(' a ', null)", s " a "
+                  "trim(' a ', '')", s " a "
+                  "trim(a)", l 7L
+                  "trim(str, 'H')", s "ello"
+                  "ltrim(concat('xy', str), str)", s "xyHello"
+                  "rtrim(concat(str, 'xy'), 'yx')", s "Hello"
+                  "contains_string('abc', null)", l 1L
+                  "regexp_replace(str, 'l', str)", s "HeHelloHelloo"
+                  "regexp_replace(str, str, null)", Value.Null
                   "trim('  ')", s ""
                   "ltrim('  a ')", s "a "
                   "rtrim('  a ')", s "  a"
@@ -148,7 +160,6 @@ let tests =
                   "regexp_replace('a-b', '(\\\\w)-(\\\\w)', '$2-$1')", s "b-a"
                   "regexp_replace('a.b', '\\\\.', '\\\\$')", s "a$b"
                   "regexp_replace(null, 'a', 'b')", Value.Null
-                  "regexp_replace('a', 'a', null)", Value.Null
                   "parse_long(' 42')", Value.Null
                   "parse_long('+42')", l 42L
                   "parse_long('z', 36)", l 35L
