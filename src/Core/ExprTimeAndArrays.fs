@@ -56,6 +56,8 @@ let private extract (unit: string) : DateTimeZone -> int64 -> Value =
     let field (f: LocalDateTime -> int64) = fun zone t -> if inRange t then Value.Long(f (local zone t)) else Value.Null
     match unit with
     | "EPOCH" -> fun _ t -> Value.Long(t / 1000L)
+    // Druid divides epoch seconds by 1000 for MICROSECOND; kept for compatibility.
+    | "MICROSECOND" -> fun _ t -> Value.Long(t / 1000L / 1000L)
     | "MILLISECOND" -> field (fun l -> int64 l.Millisecond)
     | "SECOND" -> field (fun l -> int64 l.Second)
     | "MINUTE" -> field (fun l -> int64 l.Minute)
@@ -74,7 +76,7 @@ let private extract (unit: string) : DateTimeZone -> int64 -> Value =
     | _ -> fun _ _ -> Value.Null
 
 let private knownUnits =
-    set [ "EPOCH"; "MILLISECOND"; "SECOND"; "MINUTE"; "HOUR"; "DAY"; "DOW"; "ISODOW"; "DOY"; "WEEK"; "MONTH"
+    set [ "EPOCH"; "MICROSECOND"; "MILLISECOND"; "SECOND"; "MINUTE"; "HOUR"; "DAY"; "DOW"; "ISODOW"; "DOY"; "WEEK"; "MONTH"
           "QUARTER"; "YEAR"; "ISOYEAR"; "DECADE"; "CENTURY"; "MILLENNIUM" ]
 
 let private jodaArg (name: string) (args: Expr[]) (index: int) : JodaFormat.Pattern option =
@@ -123,12 +125,22 @@ let private time : (string * FunctionDef) list =
                   match Value.toLong v, Value.toLong s with
                   | Some t, Some k when abs k <= 1_000_000L -> guarded (fun () -> Value.Long(Time.addPeriod zone period (int k) t))
                   | _ -> Value.Null) (value row) (step row))
-      "timestamp_extract", timeFn (fun _ args ->
+      // Joda reads an ISO timestamp string as that instant.
+      "timestamp_extract", specialFn (Between(2, 3)) (fun compile args ->
           let unit = (literalString "timestamp_extract" "unit" args.[1] |> Option.ofObj |> Option.defaultValue "").ToUpperInvariant()
           if not (knownUnits.Contains unit) then fail "timestamp_extract" (sprintf "invalid unit [%s]" unit)
           let f = extract unit
           let zone = zoneArg "timestamp_extract" args 2
-          fun t -> f zone t) (Between(2, 3))
+          let value = compile args.[0]
+          fun row ->
+              value row |> lift1 (fun v ->
+                  let instant =
+                      match v with
+                      | Value.String s -> Time.tryParseInstant s
+                      | v -> Value.toLong v
+                  match instant with
+                  | Some t -> guarded (fun () -> f zone t)
+                  | None -> Value.Null))
       "timestamp_parse", specialFn (Between(1, 3)) (fun compile args ->
           let parse = parseTimestamp "timestamp_parse" args
           let value = compile args.[0]

@@ -371,7 +371,11 @@ let tests =
                   "subtract_months(null, 0, 'UTC')", Value.Null
                   "timestamp_extract(timestamp_parse('2021-01-01'), 'ISOYEAR')", l 2020L
                   "timestamp_extract(timestamp_parse('2021-01-01'), 'YEAR')", l 2021L
-                  "timestamp_extract(timestamp_parse('2021-01-03'), 'ISODOW')", l 7L ]
+                  "timestamp_extract(timestamp_parse('2021-01-03'), 'ISODOW')", l 7L
+                  "timestamp_extract('2021-01-03T10:00:00Z', 'HOUR')", l 10L
+                  "timestamp_extract(1609668000000, 'MICROSECOND')", l 1609668L
+                  "timestamp_extract('not a time', 'HOUR')", Value.Null
+                  "timestamp_extract(null, 'HOUR')", Value.Null ]
         }
         test "JSON functions" {
             check
