@@ -187,19 +187,34 @@ let private applyFn (name: string) arity (arrays: Expr[] -> int) (run: Compiled 
             run (compile body) parameters (args.[1..] |> Array.map compile)
         | _ -> fail name "requires a lambda expression as its first argument" }
 
+/// map's results share one element type: strings win over numbers, doubles over longs.
+let private unifyMapped (xs: Value[]) : Value =
+    let present = xs |> Array.filter (function Value.Null -> false | _ -> true)
+    let target =
+        if present |> Array.exists (function Value.String _ -> true | _ -> false) then ElementType.String
+        elif present |> Array.exists (function Value.Double _ -> true | _ -> false)
+             && present |> Array.forall (function Value.Long _ | Value.Double _ -> true | _ -> false) then ElementType.Double
+        else ElementType.Unknown
+    Value.Array(if target = ElementType.Unknown then xs else xs |> Array.map (castElement target))
+
 let private apply : (string * FunctionDef) list =
     let single (args: Expr[]) = 1
     let each (f: Compiled -> string -> Row -> Value[] -> Value) = fun body (ps: string list) (a: Compiled[]) (row: Row) ->
         match asArray (a.[0] row) with
         | None -> Value.Null
         | Some xs -> f body ps.Head row xs
-    [ "map", applyFn "map" (Exactly 2) single (each (fun body p row xs -> Value.Array(xs |> Array.map (fun x -> body (bind row [ p ] [ x ])))))
+    // any and all over a null array are false, not null.
+    let matches (f: Compiled -> string -> Row -> Value[] -> Value) = fun body (ps: string list) (a: Compiled[]) (row: Row) ->
+        match asArray (a.[0] row) with
+        | None -> Value.Long 0L
+        | Some xs -> f body ps.Head row xs
+    [ "map", applyFn "map" (Exactly 2) single (each (fun body p row xs -> unifyMapped (xs |> Array.map (fun x -> body (bind row [ p ] [ x ])))))
       "filter", applyFn "filter" (Exactly 2) single (each (fun body p row xs ->
           match xs |> Array.filter (fun x -> truthy (body (bind row [ p ] [ x ]))) with
           | [||] -> Value.Null
           | kept -> Value.Array kept))
-      "any", applyFn "any" (Exactly 2) single (each (fun body p row xs -> ofBool (xs |> Array.exists (fun x -> truthy (body (bind row [ p ] [ x ]))))))
-      "all", applyFn "all" (Exactly 2) single (each (fun body p row xs -> ofBool (xs |> Array.forall (fun x -> truthy (body (bind row [ p ] [ x ]))))))
+      "any", applyFn "any" (Exactly 2) single (matches (fun body p row xs -> ofBool (xs |> Array.exists (fun x -> truthy (body (bind row [ p ] [ x ]))))))
+      "all", applyFn "all" (Exactly 2) single (matches (fun body p row xs -> ofBool (xs |> Array.forall (fun x -> truthy (body (bind row [ p ] [ x ]))))))
       "fold", applyFn "fold" (Exactly 3) (fun _ -> 2) (fun body ps a row ->
           match asArray (a.[0] row) with
           | None -> Value.Null
@@ -212,10 +227,12 @@ let private apply : (string * FunctionDef) list =
                   match ls with
                   | [] -> [ [] ]
                   | xs :: rest -> [ for x in xs do for tail in product rest -> x :: tail ]
-              Value.Array(product (lists |> Array.map Option.get |> List.ofArray) |> List.map (fun vs -> body (bind row ps vs)) |> Array.ofList))
+              unifyMapped (product (lists |> Array.map Option.get |> List.ofArray) |> List.map (fun vs -> body (bind row ps vs)) |> Array.ofList))
       "cartesian_fold", applyFn "cartesian_fold" (AtLeast 3) (fun args -> args.Length - 1) (fun body ps a row ->
           let lists = a.[.. a.Length - 2] |> Array.map (fun c -> asArray (c row))
           if lists |> Array.exists Option.isNone then Value.Null
+          // Druid answers an empty input with an empty array, not the initial accumulator.
+          elif lists |> Array.exists (fun l -> l.Value.Length = 0) then Value.Array [||]
           else
               let lists = lists |> Array.map Option.get
               let current = Array.zeroCreate<Value> lists.Length

@@ -360,7 +360,14 @@ let tests =
                   "any((x) -> x > 2, <LONG>[])", l 0L
                   "all((x) -> x > 2, <LONG>[])", l 1L
                   "fold((x, acc) -> acc + x, <LONG>[], 5)", l 5L
-                  "map((x) -> x + a, nums)", longs [ 10L; 8L; 9L ] ]
+                  "map((x) -> x + a, nums)", longs [ 10L; 8L; 9L ]
+                  "map((x) -> if(x > 2, 'big', x), nums)", strs [ "big"; "1"; "2" ]
+                  "map((x) -> if(x > 2, 0.5, x), nums)", arr [ d 0.5; d 1.0; d 2.0 ]
+                  "map((x) -> x, <LONG>[])", arr []
+                  "any((x) -> x > 2, null)", l 0L
+                  "all((x) -> x > 2, null)", l 0L
+                  "cartesian_fold((x, y, acc) -> acc + 1, [1], <LONG>[], 0)", arr []
+                  "cartesian_map((x, y) -> x, [1], <LONG>[])", arr [] ]
             rejects [ "cartesian_fold((x, acc) -> x, [1], [2], 0)", "Function[cartesian_fold] lambda expression argument count of 2 does not match the 3 arguments passed to it" ]
         }
         test "time additions" {
