@@ -84,9 +84,14 @@ let zoneArg (name: string) (args: Expr[]) (index: int) : DateTimeZone =
             | Some z -> z
             | None -> fail name (sprintf "invalid time zone [%s]" text)
 
+/// A regular expression that must be a string literal; Druid reads a null one as "".
 let private regexArg (name: string) (e: Expr) : Regex =
-    match literalString name "pattern" e with
-    | null -> fail name "pattern must not be null"
+    let text =
+        match e with
+        | Expr.Literal Value.Null -> ""
+        | Expr.Literal(Value.String t) -> t
+        | _ -> fail name "pattern must be a string literal"
+    match text with
     | p ->
         try Regex(p, RegexOptions.CultureInvariant)
         with :? ArgumentException as ex -> fail name (sprintf "invalid regular expression [%s]: %s" p ex.Message)

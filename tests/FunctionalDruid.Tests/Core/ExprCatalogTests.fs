@@ -88,6 +88,8 @@ let tests =
                   "greatest('a', 'B')", s "a" ]
             rejects
                 [ "contains_string(str, str)", "Function[contains_string] substring must be a string literal"
+                  "regexp_like(str, str)", "Function[regexp_like] pattern must be a string literal"
+                  "regexp_extract(str, 1)", "Function[regexp_extract] pattern must be a string literal"
                   "regexp_replace(str, null, 'x')", "Function[regexp_replace] pattern must be a string literal"
                   "regexp_replace(str, 'a', null)", "Function[regexp_replace] index must be a string literal"
                   "lookup(str, 'lk')", "Function[lookup] is not supported"
@@ -153,6 +155,7 @@ let tests =
                   "icontains_string('ABC', 'b')", l 1L
                   "regexp_like('abc', '^b')", l 0L
                   "regexp_like(null, 'a')", l 0L
+                  "regexp_like('abc', null)", l 1L
                   "regexp_extract(null, 'a')", Value.Null
                   "regexp_extract('abc', 'b', 0)", s "b"
                   "regexp_extract('a1b2', '([a-z])([0-9])', 1)", s "a"
