@@ -143,7 +143,11 @@ let arrayFunctions : (string * FunctionDef) list =
           | Some xs, Value.Array ys ->
               let t = elementTypeOf xs
               ofBool (ys |> Array.forall (fun y -> containsElement xs (castElement t y)))
-          | Some xs, y -> ofBool (containsElement xs (castElement (elementTypeOf xs) y)))
+          | Some xs, y ->
+              // A value that does not cast to the array's type is not in it (even beside nulls).
+              match castElement (elementTypeOf xs) y with
+              | Value.Null -> Value.Long 0L
+              | element -> ofBool (containsElement xs element))
       "array_overlap", arrayFn (Exactly 2) (fun a ->
           match asArray a.[0], asArray a.[1] with
           | Some xs, Some ys ->

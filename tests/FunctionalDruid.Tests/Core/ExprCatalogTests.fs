@@ -289,6 +289,7 @@ let tests =
                   "array_contains(nums, [1, 2])", l 1L
                   "array_contains(nums, [1, 5])", l 0L
                   "array_contains(nums, null)", Value.Null
+                  "array_contains([1, null], 'abc')", l 0L
                   "array_contains(null, 1)", Value.Null
                   "array_contains([1, null], [null])", l 1L
                   "array_contains(nums, <LONG>[])", l 1L
