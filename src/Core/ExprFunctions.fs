@@ -84,9 +84,14 @@ let zoneArg (name: string) (args: Expr[]) (index: int) : DateTimeZone =
             | Some z -> z
             | None -> fail name (sprintf "invalid time zone [%s]" text)
 
+/// A regular expression that must be a string literal; Druid reads a null one as "".
 let private regexArg (name: string) (e: Expr) : Regex =
-    match literalString name "pattern" e with
-    | null -> fail name "pattern must not be null"
+    let text =
+        match e with
+        | Expr.Literal Value.Null -> ""
+        | Expr.Literal(Value.String t) -> t
+        | _ -> fail name "pattern must be a string literal"
+    match text with
     | p ->
         try Regex(p, RegexOptions.CultureInvariant)
         with :? ArgumentException as ex -> fail name (sprintf "invalid regular expression [%s]: %s" p ex.Message)
@@ -150,7 +155,15 @@ let private general : (string * FunctionDef) list =
           let value = compile args.[0]
           fun row -> convert (value row))
       "greatest", scalarFn (AtLeast 0) (fun a -> ExprOps.reduce true a)
-      "least", scalarFn (AtLeast 0) (fun a -> ExprOps.reduce false a) ]
+      "least", scalarFn (AtLeast 0) (fun a -> ExprOps.reduce false a)
+      // IS [NOT] TRUE / FALSE: never null.
+      "istrue", fn1 (fun v -> match v with Value.Null -> Value.Long 0L | v -> ofBool (truthy v))
+      "isfalse", fn1 (fun v -> match v with Value.Null -> Value.Long 0L | v -> ofBool (not (truthy v)))
+      "nottrue", fn1 (fun v -> match v with Value.Null -> Value.Long 1L | v -> ofBool (not (truthy v)))
+      "notfalse", fn1 (fun v -> match v with Value.Null -> Value.Long 1L | v -> ofBool (truthy v))
+      // Query-time lookups and bloom filters live in extensions this server does not have.
+      "lookup", specialFn (Between(2, 3)) (fun _ _ -> fail "lookup" "is not supported: query-time lookups are not available")
+      "bloom_filter_test", specialFn (Exactly 2) (fun _ _ -> fail "bloom_filter_test" "is not supported: the bloom filter extension is not available") ]
 
 // ---- strings -----------------------------------------------------------------------------
 
@@ -162,9 +175,12 @@ let private substringOf (s: string) (index: int64) (length: int64) : Value =
     elif length < 0L then Value.String(s.Substring(int index))
     else Value.String(s.Substring(int index, int (min (index + length) (int64 s.Length) - index)))
 
+/// Druid's lpad/rpad: a length of 0 is null (SQL-compatible empty string), a negative one
+/// the empty string; `expr` is cut to `length` from its start.
 let private pad (left: bool) (s: Value) (length: Value) (chars: Value) : Value =
     match str s, asLong length, str chars with
     | null, _, _ | _, None, _ | _, _, null -> Value.Null
+    | _, Some 0L, _ -> Value.Null
     | s, Some len, chars ->
         if len > maxResultLength then Value.Null else
         let len = int (max 0L len)
@@ -179,16 +195,19 @@ let private pad (left: bool) (s: Value) (length: Value) (chars: Value) : Value =
             if left then sb.Append(padding).Append(s) |> ignore else sb.Append(s).Append(padding) |> ignore
             Value.String(sb.ToString())
 
+/// Druid's trim: null or empty `chars` trims nothing, and an untrimmed value comes back
+/// as it was (a number stays a number).
 let private trimWith (mode: int) (args: Value[]) : Value =
-    match str args.[0] with
-    | null -> Value.Null
-    | s ->
+    match args.[0] with
+    | Value.Null -> Value.Null
+    | original ->
         let chars = if args.Length > 1 then str args.[1] else " "
-        match chars with
-        | null -> Value.Null
-        | chars ->
+        match chars, str original with
+        | null, _ | "", _ -> original
+        | chars, s ->
             let set = chars.ToCharArray()
-            Value.String(match mode with 0 -> s.Trim(set) | 1 -> s.TrimStart(set) | _ -> s.TrimEnd(set))
+            let trimmed = match mode with 0 -> s.Trim(set) | 1 -> s.TrimStart(set) | _ -> s.TrimEnd(set)
+            if trimmed.Length = s.Length then original else Value.String trimmed
 
 let private reverseText (s: string) =
     let sb = StringBuilder(s.Length)
@@ -211,6 +230,7 @@ let private replaceAll (s: string) (target: string) (replacement: string) =
         sb.ToString()
     else s.Replace(target, replacement, StringComparison.Ordinal)
 
+/// Java's Long.parseLong(text, radix): no surrounding spaces, an optional sign, digits.
 let private parseLongRadix (text: string) (radix: int) : Value =
     let s = if radix = 16 && (text.StartsWith "0x" || text.StartsWith "0X") then text.Substring 2 else text
     if radix < 2 || radix > 36 || s = "" then Value.Null
@@ -230,36 +250,108 @@ let private parseLongRadix (text: string) (radix: int) : Value =
         let acc = if negative then -acc else acc
         if ok && acc >= decimal Int64.MinValue && acc <= decimal Int64.MaxValue then Value.Long(int64 acc) else Value.Null
 
+/// Java's toUpperCase also expands the characters without a one-character capital
+/// (ß to SS, the Latin ligatures), which .NET leaves alone.
+let private javaUpper (s: string) =
+    let u = s.ToUpperInvariant()
+    if not (u |> Seq.exists (fun c -> c = 'ß' || (c >= '\uFB00' && c <= '\uFB06'))) then u
+    else
+        u.Replace("ß", "SS").Replace("\uFB00", "FF").Replace("\uFB01", "FI").Replace("\uFB02", "FL")
+         .Replace("\uFB03", "FFI").Replace("\uFB04", "FFL").Replace("\uFB05", "ST").Replace("\uFB06", "ST")
+
+let private typeName (v: Value) =
+    match v with
+    | Value.Long _ -> "LONG"
+    | Value.Double _ -> "DOUBLE"
+    | Value.Array _ -> "ARRAY<STRING>"
+    | _ -> "STRING"
+
+/// Druid's string-and-long functions (left, right, repeat) reject other argument types.
+let private stringLongFn (name: string) (f: string -> int64 -> Value) =
+    fn2 (fun s n ->
+        match s, n with
+        | (Value.Long _ | Value.Double _), _ | _, (Value.String _ | Value.Double _) ->
+            fail name "needs a STRING as first argument and a LONG as second argument"
+        | s, n ->
+            match str s, asLong n with
+            | s, Some n -> f s n
+            | _, None -> Value.Null)
+
+/// Java's String.indexOf(needle, from): a negative start is 0, past the end finds only "".
+let private javaIndexOf (haystack: string) (needle: string) (from: int64) : int64 =
+    let from = max 0L from
+    if from >= int64 haystack.Length then (if needle = "" then int64 haystack.Length else -1L)
+    else int64 (haystack.IndexOf(needle, int from, StringComparison.Ordinal))
+
+/// Java's Matcher.replaceAll replacement syntax (`\x` escapes, `$1`, `${name}`) in .NET's.
+let private dotnetReplacement (java: string) : string =
+    let sb = StringBuilder()
+    let mutable i = 0
+    while i < java.Length do
+        let c = java.[i]
+        if c = '\\' && i + 1 < java.Length then
+            (if java.[i + 1] = '$' then sb.Append("$$") else sb.Append(java.[i + 1])) |> ignore
+            i <- i + 2
+        elif c = '$' && i + 1 < java.Length && (Char.IsAsciiDigit java.[i + 1] || java.[i + 1] = '{') then
+            sb.Append('$') |> ignore
+            i <- i + 1
+        elif c = '$' then
+            sb.Append("$$") |> ignore
+            i <- i + 1
+        else
+            sb.Append(c) |> ignore
+            i <- i + 1
+    sb.ToString()
+
+/// contains_string's search text: a string literal, null reading as "".
+let private searchLiteral (name: string) (e: Expr) : string =
+    match e with
+    | Expr.Literal Value.Null -> ""
+    | Expr.Literal(Value.String t) -> t
+    | _ -> fail name "substring must be a string literal"
+
+/// A regular expression argument evaluated per row: the last one compiled is kept.
+let private dynamicRegex () : string -> Regex option =
+    let mutable lastText: string = null
+    let mutable last: Regex option = None
+    fun text ->
+        if not (Object.ReferenceEquals(text, lastText) || text = lastText) then
+            lastText <- text
+            last <- (try Some(Regex(text, RegexOptions.CultureInvariant)) with :? ArgumentException -> None)
+        last
+
 let private strings : (string * FunctionDef) list =
     [ "concat", scalarFn (AtLeast 0) (fun a ->
-          if a |> Array.exists (fun v -> isNull (str v)) then Value.Null
+          if a.Length = 0 || a |> Array.exists (fun v -> isNull (str v)) then Value.Null
           else Value.String(String.Concat(a |> Array.map str)))
       "format", scalarFn (AtLeast 1) (fun a -> ExprOps.javaFormat a)
-      "upper", fn1 (withString (fun s -> Value.String(s.ToUpperInvariant())))
+      "upper", fn1 (withString (fun s -> Value.String(javaUpper s)))
       "lower", fn1 (withString (fun s -> Value.String(s.ToLowerInvariant())))
       "strlen", fn1 (withString (fun s -> Value.Long(int64 s.Length)))
-      "reverse", fn1 (withString (fun s -> Value.String(reverseText s)))
+      "reverse", fn1 (fun v ->
+          match v with
+          | Value.Long _ | Value.Double _ -> fail "reverse" (sprintf "needs a STRING argument but got %s instead" (typeName v))
+          | v -> withString (fun s -> Value.String(reverseText s)) v)
       "substring", scalarFn (Exactly 3) (fun a ->
           match str a.[0], asLong a.[1], asLong a.[2] with
           | null, _, _ | _, None, _ -> Value.Null
           | s, Some index, length -> substringOf s index (defaultArg length -1L))
-      "left", fn2 (fun s n ->
-          match str s, asLong n with
-          | null, _ | _, None -> Value.Null
-          | _, Some n when n < 0L -> Value.Null
-          | s, Some n -> Value.String(s.Substring(0, int (min n (int64 s.Length)))))
-      "right", fn2 (fun s n ->
-          match str s, asLong n with
-          | null, _ | _, None -> Value.Null
-          | _, Some n when n < 0L -> Value.Null
-          | s, Some n -> let k = int (min n (int64 s.Length)) in Value.String(s.Substring(s.Length - k)))
+      "left", stringLongFn "left" (fun s n ->
+          if n < 0L then fail "left" "needs a postive integer as second argument"
+          match s with
+          | null -> Value.Null
+          | s -> Value.String(s.Substring(0, int (min n (int64 s.Length)))))
+      "right", stringLongFn "right" (fun s n ->
+          if n < 0L then fail "right" "needs a positive integer as the second argument"
+          match s with
+          | null -> Value.Null
+          | s -> let k = int (min n (int64 s.Length)) in Value.String(s.Substring(s.Length - k)))
       "strpos", scalarFn (Between(2, 3)) (fun a ->
           match str a.[0], str a.[1] with
           | null, _ | _, null -> Value.Null
           | h, needle ->
               let from = if a.Length > 2 then defaultArg (asLong a.[2]) 0L else 0L
-              if from > int64 h.Length then Value.Long -1L
-              else Value.Long(int64 (h.IndexOf(needle, int (max 0L from), StringComparison.Ordinal))))
+              Value.Long(javaIndexOf h needle from))
       "replace", scalarFn (Exactly 3) (fun a ->
           match str a.[0], str a.[1], str a.[2] with
           | null, _, _ | _, null, _ | _, _, null -> Value.Null
@@ -269,17 +361,22 @@ let private strings : (string * FunctionDef) list =
       "rtrim", scalarFn (Between(1, 2)) (trimWith 2)
       "lpad", scalarFn (Exactly 3) (fun a -> pad true a.[0] a.[1] a.[2])
       "rpad", scalarFn (Exactly 3) (fun a -> pad false a.[0] a.[1] a.[2])
-      "repeat", fn2 (fun s n ->
-          match str s, asLong n with
-          | null, _ | _, None -> Value.Null
-          | s, Some n when n >= 1L && int64 s.Length * n > maxResultLength -> Value.Null
-          | s, Some n -> Value.String(if n < 1L then "" else String.replicate (int n) s))
+      // Fewer than one repetition is Druid's SQL-compatible "empty" string: null.
+      "repeat", stringLongFn "repeat" (fun s n ->
+          match s with
+          | null -> Value.Null
+          | _ when n < 1L -> Value.Null
+          | s when int64 s.Length * n > maxResultLength -> Value.Null
+          | s -> Value.String(String.replicate (int n) s))
+      "decode_base64_utf8", fn1 (withString (fun s ->
+          try Value.String(Encoding.UTF8.GetString(Convert.FromBase64String s))
+          with :? FormatException -> fail "decode_base64_utf8" (sprintf "invalid base64 input [%s]" s)))
       "contains_string", specialFn (Exactly 2) (fun compile args ->
-          let needle = literalString "contains_string" "search" args.[1]
+          let needle = searchLiteral "contains_string" args.[1]
           let value = compile args.[0]
           fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Long 0L | s -> ofBool (s.Contains(needle, StringComparison.Ordinal))))
       "icontains_string", specialFn (Exactly 2) (fun compile args ->
-          let needle = literalString "icontains_string" "search" args.[1]
+          let needle = searchLiteral "icontains_string" args.[1]
           let value = compile args.[0]
           fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Long 0L | s -> ofBool (s.Contains(needle, StringComparison.OrdinalIgnoreCase))))
       "like", specialFn (Between(2, 3)) (fun compile args ->
@@ -309,111 +406,39 @@ let private strings : (string * FunctionDef) list =
                   | s ->
                       let m = regex.Match s
                       if m.Success && m.Groups.[index].Success then Value.String m.Groups.[index].Value else Value.Null))
+      // Literal pattern and replacement are checked once; otherwise both are read per row
+      // and a null one makes the result null.
       "regexp_replace", specialFn (Exactly 3) (fun compile args ->
-          let regex = regexArg "regexp_replace" args.[1]
-          let replacement = literalString "regexp_replace" "replacement" args.[2]
           let value = compile args.[0]
-          fun row ->
-              value row |> lift1 (fun v ->
-                  match str v, replacement with
-                  | null, _ | _, null -> Value.Null
-                  | s, r -> Value.String(regex.Replace(s, r))))
+          match args.[1], args.[2] with
+          | Expr.Literal _, Expr.Literal _ ->
+              let regex =
+                  match args.[1] with
+                  | Expr.Literal(Value.String _) -> regexArg "regexp_replace" args.[1]
+                  | _ -> fail "regexp_replace" "pattern must be a string literal"
+              let replacement =
+                  match args.[2] with
+                  | Expr.Literal Value.Null -> fail "regexp_replace" "index must be a string literal"
+                  | Expr.Literal r -> dotnetReplacement (asString r)
+                  | _ -> ""
+              fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Null | s -> Value.String(regex.Replace(s, replacement)))
+          | _ ->
+              let pattern, replacement = compile args.[1], compile args.[2]
+              let regexOf = dynamicRegex ()
+              fun row ->
+                  liftN (fun a ->
+                      match str a.[0], str a.[1], str a.[2] with
+                      | null, _, _ | _, null, _ | _, _, null -> Value.Null
+                      | s, p, r ->
+                          match regexOf p with
+                          | Some regex -> Value.String(regex.Replace(s, dotnetReplacement r))
+                          | None -> fail "regexp_replace" (sprintf "invalid regular expression [%s]" p)) [| value row; pattern row; replacement row |])
       "parse_long", scalarFn (Between(1, 2)) (fun a ->
           match str a.[0] with
           | null -> Value.Null
           | s ->
               let radix = if a.Length > 1 then defaultArg (asLong a.[1]) 10L else 10L
-              parseLongRadix (s.Trim()) (int radix)) ]
+              parseLongRadix s (int radix)) ]
 
-// ---- math --------------------------------------------------------------------------------
-
-let private doubleFn (f: float -> float) = fn1 (fun v -> match asDouble v with Some d -> Value.Double(f d) | None -> Value.Null)
-
-let private doubleFn2 (f: float -> float -> float) =
-    fn2 (fun a b -> match asDouble a, asDouble b with Some x, Some y -> Value.Double(f x y) | _ -> Value.Null)
-
-/// Java's BigDecimal.valueOf(d).setScale(scale, HALF_UP): rounds the shortest decimal form.
-let private roundDouble (d: float) (scale: int) : float =
-    if Double.IsNaN d then 0.0
-    elif Double.IsInfinity d then (if d > 0.0 then Double.MaxValue else -Double.MaxValue)
-    else
-        match Decimal.TryParse(d.ToString("R", CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture) with
-        | true, m when scale >= 0 -> float (Math.Round(m, min scale 28, MidpointRounding.AwayFromZero))
-        | true, m ->
-            let factor = pown 10m (min -scale 28)
-            try float (Math.Round(m / factor, MidpointRounding.AwayFromZero) * factor)
-            with :? OverflowException -> d
-        | _ -> d
-
-let private roundLong (l: int64) (scale: int) : int64 =
-    if scale >= 0 then l
-    else
-        let factor = pown 10m (min -scale 19)
-        let r = Math.Round(decimal l / factor, MidpointRounding.AwayFromZero) * factor
-        if r > decimal Int64.MaxValue || r < decimal Int64.MinValue then l else int64 r
-
-let private math : (string * FunctionDef) list =
-    [ "abs", fn1 (fun v ->
-          match scalar v with
-          | Value.Long l -> Value.Long(abs l)
-          | v -> match Value.toDouble v with Some d -> Value.Double(abs d) | None -> Value.Null)
-      "ceil", doubleFn Math.Ceiling
-      "floor", doubleFn Math.Floor
-      "rint", doubleFn (fun d -> Math.Round(d, MidpointRounding.ToEven))
-      "signum", doubleFn (fun d -> if Double.IsNaN d then nan else float (sign d))
-      "sqrt", doubleFn Math.Sqrt
-      "cbrt", doubleFn Math.Cbrt
-      "exp", doubleFn Math.Exp
-      "expm1", doubleFn (fun d -> Math.Exp d - 1.0)
-      "log", doubleFn Math.Log
-      "log10", doubleFn Math.Log10
-      "log1p", doubleFn (fun d -> Math.Log(1.0 + d))
-      "sin", doubleFn Math.Sin
-      "cos", doubleFn Math.Cos
-      "tan", doubleFn Math.Tan
-      "cot", doubleFn (fun d -> 1.0 / Math.Tan d)
-      "asin", doubleFn Math.Asin
-      "acos", doubleFn Math.Acos
-      "atan", doubleFn Math.Atan
-      "sinh", doubleFn Math.Sinh
-      "cosh", doubleFn Math.Cosh
-      "tanh", doubleFn Math.Tanh
-      "todegrees", doubleFn (fun r -> r * 180.0 / Math.PI)
-      "toradians", doubleFn (fun d -> d / 180.0 * Math.PI)
-      "pow", doubleFn2 (fun x y -> Math.Pow(x, y))
-      "atan2", doubleFn2 (fun y x -> Math.Atan2(y, x))
-      "hypot", doubleFn2 (fun x y -> Math.Sqrt(x * x + y * y))
-      "copysign", doubleFn2 (fun x y -> Math.CopySign(x, y))
-      "remainder", doubleFn2 (fun x y -> Math.IEEERemainder(x, y))
-      "pi", lazyFn (Exactly 0) (fun _ -> fun _ -> Value.Double Math.PI)
-      "max", fn2 (fun a b ->
-          match scalar a, scalar b with
-          | Value.Long x, Value.Long y -> Value.Long(max x y)
-          | a, b -> match Value.toDouble a, Value.toDouble b with Some x, Some y -> Value.Double(Math.Max(x, y)) | _ -> Value.Null)
-      "min", fn2 (fun a b ->
-          match scalar a, scalar b with
-          | Value.Long x, Value.Long y -> Value.Long(min x y)
-          | a, b -> match Value.toDouble a, Value.toDouble b with Some x, Some y -> Value.Double(Math.Min(x, y)) | _ -> Value.Null)
-      "div", fn2 (fun a b ->
-          match asLong a, asLong b with
-          | Some _, Some 0L -> Value.Null
-          | Some x, Some -1L -> Value.Long(-x)
-          | Some x, Some y -> Value.Long(x / y)
-          | _ -> Value.Null)
-      "safe_divide", fn2 (fun a b ->
-          match scalar a, scalar b with
-          | Value.Long _, Value.Long 0L -> Value.Null
-          | Value.Long x, Value.Long y -> if y = -1L then Value.Long(-x) else Value.Long(x / y)
-          | a, b ->
-              match Value.toDouble a, Value.toDouble b with
-              | Some _, Some 0.0 -> Value.Null
-              | Some x, Some y -> Value.Double(x / y)
-              | _ -> Value.Null)
-      "round", scalarFn (Between(1, 2)) (fun a ->
-          let scale = if a.Length > 1 then int (defaultArg (asLong a.[1]) 0L) else 0
-          match scalar a.[0] with
-          | Value.Long l -> Value.Long(roundLong l scale)
-          | v -> match Value.toDouble v with Some d -> Value.Double(roundDouble d scale) | None -> Value.Null) ]
-
-/// General, string and math functions by name.
-let scalarFunctions : (string * FunctionDef) list = general @ strings @ math
+/// General and string functions by name (math is in ExprMath, the rest in ExprTimeAndArrays).
+let scalarFunctions : (string * FunctionDef) list = general @ strings

@@ -382,4 +382,11 @@ let javaFormat (args: Value[]) : Value =
                 if body.Length >= width then body
                 elif flags.Contains '-' then body.PadRight width
                 else body.PadLeft width))
-        if failed then Value.Null else Value.String result
+        // Java's nonStrictFormat: a pattern that does not fit its arguments is returned with
+        // the arguments appended.
+        if failed then
+            let sb = StringBuilder(pattern)
+            for i in 1 .. args.Length - 1 do
+                sb.Append("; ").Append(match Value.toStringOrNull (scalar args.[i]) with null -> "null" | t -> t) |> ignore
+            Value.String(sb.ToString())
+        else Value.String result
