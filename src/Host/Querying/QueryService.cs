@@ -178,6 +178,8 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
     static QueryFailure Translate(Exception e, string queryId) => e switch
     {
         Json.JsonError j => new QueryFailure("Unknown exception", Api.DruidErrors.AtPath(j.path, j.problem), "java.lang.IllegalArgumentException", 400) { QueryId = queryId },
+        // An expression that fails on a row's values (e.g. left('abc', -1)) is bad input, as in Druid.
+        ExprFunctions.FunctionError f => new QueryFailure("Unknown exception", f.Data0, "org.apache.druid.java.util.common.IAE", 400) { QueryId = queryId },
         QueryExecution.UnsupportedQuery u => new QueryFailure("Unsupported operation", u.Data0, "java.lang.UnsupportedOperationException", 501) { QueryId = queryId },
         NotSupportedException n => new QueryFailure("Unsupported operation", n.Message, "java.lang.UnsupportedOperationException", 501) { QueryId = queryId },
         QueryFailure f => f,

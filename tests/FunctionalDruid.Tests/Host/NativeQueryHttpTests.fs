@@ -139,6 +139,10 @@ let tests =
                 Expect.equal ((json body).["errorMessage"].GetValue<string>()) "order: Unknown order [up]; expected ascending, descending or none" "message with path"
                 let code, _, _ = postQuery r "/druid/v2" "{ not json"
                 Expect.equal code 400 "malformed JSON"
+                // An expression that fails on the rows' values is bad input too, not a server error.
+                let code, body, _ = postQuery r "/druid/v2" """{"queryType":"scan","dataSource":"wiki","intervals":"2015/2016","columns":["v"],"virtualColumns":[{"type":"expression","name":"v","expression":"left(page, -1)"}]}"""
+                Expect.equal code 400 "row-time expression error"
+                Expect.stringContains ((json body).["errorMessage"].GetValue<string>()) "Function[left]" "names the function"
 
                 // DELETE of an unknown id.
                 let code, body = delete r "/druid/v2/no-such-query"
