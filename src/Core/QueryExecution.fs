@@ -142,72 +142,95 @@ type private Matcher = int -> int[]
 
 let private noRows: int[] = [||]
 
-let private matcherFor (keys: QueryParseSurface.JoinKeys) (right: RightSide) (left: SegmentContent) : Matcher =
+let private isUsableKey (v: Value) = match v with Value.Null | Value.Array _ -> false | _ -> true
+
+/// The right side's hash table, built once per join: key types (of the right key columns)
+/// and the right rows per key. Several keys are looked up as one array key.
+type private RightTable =
+    | Everything of int[]
+    | Nothing
+    | OneKey of ColumnType * Collections.Generic.Dictionary<Value, int[]>
+    | ManyKeys of ColumnType[] * Collections.Generic.Dictionary<Value[], int[]>
+
+let private freeze (table: Collections.Generic.Dictionary<'K, ResizeArray<int>>) =
+    let frozen = Collections.Generic.Dictionary<'K, int[]>(table.Count, table.Comparer)
+    for kv in table do frozen.[kv.Key] <- kv.Value.ToArray()
+    frozen
+
+let private rightTableOf (keys: QueryParseSurface.JoinKeys) (right: RightSide) : RightTable =
     match keys with
-    | QueryParseSurface.JoinKeys.Constant true -> fun _ -> right.Rows
-    | QueryParseSurface.JoinKeys.Constant false -> fun _ -> noRows
+    | QueryParseSurface.JoinKeys.Constant true -> Everything right.Rows
+    | QueryParseSurface.JoinKeys.Constant false -> Nothing
     | QueryParseSurface.JoinKeys.Equalities equalities ->
         let rightColumns = right.Content.Dimensions @ right.Content.Metrics |> dict
-        let rightKeys =
-            equalities |> List.map (fun (_, name) ->
-                match rightColumns.TryGetValue name with
-                | true, c -> Some c
-                | _ -> None)
-        if rightKeys |> List.exists Option.isNone then fun _ -> noRows
+        let found = equalities |> List.map (fun (_, name) -> match rightColumns.TryGetValue name with | true, c -> Some c | _ -> None)
+        if found |> List.exists Option.isNone then Nothing
         else
-            let rightKeys = rightKeys |> List.map Option.get |> Array.ofList
-            let types = rightKeys |> Array.map (fun c -> c.Type)
-            let leftColumns = SliceColumns(left, [])
-            let leftReaders =
-                equalities |> List.mapi (fun i (e, _) ->
-                    let t = types.[i]
-                    match e with
-                    | ExprSyntax.Expr.Identifier name when name <> "__time" ->
-                        match leftColumns.Stored name with
-                        | Some c -> fun row -> keyIn t (c.Cell row)
-                        | None -> fun _ -> Value.Null
-                    | _ ->
-                        let compiled = Expr.compile e
-                        fun row -> keyIn t (compiled (fun n -> leftColumns.Cell(n, row))))
-                |> Array.ofList
-            let isUsable (v: Value) = match v with Value.Null | Value.Array _ -> false | _ -> true
-            if rightKeys.Length = 1 then
+            let columns = found |> List.map Option.get |> Array.ofList
+            let types = columns |> Array.map (fun c -> c.Type)
+            match columns with
+            | [| column |] ->
                 let table = Collections.Generic.Dictionary<Value, ResizeArray<int>>(HashIdentity.Structural)
                 for r in right.Rows do
-                    let k = rightKeys.[0].Cell r
-                    if isUsable k then
+                    let k = column.Cell r
+                    if isUsableKey k then
                         match table.TryGetValue k with
                         | true, rows -> rows.Add r
                         | _ -> table.[k] <- ResizeArray [ r ]
-                let frozen = Collections.Generic.Dictionary<Value, int[]>(HashIdentity.Structural)
-                for kv in table do frozen.[kv.Key] <- kv.Value.ToArray()
-                let lookup (k: Value) = match frozen.TryGetValue k with | true, rows -> rows | _ -> noRows
-                match equalities, leftColumns.Stored(match fst equalities.Head with ExprSyntax.Expr.Identifier n -> n | _ -> "") with
-                | [ (ExprSyntax.Expr.Identifier _, _) ], Some(ColumnData.Strings s) when s.MultiIds.IsNone ->
-                    // One lookup per dictionary value instead of one per row.
-                    let byId = s.Dictionary |> Array.map (fun v -> lookup (keyIn types.[0] (if isNull v then Value.Null else Value.String v)))
-                    let ids = s.Ids
-                    fun row -> byId.[ids.[row]]
-                | _ ->
-                    let read = leftReaders.[0]
-                    fun row -> match read row with Value.Null -> noRows | k -> lookup k
-            else
+                OneKey(types.[0], freeze table)
+            | _ ->
                 let table = Collections.Generic.Dictionary<Value[], ResizeArray<int>>(HashIdentity.Structural)
                 for r in right.Rows do
-                    let k = rightKeys |> Array.map (fun c -> c.Cell r)
-                    if Array.forall isUsable k then
+                    let k = columns |> Array.map (fun c -> c.Cell r)
+                    if Array.forall isUsableKey k then
                         match table.TryGetValue k with
                         | true, rows -> rows.Add r
                         | _ -> table.[k] <- ResizeArray [ r ]
-                let frozen = Collections.Generic.Dictionary<Value[], int[]>(HashIdentity.Structural)
-                for kv in table do frozen.[kv.Key] <- kv.Value.ToArray()
-                fun row ->
-                    let k = leftReaders |> Array.map (fun read -> read row)
-                    if Array.forall isUsable k then
-                        match frozen.TryGetValue k with
-                        | true, rows -> rows
-                        | _ -> noRows
-                    else noRows
+                ManyKeys(types, freeze table)
+
+/// Probes the right table from one left segment: string columns joined directly are looked
+/// up once per dictionary value, other keys are read (or computed) per row.
+let private matcherFor (keys: QueryParseSurface.JoinKeys) (table: RightTable) (left: SegmentContent) : Matcher =
+    let leftColumns = SliceColumns(left, [])
+    let readerOf (rightType: ColumnType) (e: Expr.Expr) : int -> Value =
+        match e with
+        | ExprSyntax.Expr.Identifier name when name <> "__time" ->
+            match leftColumns.Stored name with
+            | Some c -> fun row -> keyIn rightType (c.Cell row)
+            | None -> fun _ -> Value.Null
+        | _ ->
+            let compiled = Expr.compile e
+            fun row -> keyIn rightType (compiled (fun n -> leftColumns.Cell(n, row)))
+    let expressions = match keys with QueryParseSurface.JoinKeys.Equalities eqs -> eqs |> List.map fst |> Array.ofList | _ -> [||]
+    match table with
+    | Everything rows -> fun _ -> rows
+    | Nothing -> fun _ -> noRows
+    | OneKey(rightType, frozen) ->
+        let lookup (k: Value) = match frozen.TryGetValue k with | true, rows -> rows | _ -> noRows
+        let direct =
+            match expressions.[0] with
+            | ExprSyntax.Expr.Identifier name ->
+                match leftColumns.Stored name with
+                | Some(ColumnData.Strings s) when s.MultiIds.IsNone -> Some s
+                | _ -> None
+            | _ -> None
+        match direct with
+        | Some s ->
+            let byId = s.Dictionary |> Array.map (fun v -> if isNull v then noRows else lookup (keyIn rightType (Value.String v)))
+            let ids = s.Ids
+            fun row -> byId.[ids.[row]]
+        | None ->
+            let read = readerOf rightType expressions.[0]
+            fun row -> match read row with Value.Null -> noRows | k -> lookup k
+    | ManyKeys(types, frozen) ->
+        let readers = Array.map2 readerOf types expressions
+        fun row ->
+            let k = readers |> Array.map (fun read -> read row)
+            if Array.forall isUsableKey k then
+                match frozen.TryGetValue k with
+                | true, rows -> rows
+                | _ -> noRows
+            else noRows
 
 /// Joined content from pairs of (left row, right row), -1 standing for the missing side:
 /// left columns (those the right prefix shadows dropped), then the prefixed right columns.
@@ -220,22 +243,37 @@ let private joinedContent (prefix: string) (left: SegmentContent) (right: Segmen
         Dimensions = leftPart left.Dimensions @ rightPart right.Dimensions
         Metrics = leftPart left.Metrics @ rightPart right.Metrics }
 
+/// An expression written back as Druid expression text (for error messages about joins
+/// planned without a condition text, e.g. by SQL).
+let rec private conditionText (e: Expr.Expr) : string =
+    match e with
+    | ExprSyntax.Expr.Literal(Value.String s) -> "'" + s.Replace("'", "\\'") + "'"
+    | ExprSyntax.Expr.Literal Value.Null -> "null"
+    | ExprSyntax.Expr.Literal v -> Value.toStringOrNull v
+    | ExprSyntax.Expr.Identifier name -> "\"" + name + "\""
+    | ExprSyntax.Expr.Unary(ExprSyntax.Negate, x) -> "-" + conditionText x
+    | ExprSyntax.Expr.Unary(_, x) -> "!" + conditionText x
+    | ExprSyntax.Expr.Binary(op, a, b) -> "(" + conditionText a + " " + ExprSyntax.operatorText op + " " + conditionText b + ")"
+    | ExprSyntax.Expr.Call(name, args) -> name + "(" + String.Join(", ", args |> List.map conditionText) + ")"
+    | ExprSyntax.Expr.Lambda(ps, body) -> "(" + String.Join(", ", ps) + ") -> " + conditionText body
+
 /// Hash join: the right side is built into a table once, each left slice (only its rows in
 /// the query intervals) becomes a joined slice with the same id, so engines run over joins
 /// like over any segment. Unmatched right rows of RIGHT/FULL joins form one more slice.
 let private joinSlices (ctx: RunContext) (intervals: Time.Interval list) (leftSlices: SegmentSlice list) (rightSlices: SegmentSlice list) (prefix: string) (condition: Expr.Expr) (joinType: JoinType) : SegmentSlice list =
     let keys =
-        match QueryParseSurface.joinKeys prefix (string condition) condition with
+        match QueryParseSurface.joinKeys prefix (conditionText condition) condition with
         | Ok k -> k
         | Error problem -> raise (UnsupportedQuery problem)
     let right = rightSideOf rightSlices
+    let table = rightTableOf keys right
     let keepsLeft = joinType = JoinType.Left || joinType = JoinType.Full
     let keepsRight = joinType = JoinType.Right || joinType = JoinType.Full
     let condensed = condense intervals
     let lefts = Array.ofList leftSlices
     let joinOne (i: int) =
         let slice = lefts.[i]
-        let matcher = matcherFor keys right slice.Content
+        let matcher = matcherFor keys table slice.Content
         let matched = if keepsRight then Array.zeroCreate right.Content.Times.Length else null
         let leftRows = ResizeArray<int>()
         let rightRows = ResizeArray<int>()

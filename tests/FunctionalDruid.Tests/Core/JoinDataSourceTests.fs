@@ -181,6 +181,23 @@ let tests =
             let out = run (sprintf """{"queryType":"timeseries","dataSource":%s,"intervals":"2020/2021","granularity":"all","aggregations":[{"type":"count","name":"rows"}]}""" (join right "1" "INNER"))
             Expect.equal out """[{"timestamp":"2020-01-01T01:00:00.000Z","result":{"rows":10}}]""" "5 x 2 rows"
         }
+        test "a table on the right (several segments) joins as a whole: a self-join" {
+            let out =
+                run (sprintf """{"queryType":"timeseries","dataSource":%s,"intervals":"2020-01-02/2021","granularity":"all",
+                        "aggregations":[{"type":"count","name":"rows"},{"type":"longSum","name":"rightAdded","fieldName":"j.added"}]}"""
+                        ("\"edits\"" |> fun right -> join right "user == \\\"j.user\\\"" "INNER"))
+            // Left rows of the second day only (ann, cy); ann meets both ann rows (1 + 4), cy itself (5).
+            Expect.equal out """[{"timestamp":"2020-01-02T01:00:00.000Z","result":{"rows":3,"rightAdded":10}}]""" "self-join"
+        }
+        test "a join planned with a non-equi condition fails at run time with Druid's text" {
+            let q = parsed (scan (join teams "user == \\\"j.user\\\"" "INNER") "[]")
+            let condition = match Expr.parse "user != \"j.user\"" with Ok e -> e | Error e -> failtest e
+            let planned = { q with DataSource = Query.DataSource.Join(Query.DataSource.Table "edits", Query.DataSource.Table "edits", "j.", condition, Query.JoinType.Inner) }
+            let problem =
+                try QueryExecution.execute sequential slicesOf planned |> ignore; ""
+                with QueryExecution.UnsupportedQuery message -> message
+            Expect.equal problem "Cannot build hash-join matcher on non-equi-join condition: (\"user\" != \"j.user\")" "error text"
+        }
         test "non-equi conditions, lookups and bad join types are rejected" {
             let path, problem = parseError (scan (join teams "user != \\\"j.user\\\"" "INNER") "[]")
             Expect.equal path "dataSource.condition" "path"
