@@ -80,6 +80,67 @@ let private parseInline (n: Node) : DataSource =
             List.map2 cell types cells |> Array.ofList)
     DataSource.Inline(List.zip names types, rows)
 
+/// A join condition taken apart: either a constant (true joins every pair, false none) or
+/// equalities between a left-side expression and a right-side column (without its prefix).
+[<RequireQualifiedAccess>]
+type JoinKeys =
+    | Constant of bool
+    | Equalities of (Expr.Expr * string) list
+
+/// Druid's rule for native join conditions: a conjunction of equalities, each between an
+/// expression of left-side columns and one right-side column reference.
+let joinKeys (rightPrefix: string) (conditionText: string) (condition: Expr.Expr) : Result<JoinKeys, string> =
+    let isRight (name: string) = name.StartsWith(rightPrefix, StringComparison.Ordinal)
+    let leftOnly (e: Expr.Expr) = Expr.requiredColumns e |> List.forall (isRight >> not)
+    let rec conjuncts (e: Expr.Expr) =
+        match e with
+        | ExprSyntax.Expr.Binary(ExprSyntax.And, a, b) -> conjuncts a @ conjuncts b
+        | other -> [ other ]
+    let equality (e: Expr.Expr) =
+        match e with
+        | ExprSyntax.Expr.Binary(ExprSyntax.Equal, ExprSyntax.Expr.Identifier r, l) when isRight r && leftOnly l -> Some(l, r.Substring rightPrefix.Length)
+        | ExprSyntax.Expr.Binary(ExprSyntax.Equal, l, ExprSyntax.Expr.Identifier r) when isRight r && leftOnly l -> Some(l, r.Substring rightPrefix.Length)
+        | _ -> None
+    match condition with
+    | ExprSyntax.Expr.Literal v when Expr.requiredColumns condition |> List.isEmpty -> Ok(JoinKeys.Constant(Expr.isTruthy v))
+    | _ ->
+        let parts = conjuncts condition |> List.map equality
+        if parts |> List.forall Option.isSome then Ok(JoinKeys.Equalities(parts |> List.choose id))
+        else Error(sprintf "Cannot build hash-join matcher on non-equi-join condition: %s" conditionText)
+
+let private parseJoinType (n: Node) : JoinType =
+    match (asString n).ToUpperInvariant() with
+    | "INNER" -> JoinType.Inner
+    | "LEFT" -> JoinType.Left
+    | "RIGHT" -> JoinType.Right
+    | "FULL" -> JoinType.Full
+    | other -> fail n (sprintf "Unknown joinType [%s]; expected INNER, LEFT, RIGHT or FULL" (asString n))
+
+let private parseJoin (parseSource: Node -> DataSource) (n: Node) : DataSource =
+    let left = parseSource (field n "left")
+    let rightNode = field n "right"
+    let right =
+        match tryField rightNode "type" |> Option.filter isString |> Option.map asString with
+        | Some "lookup" -> fail (field rightNode "type") "dataSource type [lookup] is not supported yet as the right side of a join; use inline, query or table"
+        | _ -> parseSource rightNode
+    match right with
+    | DataSource.Union _ -> fail rightNode "the right side of a join must be an inline, query or table data source"
+    | _ -> ()
+    let prefixNode = field n "rightPrefix"
+    let rightPrefix = asString prefixNode
+    if String.IsNullOrEmpty rightPrefix then fail prefixNode "rightPrefix must not be null or empty"
+    if "__time".StartsWith(rightPrefix, StringComparison.Ordinal) then fail prefixNode (sprintf "rightPrefix [%s] must not be a prefix of __time" rightPrefix)
+    let conditionNode = field n "condition"
+    let conditionText = asString conditionNode
+    let condition =
+        match Expr.parse conditionText with
+        | Ok e -> e
+        | Error problem -> fail conditionNode problem
+    match joinKeys rightPrefix conditionText condition with
+    | Ok _ -> ()
+    | Error problem -> fail conditionNode problem
+    DataSource.Join(left, right, rightPrefix, condition, parseJoinType (field n "joinType"))
+
 let rec private parseDataSourceWith (parseQuery: Node -> NativeQuery) (n: Node) : DataSource =
     if isString n then DataSource.Table(asString n)
     else
@@ -96,8 +157,8 @@ let rec private parseDataSourceWith (parseQuery: Node -> NativeQuery) (n: Node) 
             DataSource.Union names
         | "inline" -> parseInline n
         | "query" -> DataSource.Query(parseQuery (field n "query"))
-        | "join" -> fail (field n "type") "dataSource type [join] is not supported yet (it comes with SQL)"
-        | other -> fail (field n "type") (sprintf "dataSource type [%s] is not supported yet; expected table, union, inline or query" other)
+        | "join" -> parseJoin (parseDataSourceWith parseQuery) n
+        | other -> fail (field n "type") (sprintf "dataSource type [%s] is not supported yet; expected table, union, inline, query or join" other)
 
 // ---- the kinds parsed here ------------------------------------------------------------------
 

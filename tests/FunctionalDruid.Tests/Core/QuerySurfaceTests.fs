@@ -87,7 +87,7 @@ let parseTests =
             Expect.equal (parseError """{"queryType":"timeBoundary","dataSource":{"type":"union","dataSources":[{"type":"inline","columnNames":[],"rows":[]}]}}""")
                 ("dataSource.dataSources[0]", "a union may only hold tables") "union of non-tables"
             Expect.equal (parseError """{"queryType":"timeBoundary","dataSource":{"type":"lookup","lookup":"x"}}""")
-                ("dataSource.type", "dataSource type [lookup] is not supported yet; expected table, union, inline or query") "unknown type"
+                ("dataSource.type", "dataSource type [lookup] is not supported yet; expected table, union, inline, query or join") "unknown type"
         }
         test "context values as strings or JSON values; timeout and queryId" {
             let q = parsed """{"queryType":"timeBoundary","dataSource":"wiki","context":{"skipEmptyBuckets":"true","grandTotal":true,"timeout":"1500","queryId":"q-1","vectorize":"force","priority":1}}"""
