@@ -74,26 +74,6 @@ let private lowerBound (times: int64[]) (lo: int) (hi: int) (t: int64) =
 /// values extraction functions read.
 type private DimIds = { Ids: int[]; Multi: int[][]; Values: string[]; Sources: Value[] }
 
-type private Interner() =
-    let ids = Dictionary<string, int>(StringComparer.Ordinal)
-    let values = ResizeArray<string>()
-    let mutable nullId = -1
-    member _.Id(s: string) =
-        if isNull s then
-            if nullId < 0 then
-                nullId <- values.Count
-                values.Add null
-            nullId
-        else
-            match ids.TryGetValue s with
-            | true, id -> id
-            | _ ->
-                let id = values.Count
-                ids.[s] <- id
-                values.Add s
-                id
-    member _.Values = values.ToArray()
-
 let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (valueAt: int -> Value) : DimIds =
     let byKey = Dictionary<int64, int>()
     let values = ResizeArray<string>()
@@ -175,7 +155,7 @@ let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) 
 let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     let keepOnly (inner: DimensionSpec) (keep: string -> bool) =
         let d = dimIds columns inner
-        let interner = Interner()
+        let interner = QuerySlices.StringInterner()
         let newIdOf = d.Values |> Array.map (fun v -> if keep v then interner.Id v else -1)
         let nullId = interner.Id null
         let values = interner.Values
@@ -185,7 +165,7 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     | DimensionSpec.Extraction(dimension, _, _, fn) when dimension = timeColumn ->
         // `__time` is sorted: extract once per run of equal times, with no dictionary of times.
         let extract = Extraction.compile fn
-        let interner = Interner()
+        let interner = QuerySlices.StringInterner()
         let times = columns.Times
         let ids = Array.zeroCreate<int> times.Length
         let mutable last = 0L
@@ -201,7 +181,7 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     | DimensionSpec.Extraction(dimension, _, _, fn) ->
         let d = baseIds columns dimension
         let extract = Extraction.compile fn
-        let interner = Interner()
+        let interner = QuerySlices.StringInterner()
         let newIdOf = d.Sources |> Array.map (fun v -> interner.Id(extract v))
         let nullId = interner.Id null
         let values = interner.Values

@@ -126,6 +126,43 @@ let rec toOut (v: Value) : Json.Out =
 
 // ---- segments built from rows ---------------------------------------------------------------
 
+/// Strings numbered in first-seen order; null gets an id only when it occurs.
+type StringInterner() =
+    let ids = Dictionary<string, int>(StringComparer.Ordinal)
+    let values = List<string>()
+    let mutable nullId = -1
+    member _.Id(s: string) =
+        if isNull s then
+            if nullId < 0 then
+                nullId <- values.Count
+                values.Add null
+            nullId
+        else
+            match ids.TryGetValue s with
+            | true, id -> id
+            | _ ->
+                let id = values.Count
+                ids.[s] <- id
+                values.Add s
+                id
+    member _.Values = values.ToArray()
+
+/// A dictionary-encoded string column from per-row values; rows holding arrays of other than
+/// one value make it a multi-value column.
+let stringColumnOfValues (values: Value[]) : ColumnData =
+    let interner = StringInterner()
+    let isMulti = values |> Array.exists (function Value.Array xs -> xs.Length <> 1 | _ -> false)
+    if isMulti then
+        let multi =
+            values |> Array.map (fun v ->
+                match v with
+                | Value.Array xs -> xs |> Array.map (fun x -> interner.Id(Value.toStringOrNull x))
+                | v -> [| interner.Id(Value.toStringOrNull v) |])
+        ColumnData.Strings { Dictionary = interner.Values; Ids = [||]; MultiIds = Some multi; HasBitmapIndex = true }
+    else
+        let single = values |> Array.map (fun v -> interner.Id(Value.toStringOrNull v))
+        ColumnData.Strings { Dictionary = interner.Values; Ids = single; MultiIds = None; HasBitmapIndex = true }
+
 /// A column of plain values in the stored form its values suggest (or its declared type):
 /// all-integer numbers become longs, other numbers doubles, anything else strings
 /// (arrays as multi-value strings).
@@ -150,36 +187,7 @@ let private columnOf (declared: ColumnType option) (values: Value[]) : ColumnDat
     | ColumnType.Float | ColumnType.Double ->
         let doubles = values |> Array.map (fun v -> defaultArg (Value.toDouble v) 0.0)
         ColumnData.Doubles(doubles, nullsOf (fun v -> (Value.toDouble v).IsSome))
-    | _ ->
-        let ids = Dictionary<string, int>(StringComparer.Ordinal)
-        let dictionary = List<string>()
-        let mutable nullId = -1
-        let idOf (s: string) =
-            if isNull s then
-                if nullId < 0 then
-                    nullId <- dictionary.Count
-                    dictionary.Add null
-                nullId
-            else
-                match ids.TryGetValue s with
-                | true, id -> id
-                | _ ->
-                    let id = dictionary.Count
-                    ids.[s] <- id
-                    dictionary.Add s
-                    id
-        let multi = values |> Array.exists (fun v -> match v with Value.Array _ -> true | _ -> false)
-        if multi then
-            let rows =
-                values |> Array.map (fun v ->
-                    match v with
-                    | Value.Array xs -> xs |> Array.map (Value.toStringOrNull >> idOf)
-                    | Value.Null -> [||]
-                    | x -> [| idOf (Value.toStringOrNull x) |])
-            ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = Array.zeroCreate values.Length; MultiIds = Some rows; HasBitmapIndex = true }
-        else
-            let rowIds = values |> Array.map (Value.toStringOrNull >> idOf)
-            ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = rowIds; MultiIds = None; HasBitmapIndex = true }
+    | _ -> stringColumnOfValues values
 
 /// A segment holding the given rows: `times` per row, cells per column (in row order).
 /// Rows are sorted by time; string columns become dimensions, numeric ones metrics.

@@ -10,37 +10,8 @@ open FunctionalDruid.Core.Query
 
 let timeColumn = "__time"
 
-/// Builds a string column from per-row values, interning them into a dictionary.
 let private stringColumn (rowCount: int) (valueAt: int -> Value) : ColumnData =
-    let ids = Dictionary<string, int>(StringComparer.Ordinal)
-    let dictionary = ResizeArray<string>()
-    let mutable nullId = -1
-    let intern (s: string) =
-        if isNull s then
-            if nullId < 0 then
-                nullId <- dictionary.Count
-                dictionary.Add null
-            nullId
-        else
-            match ids.TryGetValue s with
-            | true, id -> id
-            | _ ->
-                let id = dictionary.Count
-                ids.[s] <- id
-                dictionary.Add s
-                id
-    let values = Array.init rowCount valueAt
-    let isMulti = values |> Array.exists (function Value.Array xs -> xs.Length <> 1 | _ -> false)
-    if isMulti then
-        let multi =
-            values |> Array.map (fun v ->
-                match v with
-                | Value.Array xs -> xs |> Array.map (fun x -> intern (Value.toStringOrNull x))
-                | v -> [| intern (Value.toStringOrNull v) |])
-        ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = [||]; MultiIds = Some multi; HasBitmapIndex = true }
-    else
-        let single = values |> Array.map (fun v -> intern (Value.toStringOrNull v))
-        ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = single; MultiIds = None; HasBitmapIndex = true }
+    QuerySlices.stringColumnOfValues (Array.init rowCount valueAt)
 
 /// A column of the given type (or the type the values suggest) from per-row values.
 let columnOfValues (outputType: ColumnType option) (rowCount: int) (valueAt: int -> Value) : ColumnData =
