@@ -31,6 +31,24 @@ type RowOutcome =
     | ThrownAway
     | Unparseable of message: string
 
+/// Counts one row's outcome the way Druid's task report does; returns the message to keep as
+/// a parse exception, if any.
+let countOutcome (counters: RowCounters) (outcome: RowOutcome) : string option =
+    match outcome with
+    | RowOutcome.Ingested ->
+        counters.Processed <- counters.Processed + 1L
+        None
+    | RowOutcome.IngestedWithError message ->
+        counters.Processed <- counters.Processed + 1L
+        counters.ProcessedWithError <- counters.ProcessedWithError + 1L
+        Some message
+    | RowOutcome.ThrownAway ->
+        counters.ThrownAway <- counters.ThrownAway + 1L
+        None
+    | RowOutcome.Unparseable message ->
+        counters.Unparseable <- counters.Unparseable + 1L
+        Some message
+
 // ---- dimension encoders --------------------------------------------------------------------
 
 /// Structural equality for multi-value id arrays.

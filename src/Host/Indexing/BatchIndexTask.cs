@@ -99,22 +99,7 @@ public sealed class BatchIndexTask(
                         continue;
                     }
                     var outcome = intake.Add(((Input.RowResult.Row)result).Item);
-                    switch (outcome)
-                    {
-                        case Rollup.RowOutcome.Unparseable u:
-                            counters.Unparseable++;
-                            RecordParseError(u.message);
-                            break;
-                        case Rollup.RowOutcome.IngestedWithError e:
-                            counters.Processed++;
-                            counters.ProcessedWithError++;
-                            RecordParseError(e.message);
-                            break;
-                        default:
-                            if (outcome.IsThrownAway) counters.ThrownAway++;
-                            else counters.Processed++;
-                            break;
-                    }
+                    if (Rollup.countOutcome(counters, outcome) is { } parseError) RecordParseError(parseError.Value);
                     TakeClosed(intake, finished);
                     if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
                     {

@@ -218,22 +218,7 @@ public sealed class KafkaIndexTask
             }
         }
         var outcome = _intake.Add(row);
-        switch (outcome)
-        {
-            case Rollup.RowOutcome.Unparseable u:
-                counters.Unparseable++;
-                RecordParseError(u.message);
-                break;
-            case Rollup.RowOutcome.IngestedWithError e:
-                counters.Processed++;
-                counters.ProcessedWithError++;
-                RecordParseError(e.message);
-                break;
-            default:
-                if (outcome.IsThrownAway) counters.ThrownAway++;
-                else counters.Processed++;
-                break;
-        }
+        if (Rollup.countOutcome(counters, outcome) is { } parseError) RecordParseError(parseError.Value);
     }
 
     void RecordParseError(string message)
