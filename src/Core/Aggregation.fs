@@ -425,6 +425,10 @@ type private HllAccumulator(typeName: string, addRow: Hll.Collector -> int64 -> 
         collectors.[group] <- c
     override _.AppendSlot group = collectors <- grow collectors (group + 1)
     override this.AddToSlot(group, time, row) = addRow (this.At group) time row
+    /// Adds a value hashed beforehand (murmur3_128 halves) to a group.
+    member this.AddHash(group: int, hash: struct (uint64 * uint64)) =
+        this.Slot group
+        (this.At group).AddHash128 hash
     override this.MergeSlot(group, source, sourceGroup) =
         match source with
         | :? HllAccumulator as s -> (this.At group).Fold s.Collectors.[sourceGroup]
@@ -576,6 +580,21 @@ let rec private create (fns: RowFunctions) (spec: AggregatorSpec) : AccumulatorB
                 HllAccumulator(AggregatorSpec.hyperUniqueTypeName, fun c _ row ->
                     for f in fields do addCardinalityValues c (row f))
     | Filtered(_, filter, inner) -> FilteredAccumulator(create fns inner, fns.CompileFilter filter)
+
+/// The hash a `cardinality` aggregator adds for a string (its UTF-16 code units), so callers
+/// can hash each dictionary value once instead of every row.
+let cardinalityHash (s: string) : struct (uint64 * uint64) =
+    Hll.Murmur3.hash128 0 (Runtime.InteropServices.MemoryMarshal.AsBytes(s.AsSpan()))
+
+/// Adds a precomputed hash to a group of a `cardinality` accumulator; a group that only ever
+/// gets `None` still exists (and estimates 0).
+let addCardinalityHash (acc: IngestAccumulator) (group: int) (hash: struct (uint64 * uint64) voption) =
+    match acc with
+    | :? HllAccumulator as h ->
+        match hash with
+        | ValueSome x -> h.AddHash(group, x)
+        | ValueNone -> h.Slot group
+    | _ -> invalidArg "acc" "not a cardinality accumulator"
 
 /// An empty accumulator for the spec; expressions and filters are compiled with `fns`.
 let createAccumulatorWith (fns: RowFunctions) (spec: AggregatorSpec) : IngestAccumulator = create fns spec :> IngestAccumulator

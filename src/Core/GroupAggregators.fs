@@ -327,9 +327,23 @@ let private rowFeeder (columns: Columns) (reader: RowReader) (spec: AggregatorSp
             | Some(ColumnData.Complex _ as c) when a.TimeColumn = AggregatorSpec.timeColumnName -> Some(accumulatorOfColumn spec c)
             | _ -> None
         | _ -> None
-    match stateColumn with
-    | Some state -> fun acc g r -> acc.Merge(g, state, r)
-    | None ->
+    // cardinality of one single-value string column: each dictionary value is hashed once.
+    let dictionaryHashes =
+        match spec with
+        | Cardinality a when not a.ByRow ->
+            match a.Fields with
+            | [ f ] when f.OtherSpecJson.IsNone ->
+                match columns.Column f.Dimension with
+                | Some(ColumnData.Strings s) when s.MultiIds.IsNone ->
+                    let hashes = s.Dictionary |> Array.map (fun v -> if isNull v then ValueNone else ValueSome(Aggregation.cardinalityHash v))
+                    Some(s.Ids, hashes)
+                | _ -> None
+            | _ -> None
+        | _ -> None
+    match stateColumn, dictionaryHashes with
+    | Some state, _ -> fun acc g r -> acc.Merge(g, state, r)
+    | None, Some(ids, hashes) -> fun acc g r -> Aggregation.addCardinalityHash acc g hashes.[ids.[r]]
+    | None, None ->
         let times = columns.Times
         let get = reader.Get
         fun acc g r ->
