@@ -73,6 +73,7 @@ type private Row = { Bucket: int64; Dims: Value[]; Aggs: Value[]; Posts: Value[]
 
 let private typedDimension (outputType: ColumnType) (s: string) : Value =
     if isNull s then Value.Null
+    elif ArrayKey.isKey s then ArrayKey.decode s
     else
         match outputType with
         | ColumnType.Long -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null

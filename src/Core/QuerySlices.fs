@@ -62,7 +62,7 @@ let rowRanges (slice: SegmentSlice) (intervals: Time.Interval list) =
             let hi = lowerBound slice.Content.Times e
             if lo < hi then yield s, e, lo, hi ]
 
-let private coerce (outputType: ColumnType option) (v: Value) : Value =
+let rec private coerce (outputType: ColumnType option) (v: Value) : Value =
     match outputType, v with
     | None, _ | _, Value.Null -> v
     | Some ColumnType.Long, _ -> (match Value.toLong v with Some l -> Value.Long l | None -> Value.Null)
@@ -70,6 +70,8 @@ let private coerce (outputType: ColumnType option) (v: Value) : Value =
     | Some ColumnType.String, Value.Array _ -> v
     | Some ColumnType.String, _ -> Value.String(Value.toStringOrNull v)
     | Some(ColumnType.Complex _), _ -> v
+    | Some(ColumnType.Array element), Value.Array xs -> Value.Array(xs |> Array.map (coerce (Some element)))
+    | Some(ColumnType.Array element), _ -> Value.Array [| coerce (Some element) v |]
 
 /// Column lookup for one slice; `__time` is the row's timestamp and virtual columns are
 /// computed from the stored ones (and earlier virtual columns) per row.
