@@ -76,7 +76,7 @@ let private columnMasks (columns: Columns) (column: string) (test: Value -> Trut
     | Some(ColumnData.Floats(values, nulls)) ->
         let ofNull = test Value.Null
         fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Double(float values.[r])))
-    | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) ->
+    | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ | ColumnData.Complex(ComplexJson.TypeName, _) as column) ->
         fromTruths n (fun r -> test (column.Cell r))
     | Some(ColumnData.Complex _) | None ->
         match test Value.Null with
@@ -88,28 +88,6 @@ let private isArrayColumn (columns: Columns) (column: string) =
     match columns.Column column with
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _) -> true
     | _ -> false
-
-/// Filters that treat a typed array row as one value rather than as its elements: `null`
-/// matches only null rows (an empty array is not null), and a scalar `equality` matches
-/// only the one-element array holding it.
-let private wholeArrayTruth (f: Filter) : (string * (Value -> Truth)) option =
-    let same (a: Value) (b: Value) = a = b || ExprOps.valuesEqual a b
-    match f with
-    | Filter.Null column -> Some(column, fun v -> match v with Value.Null -> Yes | _ -> No)
-    | Filter.Equality(column, _, matchValue) ->
-        let expected = match matchValue with Value.Array xs -> xs | scalar -> [| scalar |]
-        Some(column, fun v ->
-            match v with
-            | Value.Null -> Unknown
-            | Value.Array xs -> if xs.Length = expected.Length && Array.forall2 same xs expected then Yes else No
-            | x -> if expected.Length = 1 && same x expected.[0] then Yes else No)
-    | Filter.ArrayContainsElement(column, element) ->
-        Some(column, fun v ->
-            match v with
-            | Value.Null -> Unknown
-            | Value.Array xs -> if xs |> Array.exists (fun x -> same x element) then Yes else No
-            | x -> if same x element then Yes else No)
-    | _ -> None
 
 /// The masks of a filter over every row of the segment.
 let rec masks (columns: Columns) (f: Filter) : Masks =
@@ -137,7 +115,7 @@ let rec masks (columns: Columns) (f: Filter) : Masks =
         let m = masks columns inner
         { Yes = m.No; No = m.Yes }
     | f ->
-        let wholeArray = wholeArrayTruth f |> Option.filter (fst >> isArrayColumn columns)
+        let wholeArray = QuerySlices.wholeArrayTruth f |> Option.filter (fst >> isArrayColumn columns)
         match wholeArray |> Option.orElse (singleColumnTruth f) with
         | Some(column, test) -> columnMasks columns column test
         | None ->
