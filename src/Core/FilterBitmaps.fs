@@ -76,11 +76,18 @@ let private columnMasks (columns: Columns) (column: string) (test: Value -> Trut
     | Some(ColumnData.Floats(values, nulls)) ->
         let ofNull = test Value.Null
         fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Double(float values.[r])))
+    | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ | ColumnData.Complex(ComplexJson.TypeName, _) as column) ->
+        fromTruths n (fun r -> test (column.Cell r))
     | Some(ColumnData.Complex _) | None ->
         match test Value.Null with
         | Yes -> { Yes = RowSet.Full n; No = RowSet(n) }
         | No -> { Yes = RowSet(n); No = RowSet.Full n }
         | Unknown -> { Yes = RowSet(n); No = RowSet(n) }
+
+let private isArrayColumn (columns: Columns) (column: string) =
+    match columns.Column column with
+    | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _) -> true
+    | _ -> false
 
 /// The masks of a filter over every row of the segment.
 let rec masks (columns: Columns) (f: Filter) : Masks =
@@ -108,7 +115,8 @@ let rec masks (columns: Columns) (f: Filter) : Masks =
         let m = masks columns inner
         { Yes = m.No; No = m.Yes }
     | f ->
-        match singleColumnTruth f with
+        let wholeArray = QuerySlices.wholeArrayTruth f |> Option.filter (fst >> isArrayColumn columns)
+        match wholeArray |> Option.orElse (singleColumnTruth f) with
         | Some(column, test) -> columnMasks columns column test
         | None ->
             let truth = compileTruth f

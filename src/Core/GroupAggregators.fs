@@ -285,7 +285,7 @@ let private numberReader (columns: Columns) (reader: RowReader) (a: NumericAggre
         | Some(ColumnData.Doubles(v, nulls)) -> Some(fun r -> if nulls.IsSome && nulls.Value.[r] then NoNumber else Fractional v.[r])
         | Some(ColumnData.Floats(v, nulls)) -> Some(fun r -> if nulls.IsSome && nulls.Value.[r] then NoNumber else Fractional(float v.[r]))
         | Some(ColumnData.Strings _ as c) -> Some(fun r -> readNumber (c.Cell r))
-        | Some(ColumnData.Complex _) | None -> None
+        | Some(ColumnData.Complex _ | ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _) | None -> None
     | None, Some e ->
         match Expr.parseCompiled e with
         | Ok compiled ->

@@ -67,6 +67,49 @@ let private lowerBound (times: int64[]) (lo: int) (hi: int) (t: int64) =
         if times.[mid] < t then lo <- mid + 1 else hi <- mid
     lo
 
+// ---- array group keys -------------------------------------------------------------------------
+
+/// Group keys are strings; a typed array (grouped whole, never exploded) is keyed by a
+/// self-delimiting text that keeps element types, marked so it cannot collide with a string.
+module ArrayKey =
+    let private marker = '\u0001'
+
+    let encode (elements: Value[]) : string =
+        let b = Text.StringBuilder()
+        b.Append(marker) |> ignore
+        for e in elements do
+            match e with
+            | Value.Null -> b.Append('n') |> ignore
+            | Value.Long l -> b.Append('l').Append(l.ToString(Globalization.CultureInfo.InvariantCulture)).Append(';') |> ignore
+            | Value.Double d -> b.Append('d').Append(d.ToString("R", Globalization.CultureInfo.InvariantCulture)).Append(';') |> ignore
+            | other ->
+                let text = Value.toStringOrNull other
+                b.Append('s').Append(text.Length).Append(':').Append(text) |> ignore
+        b.ToString()
+
+    let isKey (s: string) = not (isNull s) && s.Length > 0 && s.[0] = marker
+
+    let decode (s: string) : Value =
+        let items = ResizeArray<Value>()
+        let mutable i = 1
+        let readUntil (stop: char) =
+            let e = s.IndexOf(stop, i + 1)
+            let text = s.Substring(i + 1, e - i - 1)
+            i <- e + 1
+            text
+        while i < s.Length do
+            match s.[i] with
+            | 'n' ->
+                items.Add Value.Null
+                i <- i + 1
+            | 'l' -> items.Add(Value.Long(Int64.Parse(readUntil ';', Globalization.CultureInfo.InvariantCulture)))
+            | 'd' -> items.Add(Value.Double(Double.Parse(readUntil ';', Globalization.CultureInfo.InvariantCulture)))
+            | _ ->
+                let length = int (readUntil ':')
+                items.Add(Value.String(s.Substring(i, length)))
+                i <- i + length
+        Value.Array(items.ToArray())
+
 // ---- dimensions as ids ----------------------------------------------------------------------
 
 /// One dimension of one segment as ids: `Ids` for single-value rows or `Multi` (never empty
@@ -110,6 +153,33 @@ let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (v
                     id
     { Ids = ids; Multi = null; Values = values.ToArray(); Sources = sources.ToArray() }
 
+let private arrayIds (n: int) (column: ColumnData) : DimIds =
+    let byKey = Dictionary<string, int>(StringComparer.Ordinal)
+    let values = ResizeArray<string>()
+    let sources = ResizeArray<Value>()
+    let ids = Array.zeroCreate<int> n
+    for r in 0 .. n - 1 do
+        let cell = column.Cell r
+        let key = match cell with Value.Array xs -> ArrayKey.encode xs | _ -> null
+        let lookup = if isNull key then "" else key
+        ids.[r] <-
+            match byKey.TryGetValue lookup with
+            | true, id -> id
+            | _ ->
+                let id = values.Count
+                byKey.[lookup] <- id
+                values.Add key
+                sources.Add cell
+                id
+    { Ids = ids; Multi = null; Values = values.ToArray(); Sources = sources.ToArray() }
+
+/// Nested JSON groups by its compact text: equal values have equal text.
+let private jsonIds (n: int) (column: ColumnData) : DimIds =
+    let interner = QuerySlices.StringInterner()
+    let ids = Array.init n (fun r -> interner.Id(Value.toStringOrNull (column.Cell r)))
+    let values = interner.Values
+    { Ids = ids; Multi = null; Values = values; Sources = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v) }
+
 let private baseIds (columns: Columns) (dimension: string) : DimIds =
     let n = columns.RowCount
     let isNullIn (nulls: bool[] option) = match nulls with Some m -> (fun r -> m.[r]) | None -> (fun _ -> false)
@@ -135,6 +205,8 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
         numericIds n (isNullIn nulls) (fun r -> BitConverter.DoubleToInt64Bits v.[r]) (fun r -> Value.Double v.[r])
     | Some(ColumnData.Floats(v, nulls)) ->
         numericIds n (isNullIn nulls) (fun r -> int64 (BitConverter.SingleToInt32Bits v.[r])) (fun r -> Value.Double(float v.[r]))
+    | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) -> arrayIds n column
+    | Some(ColumnData.Complex(ComplexJson.TypeName, _) as column) -> jsonIds n column
     | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Values = [| null |]; Sources = [| Value.Null |] }
 
 /// Maps every id through `newIdOf` (a table over old ids); dropped ids (-1) leave multi-value

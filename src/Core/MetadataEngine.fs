@@ -130,6 +130,9 @@ let private analyzeColumn (smq: SegmentMetadataQuery) (rows: int) (column: Colum
     | ColumnData.Floats(_, n) -> numeric "FLOAT" 4L n
     | ColumnData.Complex(t, _) ->
         { numeric (sprintf "COMPLEX<%s>" t) 0L None with TypeName = t; Size = 0L }
+    | ColumnData.LongArrays a -> { numeric "ARRAY<LONG>" 0L a.RowNulls with Size = 0L }
+    | ColumnData.DoubleArrays a -> { numeric "ARRAY<DOUBLE>" 0L a.RowNulls with Size = 0L }
+    | ColumnData.StringArrays a -> { numeric "ARRAY<STRING>" 0L a.RowNulls with Size = 0L }
     | ColumnData.Strings s ->
         let sorted = s.Dictionary |> Array.sortWith (fun a b -> Ordering.compareWith Ordering.StringOrdering.Lexicographic a b)
         let textSize =

@@ -101,6 +101,8 @@ let private gather (column: ColumnData) (rows: int[]) : ColumnData =
     | ColumnData.Floats(v, n) -> ColumnData.Floats(rows |> Array.map (fun r -> if r < 0 then 0.0f else v.[r]), nullsOf (isNullIn n))
     | ColumnData.Doubles(v, n) -> ColumnData.Doubles(rows |> Array.map (fun r -> if r < 0 then 0.0 else v.[r]), nullsOf (isNullIn n))
     | ColumnData.Complex(t, v) -> ColumnData.Complex(t, rows |> Array.map (fun r -> if r < 0 then null else v.[r]))
+    | ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ ->
+        SegmentColumns.columnOfValues (Some column.Type) rows.Length (fun i -> if rows.[i] < 0 then Value.Null else column.Cell rows.[i])
 
 /// The right side of a join in memory: one content and the rows of it that are visible.
 type private RightSide = { Content: SegmentContent; Rows: int[] }

@@ -73,6 +73,7 @@ type private Row = { Bucket: int64; Dims: Value[]; Aggs: Value[]; Posts: Value[]
 
 let private typedDimension (outputType: ColumnType) (s: string) : Value =
     if isNull s then Value.Null
+    elif ArrayKey.isKey s then ArrayKey.decode s
     else
         match outputType with
         | ColumnType.Long -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
@@ -132,11 +133,19 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
 let private rawValues (p: Partial) (g: int) = p.Aggregators |> Array.map (fun a -> a.Raw g)
 
 /// Nulls first, numbers numerically, strings lexicographically.
-let private compareValues (a: Value) (b: Value) : int =
+let rec private compareValues (a: Value) (b: Value) : int =
     match a, b with
     | Value.Null, Value.Null -> 0
     | Value.Null, _ -> -1
     | _, Value.Null -> 1
+    | Value.Array xs, Value.Array ys ->
+        // Druid's array order: element by element (null first), then the shorter array first.
+        let mutable c = 0
+        let mutable i = 0
+        while c = 0 && i < min xs.Length ys.Length do
+            c <- compareValues xs.[i] ys.[i]
+            i <- i + 1
+        if c <> 0 then c else compare xs.Length ys.Length
     | Value.Long x, Value.Long y -> compare x y
     | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) -> compare (asDouble a).Value (asDouble b).Value
     | _ -> Ordering.compareLexicographic (Value.toStringOrNull a) (Value.toStringOrNull b)

@@ -62,7 +62,7 @@ let rowRanges (slice: SegmentSlice) (intervals: Time.Interval list) =
             let hi = lowerBound slice.Content.Times e
             if lo < hi then yield s, e, lo, hi ]
 
-let private coerce (outputType: ColumnType option) (v: Value) : Value =
+let rec private coerce (outputType: ColumnType option) (v: Value) : Value =
     match outputType, v with
     | None, _ | _, Value.Null -> v
     | Some ColumnType.Long, _ -> (match Value.toLong v with Some l -> Value.Long l | None -> Value.Null)
@@ -70,6 +70,8 @@ let private coerce (outputType: ColumnType option) (v: Value) : Value =
     | Some ColumnType.String, Value.Array _ -> v
     | Some ColumnType.String, _ -> Value.String(Value.toStringOrNull v)
     | Some(ColumnType.Complex _), _ -> v
+    | Some(ColumnType.Array element), Value.Array xs -> Value.Array(xs |> Array.map (coerce (Some element)))
+    | Some(ColumnType.Array element), _ -> Value.Array [| coerce (Some element) v |]
 
 /// Column lookup for one slice; `__time` is the row's timestamp and virtual columns are
 /// computed from the stored ones (and earlier virtual columns) per row.
@@ -94,6 +96,57 @@ type SliceColumns(content: SegmentContent, virtualColumns: VirtualColumn list) =
         else match byName.TryGetValue name with | true, c -> Some c | _ -> None
     member _.Has(name: string) = name = "__time" || byName.ContainsKey name || virtuals.ContainsKey name
 
+/// Filters that treat a typed array row as one value rather than as its elements: `null`
+/// matches only null rows (an empty array is not null), and a scalar `equality` matches
+/// only the one-element array holding it.
+let wholeArrayTruth (f: Filter.Filter) : (string * (Value -> Filter.Truth)) option =
+    let same (a: Value) (b: Value) = a = b || ExprOps.valuesEqual a b
+    match f with
+    | Filter.Filter.Null column -> Some(column, fun v -> match v with Value.Null -> Filter.Yes | _ -> Filter.No)
+    | Filter.Filter.Equality(column, _, matchValue) ->
+        let expected = match matchValue with Value.Array xs -> xs | scalar -> [| scalar |]
+        Some(column, fun v ->
+            match v with
+            | Value.Null -> Filter.Unknown
+            | Value.Array xs -> if xs.Length = expected.Length && Array.forall2 same xs expected then Filter.Yes else Filter.No
+            | x -> if expected.Length = 1 && same x expected.[0] then Filter.Yes else Filter.No)
+    | Filter.Filter.ArrayContainsElement(column, element) ->
+        Some(column, fun v ->
+            match v with
+            | Value.Null -> Filter.Unknown
+            | Value.Array xs -> if xs |> Array.exists (fun x -> same x element) then Filter.Yes else Filter.No
+            | x -> if same x element then Filter.Yes else Filter.No)
+    | _ -> None
+
+let private isArrayData (c: ColumnData option) =
+    match c with
+    | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _) -> true
+    | _ -> false
+
+/// Three-valued row truth where leaves on typed array columns see whole arrays.
+let rec private arrayAwareTruth (isArrayColumn: string -> bool) (f: Filter.Filter) : Expr.Row -> Filter.Truth =
+    let kleene (parts: (Expr.Row -> Filter.Truth)[]) (decisive: Filter.Truth) (otherwise: Filter.Truth) =
+        fun row ->
+            let mutable result = otherwise
+            let mutable i = 0
+            while result <> decisive && i < parts.Length do
+                match parts.[i] row with
+                | t when t = decisive -> result <- decisive
+                | Filter.Unknown -> result <- Filter.Unknown
+                | _ -> ()
+                i <- i + 1
+            result
+    match f with
+    | Filter.Filter.And fs -> kleene (fs |> List.map (arrayAwareTruth isArrayColumn) |> Array.ofList) Filter.No Filter.Yes
+    | Filter.Filter.Or fs -> kleene (fs |> List.map (arrayAwareTruth isArrayColumn) |> Array.ofList) Filter.Yes Filter.No
+    | Filter.Filter.Not inner ->
+        let part = arrayAwareTruth isArrayColumn inner
+        fun row -> match part row with Filter.Yes -> Filter.No | Filter.No -> Filter.Yes | Filter.Unknown -> Filter.Unknown
+    | f ->
+        match wholeArrayTruth f with
+        | Some(column, test) when isArrayColumn column -> fun row -> test (row column)
+        | _ -> Filter.compileTruth f
+
 /// The row filter of a slice: a dictionary-level predicate for one-column string filters
 /// (evaluated once per dictionary value), the compiled filter row by row otherwise.
 let rowMatcher (filter: Filter.Filter option) (columns: SliceColumns) : int -> bool =
@@ -110,8 +163,12 @@ let rowMatcher (filter: Filter.Filter option) (columns: SliceColumns) : int -> b
                     Some(fun row -> ok.[ids.[row]])
                 | _ -> None
             | None -> None
+        let isArrayColumn (name: string) = isArrayData (columns.Stored name)
         match byDictionary with
         | Some m -> m
+        | None when Filter.requiredColumns f |> List.exists isArrayColumn ->
+            let truth = arrayAwareTruth isArrayColumn f
+            fun row -> truth (fun name -> columns.Cell(name, row)) = Filter.Yes
         | None ->
             let compiled = Filter.compile f
             fun row -> compiled (fun name -> columns.Cell(name, row))

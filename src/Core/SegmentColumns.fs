@@ -13,6 +13,32 @@ let timeColumn = "__time"
 let private stringColumn (rowCount: int) (valueAt: int -> Value) : ColumnData =
     QuerySlices.stringColumnOfValues (Array.init rowCount valueAt)
 
+/// A typed array column from per-row values: a scalar row becomes a one-element array, as
+/// Druid casts scalars to arrays; elements that do not convert are null elements.
+let private arrayColumn (element: ColumnType) (rowCount: int) (valueAt: int -> Value) : ColumnData =
+    let offsets = Array.zeroCreate<int> (rowCount + 1)
+    let rowNulls = Array.zeroCreate<bool> rowCount
+    let items = ResizeArray<Value>()
+    for r in 0 .. rowCount - 1 do
+        match valueAt r with
+        | Value.Null -> rowNulls.[r] <- true
+        | Value.Array xs -> items.AddRange xs
+        | x -> items.Add x
+        offsets.[r + 1] <- items.Count
+    let rowNullsOption = if Array.contains true rowNulls then Some rowNulls else None
+    let typed (convert: Value -> 'T option) : ArrayColumnData<'T> =
+        let values = Array.zeroCreate<'T> items.Count
+        let nulls = Array.zeroCreate<bool> items.Count
+        for i in 0 .. items.Count - 1 do
+            match convert items.[i] with
+            | Some v -> values.[i] <- v
+            | None -> nulls.[i] <- true
+        { Offsets = offsets; Values = values; ElementNulls = (if Array.contains true nulls then Some nulls else None); RowNulls = rowNullsOption }
+    match element with
+    | ColumnType.Long -> ColumnData.LongArrays(typed ExprOps.asLong)
+    | ColumnType.Double | ColumnType.Float -> ColumnData.DoubleArrays(typed ExprOps.asDouble)
+    | _ -> ColumnData.StringArrays(typed (fun v -> match Value.toStringOrNull v with null -> None | s -> Some s))
+
 /// A column of the given type (or the type the values suggest) from per-row values.
 let columnOfValues (outputType: ColumnType option) (rowCount: int) (valueAt: int -> Value) : ColumnData =
     let longs () =
@@ -34,6 +60,13 @@ let columnOfValues (outputType: ColumnType option) (rowCount: int) (valueAt: int
     match outputType with
     | Some ColumnType.Long -> longs ()
     | Some(ColumnType.Double | ColumnType.Float) -> doubles ()
+    | Some(ColumnType.Array element) -> arrayColumn element rowCount valueAt
+    | Some(ColumnType.Complex ComplexJson.TypeName) ->
+        // Nested JSON keeps each value whole (an array is one value, not a multi-value row).
+        ColumnData.Complex(ComplexJson.TypeName, Array.init rowCount (fun r ->
+            match valueAt r with
+            | Value.Null -> null
+            | v -> Text.Encoding.UTF8.GetBytes(ExprJson.toText (ExprJson.ofValue v))))
     | Some _ -> stringColumn rowCount valueAt
     | None ->
         let mutable allLong = true

@@ -115,6 +115,10 @@ and resolveSubqueries (ctx: Context) (e: Ast.Expr) : Ast.Expr =
         match node with
         | Expr.InQuery(x, q, negated) ->
             let r = evalQuery ctx q
+            match r.Fields with
+            | f :: _ when (match f.Type with SqlType.Array _ -> true | _ -> false) ->
+                SqlError.invalid (sprintf "IN subquery over a column of type [%s] is not supported" f.Type.SqlName)
+            | _ -> ()
             let values = r.Rows |> List.map (fun row -> literalOf row.[0]) |> List.distinct
             if values.IsEmpty then Some(Expr.Literal(Literal.Bool negated))
             else Some(Expr.InList(resolveSubqueries ctx x, values, negated))
@@ -171,7 +175,8 @@ and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
         | None | Some "druid" -> fst (evalFromSplit ctx None t)
         | Some other -> SqlError.invalid (sprintf "Object '%s' not found (schema '%s' is not known; use druid, INFORMATION_SCHEMA or sys)" name other)
     | Derived(q, alias, cols) ->
-        let r = evalQuery ctx q
+        // As in Calcite, a subquery's ORDER BY without LIMIT or OFFSET orders nothing and is dropped.
+        let r = evalQuery ctx (if q.Limit.IsNone && q.Offset.IsNone then { q with OrderBy = [] } else q)
         let fields = r.Fields |> List.mapi (fun i f -> { f with Qualifier = alias; Name = (if i < cols.Length then cols.[i] else f.Name) })
         { r with Fields = fields }
     | Unnest(e, alias, cols) -> unnest ctx { Fields = []; Rows = [ [||] ] } e alias cols
@@ -198,9 +203,25 @@ and private unnest (ctx: Context) (input: Relation) (e: Ast.Expr) (alias: string
               | Value.Null -> ()
               | v -> yield Array.append row [| v |] ] }
 
+/// Druid joins on equality of scalar columns only: an ARRAY or complex (JSON) column in a
+/// join condition is refused, as Druid's planner refuses it.
+and private checkJoinCondition (scope: Scope) (condition: Ast.Expr) =
+    let typeOf (e: Ast.Expr) = try Some(snd (translate scope e)) with _ -> None
+    for c in conjuncts condition do
+        match c with
+        | Expr.Binary(BinaryOp.Eq, (Expr.Column(lq, _) as l), (Expr.Column(rq, _) as r)) when lq <> rq ->
+            match typeOf l, typeOf r with
+            | Some(SqlType.Array _ as t), _ | _, Some(SqlType.Array _ as t) ->
+                SqlError.unsupported (sprintf "Join condition on columns of type [%s] is not supported" t.SqlName)
+            | Some(SqlType.Other n), _ | _, Some(SqlType.Other n) ->
+                SqlError.invalid (sprintf "Join condition on columns of type [%s] is not supported" n)
+            | _ -> ()
+        | _ -> ()
+
 and private join (ctx: Context) (left: Relation) (kind: JoinKind) (right: Relation) (on: Ast.Expr option) : Relation =
     let n = left.Fields.Length
     let fields = (left.Fields @ right.Fields) |> List.mapi (fun i f -> { f with Key = fieldKey i })
+    on |> Option.iter (checkJoinCondition (emptyScope ctx fields))
     let leftRows, rightRows = Array.ofList left.Rows, Array.ofList right.Rows
     let matches =
         match on with
@@ -234,6 +255,9 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
         | Some t -> evalFromSplit ctx where t
         | None -> { Fields = []; Rows = [ [||] ] }, where
     let scope0 = emptyScope ctx input.Fields
+    match s.From, where with
+    | Some(Join _), Some w -> checkJoinCondition scope0 w
+    | _ -> ()
     let rows =
         match where with
         | None -> input.Rows
@@ -423,6 +447,19 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
     let outFields = List.zip names translatedItems |> List.mapi (fun i (n, (_, t)) -> { Qualifier = None; Name = n; Key = fieldKey i; Type = t })
     let projected = postRows |> List.map (fun r -> r, projections |> Array.map (fun p -> p r))
     let projected = if s.Distinct then projected |> List.distinctBy (fun (_, o) -> List.ofArray o) else projected
+    // Druid's scan cannot order rows by an ARRAY value (grouped queries can).
+    if not aggregating && windowCalls.IsEmpty then
+        for o in orderBy do
+            let keyType =
+                match o.Expr with
+                | Expr.Literal(Literal.Number n) as e when isIntegerLiteral e ->
+                    let i = int n - 1
+                    if i >= 0 && i < outFields.Length then Some outFields.[i].Type else None
+                | Expr.Column(None, n) when List.contains n names -> Some outFields.[List.findIndex ((=) n) names].Type
+                | e -> try Some(snd (translate postScope (aliasExpansion e))) with _ -> None
+            match keyType with
+            | Some(SqlType.Array _ | SqlType.Other _ as t) -> SqlError.unsupported (sprintf "Ordering rows by a column of type [%s] is not supported without GROUP BY" t.NativeName)
+            | _ -> ()
     let keys =
         orderBy |> List.map (fun o ->
             match o.Expr with

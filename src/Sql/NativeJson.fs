@@ -80,6 +80,11 @@ let rec private postOut (p: PostAggregator) : Out =
     | PostAggregator.Expression(n, e) -> Out.Object [ "type", str "expression"; "name", str n; "expression", str (ExprText.toText e) ]
     | PostAggregator.Greatest(n, asLong, fs) -> Out.Object [ "type", str (if asLong then "longGreatest" else "doubleGreatest"); "name", str n; "fields", Out.Array(List.map postOut fs) ]
     | PostAggregator.Least(n, asLong, fs) -> Out.Object [ "type", str (if asLong then "longLeast" else "doubleLeast"); "name", str n; "fields", Out.Array(List.map postOut fs) ]
+    | PostAggregator.FinalizingFieldAccess(n, f) -> Out.Object [ "type", str "finalizingFieldAccess"; "name", str n; "fieldName", str f ]
+    | PostAggregator.HyperUniqueCardinality(n, f, round) ->
+        Out.Object [ yield "type", str "hyperUniqueCardinality"; yield "name", str n; yield "fieldName", str f; if round then yield "round", Out.Bool true ]
+    | PostAggregator.OrderedArithmetic(n, fn, fields, ordering) ->
+        Out.Object [ "type", str "arithmetic"; "name", str n; "fn", str fn; "fields", Out.Array(List.map postOut fields); "ordering", str ordering ]
 
 let private dimensionOut (d: DimensionSpec) : Out =
     match d with

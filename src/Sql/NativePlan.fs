@@ -27,12 +27,13 @@ exception private NotNative of string
 
 let private notNative reason : 'a = raise (NotNative reason)
 
-let private druidTypeOf (t: SqlType) =
+let rec private druidTypeOf (t: SqlType) =
     match t with
     | SqlType.Varchar -> ColumnType.String
     | SqlType.Double -> ColumnType.Double
     | SqlType.Float -> ColumnType.Float
-    | SqlType.Array _ -> ColumnType.String
+    | SqlType.Array element -> ColumnType.Array(druidTypeOf element)
+    | SqlType.Other "COMPLEX<json>" -> ColumnType.Complex ComplexJson.TypeName
     | _ -> ColumnType.Long
 
 let private matchType (t: SqlType) =
@@ -78,6 +79,15 @@ let rec toFilter (scope: Scope) (e: Ast.Expr) : Filter.Filter =
         let d, _ = translate scope e
         Filter.Expression(ExprText.toText d, d)
     let compare (op: BinaryOp) (f: Field) (v: Value) =
+        match f.Type, v with
+        | SqlType.Array _, _ | _, Value.Array _ ->
+            // Arrays compare whole: equality as an array match value, order by the expression
+            // (element by element, nulls first, then length).
+            match op with
+            | BinaryOp.Eq -> Filter.Equality(f.Key, f.Type.NativeName, v)
+            | BinaryOp.Ne -> Filter.Not(Filter.Equality(f.Key, f.Type.NativeName, v))
+            | _ -> expression ()
+        | _ ->
         let v = typed f v
         let t = match v with Value.Double _ -> "DOUBLE" | _ -> matchType f.Type
         let range lower upper lo uo = Filter.Range { Column = f.Key; MatchValueType = t; Lower = lower; Upper = upper; LowerOpen = lo; UpperOpen = uo }

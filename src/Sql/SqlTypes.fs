@@ -50,13 +50,14 @@ type SqlType =
         | _ -> false
 
 module SqlType =
-    let ofColumnType (t: ColumnType) : SqlType =
+    let rec ofColumnType (t: ColumnType) : SqlType =
         match t with
         | ColumnType.String -> SqlType.Varchar
         | ColumnType.Long -> SqlType.Bigint
         | ColumnType.Float -> SqlType.Float
         | ColumnType.Double -> SqlType.Double
         | ColumnType.Complex n -> SqlType.Other(sprintf "COMPLEX<%s>" n)
+        | ColumnType.Array e -> SqlType.Array(ofColumnType e)
 
     /// The type named in `CAST(x AS ...)`.
     let ofCastName (name: string) : SqlType option =

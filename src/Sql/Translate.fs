@@ -152,6 +152,26 @@ let private comparisonOp (op: BinaryOp) =
     | BinaryOp.Gt -> Greater
     | _ -> GreaterOrEqual
 
+/// Calcite's operand check: an array never compares with a complex (JSON) value.
+let private checkComparable (op: BinaryOp) (a: SqlType) (b: SqlType) =
+    let rec typeText (t: SqlType) =
+        match t with
+        | SqlType.Array e -> typeText e + " ARRAY"
+        | SqlType.Other n -> n.ToUpperInvariant()
+        | t -> t.SqlName
+    match a, b with
+    | SqlType.Array _, SqlType.Other _ | SqlType.Other _, SqlType.Array _ ->
+        let symbol =
+            match op with
+            | BinaryOp.Eq -> "="
+            | BinaryOp.Ne -> "<>"
+            | BinaryOp.Lt -> "<"
+            | BinaryOp.Le -> "<="
+            | BinaryOp.Gt -> ">"
+            | _ -> ">="
+        SqlError.invalid (sprintf "Cannot apply '%s' to arguments of type '<%s> %s <%s>'" symbol (typeText a) symbol (typeText b))
+    | _ -> ()
+
 let numericResult (a: SqlType) (b: SqlType) =
     match a, b with
     | SqlType.Bigint, SqlType.Bigint -> SqlType.Bigint
@@ -202,6 +222,7 @@ let rec translate (scope: Scope) (e: Ast.Expr) : DExpr * SqlType =
         bin (if op = BinaryOp.And then And else Or) (fst (tr l)) (fst (tr r)), SqlType.Boolean
     | Expr.Binary((BinaryOp.Eq | BinaryOp.Ne | BinaryOp.Lt | BinaryOp.Le | BinaryOp.Gt | BinaryOp.Ge) as op, l, r) ->
         let l, r = tr l, tr r
+        checkComparable op (snd l) (snd r)
         let l, r = coerceConstant scope (snd r) l, coerceConstant scope (snd l) r
         bin (comparisonOp op) (fst l) (fst r), SqlType.Boolean
     | Expr.Binary(op, l, r) ->
@@ -414,6 +435,21 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
     | "ARRAY_PREPEND" | "ARRAY_APPEND" | "ARRAY_CONCAT" | "ARRAY_SLICE" ->
         same (name.ToLowerInvariant()) (targs |> List.map snd |> List.tryFind (function SqlType.Array _ -> true | _ -> false) |> Option.defaultValue (SqlType.Array SqlType.Varchar))
     | "STRING_TO_ARRAY" -> same "string_to_array" (SqlType.Array SqlType.Varchar)
+    | "JSON_VALUE" ->
+        // RETURNING names a SQL type; the native function takes its native name (LONG, ARRAY<STRING>...).
+        need 2 3
+        let returning =
+            if count < 3 then None
+            else
+                match args.[2] with
+                | Expr.Keyword k when k.StartsWith "RETURNING " ->
+                    match SqlType.ofCastName (k.Substring(10).Trim().ToUpperInvariant()) with
+                    | Some t -> Some t
+                    | None -> SqlError.invalid (sprintf "Unsupported JSON_VALUE return type [%s]" (k.Substring 10))
+                | _ -> SqlError.invalid "JSON_VALUE takes a RETURNING clause as its third argument"
+        match returning with
+        | Some t -> call "json_value" [ arg 0; arg 1; str t.NativeName ], t
+        | None -> call "json_value" [ arg 0; arg 1 ], SqlType.Varchar
     | "BITWISE_AND" | "BITWISE_OR" | "BITWISE_XOR" -> same (name.ToLowerInvariant()) SqlType.Bigint
     | _ ->
         match ExprTimeAndArrays.table.TryFind(name.ToLowerInvariant()) with
