@@ -1,6 +1,6 @@
-/// The built-in general, string and math functions of Druid's expression language, each
-/// validated and specialised once when the expression is compiled (time, array and apply
-/// functions are in ExprTimeAndArrays).
+/// The function-definition builders and the built-in general and string functions of
+/// Druid's expression language, each validated and specialised once when the expression is
+/// compiled (the full table is assembled in ExprTimeAndArrays).
 module FunctionalDruid.Core.ExprFunctions
 
 open System

@@ -55,7 +55,10 @@ let tryParse (text: string) : JsonValue option =
         try
             use doc = JsonDocument.Parse(text, JsonDocumentOptions(MaxDepth = 256))
             Some(ofElement doc.RootElement)
-        with :? JsonException -> None
+        with
+        | :? JsonException
+        // Text that is not valid UTF-16 (a lone surrogate) cannot be JSON either.
+        | :? ArgumentException -> None
 
 let rec private toOut (j: JsonValue) : Json.Out =
     match j with

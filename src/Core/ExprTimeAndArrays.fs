@@ -1,5 +1,6 @@
-/// Time, array and apply (lambda) functions of Druid's expression language, and the
-/// complete function table.
+/// Time and apply (lambda) functions of Druid's expression language, and the complete
+/// function table (general and string functions are in ExprFunctions, math in ExprMath,
+/// arrays in ExprArrays, JSON in ExprJson, IP addresses in ExprIp).
 module FunctionalDruid.Core.ExprTimeAndArrays
 
 open System

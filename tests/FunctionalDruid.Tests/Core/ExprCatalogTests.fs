@@ -562,6 +562,13 @@ let tests =
         testProperty "ipv4_stringify and ipv4_parse are inverse on 32-bit addresses" <| fun (a: uint32) ->
             let r = row [ "a", l (int64 a) ]
             evalIn r "ipv4_parse(ipv4_stringify(a))" = l (int64 a)
+        testProperty "any JSONPath text parses or is rejected with a message, and any input reads as JSON" <| fun (NonNull (path: string)) (NonNull (text: string)) ->
+            let escaped (t: string) = t.Replace("\\", "\\\\").Replace("'", "\\'")
+            let pathResult = Expr.parse (sprintf "json_value(x, '$%s')" (escaped path))
+            let r = row [ "x", s ("{" + text + "}") ]
+            let read = evalIn r "json_query(x, '$')"
+            (match pathResult with Ok _ | Error _ -> true)
+            && (match read with Value.String _ -> true | _ -> false)
         testProperty "json_object, to_json_string and parse_json round-trip field values" <| fun (key: NonEmptyString) (v: int64) (NonNull (t: string)) ->
             // Text that is itself a JSON object or array reads back as JSON, by design.
             let looksLikeJson = let x = t.Trim() in x.StartsWith "{" || x.StartsWith "["
