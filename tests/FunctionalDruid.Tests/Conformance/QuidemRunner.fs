@@ -176,7 +176,13 @@ let failureReport (outcomes: Outcome seq) =
     let text = StringBuilder()
     for o in outcomes do
         if not o.Passed then
-            text.AppendFormat("=== {0}:{1}  [{2}]\n{3}\n--- {4}\n\n", o.Case.File, o.Case.Line, o.Reason, o.Case.Sql, o.Detail) |> ignore
+            let expectation =
+                match o.Case.Expect with
+                | ErrorContaining text -> "expected an error containing: " + text
+                | ResultTable t ->
+                    sprintf "expected %d rows: %s\n  %s" t.Rows.Length (String.Join(" | ", t.Columns))
+                        (String.Join("\n  ", t.Rows |> Array.truncate 10 |> Array.map (fun r -> String.Join(" | ", r))))
+            text.AppendFormat("=== {0}:{1}  [{2}]\n{3}\n--- {4}\n--- {5}\n\n", o.Case.File, o.Case.Line, o.Reason, o.Case.Sql, expectation, o.Detail) |> ignore
     text.ToString()
 
 // ---- features ----------------------------------------------------------------------------
