@@ -30,13 +30,10 @@ let private boundsOfSlice (ctx: RunContext) (q: NativeQuery) (slice: SegmentSlic
         let matches = rowMatcher q.Filter (SliceColumns(slice.Content, q.VirtualColumns))
         let mutable minT = Int64.MaxValue
         let mutable maxT = Int64.MinValue
-        let mutable sinceCheck = 0
+        let cancellation = CancellationCheck ctx
         for (_, _, lo, hi) in ranges do
             for row in lo .. hi - 1 do
-                sinceCheck <- sinceCheck + 1
-                if sinceCheck >= checkEvery then
-                    sinceCheck <- 0
-                    ctx.Cancel.ThrowIfCancellationRequested()
+                cancellation.Tick()
                 if matches row then
                     let t = times.[row]
                     if t < minT then minT <- t

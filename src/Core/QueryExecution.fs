@@ -279,13 +279,10 @@ let private joinSlices (ctx: RunContext) (intervals: Time.Interval list) (leftSl
         let matched = if keepsRight then Array.zeroCreate right.Content.Times.Length else null
         let leftRows = ResizeArray<int>()
         let rightRows = ResizeArray<int>()
-        let mutable sinceCheck = 0
+        let cancellation = CancellationCheck ctx
         for (_, _, lo, hi) in rowRanges slice condensed do
             for row in lo .. hi - 1 do
-                sinceCheck <- sinceCheck + 1
-                if sinceCheck >= checkEvery then
-                    sinceCheck <- 0
-                    ctx.Cancel.ThrowIfCancellationRequested()
+                cancellation.Tick()
                 let found = matcher row
                 if found.Length = 0 then
                     if keepsLeft then

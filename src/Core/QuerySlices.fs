@@ -32,6 +32,16 @@ let sequential = { Cancel = CancellationToken.None; Runner = sequentialRunner }
 /// frequent enough to stop within a millisecond.
 let checkEvery = 16384
 
+/// Counts visited rows and checks the run's cancellation every `checkEvery` of them, so row
+/// loops stop soon after a DELETE or a timeout.
+type CancellationCheck(ctx: RunContext) =
+    let mutable sinceCheck = 0
+    member _.Tick() =
+        sinceCheck <- sinceCheck + 1
+        if sinceCheck >= checkEvery then
+            sinceCheck <- 0
+            ctx.Cancel.ThrowIfCancellationRequested()
+
 /// Sorted, merged query intervals (Druid condenses overlapping ones before running).
 let condense (intervals: Time.Interval list) : Time.Interval list =
     intervals

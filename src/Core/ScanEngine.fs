@@ -24,12 +24,9 @@ let matchSlice (ctx: RunContext) (q: NativeQuery) (cap: int) (descending: bool) 
     let matches = rowMatcher q.Filter columns
     let found = List<int>()
     let ranges = rowRanges slice (condense q.Intervals)
-    let mutable sinceCheck = 0
+    let cancellation = CancellationCheck ctx
     let visit (row: int) =
-        sinceCheck <- sinceCheck + 1
-        if sinceCheck >= checkEvery then
-            sinceCheck <- 0
-            ctx.Cancel.ThrowIfCancellationRequested()
+        cancellation.Tick()
         if matches row then found.Add row
     if descending then
         for (_, _, lo, hi) in List.rev ranges do

@@ -54,13 +54,10 @@ let searchSlice (ctx: RunContext) (q: NativeQuery) (spec: SearchSpec) (slice: Se
                     for v in Value.toStrings (columns.Cell(dimension, row)) do
                         if not (isNull v) && test v then add bucket outputName v)
         |> Array.ofList
-    let mutable sinceCheck = 0
+    let cancellation = CancellationCheck ctx
     for (_, _, lo, hi) in ranges do
         for row in lo .. hi - 1 do
-            sinceCheck <- sinceCheck + 1
-            if sinceCheck >= checkEvery then
-                sinceCheck <- 0
-                ctx.Cancel.ThrowIfCancellationRequested()
+            cancellation.Tick()
             if matches row then
                 let bucket = bucketOf times.[row]
                 for visit in visitors do visit row bucket
