@@ -77,7 +77,7 @@ public static class StageBreakdown
         merge.Stop();
 
         var partition = Stopwatch.StartNew();
-        var segments = merged.SelectMany(m => Rollup.partition(spec, m)).ToList();
+        var segments = merged.SelectMany(m => Partitioning.partition(spec, m)).ToList();
         partition.Stop();
 
         var write = Stopwatch.StartNew();

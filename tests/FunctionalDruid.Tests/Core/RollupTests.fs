@@ -147,7 +147,7 @@ let tests =
             let spec = specWith """["d"]""" "[]" """{"segmentGranularity":"day","rollup":false}""" """{"partitionsSpec":{"type":"dynamic","maxRowsPerSegment":2}}"""
             let index = Rollup.IncrementalIndex spec
             for i in 0 .. 4 do index.Add(row [ "timestamp", Value.Long(int64 i); "d", Value.String(string i) ]) |> ignore
-            let parts = index.Snapshot() |> List.collect (Rollup.partition spec)
+            let parts = index.Snapshot() |> List.collect (Partitioning.partition spec)
             Expect.equal (parts |> List.map (fun p -> p.Times.Length)) [ 2; 2; 1 ] "sizes"
         }
         test "dynamic intake cuts segments in arrival order and rolls up only within each" {
@@ -170,7 +170,7 @@ let tests =
             let spec = specWith """["d"]""" """[{"type":"count","name":"count"}]""" """{"segmentGranularity":"day"}""" """{"forceGuaranteedRollup":true,"partitionsSpec":{"type":"hashed","numShards":3}}"""
             let index = Rollup.IncrementalIndex spec
             for i in 0 .. 99 do index.Add(row [ "timestamp", Value.Long 0L; "d", Value.String(string (i % 17)) ]) |> ignore
-            let parts = index.Snapshot() |> List.collect (Rollup.partition spec)
+            let parts = index.Snapshot() |> List.collect (Partitioning.partition spec)
             Expect.equal parts.Length 3 "three shards"
             let keys = parts |> List.map (fun p -> rowsOf p |> List.map (fun (_, cols) -> cols.[0]) |> Set.ofList)
             Expect.equal (keys |> List.sumBy Set.count) 17 "17 keys, none repeated across shards"
