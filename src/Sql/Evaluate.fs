@@ -394,22 +394,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
             let aggFields =
                 compiledAggs |> List.mapi (fun i (_, _, _, _, _, t, _) -> { Qualifier = None; Name = sprintf "$a%d" i; Key = fieldKey (groupCount + i); Type = t })
             let groupList = List.ofSeq groupExprs
-            let substitute (e: Ast.Expr) =
-                match List.tryFindIndex ((=) e) groupList with
-                | Some i -> Some groupFields.[i]
-                | None ->
-                    match List.tryFindIndex ((=) e) aggCalls with
-                    | Some i -> Some aggFields.[i]
-                    | None ->
-                        match e with
-                        | Expr.Column(q, n) ->
-                            // A column grouped under another spelling (t.x vs x) is the same column.
-                            let target = resolve scope0 q n
-                            let same = groupList |> List.tryFindIndex (function Expr.Column(q2, n2) -> (resolve scope0 q2 n2).Key = target.Key | _ -> false)
-                            match same with
-                            | Some i -> Some groupFields.[i]
-                            | None -> SqlError.invalid (sprintf "Expression '%s' is not being grouped" n)
-                        | _ -> None
+            let substitute = groupedSubstitute scope0 groupList groupFields aggCalls aggFields
             groupFields @ aggFields, List.ofSeq outRows, substitute
     let postScope = { emptyScope ctx postFields with Substitute = postSubstitute }
     let postRows =

@@ -298,20 +298,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                 let aggregations = planned |> List.collect (fun (a, _, _) -> a)
                 let aggPosts = planned |> List.choose (fun (_, p, _) -> p)
                 let aggFields = planned |> List.mapi (fun i (_, _, t) -> { Qualifier = None; Name = sprintf "a%d" i; Key = sprintf "a%d" i; Type = t })
-                let substitute (e: Ast.Expr) =
-                    match List.tryFindIndex ((=) e) groupExprs with
-                    | Some i -> Some dimFields.[i]
-                    | None ->
-                        match List.tryFindIndex ((=) e) aggCalls with
-                        | Some i -> Some aggFields.[i]
-                        | None ->
-                            match e with
-                            | Expr.Column(q, n) ->
-                                let target = resolve scope q n
-                                match groupExprs |> List.tryFindIndex (function Expr.Column(q2, n2) -> (resolve scope q2 n2).Key = target.Key | _ -> false) with
-                                | Some i -> Some dimFields.[i]
-                                | None -> SqlError.invalid (sprintf "Expression '%s' is not being grouped" n)
-                            | _ -> None
+                let substitute = groupedSubstitute scope groupExprs dimFields aggCalls aggFields
                 let postScope = { scope with Fields = dimFields @ aggFields; Substitute = substitute }
                 let posts = ResizeArray<PostAggregator>(aggPosts)
                 let fieldOf (e: Ast.Expr) =

@@ -39,6 +39,24 @@ let resolve (scope: Scope) (qualifier: string option) (name: string) : Field =
         | Some q -> SqlError.invalid (sprintf "Column '%s' not found in table '%s'" name q)
         | None -> SqlError.invalid (sprintf "Column '%s' not found in any table" name)
 
+/// How expressions after a GROUP BY read a grouped row: a grouped expression or an aggregate
+/// call is its field; a column grouped under another spelling (t.x vs x) is the same column;
+/// any other column is an error, as in Druid.
+let groupedSubstitute (scope: Scope) (groupExprs: Ast.Expr list) (groupFields: Field list) (aggCalls: Ast.Expr list) (aggFields: Field list) (e: Ast.Expr) : Field option =
+    match List.tryFindIndex ((=) e) groupExprs with
+    | Some i -> Some groupFields.[i]
+    | None ->
+        match List.tryFindIndex ((=) e) aggCalls with
+        | Some i -> Some aggFields.[i]
+        | None ->
+            match e with
+            | Expr.Column(q, n) ->
+                let target = resolve scope q n
+                match groupExprs |> List.tryFindIndex (function Expr.Column(q2, n2) -> (resolve scope q2 n2).Key = target.Key | _ -> false) with
+                | Some i -> Some groupFields.[i]
+                | None -> SqlError.invalid (sprintf "Expression '%s' is not being grouped" n)
+            | _ -> None
+
 /// Druid SQL reads timestamp text as `yyyy-MM-dd[ HH:mm:ss[.SSS]]` in the query time zone.
 let parseTimestampText (zone: DateTimeZone) (text: string) : int64 option =
     let t = text.Trim()
