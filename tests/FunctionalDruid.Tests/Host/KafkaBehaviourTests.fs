@@ -94,6 +94,29 @@ let storeTests (kind: StoreKind) =
                 (r :> IDisposable).Dispose()
         }
 
+        test "GET supervisor/{id}, ?full, history and suspend show the spec in Druid's current form, which posts back unchanged" {
+            use cluster = new KafkaMockCluster.Cluster(1)
+            cluster.CreateTopic("adtest", 1)
+            use r = start kind (fastTimings "PT60S")
+            Expect.equal (fst (post r root (seedSupervisorSpec cluster.Bootstraps))) 200 "the legacy seed spec"
+            let code, specBody = get r (root + "/kafkatest")
+            Expect.equal code 200 "spec"
+            let spec = json specBody
+            Expect.equal [ for kv in spec.AsObject() -> kv.Key ] [ "type"; "spec"; "dataSchema"; "tuningConfig"; "ioConfig"; "context"; "suspended" ] "Druid's keys"
+            Expect.equal (spec.["spec"].["ioConfig"].["taskDuration"].GetValue<string>(), spec.["ioConfig"].["completionTimeout"].GetValue<string>(), spec.["tuningConfig"].["maxRowsInMemory"].GetValue<int>())
+                ("PT600S", "PT1200S", 150000) "defaults and durations as Druid prints them (the server's test overrides are not part of the spec)"
+            let full = (json (snd (get r (root + "?full")))).AsArray()
+            Expect.equal (full.[0].["spec"].ToJsonString()) (spec.ToJsonString()) "?full shows the same spec"
+            let history = (json (snd (get r (root + "/kafkatest/history")))).AsArray()
+            Expect.equal (history.[0].["spec"].ToJsonString()) (spec.ToJsonString()) "history shows the same spec"
+            Expect.equal (post r root specBody) (200, """{"id":"kafkatest"}""") "the GET output posts back"
+            Expect.equal (canonical (snd (get r (root + "/kafkatest")))) (spec.ToJsonString()) "and reads back the same"
+            let suspended = json (snd (post r (root + "/kafkatest/suspend") ""))
+            Expect.equal (suspended.["suspended"].GetValue<bool>(), suspended.["spec"].["ioConfig"].["taskDuration"].GetValue<string>()) (true, "PT600S") "suspend answers with the normalized spec"
+            let history = (json (snd (get r (root + "/kafkatest/history")))).AsArray()
+            Expect.equal [ for h in history -> h.["spec"].["suspended"].GetValue<bool>() ] [ true; false; false ] "three versions, newest first"
+        }
+
         test "resetOffsetAutomatically: an offset the stream no longer holds is reset to latest and recorded" {
             use cluster = new KafkaMockCluster.Cluster(1)
             cluster.CreateTopic("adtest", 1)
@@ -138,4 +161,4 @@ let storeTests (kind: StoreKind) =
     ]
 
 [<Tests>]
-let tests = testSequencedGroup "kafka" <| testList "Kafka behaviours" [ storeTests Sqlite ]
+let tests = testSequencedGroup "kafka" <| testList "Kafka behaviours" [ storeTests Sqlite; storeTests Postgres ]
