@@ -147,3 +147,40 @@ let resetPreview (stored: OffsetMap) (requested: OffsetMap) (earliest: OffsetMap
 /// The stored offsets after a resetOffsets: the requested partitions replaced.
 let applyReset (stored: OffsetMap) (requested: OffsetMap) : OffsetMap =
     Map.fold (fun acc p o -> Map.add p o acc) stored requested
+
+/// A stored offset the stream no longer holds: retention deleted the messages before it, or
+/// the topic was recreated and has fewer messages than the offset says were read.
+type UnavailableOffset = { Partition: int; Stored: int64; Earliest: int64; Latest: int64 }
+
+let unavailableOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap) (latest: OffsetMap) : UnavailableOffset list =
+    [ for p in List.sort partitions do
+        match Map.tryFind p stored, Map.tryFind p earliest, Map.tryFind p latest with
+        | Some s, Some lo, Some hi when s < lo || s > hi -> yield { Partition = p; Stored = s; Earliest = lo; Latest = hi }
+        | _ -> () ]
+
+/// What the supervisor does before starting a task group whose stored offsets may be gone.
+[<RequireQualifiedAccess>]
+type StartCheck =
+    | Available
+    /// resetOffsetAutomatically: these stored offsets replace the unavailable ones (earliest or
+    /// latest per useEarliestOffset); one message per reset partition for the recent errors.
+    | Reset of OffsetMap * string list
+    /// Without resetOffsetAutomatically nothing is skipped silently: the group does not start.
+    | Unavailable of string
+
+let checkStoredOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap) (latest: OffsetMap)
+                       (useEarliest: bool) (resetAutomatically: bool) : StartCheck =
+    match unavailableOffsets stored partitions earliest latest with
+    | [] -> StartCheck.Available
+    | gone when resetAutomatically ->
+        let target (u: UnavailableOffset) = if useEarliest then u.Earliest else u.Latest
+        let reset = gone |> List.fold (fun acc u -> Map.add u.Partition (target u) acc) stored
+        let notes =
+            gone |> List.map (fun u ->
+                sprintf "Previous sequenceNumber [%d] is no longer available for partition [%d] (earliest: [%d], latest: [%d]) - automatically resetting offset to [%d] (%s)"
+                    u.Stored u.Partition u.Earliest u.Latest (target u) (if useEarliest then "useEarliestOffset is true: messages may be read again" else "useEarliestOffset is false: messages may be skipped"))
+        StartCheck.Reset(reset, notes)
+    | u :: _ ->
+        StartCheck.Unavailable(
+            sprintf "Previous sequenceNumber [%d] is no longer available for partition [%d] (earliest: [%d], latest: [%d]). You can clear the previous sequenceNumber and start reading from a valid message by using the supervisor's reset API."
+                u.Stored u.Partition u.Earliest u.Latest)

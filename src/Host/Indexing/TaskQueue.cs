@@ -138,13 +138,18 @@ public sealed class TaskQueue : IDisposable
         _log.LogInformation("Task {Task} finished: {Status}{Error}", task.Id, status, error is null ? "" : " - " + error);
     }
 
-    void WriteReport(RunningTask task, string status, string? error, IReadOnlyList<string> published)
-    {
-        var path = ReportPath(task.Id);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, BuildReport(task.Id, task.Progress,
+    void WriteReport(RunningTask task, string status, string? error, IReadOnlyList<string> published) =>
+        SaveReport(task.Id, BuildReport(task.Id, task.Progress,
             // Druid reports the state a task reached: a failed batch task stopped building segments.
-            status == TaskState.Success ? "COMPLETED" : "BUILD_SEGMENTS", error, published).ToJsonString());
+            status == TaskState.Success ? "COMPLETED" : "BUILD_SEGMENTS", error, published));
+
+    /// <summary>Keeps a finished task's report where the task API finds it after a restart
+    /// (Druid's task log storage); external runners (Kafka tasks) use it too.</summary>
+    public void SaveReport(string id, JsonObject report)
+    {
+        var path = ReportPath(id);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, report.ToJsonString());
     }
 
     static JsonObject BuildReport(string id, IngestionProgress progress, string state, string? error, IReadOnlyList<string>? published) => new()

@@ -115,6 +115,8 @@ public sealed class KafkaIndexTask
     {
         _error = error;
         _status = status;
+        try { _ctx.Tasks.SaveReport(Id, Report()); }
+        catch (Exception e) { _ctx.Log.LogWarning("Kafka task {Task}: could not save its report: {Message}", Id, e.Message); }
         // A server going down leaves the task active, so the next start reports it as orphaned.
         if (ServerStopping && status != TaskState.Success) return;
         var duration = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - _createdAt;

@@ -54,11 +54,17 @@ public sealed class KafkaSupervisor : IDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(Spec.IoConfig.StartDelayMillis), _stopping.Token);
             while (!_stopping.IsCancellationRequested)
             {
-                try { RunOnce(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()); }
+                try
+                {
+                    RunOnce(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                    _failedRuns = 0;
+                }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     RecordError(e.Message);
                     _ctx.Log.LogWarning("Supervisor {Id}: {Message}", Id, e.Message);
+                    // Druid's druid.supervisor.unhealthinessThreshold: consecutive failed runs.
+                    if (++_failedRuns >= UnhealthinessThreshold) _detailedState = "UNHEALTHY_SUPERVISOR";
                 }
                 if (Finished) return;
                 await _nudge.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(10, Spec.IoConfig.PeriodMillis)), _stopping.Token);
@@ -84,6 +90,10 @@ public sealed class KafkaSupervisor : IDisposable
             while (_recentErrors.Count > 10) _recentErrors.Dequeue();
         }
     }
+
+    const int MaxReplacementsPerReplica = 3;
+    const int UnhealthinessThreshold = 3;
+    int _failedRuns;
 
     static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
@@ -148,6 +158,20 @@ public sealed class KafkaSupervisor : IDisposable
                 _reading.Remove(g.GroupId);
                 RecordError($"Task group [{g.GroupId}] failed: {g.Replicas.Select(r => r.Error).FirstOrDefault(e => e is not null)}");
             }
+            else
+            {
+                // A failed replica is replaced while its twins keep reading: the newcomer reads the
+                // group's range from its start offsets, and the commit rule lets only one publish count.
+                var failed = g.Replicas.Where(r => r.Status == TaskState.Failed && !r.ServerStopping && !g.Replaced.Contains(r.Id)).ToList();
+                foreach (var r in failed)
+                {
+                    // A failure every replica meets (e.g. too many parse errors) would replace forever.
+                    if (g.Replaced.Count >= MaxReplacementsPerReplica * g.Spec.IoConfig.Replicas) break;
+                    g.Replaced.Add(r.Id);
+                    RecordError($"Task [{r.Id}] of task group [{g.GroupId}] failed ({r.Error}); starting a replacement from the group's start offsets");
+                    StartReplica(g, now);
+                }
+            }
         foreach (var g in _publishing.ToList())
         {
             var timedOut = g.PublishingSince is { } since && SupervisorLogic.completionTimedOut(since, Spec.IoConfig.CompletionTimeoutMillis, now);
@@ -199,6 +223,20 @@ public sealed class KafkaSupervisor : IDisposable
             {
                 var storedText = _ctx.Store.GetCommitMetadata(ds);
                 var stored = StoredOffsets.Parse(storedText);
+                var check = KafkaOffsets.checkStoredOffsets(stored, ListModule.OfSeq(partitions), earliest, _latest,
+                    spec.IoConfig.UseEarliestOffset, spec.Tuning.ResetOffsetAutomatically);
+                if (check is KafkaOffsets.StartCheck.Unavailable unavailable) throw new InvalidOperationException(unavailable.Item);
+                if (check is KafkaOffsets.StartCheck.Reset reset)
+                {
+                    var resetCommit = new DataSourceCommit(ds, storedText, KafkaOffsets.metadataJson(spec.IoConfig.Stream, reset.Item1));
+                    if (_ctx.Store.PublishSegments([], resetCommit) == CommitOutcome.Committed)
+                        foreach (var note in reset.Item2)
+                        {
+                            RecordError(note);
+                            _ctx.Log.LogWarning("Supervisor {Id}: {Message}", Id, note);
+                        }
+                    continue;
+                }
                 var fromStore = KafkaOffsets.startOffsets(stored, ListModule.OfSeq(partitions), earliest, _latest, spec.IoConfig.UseEarliestOffset);
                 // A partition whose previous range is still publishing continues where that range ends.
                 start = MapModule.OfSeq(fromStore.Select(kv =>
@@ -213,17 +251,21 @@ public sealed class KafkaSupervisor : IDisposable
             }
         }
         var group = new TaskGroupRun(groupId, start, now, spec);
-        for (var i = 0; i < spec.IoConfig.Replicas; i++)
-        {
-            var id = SupervisorLogic.taskId(ds, RandomSuffix());
-            var task = new KafkaIndexTask(id, group, _ctx, _stopping.Token);
-            group.Replicas.Add(task);
-            _ctx.Store.InsertTask(new TaskRecord(id, Time.formatIso(now), ds, "index_kafka", TaskPayload(id, group).ToJsonString(),
-                new TaskStatusPayload(id, TaskState.Running, -1, null).ToJson(), true, SupervisorLogic.taskGroupIdOf(ds)));
-            _registerTask(task);
-            task.Start();
-        }
+        for (var i = 0; i < spec.IoConfig.Replicas; i++) StartReplica(group, now);
         _reading[groupId] = group;
+    }
+
+    void StartReplica(TaskGroupRun group, long now)
+    {
+        var ds = group.Spec.DataSource;
+        var id = SupervisorLogic.taskId(ds, RandomSuffix());
+        var task = new KafkaIndexTask(id, group, _ctx, _stopping.Token);
+        _ctx.Store.InsertTask(new TaskRecord(id, Time.formatIso(now), ds, "index_kafka", TaskPayload(id, group).ToJsonString(),
+            new TaskStatusPayload(id, TaskState.Running, -1, null).ToJson(), true, SupervisorLogic.taskGroupIdOf(ds)));
+        _registerTask(task);
+        // Added only once recorded, so a replica in the group always has a task row to update.
+        group.AddReplica(task);
+        task.Start();
     }
 
     static string RandomSuffix()

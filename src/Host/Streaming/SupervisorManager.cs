@@ -106,7 +106,15 @@ public sealed class SupervisorManager : IRealtimeSegments, IExternalTaskRunner, 
     {
         Require(id);
         var latest = _ctx.Store.GetSupervisorHistory(id).FirstOrDefault();
-        return latest is null ? null : JsonNode.Parse(latest.Payload);
+        return latest is null ? null : Normalized(latest.Payload);
+    }
+
+    /// <summary>A stored spec in Druid's current form with defaults filled (tombstones as they are).</summary>
+    static JsonNode? Normalized(string payload)
+    {
+        if (IsTombstone(payload)) return JsonNode.Parse(payload);
+        var normalized = KafkaSpecJson.normalizeText(payload);
+        return JsonNode.Parse(normalized.IsOk ? normalized.ResultValue : payload);
     }
 
     public JsonObject StateOf(string id)
@@ -142,7 +150,7 @@ public sealed class SupervisorManager : IRealtimeSegments, IExternalTaskRunner, 
     {
         var history = _ctx.Store.GetSupervisorHistory(id);
         if (history.Count == 0) return null;
-        return new JsonArray(history.Select(h => (JsonNode?)new JsonObject { ["spec"] = JsonNode.Parse(h.Payload), ["version"] = h.CreatedDate }).ToArray());
+        return new JsonArray(history.Select(h => (JsonNode?)new JsonObject { ["spec"] = Normalized(h.Payload), ["version"] = h.CreatedDate }).ToArray());
     }
 
     public JsonObject AllHistory()

@@ -16,7 +16,16 @@ public sealed class TaskGroupRun(int groupId, FSharpMap<int, long> start, long c
     public long CreatedAt { get; } = createdAt;
     public KafkaSpec.SupervisorSpec Spec { get; } = spec;
     public SupervisorLogic.MessageWindow Window { get; } = SupervisorLogic.messageWindow(spec.IoConfig, createdAt);
-    public List<KafkaIndexTask> Replicas { get; } = [];
+    volatile KafkaIndexTask[] _replicas = [];
+    /// <summary>The group's tasks, failed ones included; replaced as a whole so queries can read it while a replica is added.</summary>
+    public IReadOnlyList<KafkaIndexTask> Replicas => _replicas;
+    public void AddReplica(KafkaIndexTask task)
+    {
+        lock (this) _replicas = [.. _replicas, task];
+    }
+
+    /// <summary>Failed replicas the supervisor has already replaced (touched under the supervisor's lock only).</summary>
+    public HashSet<string> Replaced { get; } = [];
 
     volatile FSharpMap<int, long>? _end;
     /// <summary>Set once by the supervisor when reading ends; replicas read up to it, then publish.</summary>

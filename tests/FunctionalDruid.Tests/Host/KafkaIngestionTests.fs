@@ -8,13 +8,12 @@ open FunctionalDruid.Tests
 open FunctionalDruid.Tests.ServerHarness
 open FunctionalDruid.Tests.Host.KafkaSupport
 
-[<Tests>]
-let tests =
-    testSequencedGroup "kafka" <| testList "Kafka ingestion" [
-        test "the seed example end to end: realtime sums with replicas=2, then the same sums after publish and handoff" {
+/// The seed example on either metadata store.
+let private seedEndToEnd (kind: StoreKind) =
+        test (sprintf "the seed example end to end on %s: realtime sums with replicas=2, then the same sums after publish and handoff" (match kind with Sqlite -> "sqlite" | Postgres -> "postgresql")) {
             use cluster = new KafkaMockCluster.Cluster(3)
             cluster.CreateTopic("adtest", 3)
-            use r = start Sqlite (fastTimings "PT30S")
+            use r = start kind (fastTimings "PT30S")
             let code, body = post r "/druid/indexer/v1/supervisor" (seedSupervisorSpec cluster.Bootstraps)
             Expect.equal (code, body) (200, """{"id":"kafkatest"}""") "supervisor accepted"
             // Wait for the first task group, so messages go to a running task.
@@ -34,7 +33,13 @@ let tests =
             let stored = (json (snd (get r "/druid/indexer/v1/supervisor/kafkatest/status"))).["payload"]
             Expect.equal (stored.["aggregateLag"].GetValue<int64>()) 0L "no lag left"
         }
-    
+
+[<Tests>]
+let tests =
+    testSequencedGroup "kafka" <| testList "Kafka ingestion" [
+        seedEndToEnd Sqlite
+        seedEndToEnd Postgres
+
         test "exactly once across 20 server kills at random points of reading, persisting and publishing" {
             use cluster = new KafkaMockCluster.Cluster(3)
             cluster.CreateTopic("adtest", 4)

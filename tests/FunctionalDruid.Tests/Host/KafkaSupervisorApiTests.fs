@@ -13,13 +13,12 @@ let private root = "/druid/indexer/v1/supervisor"
 
 let private keys (n: JsonNode) = n.AsObject() |> Seq.map (fun kv -> kv.Key) |> List.ofSeq
 
-[<Tests>]
-let tests =
-    testSequencedGroup "kafka" <| testList "Kafka supervisor API" [
+let private storeTests (kind: StoreKind) =
+    testList (match kind with Sqlite -> "sqlite" | Postgres -> "postgresql") [
         test "create, inspect, suspend, resume, reset offsets, terminate" {
             use cluster = new KafkaMockCluster.Cluster(1)
             cluster.CreateTopic("adtest", 2)
-            use r = start Sqlite (fastTimings "PT60S")
+            use r = start kind (fastTimings "PT60S")
             let spec = (seedSupervisorSpec cluster.Bootstraps).Replace("\"replicas\": 2,", "\"replicas\": 1,")
             Expect.equal (post r root spec) (200, """{"id":"kafkatest"}""") "create"
             Expect.equal (get r root) (200, """["kafkatest"]""") "ids"
@@ -81,7 +80,7 @@ let tests =
         test "suspendAll, resumeAll and terminateAll; a server restart brings supervisors back" {
             use cluster = new KafkaMockCluster.Cluster(1)
             cluster.CreateTopic("adtest", 1)
-            let mutable r = start Sqlite (fastTimings "PT60S")
+            let mutable r = start kind (fastTimings "PT60S")
             try
                 let spec = (seedSupervisorSpec cluster.Bootstraps).Replace("\"replicas\": 2,", "\"replicas\": 1,")
                 Expect.equal (fst (post r root spec)) 200 "first"
@@ -102,3 +101,6 @@ let tests =
                 (r :> IDisposable).Dispose()
         }
     ]
+
+[<Tests>]
+let tests = testSequencedGroup "kafka" <| testList "Kafka supervisor API" [ storeTests Sqlite; storeTests Postgres ]
