@@ -602,16 +602,37 @@ type private JsonLineParser(format: JsonFormat) =
                         nestedOnly.Add((p.Name, Nested.ofElement p.Value))
         finishRow ()
 
-    member this.Parse(line: string) : InputRow voption =
-        try
-            let length = encode line
-            ValueSome(if flattenFields.Length = 0 then this.ParseStreaming length else this.ParseWithFields length)
+    member this.ParseBuffered(length: int) : InputRow voption =
+        try ValueSome(if flattenFields.Length = 0 then this.ParseStreaming length else this.ParseWithFields length)
         with
         | :? JsonException
         | :? InvalidOperationException
         | :? ArgumentException -> ValueNone
 
+    member this.Parse(line: string) : InputRow voption =
+        let length = try encode line with :? ArgumentException -> -1
+        if length < 0 then ValueNone else this.ParseBuffered length
+
+    /// Parses a line that is already valid UTF-8: the same bytes `Parse` would encode the
+    /// decoded line to, without the string round trip.
+    member this.ParseUtf8(line: ReadOnlySpan<byte>) : InputRow voption =
+        if buffer.Length < line.Length then buffer <- Array.zeroCreate (max line.Length (buffer.Length * 2))
+        line.CopyTo(Span<byte>(buffer))
+        this.ParseBuffered line.Length
+
 // ---- the line reader ---------------------------------------------------------------------------
+
+/// `String.IsNullOrWhiteSpace` of the text these valid UTF-8 bytes decode to.
+let private isBlankUtf8 (line: ReadOnlySpan<byte>) : bool =
+    let mutable blank = true
+    let mutable ascii = true
+    let mutable i = 0
+    while blank && ascii && i < line.Length do
+        let b = line.[i]
+        if b >= 0x80uy then ascii <- false
+        elif not (Char.IsWhiteSpace(char b)) then blank <- false
+        i <- i + 1
+    if ascii then blank else String.IsNullOrWhiteSpace(Encoding.UTF8.GetString line)
 
 /// Reads the lines of one input file (or stream) in order, keeping Druid's header handling and
 /// its record and line counters for error messages.
@@ -686,9 +707,43 @@ type RowReader(format: InputFormat, source: string option) =
                         values.[i] <- cellValue delimited fields.[i]
                     ValueSome(Ok(InputRow(schemaFor count, values)))
 
+    /// `ReadRaw` of the line these UTF-8 bytes decode to (invalid bytes decode to U+FFFD).
+    /// JSON lines that are valid UTF-8 are parsed from the bytes; everything else is decoded.
+    member this.ReadRawUtf8(rawLine: ReadOnlySpan<byte>) : Result<InputRow, string> voption =
+        match format with
+        | InputFormat.Json _ when headerRowsLeft = 0 && Unicode.Utf8.IsValid rawLine ->
+            lineNumber <- lineNumber + 1L
+            let line = if rawLine.Length > 0 && rawLine.[rawLine.Length - 1] = 13uy then rawLine.Slice(0, rawLine.Length - 1) else rawLine
+            if isBlankUtf8 line then ValueNone
+            else
+                match jsonParser.ParseUtf8 line with
+                | ValueSome row -> ValueSome(Ok row)
+                | ValueNone -> ValueSome(Error(sprintf "Unable to parse row [%s]" (Encoding.UTF8.GetString line)))
+        | _ -> this.ReadRaw(Encoding.UTF8.GetString rawLine)
+
     /// The next result for a line, with Druid's location suffix on errors.
     member this.Read(line: string) : RowResult voption =
-        match this.ReadRaw line with
+        this.Located(this.ReadRaw line)
+
+    /// `Read` of the line these UTF-8 bytes decode to.
+    member this.ReadUtf8(line: ReadOnlySpan<byte>) : RowResult voption =
+        this.Located(this.ReadRawUtf8 line)
+
+    /// Reads every line of a UTF-8 message (a stream record: lines split on '\n', as
+    /// `Read` over the decoded text's lines would), adding the results to `results`.
+    member this.ReadUtf8Lines(message: ReadOnlySpan<byte>, results: List<RowResult>) =
+        let mutable rest = message
+        let mutable fin = false
+        while not fin do
+            let newline = rest.IndexOf 10uy
+            let line = if newline < 0 then rest else rest.Slice(0, newline)
+            match this.ReadUtf8 line with
+            | ValueSome r -> results.Add r
+            | ValueNone -> ()
+            if newline < 0 then fin <- true else rest <- rest.Slice(newline + 1)
+
+    member private this.Located(raw: Result<InputRow, string> voption) : RowResult voption =
+        match raw with
         | ValueNone -> ValueNone
         | ValueSome(Ok row) ->
             this.RecordAccepted()

@@ -485,17 +485,25 @@ type IncrementalIndex(spec: IngestSpec) =
         let n = table.Count
         let comparers = encoders |> Seq.map (fun e -> e.Comparer()) |> Array.ofSeq
         let order = Array.init n id
-        let compareGroups (a: int) (b: int) =
-            let c = compare (table.Time a) (table.Time b)
-            if c <> 0 then c
-            else
-                let mutable r = 0
-                let mutable d = 0
-                while r = 0 && d < comparers.Length do
-                    r <- comparers.[d].Compare(table.Code(a, d), table.Code(b, d))
-                    d <- d + 1
-                if r <> 0 then r else compare a b
-        Array.sortInPlaceWith compareGroups order
+        let compareDimensions =
+            { new IComparer<int> with
+                member _.Compare(a, b) =
+                    let mutable r = 0
+                    let mutable d = 0
+                    while r = 0 && d < comparers.Length do
+                        r <- comparers.[d].Compare(table.Code(a, d), table.Code(b, d))
+                        d <- d + 1
+                    if r <> 0 then r else compare a b }
+        // Rows sort by time, then dimension values, then group id: a primitive-key sort on
+        // time first, then only runs of equal times compare dimension values.
+        let times = Array.init n table.Time
+        Array.Sort(times, order)
+        let mutable start = 0
+        while start < n do
+            let mutable stop = start + 1
+            while stop < n && times.[stop] = times.[start] do stop <- stop + 1
+            if stop - start > 1 then Array.Sort(order, start, stop - start, compareDimensions)
+            start <- stop
         let metadata = segmentMetadataJson spec
         order
         |> Array.groupBy (fun g -> Time.bucketStart gs.SegmentGranularity (table.Time g))

@@ -31,6 +31,7 @@ public sealed class KafkaIndexTask
     readonly Rollup.IncrementalIndex _probe;
     readonly Dictionary<int, List<SegmentContent>> _parts = [];
     readonly Dictionary<int, long> _positions = [];
+    readonly List<Input.RowResult> _results = [];
     bool _dirty;
     long _unparseable;
     long _appendedRows, _appendedSegments;
@@ -189,12 +190,11 @@ public sealed class KafkaIndexTask
             RecordParseError($"Empty message at partition [{p}] offset [{offset}]");
             return 0;
         }
-        var text = Encoding.UTF8.GetString(value);
-        foreach (var line in text.Split('\n'))
+        _results.Clear();
+        reader.ReadUtf8Lines(value, _results);
+        foreach (var read in _results)
         {
-            var read = reader.Read(line);
-            if (read.IsNone) continue;
-            switch (read.Value)
+            switch (read)
             {
                 case Input.RowResult.Unparseable bad:
                     counters.Unparseable++;
@@ -236,12 +236,7 @@ public sealed class KafkaIndexTask
     {
         foreach (var persisted in _intake.Persist()) PartsOf(persisted.Item1).Add(persisted.Item2);
         foreach (var closed in _intake.TakeClosed()) PartsOf(closed.Item1).AddRange(closed.Item2);
-        foreach (var (key, list) in _parts)
-            if (list.Count > 16 && Rollup.merge(_ingest, ListModule.OfSeq(list)) is { } merged)
-            {
-                list.Clear();
-                list.Add(merged.Value);
-            }
+        foreach (var list in _parts.Values) RealtimeParts.Compact(_ingest, list);
         _dirty = false;
     }
 
