@@ -67,3 +67,28 @@ let stateOf (detailed: string) : string =
     | "UNABLE_TO_CONNECT_TO_STREAM" | "LOST_CONTACT_WITH_STREAM" | "UNHEALTHY_SUPERVISOR" -> "UNHEALTHY_SUPERVISOR"
     | "UNHEALTHY_TASKS" -> "UNHEALTHY_TASKS"
     | other -> other
+
+/// Java's String.hashCode (UTF-16 code units, wrapping arithmetic), which Druid's multi-topic
+/// assignment is defined by.
+let javaStringHash (s: string) : int =
+    let mutable h = 0
+    for c in s do h <- 31 * h + int c
+    h
+
+/// Druid's task group of a partition read through `topicPattern`: the hash of topic and
+/// partition mod taskCount, so partitions of every matching topic spread over the groups.
+/// (Java's Math.abs leaves Int32.MinValue negative; here it is taken as 2^31.)
+let taskGroupOfTopicPartition (taskCount: int) (topic: string) (partition: int) : int =
+    let h = 31 * javaStringHash topic + partition
+    int (abs (int64 h) % int64 (max 1 taskCount))
+
+/// How Druid keys a multi-topic partition in stored offsets and status reports: "topic:partition".
+let multiTopicKey (topic: string) (partition: int) : string = sprintf "%s:%d" topic partition
+
+let tryParseMultiTopicKey (key: string) : (string * int) option =
+    let colon = key.LastIndexOf ':'
+    if colon <= 0 then None
+    else
+        match Int32.TryParse(key.AsSpan(colon + 1), Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture) with
+        | true, p -> Some(key.Substring(0, colon), p)
+        | _ -> None

@@ -2,6 +2,7 @@
 /// offsets the stream no longer holds.
 module FunctionalDruid.Tests.Core.KafkaBehaviourTests
 
+open System
 open Expecto
 open FsCheck
 open FunctionalDruid.Core
@@ -121,5 +122,25 @@ let normalizedTests =
             KafkaSpec.tryParseDurationMillis text = Some(int64 ms))
     ]
 
+let topicPatternTests =
+    testList "topicPattern assignment (groundwork)" [
+        test "Java's String.hashCode" {
+            Expect.equal (SupervisorLogic.javaStringHash "", SupervisorLogic.javaStringHash "ab", SupervisorLogic.javaStringHash "hello") (0, 3105, 99162322) "known values"
+        }
+        testProperty "the hash wraps as 32-bit arithmetic does" (fun (s: string) ->
+            let s = if isNull s then "" else s
+            let naive = s |> Seq.fold (fun (h: bigint) c -> (h * 31I + bigint (int c)) % 4294967296I) 0I
+            let asInt = if naive >= 2147483648I then int (naive - 4294967296I) else int naive
+            SupervisorLogic.javaStringHash s = asInt)
+        test "partitions of several topics spread by hash of topic and partition" {
+            // 31 * "ab".hashCode() + p = 96255 + p
+            Expect.equal [ for p in 0 .. 3 -> SupervisorLogic.taskGroupOfTopicPartition 4 "ab" p ] [ 3; 0; 1; 2 ] "ab"
+            Expect.equal (SupervisorLogic.taskGroupOfTopicPartition 1 "anything" 7) 0 "one group"
+        }
+        testProperty "multi-topic keys round-trip, topic names with colons included" (fun (topic: string) (partition: uint16) ->
+            let topic = if String.IsNullOrEmpty topic then "t" else topic
+            SupervisorLogic.tryParseMultiTopicKey (SupervisorLogic.multiTopicKey topic (int partition)) = Some(topic, int partition))
+    ]
+
 [<Tests>]
-let tests = testList "Kafka behaviours core" [ resetTests; normalizedTests ]
+let tests = testList "Kafka behaviours core" [ resetTests; normalizedTests; topicPatternTests ]
