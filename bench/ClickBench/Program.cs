@@ -12,7 +12,7 @@ namespace FunctionalDruid.Bench.ClickBench;
 /// </summary>
 public static class Program
 {
-    sealed record Options(long Rows, string? DataFolder, int Runs, int Seed, bool SkipDuckDb, int TimeoutSeconds, int[]? Only);
+    sealed record Options(long Rows, string? DataFolder, int Runs, int Seed, bool SkipDuckDb, int TimeoutSeconds, int[]? Only, bool Explain);
 
     const string Usage = """
         Usage: dotnet run -c Release --project bench/ClickBench -- [options]
@@ -25,6 +25,7 @@ public static class Program
           --timeout S      per-query timeout of our server in seconds (default 600)
           --only 1,5,33    run only these queries (1-based)
           --no-duckdb      skip DuckDB (no ratios, no result check)
+          --explain        print our plan of each query (EXPLAIN PLAN FOR) instead of timing it
         """;
 
     const double SlowRunSeconds = 30;
@@ -66,6 +67,13 @@ public static class Program
             }
             GC.Collect();
 
+            if (options.Explain)
+            {
+                for (var q = 0; q < 43; q++)
+                    if (options.Only is not { } selected || selected.Contains(q + 1))
+                        Console.WriteLine($"Q{q + 1}: {(await ours.Sql("EXPLAIN PLAN FOR " + ourQueries[q], timeout)).Rows.ToJsonString()}");
+                return 0;
+            }
             var results = new List<QueryResult>();
             for (var q = 0; q < 43; q++)
             {
@@ -164,7 +172,7 @@ public static class Program
 
     static Options ParseArgs(string[] args)
     {
-        long rows = 10_000_000; string? data = null; int runs = 3, seed = 42, timeout = 600; int[]? only = null; var skip = false;
+        long rows = 10_000_000; string? data = null; int runs = 3, seed = 42, timeout = 600; int[]? only = null; bool skip = false, explain = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -177,11 +185,12 @@ public static class Program
                 case "--timeout": timeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--only": only = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--no-duckdb": skip = true; break;
+                case "--explain": explain = true; skip = true; break;
                 default: throw new ArgumentException($"Unknown option {args[i]}");
             }
         }
         if (rows <= 0 || runs <= 0 || timeout <= 0) throw new ArgumentException("--rows, --runs and --timeout must be positive");
-        return new Options(rows, data, runs, seed, skip, timeout, only);
+        return new Options(rows, data, runs, seed, skip, timeout, only, explain);
     }
 
     static string Ms(double? ms) => ms is { } m ? m.ToString("N1", CultureInfo.InvariantCulture) : "-";

@@ -188,6 +188,25 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
         else []
     Json.Out.Array(out @ total)
 
+/// The `k` smallest rows under a total order, sorted: one pass with a sorted buffer, so a
+/// LIMIT over many groups costs a scan rather than a sort of them all.
+let private smallestSorted (compare: Row -> Row -> int) (k: int) (rows: Row[]) : Row[] =
+    let buffer = Array.zeroCreate<Row> k
+    let mutable count = 0
+    for r in rows do
+        if count < k || compare r buffer.[count - 1] < 0 then
+            // Binary search for the first buffered row greater than r.
+            let mutable lo = 0
+            let mutable hi = count
+            while lo < hi do
+                let mid = (lo + hi) >>> 1
+                if compare buffer.[mid] r <= 0 then lo <- mid + 1 else hi <- mid
+            let moved = (if count < k then count else k - 1) - lo
+            if moved > 0 then Array.Copy(buffer, lo, buffer, lo + 1, moved)
+            buffer.[lo] <- r
+            if count < k then count <- count + 1
+    Array.sub buffer 0 count
+
 // ---- topN ------------------------------------------------------------------------------------
 
 let topN (t: TopNQuery) (p: Partial) : Json.Out =
@@ -222,7 +241,10 @@ let topN (t: TopNQuery) (p: Partial) : Json.Out =
     let byBucket = rows |> Array.filter keep |> Array.groupBy (fun r -> r.Bucket) |> Array.sortBy fst
     Json.Out.Array
         [ for (bucket, group) in byBucket ->
-            let top = group |> Array.sortWith compare |> Array.truncate t.Threshold
+            // Ties order by the dimension value, unique per bucket: the order is total.
+            let top =
+                if t.Threshold < group.Length / 4 then smallestSorted compare t.Threshold group
+                else group |> Array.sortWith compare |> Array.truncate t.Threshold
             let timestamp = if t.Granularity = Time.Granularity.All then Json.Out.String(Time.formatIso p.FirstTime) else stamp zone bucket
             Json.Out.Object [ "timestamp", timestamp; "result", Json.Out.Array [ for r in top -> Json.Out.Object(builder.Fields r) ] ] ]
 
@@ -253,9 +275,8 @@ let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder
             c <- compareValues a.Dims.[i] b.Dims.[i]
             i <- i + 1
         c
-    let natural = Array.sortWith dimCompare rows
     let sortByDimsFirst = match q.ContextValue "sortByDimsFirst" with Some v -> v.Trim().ToLowerInvariant() = "true" | None -> false
-    let ordered =
+    let byLimitColumns =
         match g.LimitSpec with
         | Some l when not l.Columns.IsEmpty ->
             let columnCompare (c: OrderByColumn) (a: Row) (b: Row) =
@@ -276,8 +297,23 @@ let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder
             let full (a: Row) (b: Row) =
                 if sortByDimsFirst then (let r = byColumns a b in if r <> 0 then r else compare a.Bucket b.Bucket)
                 else (let r = compare a.Bucket b.Bucket in if r <> 0 then r else byColumns a b)
-            List.sortWith full (List.ofArray natural)
-        | _ -> List.ofArray natural
+            Some full
+        | _ -> None
+    match g.LimitSpec with
+    | Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 rows.Length / 4L ->
+        // Groups are unique per bucket, so the limit columns then the dimensions order them
+        // totally: the same rows as the stable full sort below.
+        let total =
+            match byLimitColumns with
+            | Some full -> fun a b -> (let r = full a b in if r <> 0 then r else dimCompare a b)
+            | None -> dimCompare
+        smallestSorted total (l.Offset + n) rows |> Array.skip (min l.Offset rows.Length) |> List.ofArray
+    | _ ->
+    let natural = Array.sortWith dimCompare rows
+    let ordered =
+        match byLimitColumns with
+        | Some full -> List.sortWith full (List.ofArray natural)
+        | None -> List.ofArray natural
     match g.LimitSpec with
     | Some l ->
         let skipped = if l.Offset >= ordered.Length then [] else List.skip l.Offset ordered
