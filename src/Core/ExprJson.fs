@@ -130,7 +130,8 @@ let parsePath (path: string) : Result<PathPart[], string> =
                 let start = i + 1
                 let mutable j = start
                 while j < n && path.[j] <> '.' && path.[j] <> '[' do j <- j + 1
-                if j = start then
+                if start = n then ()  // a trailing '.' adds no part: Druid reads `$.` as the root
+                elif j = start then
                     // Druid reports an empty part with its jq wording.
                     stop (Error(sprintf "Bad format, '%s' is not a valid 'jq' path: path parts separated by '.' must not be empty" path))
                 else

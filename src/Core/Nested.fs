@@ -134,6 +134,20 @@ let rec javaString (t: JsonTree) : string =
     | JsonTree.Array xs -> "[" + String.Join(", ", xs |> Array.map javaString) + "]"
     | JsonTree.Object fields -> "{" + String.Join(", ", fields |> Array.map (fun (k, x) -> k + "=" + javaString x)) + "}"
 
+/// What a string dimension stores for a nested input value: Druid turns each element of a
+/// list into its Java string (a nested list `["3",["4"]]` becomes `[3, [4]]`), a map into one.
+let stringDimensionValue (t: JsonTree) : Value =
+    let element (x: JsonTree) =
+        match x with
+        | JsonTree.Null -> Value.Null
+        | JsonTree.String s -> Value.String s
+        | JsonTree.Long l -> Value.Long l
+        | JsonTree.Double d -> Value.Double d
+        | other -> Value.String(javaString other)
+    match t with
+    | JsonTree.Array xs -> Value.Array(Array.map element xs)
+    | other -> element other
+
 /// The tree as a JSON response value (for engines that print nested columns).
 let rec toOut (t: JsonTree) : Json.Out =
     match t with

@@ -308,6 +308,13 @@ let private discoveredType (spec: IngestSpec) =
     if spec.DimensionsSpec.UseSchemaDiscovery then DimensionType.Auto None else DimensionType.String
 
 /// Rows of one ingestion, rolled up in memory until the host persists a snapshot.
+/// A declared non-nested dimension reading a field the parser kept only as a tree (a list
+/// holding lists or maps): the scalar form Druid stores for it.
+let private nestedAsScalar (row: Input.InputRow) (name: string) : Value =
+    match row.NestedOnly |> Array.tryFind (fun (n, _) -> n = name) with
+    | Some(_, tree) -> Nested.stringDimensionValue tree
+    | None -> Value.Null
+
 type IncrementalIndex(spec: IngestSpec) =
     let gs = spec.GranularitySpec
     let encoders = List<DimensionEncoder>()
@@ -422,7 +429,10 @@ type IncrementalIndex(spec: IngestSpec) =
                 let encoder = encoders.[d]
                 let struct (code, err) =
                     if encoder.IsNested then encoder.EncodeTree(treeOf encoder.Schema.Name)
-                    else encoder.Encode(get encoder.Schema.Name)
+                    else
+                        match get encoder.Schema.Name with
+                        | Value.Null when not (isNull row.NestedOnly) && encoder.Schema.Type = DimensionType.String -> encoder.Encode(nestedAsScalar row encoder.Schema.Name)
+                        | v -> encoder.Encode v
                 scratch.[2 + d] <- code
                 if not (isNull err) && isNull failure then failure <- err
             let g = table.FindOrAdd scratch

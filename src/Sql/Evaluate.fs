@@ -46,12 +46,6 @@ let private limitValue (ctx: Context) (e: Ast.Expr option) : int option =
         | Some n when n >= 0L -> int (min n (int64 Int32.MaxValue))
         | _ -> SqlError.invalid "LIMIT and OFFSET must be non-negative integer literals")
 
-let private outputName (index: int) (item: Ast.Expr) (alias: string option) =
-    match alias, item with
-    | Some a, _ -> a
-    | None, Expr.Column(_, n) -> n
-    | None, _ -> sprintf "EXPR$%d" index
-
 let private isIntegerLiteral (e: Ast.Expr) =
     match e with
     | Expr.Literal(Literal.Number n) -> n |> Seq.forall Char.IsDigit
@@ -191,17 +185,37 @@ and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
 and private unnest (ctx: Context) (input: Relation) (e: Ast.Expr) (alias: string option) (cols: string list) : Relation =
     let scope = emptyScope ctx input.Fields
     let d, t = translate scope e
+    checkUnnestOperand t
     let elementType = match t with SqlType.Array et -> et | other -> other
     let eval = compileOver input.Fields d
     let name = match cols with c :: _ -> c | [] -> "EXPR$0"
     let n = input.Fields.Length
+    let emptyRows = if unnestsStringDimension scope e then [| [| Value.Null |] |] else [||]
     { Fields = input.Fields @ [ { Qualifier = alias; Name = name; Key = fieldKey n; Type = elementType } ]
       Rows =
         [ for row in input.Rows do
               match eval row with
+              | Value.Array [||] | Value.Null -> for x in emptyRows -> Array.append row x
               | Value.Array xs -> for x in xs -> Array.append row [| x |]
-              | Value.Null -> ()
               | v -> yield Array.append row [| v |] ] }
+
+/// UNNEST takes an array (Calcite's operand check): a multi-value string column must go
+/// through MV_TO_ARRAY, a JSON column through JSON_QUERY_ARRAY.
+and private checkUnnestOperand (t: SqlType) =
+    match t with
+    | SqlType.Array _ | SqlType.Null -> ()
+    | other ->
+        let name = match other with SqlType.Other n -> n.ToUpperInvariant() | _ -> other.SqlName
+        SqlError.invalid (sprintf "Cannot apply 'UNNEST' to arguments of type 'UNNEST(<%s>)'. Supported form(s): 'UNNEST(<MULTISET>)'\n'UNNEST(<ARRAY>)'\n'UNNEST(<MAP>)'" name)
+
+/// Druid unnests a string column (bare or through MV_TO_ARRAY) with its dimension cursor,
+/// which reads a null or empty row as one null value; arrays unnest an empty row to no rows.
+and private unnestsStringDimension (scope: Scope) (e: Ast.Expr) : bool =
+    let isString (c: Ast.Expr) = (try snd (translate scope c) = SqlType.Varchar with _ -> false)
+    match e with
+    | Expr.Column _ -> isString e
+    | Expr.Call(f, false, [ Expr.Column _ as c ], None, None) when f.ToUpperInvariant() = "MV_TO_ARRAY" -> isString c
+    | _ -> false
 
 /// Druid joins on equality of scalar columns only: an ARRAY or complex (JSON) column in a
 /// join condition is refused, as Druid's planner refuses it.
@@ -273,7 +287,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 |> List.filter (fun f -> q.IsNone || f.Qualifier = q)
                 |> List.map (fun f -> Expr.Column(f.Qualifier, f.Name), None))
     if items.IsEmpty then SqlError.invalid "SELECT * over a table without columns"
-    let names = items |> List.mapi (fun i (e, a) -> outputName i e a)
+    let names = outputNames items
     let inputNames = input.Fields |> List.map (fun f -> f.Name) |> set
     // A bare name that is no input column but a select alias means that select expression.
     let aliasExpansion (e: Ast.Expr) =

@@ -233,7 +233,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                 elif s.GroupBy.IsNone && not (items |> List.exists (fst >> hasAggregate)) then
                     { s with Distinct = false; GroupBy = Some(items |> List.map (fst >> GroupExpr)) }
                 else notNative "DISTINCT with aggregates"
-            let names = items |> List.mapi (fun i (e, a) -> match a, e with Some a, _ -> a | None, Expr.Column(_, n) -> n | _ -> sprintf "EXPR$%d" i)
+            let names = SqlRewrite.outputNames items
             let virtuals = ResizeArray<VirtualColumn>()
             let addVirtual (d: DExpr) (t: SqlType) =
                 let text = ExprText.toText d

@@ -91,6 +91,14 @@ let private numbers (values: Value seq) = values |> Seq.choose Value.toDouble |>
 
 /// Computes one aggregate over the argument values of a group's rows (already filtered).
 /// `times` are the rows' `__time` values (for EARLIEST/LATEST without an explicit time).
+/// STRING_AGG folds its values into a string array whose serialized size Druid caps at
+/// `maxSizeBytes` (third argument, default 1024): a null flag and a length per element.
+let private checkStringAggSize (maxSizeBytes: int64 option) (values: string[]) =
+    let limit = defaultArg maxSizeBytes 1024L
+    let size = 5L + (values |> Array.sumBy (fun v -> 5L + int64 (Text.Encoding.UTF8.GetByteCount v)))
+    if size > limit then
+        SqlError.invalid (sprintf "Exceeded memory usage when aggregating type [ARRAY<STRING>], size [%d] is larger than max [%d]" size limit)
+
 let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value[][]) (times: Value[]) (constArgs: Value list) : Value =
     let column i = args |> Array.map (fun a -> a.[i])
     let nonNull (xs: Value[]) = xs |> Array.filter (fun v -> v <> Value.Null)
@@ -146,6 +154,7 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
     | "STRING_AGG" | "LISTAGG" ->
         let separator = match constArgs with _ :: sep :: _ -> Value.toStringOrNull sep | _ -> ","
         let xs = column 0 |> nonNull |> distinctIf |> Array.map Value.toStringOrNull
+        checkStringAggSize (match constArgs with _ :: _ :: size :: _ -> Value.toLong size | _ -> None) xs
         if xs.Length = 0 then Value.Null else Value.String(String.Join(separator, xs))
     | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" ->
         let q = match constArgs with _ :: q :: _ -> defaultArg (Value.toDouble q) 0.5 | _ -> 0.5

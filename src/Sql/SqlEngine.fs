@@ -119,12 +119,17 @@ let private pushFilter (scope: Translate.Scope) (conjunct: Ast.Expr) : Filter.Fi
     let f = NativePlan.toFilter scope conjunct
     if Filter.requiredColumns f |> List.forall stored.Contains then Some f else None
 
+/// CURRENT_TIMESTAMP: the context's `sqlCurrentTimestamp` when given (Druid freezes the
+/// planner's clock with it), else the query's start time.
+let private nowOf (options: Options) (request: Request) : int64 =
+    contextValue request.Context "sqlCurrentTimestamp" |> Option.bind Time.tryParseInstant |> Option.defaultValue options.Now
+
 let private evalContextFor (options: Options) (request: Request) (q: Query option) : Evaluate.Context =
     { Catalog = options.Catalog
       ReadTable = readTable options
       Params = request.Parameters
       Zone = zoneOf request.Context
-      Now = options.Now
+      Now = nowOf options request
       Ctes = Map.empty
       Needed = q |> Option.bind SqlRewrite.referencedColumns
       PushFilter = pushFilter
@@ -232,8 +237,8 @@ let private parseError (e: Parser.ParseError) : exn =
 let execute (options: Options) (request: Request) : ResultSet =
     match Parser.parse request.Sql with
     | Error e -> raise (parseError e)
-    | Ok(QueryStatement q) -> runQuery options request q
-    | Ok(Explain q) -> explain options request q
+    | Ok(QueryStatement q) -> PlannerRules.check options.Catalog q; runQuery options request q
+    | Ok(Explain q) -> PlannerRules.check options.Catalog q; explain options request q
 
 /// The native query a statement plans into, when one native query answers it.
 let nativePlan (options: Options) (request: Request) : NativeQuery option =

@@ -40,17 +40,32 @@ let rec rewrite (f: Ast.Expr -> Ast.Expr option) (e: Ast.Expr) : Ast.Expr =
         | Expr.Trim(w, c, x) -> Expr.Trim(w, ro c, r x)
         | Expr.Array xs -> Expr.Array(List.map r xs)
 
-/// `SUM(CASE WHEN c THEN x ELSE 0 END)` → `SUM(x) FILTER (WHERE c)`, as Druid rewrites it
-/// (so a sum over no matching rows is null, not 0). A constant THEN keeps the CASE, whose
-/// ELSE 0 then sums to 0 as in Druid.
+/// `SUM(CASE WHEN c THEN x END)` → `SUM(x) FILTER (WHERE c)`, as Druid rewrites it. With
+/// `ELSE 0` the CASE stays: rows that do not match then make the sum 0, not null (Druid's fix
+/// for apache/druid#17768), which a plain filtered sum cannot express.
 let filteredSumRewrite (e: Ast.Expr) : Ast.Expr =
     e |> rewrite (fun node ->
         match node with
-        | Expr.Call("SUM", false, [ Expr.Case(None, [ (cond, x) ], (None | Some(Expr.Literal(Literal.Number("0" | "0.0"))))) ], filter, None)
+        | Expr.Call("SUM", false, [ Expr.Case(None, [ (cond, x) ], None) ], filter, None)
             when (match x with Expr.Literal _ -> false | _ -> true) ->
             let combined = match filter with Some f -> Expr.Binary(BinaryOp.And, f, cond) | None -> cond
             Some(Expr.Call("SUM", false, [ x ], Some combined, None))
         | _ -> None)
+
+/// Output column names of a select list: the alias, a bare column's name, else `EXPR$n` where
+/// n counts the distinct names before it (Calcite numbers by the size of its alias set, so
+/// `SELECT a.cnt, b.cnt, SUM(x)` names the third column `EXPR$1`).
+let outputNames (items: (Ast.Expr * string option) list) : string list =
+    let seen = HashSet<string>()
+    items
+    |> List.map (fun (e, alias) ->
+        let name =
+            match alias, e with
+            | Some a, _ -> a
+            | None, Expr.Column(_, n) -> n
+            | None, _ -> sprintf "EXPR$%d" seen.Count
+        seen.Add name |> ignore
+        name)
 
 let rec literalOf (v: Value) : Ast.Expr =
     match v with

@@ -15,6 +15,13 @@ let private lowerBound (times: int64[]) (t: int64) =
         if times.[mid] < t then lo <- mid + 1 else hi <- mid
     lo
 
+/// A sketch column (hyperUnique, ...) reads as Druid's scan returns it: the serialized
+/// sketch in base64.
+let private sketchReader (blobs: byte[][]) (row: int) : Value =
+    match blobs.[row] with
+    | null -> Value.Null
+    | bytes -> Value.String(Convert.ToBase64String bytes)
+
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
 /// filter, in slice order.
 let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
@@ -34,6 +41,7 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                 if name = "__time" then fun row -> Value.Long content.Times.[row]
                 else
                     match byName.TryGetValue name with
+                    | true, ColumnData.Complex(typeName, blobs) when typeName <> ComplexJson.TypeName -> sketchReader blobs
                     | true, c -> fun row -> c.Cell row
                     | _ -> fun _ -> Value.Null)
         let mutable current = 0

@@ -199,6 +199,24 @@ let numericResult (a: SqlType) (b: SqlType) =
     | SqlType.Bigint, SqlType.Boolean | SqlType.Boolean, SqlType.Bigint -> SqlType.Bigint
     | _ -> SqlType.Double
 
+/// Calcite's validation error for operands of the wrong type, listing them as it does
+/// (`<CHAR(3)>` for a string literal, `<SYMBOL>` for a unit keyword).
+let refuseOperands (name: string) (operands: (Ast.Expr * SqlType) list) : 'a =
+    let shown (e: Ast.Expr, t: SqlType) =
+        match e with
+        | Expr.Literal(Literal.String s) -> sprintf "CHAR(%d)" s.Length
+        | Expr.Literal(Literal.Number n) when n |> Seq.forall Char.IsDigit -> "INTEGER"
+        | Expr.Keyword _ -> "SYMBOL"
+        | _ -> match t with SqlType.Other n -> n.ToUpperInvariant() | t -> t.SqlName
+    let listed = operands |> List.map (fun o -> "<" + shown o + ">") |> String.concat ", "
+    SqlError.invalid (sprintf "Cannot apply '%s' to arguments of type '%s(%s)'" name name listed)
+
+/// A TIMESTAMP operand takes timestamps, dates and (implicitly cast) strings, not numbers.
+let private acceptsAsTimestamp (t: SqlType) =
+    match t with
+    | SqlType.Timestamp | SqlType.Date | SqlType.Varchar | SqlType.Null -> true
+    | _ -> false
+
 let rec translate (scope: Scope) (e: Ast.Expr) : DExpr * SqlType =
     match scope.Substitute e with
     | Some f -> DExpr.Identifier f.Key, f.Type
@@ -301,9 +319,12 @@ let rec translate (scope: Scope) (e: Ast.Expr) : DExpr * SqlType =
         (if negated then DExpr.Unary(Not, distinct) else distinct), SqlType.Boolean
     | Expr.Extract(unit, x) ->
         let u = match unit with "DOW" -> "DOW" | "ISODOW" -> "ISODOW" | u -> u
-        call "timestamp_extract" [ fst (tr x); str u; zoneText scope ], SqlType.Bigint
+        let xe, xt = tr x
+        if not (acceptsAsTimestamp xt) then refuseOperands "EXTRACT" [ Expr.Keyword u, SqlType.Varchar; x, xt ]
+        call "timestamp_extract" [ xe; str u; zoneText scope ], SqlType.Bigint
     | Expr.FloorTo(ceil, x, unit) ->
         let (xe, xt) = tr x
+        if not (acceptsAsTimestamp xt) then refuseOperands (if ceil then "CEIL" else "FLOOR") [ x, xt; Expr.Keyword unit, SqlType.Varchar ]
         call (if ceil then "timestamp_ceil" else "timestamp_floor") [ xe; str (unitPeriod unit); lit Value.Null; zoneText scope ], (if xt = SqlType.Date then xt else SqlType.Timestamp)
     | Expr.Position(needle, haystack, from) ->
         let start = match from with Some f -> bin Subtract (fst (tr f)) (lit (Value.Long 1L)) | None -> lit (Value.Long 0L)
@@ -361,6 +382,17 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
         | _ -> SqlError.invalid (sprintf "Argument %d of %s must be a literal" (i + 1) name)
     let orNull i = if count > i then arg i else lit Value.Null
     let zoneArg i = if count > i then arg i else zoneText scope
+    let timestampOperands =
+        match name with
+        | "TIME_FLOOR" | "TIME_CEIL" | "TIME_SHIFT" | "TIME_EXTRACT" | "TIMESTAMP_TO_MILLIS" | "TIME_FORMAT" -> [ 0 ]
+        | "DATE_TRUNC" -> [ 1 ]
+        | "TIMESTAMPADD" -> [ 2 ]
+        | "TIMESTAMPDIFF" -> [ 1; 2 ]
+        | _ -> []
+    if timestampOperands |> List.exists (fun i -> i < count && not (acceptsAsTimestamp (argType i))) then
+        refuseOperands name (List.zip args (List.map snd targs))
+    if name = "TIME_PARSE" && count > 0 && not (argType 0 = SqlType.Varchar || argType 0 = SqlType.Null) then
+        refuseOperands name (List.zip args (List.map snd targs))
     match name with
     | "TIME_FLOOR" -> need 2 4; call "timestamp_floor" [ arg 0; arg 1; orNull 2; zoneArg 3 ], SqlType.Timestamp
     | "TIME_CEIL" -> need 2 4; call "timestamp_ceil" [ arg 0; arg 1; orNull 2; zoneArg 3 ], SqlType.Timestamp

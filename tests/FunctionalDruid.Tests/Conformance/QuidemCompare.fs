@@ -129,6 +129,13 @@ let private arrayElementType (sqlType: string) =
 let private isFloatType (t: string) = t = "FLOAT" || t = "REAL"
 let private isDoubleType (t: string) = t = "DOUBLE" || t.StartsWith "DECIMAL"
 
+/// A TIMESTAMP inside an array, as Calcite's TimestampString prints it: no trailing zero
+/// fraction (`2020-01-01 01:01:01`).
+let private calciteTimestamp (millis: int64) =
+    let t = NodaTime.Instant.FromUnixTimeMilliseconds(millis).InUtc()
+    let seconds = sprintf "%04d-%02d-%02d %02d:%02d:%02d" t.Year t.Month t.Day t.Hour t.Minute t.Second
+    if t.Millisecond = 0 then seconds else (sprintf "%s.%03d" seconds t.Millisecond).TrimEnd('0')
+
 /// How an array element prints inside Calcite's `[a, b]`.
 let rec private calciteElement (elementType: string) (e: JsonElement) : string =
     match e.ValueKind with
@@ -138,7 +145,8 @@ let rec private calciteElement (elementType: string) (e: JsonElement) : string =
     | JsonValueKind.False -> "false"
     | JsonValueKind.Number ->
         let token = e.GetRawText()
-        if isFloatType elementType then javaFloat (float32 (e.GetDouble()))
+        if elementType = "TIMESTAMP" && integralPattern.IsMatch token then calciteTimestamp (e.GetInt64())
+        elif isFloatType elementType then javaFloat (float32 (e.GetDouble()))
         elif isDoubleType elementType || not (integralPattern.IsMatch token) then javaDouble (e.GetDouble())
         else token
     | JsonValueKind.Array -> calciteArray (defaultArg (arrayElementType elementType) "") e

@@ -162,6 +162,11 @@ let formatTests =
 let compareTests =
     let matches (sqlType: string) (json: string) (expected: string) = cellMatches sqlType (element json) expected
     testList "Conformance.quidem.compare" [
+        test "TIMESTAMP ARRAY elements print as Calcite's timestamps without a zero fraction" {
+            Expect.isTrue (matches "TIMESTAMP ARRAY" "[1577840461000, 1580518861000]" "[2020-01-01 01:01:01, 2020-02-01 01:01:01]") "whole seconds"
+            Expect.isTrue (matches "TIMESTAMP ARRAY" "\"[1577840461500]\"" "[2020-01-01 01:01:01.5]") "stringified, with millis"
+            Expect.isFalse (matches "BIGINT ARRAY" "[1577840461000]" "[2020-01-01 01:01:01]") "only for timestamps"
+        }
         test "Java's Double.toString and Float.toString" {
             let doubles = [ 1.0, "1.0"; 12.0, "12.0"; 0.1, "0.1"; 111.1111111, "111.1111111"; 1e7, "1.0E7"; 9999999.0, "9999999.0"
                             1234567.5, "1234567.5"; 0.001, "0.001"; 0.0001, "1.0E-4"; 1.5e-5, "1.5E-5"; -2.5, "-2.5"; 1e21, "1.0E21"
