@@ -73,6 +73,22 @@ public sealed class KafkaIndexTask
         get { lock (_gate) return MapModule.OfSeq(_positions.Select(kv => Tuple.Create(kv.Key, kv.Value))); }
     }
 
+    /// <summary>Runs <paramref name="action"/> while none of the tasks handles a message (each
+    /// handles its messages under its gate).</summary>
+    public static void WhileNoneReads(IReadOnlyList<KafkaIndexTask> tasks, Action action)
+    {
+        var taken = 0;
+        try
+        {
+            for (; taken < tasks.Count; taken++) Monitor.Enter(tasks[taken]._gate);
+            action();
+        }
+        finally
+        {
+            while (taken-- > 0) Monitor.Exit(tasks[taken]._gate);
+        }
+    }
+
     public void Start() => Work = Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning);
 
     /// <summary>Stops the task at once: nothing more is read or published.</summary>
@@ -297,6 +313,10 @@ public sealed class KafkaIndexTask
             .Select(g => Rollup.merge(_ingest, g)).Where(m => m is not null).Select(m => m!.Value).ToList();
         var chunks = Rollup.chunkPartitions(_ingest, ListModule.OfSeq(merged)).ToList();
         var end = _group.End!;
+        // Rows past the end belong to the next generation: publishing them would count them twice.
+        foreach (var (p, position) in Positions.Select(kv => (kv.Key, kv.Value)))
+            if (end.TryFind(p) is { } stop && position > stop.Value)
+                throw new TaskFailure($"Read partition [{p}] up to offset [{position}], past its end offset [{stop.Value}]");
         var ds = _spec.DataSource;
         while (true)
         {
