@@ -59,7 +59,7 @@ public sealed class BatchIndexTask(
         }
         finally
         {
-            try { Directory.Delete(workDir, recursive: true); } catch (IOException) { }
+            IntermediatePersists.Discard(workDir);
         }
     }
 
@@ -78,8 +78,7 @@ public sealed class BatchIndexTask(
         var counters = Rollup.RowCounters.Zero();
         long bytes = 0;
         var seen = 0;
-        var persistSequence = 0;
-        long retainedBytes = 0;
+        var spill = new IntermediatePersists(workDir, $"persist-{worker}", maxBytes);
         // Counters reach the report even when the worker fails (e.g. too many parse errors).
         try
         {
@@ -103,19 +102,13 @@ public sealed class BatchIndexTask(
                     TakeClosed(intake, finished);
                     if (intake.Rows >= maxRows || (seen % 1024 == 0 && intake.Bytes >= maxBytes))
                     {
-                        // Snapshots stay in memory while they fit the byte budget (columnar, far
-                        // smaller than the index that made them); beyond it they spill to files.
                         foreach (var (key, content) in intake.Persist().Select(p => (p.Item1, p.Item2)))
                         {
-                            var size = EstimatedBytes(content);
-                            if (retainedBytes + size <= maxBytes)
+                            if (spill.SpillIfOverBudget(content) is not { } path)
                             {
-                                retainedBytes += size;
                                 finished.Add((key, [content]));
                                 continue;
                             }
-                            var path = Path.Combine(workDir, $"persist-{worker}-{persistSequence++}.fdseg");
-                            File.WriteAllBytes(path, SegmentFormat.write(content));
                             if (!persisted.TryGetValue(key, out var list)) persisted[key] = list = [];
                             list.Add(path);
                         }
@@ -135,10 +128,10 @@ public sealed class BatchIndexTask(
         foreach (var group in finished.GroupBy(f => f.Key).OrderBy(g => g.Key))
         {
             var contents = group.SelectMany(g => g.Contents).ToList();
-            if (persisted.Remove(group.Key, out var paths)) contents.AddRange(paths.Select(ReadPersisted));
+            if (persisted.Remove(group.Key, out var paths)) contents.AddRange(paths.Select(IntermediatePersists.Read));
             groups.Add(contents);
         }
-        foreach (var (_, paths) in persisted) groups.Add(paths.Select(ReadPersisted).ToList());
+        foreach (var (_, paths) in persisted) groups.Add(paths.Select(IntermediatePersists.Read).ToList());
         return groups;
     }
 
@@ -149,27 +142,6 @@ public sealed class BatchIndexTask(
         var closed = intake.TakeClosed();
         if (closed.IsEmpty) return;
         foreach (var (key, contents) in closed) finished.Add((key, contents.ToList()));
-    }
-
-    /// <summary>Rough heap size of a snapshot: times, one int or number per cell, dictionary text.</summary>
-    static long EstimatedBytes(SegmentContent content)
-    {
-        long rows = content.Times.Length;
-        long bytes = rows * 8 + rows * 8 * content.Metrics.Length;
-        foreach (var (_, column) in content.Dimensions)
-        {
-            bytes += rows * 8;
-            if (column is ColumnData.Strings s)
-                foreach (var v in s.Item.Dictionary) bytes += 24 + 2L * (v?.Length ?? 0);
-        }
-        return bytes;
-    }
-
-    static SegmentContent ReadPersisted(string path)
-    {
-        var opened = SegmentFormat.tryOpen(new ReadOnlyMemory<byte>(File.ReadAllBytes(path)));
-        if (opened.IsError) throw new TaskFailure($"Intermediate persist {path} is unreadable: {opened.ErrorValue}");
-        return SegmentFormat.readContent(opened.ResultValue);
     }
 
     void RecordParseError(string message)

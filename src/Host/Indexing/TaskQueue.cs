@@ -61,6 +61,8 @@ public sealed class TaskQueue : IDisposable
             var status = new TaskStatusPayload(task.Id, TaskState.Failed, -1,
                 "Task was still running when the server stopped; it did not complete and published nothing");
             _store.UpdateTaskStatus(task.Id, status.ToJson(), false);
+            // Its intermediate persists are worthless: a stream task's range is read again from the stored offsets.
+            IntermediatePersists.Discard(WorkDir(task.Id));
             _log.LogWarning("Task {Task} was running when the server stopped; marked FAILED", task.Id);
         }
     }
@@ -110,7 +112,7 @@ public sealed class TaskQueue : IDisposable
             {
                 task.Started = true;
                 var publishLock = PublishLock(spec.DataSource);
-                var runner = new BatchIndexTask(task.Id, spec, splits, _store, _deepStorage, Path.Combine(_tasksDir, Sanitize(task.Id), "work"),
+                var runner = new BatchIndexTask(task.Id, spec, splits, _store, _deepStorage, WorkDir(task.Id),
                     task.Progress, publishLock, _log);
                 published = runner.Run(task.Cancel.Token);
                 _cache.Sync();
@@ -171,6 +173,9 @@ public sealed class TaskQueue : IDisposable
     };
 
     string ReportPath(string id) => Path.Combine(_tasksDir, Sanitize(id), "report.json");
+
+    /// <summary>A task's scratch folder (intermediate persists), removed when the task ends.</summary>
+    public string WorkDir(string taskId) => Path.Combine(_tasksDir, Sanitize(taskId), "work");
 
     static string Sanitize(string id) => id.Replace('/', '_').Replace(':', '-');
 

@@ -29,7 +29,9 @@ public sealed class KafkaIndexTask
     readonly object _gate = new();
     readonly Rollup.Intake _intake;
     readonly Rollup.IncrementalIndex _probe;
-    readonly Dictionary<int, List<SegmentContent>> _parts = [];
+    readonly Dictionary<int, List<PersistedPart>> _parts = [];
+    readonly IntermediatePersists _persists;
+    readonly string _workDir;
     readonly Dictionary<int, long> _positions = [];
     readonly List<Input.RowResult> _results = [];
     bool _dirty;
@@ -53,6 +55,8 @@ public sealed class KafkaIndexTask
         _intake = new Rollup.Intake(_ingest);
         _probe = new Rollup.IncrementalIndex(_ingest);
         foreach (var (p, o) in group.Start.Select(kv => (kv.Key, kv.Value))) _positions[p] = o;
+        _workDir = ctx.Tasks.WorkDir(id);
+        _persists = new IntermediatePersists(_workDir, "persist", MaxBytesInMemory);
         _createdAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     }
 
@@ -68,6 +72,22 @@ public sealed class KafkaIndexTask
     public FSharpMap<int, long> Positions
     {
         get { lock (_gate) return MapModule.OfSeq(_positions.Select(kv => Tuple.Create(kv.Key, kv.Value))); }
+    }
+
+    /// <summary>Runs <paramref name="action"/> while none of the tasks handles a message (each
+    /// handles its messages under its gate).</summary>
+    public static void WhileNoneReads(IReadOnlyList<KafkaIndexTask> tasks, Action action)
+    {
+        var taken = 0;
+        try
+        {
+            for (; taken < tasks.Count; taken++) Monitor.Enter(tasks[taken]._gate);
+            action();
+        }
+        finally
+        {
+            while (taken-- > 0) Monitor.Exit(tasks[taken]._gate);
+        }
     }
 
     public void Start() => Work = Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning);
@@ -110,6 +130,21 @@ public sealed class KafkaIndexTask
             _ctx.Log.LogError(e, "Kafka task {Task} failed unexpectedly", Id);
             Finish(TaskState.Failed, $"{e.GetType().Name}: {e.Message}");
         }
+        finally { ReleaseWorkDir(); }
+    }
+
+    /// <summary>The persists are of no use once the task ends: published, or read again by a
+    /// later task. Only a published group whose segments the cache does not serve yet still
+    /// answers queries from them, so those few are read back into memory first.</summary>
+    void ReleaseWorkDir()
+    {
+        lock (_gate)
+        {
+            if (_status == TaskState.Success && !HandoffConfirmed)
+                foreach (var list in _parts.Values)
+                    for (var i = 0; i < list.Count; i++) list[i] = PersistedPart.Held(list[i].Content);
+            IntermediatePersists.Discard(_workDir);
+        }
     }
 
     void Finish(string status, string? error)
@@ -134,7 +169,7 @@ public sealed class KafkaIndexTask
         var paused = new HashSet<int>();
         var pollTimeout = TimeSpan.FromMilliseconds(Math.Max(1, _spec.IoConfig.PollTimeoutMillis));
         var maxRows = IngestSpec.persistThresholdRows(_ingest.Tuning);
-        var maxBytes = _ingest.Tuning.MaxBytesInMemory > 0 ? _ingest.Tuning.MaxBytesInMemory : Math.Max(32L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 12);
+        var maxBytes = MaxBytesInMemory;
         var lastPersist = Environment.TickCount64;
         while (true)
         {
@@ -175,6 +210,8 @@ public sealed class KafkaIndexTask
             }
         }
     }
+
+    long MaxBytesInMemory => _ingest.Tuning.MaxBytesInMemory > 0 ? _ingest.Tuning.MaxBytesInMemory : Math.Max(32L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 12);
 
     long Handle(ConsumeResult<Ignore, byte[]> message, Input.RowReader reader, FSharpMap<int, long>? end, Rollup.RowCounters counters)
     {
@@ -231,16 +268,20 @@ public sealed class KafkaIndexTask
             throw new TaskFailure($"Max parse exceptions [{_ingest.Tuning.MaxParseExceptions}] exceeded; last: {message}");
     }
 
-    /// <summary>Moves what the index holds into immutable snapshots (the task's persists).</summary>
+    /// <summary>Moves what the index holds into immutable snapshots (the task's persists), in
+    /// memory while they fit maxBytesInMemory, in the task's work dir beyond it.</summary>
     void SnapshotLocked()
     {
-        foreach (var persisted in _intake.Persist()) PartsOf(persisted.Item1).Add(persisted.Item2);
-        foreach (var closed in _intake.TakeClosed()) PartsOf(closed.Item1).AddRange(closed.Item2);
-        foreach (var list in _parts.Values) RealtimeParts.Compact(_ingest, list);
+        foreach (var persisted in _intake.Persist()) PartsOf(persisted.Item1).Add(new PersistedPart(persisted.Item2, _persists));
+        foreach (var closed in _intake.TakeClosed())
+            foreach (var content in closed.Item2) PartsOf(closed.Item1).Add(new PersistedPart(content, _persists));
+        foreach (var list in _parts.Values)
+            RealtimeParts.Compact(_ingest, list, p => p.Rows, p => p.Content,
+                merged => new PersistedPart(merged, _persists), p => p.Discard(_persists));
         _dirty = false;
     }
 
-    List<SegmentContent> PartsOf(int key) => _parts.TryGetValue(key, out var l) ? l : _parts[key] = [];
+    List<PersistedPart> PartsOf(int key) => _parts.TryGetValue(key, out var l) ? l : _parts[key] = [];
 
     /// <summary>The rows read so far, as snapshots the query engine can scan.</summary>
     public List<SegmentContent> RealtimeContents()
@@ -248,7 +289,7 @@ public sealed class KafkaIndexTask
         lock (_gate)
         {
             if (_dirty) SnapshotLocked();
-            return _parts.Values.SelectMany(l => l).ToList();
+            return _parts.Values.SelectMany(l => l).Select(p => p.Content).ToList();
         }
     }
 
@@ -261,13 +302,19 @@ public sealed class KafkaIndexTask
         lock (_gate)
         {
             SnapshotLocked();
-            foreach (var closed in _intake.CloseAll()) PartsOf(closed.Item1).AddRange(closed.Item2);
-            groups = _parts.OrderBy(kv => kv.Key).Select(kv => ListModule.OfSeq(kv.Value)).ToList();
+            foreach (var closed in _intake.CloseAll())
+                foreach (var content in closed.Item2) PartsOf(closed.Item1).Add(PersistedPart.Held(content));
+            // Spilled persists are read back here and merged with the rest into the published segments.
+            groups = _parts.OrderBy(kv => kv.Key).Select(kv => ListModule.OfSeq(kv.Value.Select(p => p.Content).ToList())).ToList();
         }
         var merged = Rollup.mergeGroups(_ingest, ListModule.OfSeq(groups))
             .Select(g => Rollup.merge(_ingest, g)).Where(m => m is not null).Select(m => m!.Value).ToList();
         var chunks = Rollup.chunkPartitions(_ingest, ListModule.OfSeq(merged)).ToList();
         var end = _group.End!;
+        // Rows past the end belong to the next generation: publishing them would count them twice.
+        foreach (var (p, position) in Positions.Select(kv => (kv.Key, kv.Value)))
+            if (end.TryFind(p) is { } stop && position > stop.Value)
+                throw new TaskFailure($"Read partition [{p}] up to offset [{position}], past its end offset [{stop.Value}]");
         var ds = _spec.DataSource;
         while (true)
         {
@@ -385,5 +432,53 @@ public static class StoredOffsets
         if (string.IsNullOrEmpty(text)) return MapModule.Empty<int, long>();
         var parsed = KafkaOffsets.parseMetadataText(text);
         return parsed.IsOk ? parsed.ResultValue.Item2 : MapModule.Empty<int, long>();
+    }
+}
+
+/// <summary>One intermediate persist of a Kafka task: in memory, or a segment file in the task's
+/// work dir that realtime queries and the publish read back (kept while the GC lets it be).</summary>
+sealed class PersistedPart
+{
+    readonly SegmentContent? _memory;
+    readonly string? _path;
+    readonly WeakReference<SegmentContent>? _read;
+
+    public PersistedPart(SegmentContent content, IntermediatePersists persists)
+    {
+        Rows = content.Times.Length;
+        _path = persists.SpillIfOverBudget(content);
+        if (_path is null) _memory = content;
+        else _read = new WeakReference<SegmentContent>(content);
+    }
+
+    PersistedPart(SegmentContent content)
+    {
+        _memory = content;
+        Rows = content.Times.Length;
+    }
+
+    /// <summary>Rows of the part, known without reading a spilled part back.</summary>
+    public int Rows { get; }
+
+    /// <summary>Held in memory outside the budget (the last rows, about to be merged and published).</summary>
+    public static PersistedPart Held(SegmentContent content) => new(content);
+
+    public SegmentContent Content
+    {
+        get
+        {
+            if (_memory is not null) return _memory;
+            if (_read!.TryGetTarget(out var content)) return content;
+            content = IntermediatePersists.Read(_path!);
+            _read.SetTarget(content);
+            return content;
+        }
+    }
+
+    /// <summary>Merged into a bigger persist: its memory returns to the budget, its file goes.</summary>
+    public void Discard(IntermediatePersists persists)
+    {
+        if (_memory is not null) persists.Released(_memory);
+        else File.Delete(_path!);
     }
 }

@@ -204,8 +204,12 @@ public sealed class KafkaSupervisor : IDisposable
 
     void EndReading(TaskGroupRun g, long now)
     {
-        var positions = g.Replicas.Where(r => r.IsAlive).Select(r => r.Positions).ToList();
-        g.EndReading(KafkaOffsets.endOffsets(g.Start, ListModule.OfSeq(positions)), now);
+        // The end is taken from the replicas' positions and given to them while none of them
+        // handles a message: otherwise a replica reads on past the position it reported, keeps
+        // rows beyond the end it then gets, and the next generation reads those rows again.
+        var alive = g.Replicas.Where(r => r.IsAlive).ToList();
+        KafkaIndexTask.WhileNoneReads(alive, () =>
+            g.EndReading(KafkaOffsets.endOffsets(g.Start, ListModule.OfSeq(alive.Select(r => r.Positions).ToList())), now));
         _reading.Remove(g.GroupId);
         _publishing.Add(g);
     }

@@ -31,23 +31,33 @@ public static class RealtimeParts
     /// newest parts when there are more than <see cref="MaxParts"/>). A merged part takes its
     /// members' place, so rows keep their arrival order, as merging every part would.
     /// </summary>
-    public static void Compact(IngestSpec.IngestSpec spec, List<SegmentContent> parts)
+    public static void Compact(IngestSpec.IngestSpec spec, List<SegmentContent> parts) =>
+        Compact(spec, parts, p => p.Times.Length, p => p, merged => merged, _ => { });
+
+    /// <summary>
+    /// The same over parts that wrap their content (persists that may live on disk): the merge
+    /// reads members through <paramref name="content"/>, wraps the result with
+    /// <paramref name="wrap"/> and lets each member go with <paramref name="discard"/>.
+    /// </summary>
+    public static void Compact<T>(IngestSpec.IngestSpec spec, List<T> parts, Func<T, int> rows,
+        Func<T, SegmentContent> content, Func<SegmentContent, T> wrap, Action<T> discard)
     {
-        while (FindRun(parts) is var (start, count) && count > 1)
+        while (FindRun(parts, rows) is var (start, count) && count > 1)
         {
             var members = parts.GetRange(start, count);
-            if (Rollup.merge(spec, ListModule.OfSeq(members)) is not { } merged) return;
+            if (Rollup.merge(spec, ListModule.OfSeq(members.Select(content))) is not { } merged) return;
+            foreach (var member in members) discard(member);
             parts.RemoveRange(start, count);
-            parts.Insert(start, merged.Value);
+            parts.Insert(start, wrap(merged.Value));
         }
     }
 
-    static (int Start, int Count) FindRun(List<SegmentContent> parts)
+    static (int Start, int Count) FindRun<T>(List<T> parts, Func<T, int> rows)
     {
         var runStart = 0;
         for (var i = 1; i <= parts.Count; i++)
         {
-            if (i < parts.Count && Tier(parts[i].Times.Length) == Tier(parts[runStart].Times.Length)) continue;
+            if (i < parts.Count && Tier(rows(parts[i])) == Tier(rows(parts[runStart]))) continue;
             if (i - runStart >= FanIn) return (runStart, i - runStart);
             runStart = i;
         }

@@ -40,7 +40,7 @@ let tests =
         seedEndToEnd Sqlite
         seedEndToEnd Postgres
 
-        test "exactly once across 20 server kills at random points of reading, persisting and publishing" {
+        test "exactly once across 6 graceful restarts of an in-process server (SIGKILLs are in Kafka faults)" {
             use cluster = new KafkaMockCluster.Cluster(3)
             cluster.CreateTopic("adtest", 4)
             let spec = (seedSupervisorSpec cluster.Bootstraps).Replace("\"replicas\": 2,", "\"replicas\": 2, \"taskCount\": 2,")
@@ -51,12 +51,12 @@ let tests =
                 waitUntil 30.0 "no active tasks" (fun () -> (statusPayload r "kafkatest").["activeTasks"].AsArray().Count) (fun n -> n = 4) |> ignore
                 let evs = events 3000 11
                 let rnd = Random 5
-                let batches = evs |> List.chunkBySize 150
+                let batches = evs |> List.chunkBySize 500
                 batches
                 |> List.iteri (fun i batch ->
-                    cluster.Produce("adtest", batch |> List.mapi (fun j e -> (i * 150 + j) % 4, eventJson e))
+                    cluster.Produce("adtest", batch |> List.mapi (fun j e -> (i * 500 + j) % 4, eventJson e))
                     Threading.Thread.Sleep(rnd.Next(0, 1200))
-                    // The server stops without publishing what its tasks hold, as a killed process would.
+                    // A graceful stop publishes nothing either: the next start reads again from the stored offsets.
                     r <- restart r)
                 let expected = expectedDays evs
                 waitUntil 60.0 "sums after the kills" (fun () -> queryDays r (seedQuery ())) (fun d -> d = expected) |> ignore
@@ -71,25 +71,11 @@ let tests =
             use cluster = new KafkaMockCluster.Cluster(3)
             cluster.CreateTopic("adtest", 2)
             use r = start Sqlite (fastTimings "1500")
-            Expect.equal (fst (post r "/druid/indexer/v1/supervisor" (seedSupervisorSpec cluster.Bootstraps))) 200 "supervisor accepted"
-            waitUntil 30.0 "no active tasks" (fun () -> (statusPayload r "kafkatest").["activeTasks"].AsArray().Count) (fun n -> n = 2) |> ignore
-            let first = events 300 21
-            cluster.Produce("adtest", roundRobin 2 first)
-            waitUntil 30.0 "sums before the outage" (fun () -> queryDays r (seedQuery ())) (fun d -> d = expectedDays first) |> ignore
-            cluster.AllDown()
-            let stateDuringOutage =
-                waitUntil 30.0 "the supervisor noticing the outage" (fun () -> (statusPayload r "kafkatest").["detailedState"].GetValue<string>())
-                    (fun s -> s = "LOST_CONTACT_WITH_STREAM")
-            Expect.equal stateDuringOutage "LOST_CONTACT_WITH_STREAM" "state during the outage"
-            Expect.equal (queryDays r (seedQuery ())) (expectedDays first) "nothing lost or doubled during the outage"
-            cluster.AllUp()
-            let second = events 300 22 |> List.tail
-            cluster.Produce("adtest", roundRobin 2 second)
-            let expected = expectedDays (first @ second)
-            waitUntil 60.0 "sums after the outage" (fun () -> queryDays r (seedQuery ())) (fun d -> d = expected) |> ignore
+            let produced = Produced(cluster, "adtest", 2)
+            brokerOutage cluster r produced ignore
             Expect.equal (fst (post r "/druid/indexer/v1/supervisor/kafkatest/suspend" "")) 200 "suspend"
             waitIdle r "kafkatest"
-            Expect.equal (queryDays r (seedQuery ())) expected "published sums"
+            Expect.equal (queryDays r (seedQuery ())) (expectedDays produced.Events) "published sums"
         }
 
         test "late data for an interval that already has segments is appended as a new partition of its version" {

@@ -83,25 +83,58 @@ let waitUntil (seconds: float) (what: string) (observe: unit -> 'a) (check: 'a -
             loop ()
     loop ()
 
-let queryDays (r: Running) (query: string) =
+let queryDays (r: #IServer) (query: string) =
     let code, body = post r "/druid/v2" query
     if code <> 200 then failtestf "query failed with %d: %s" code body
     days body
 
-let statusPayload (r: Running) (id: string) =
+let statusPayload (r: #IServer) (id: string) =
     let code, body = get r (sprintf "/druid/indexer/v1/supervisor/%s/status" id)
     if code <> 200 then failtestf "status failed with %d: %s" code body
     (json body).["payload"]
 
-let usedSegments (r: Running) (ds: string) =
+let usedSegments (r: #IServer) (ds: string) =
     let code, body = get r (sprintf "/druid/coordinator/v1/metadata/datasources/%s/segments" ds)
     if code = 200 then (json body).AsArray().Count else 0
 
 /// Waits until the supervisor has no task reading or publishing (after suspend/terminate).
-let waitIdle (r: Running) (id: string) =
+let waitIdle (r: #IServer) (id: string) =
     waitUntil 60.0 "tasks still running" (fun () ->
         let p = statusPayload r id
         p.["activeTasks"].AsArray().Count, p.["publishingTasks"].AsArray().Count) (fun (a, b) -> a = 0 && b = 0)
     |> ignore
 
 let roundRobin (partitions: int) (evs: Event list) = evs |> List.mapi (fun i e -> i % partitions, eventJson e)
+
+/// What a test produced to a topic: the events and how many messages each partition got (its
+/// end offset, the mock cluster's partitions starting at 0).
+type Produced(cluster: KafkaMockCluster.Cluster, topic: string, partitions: int) =
+    let mutable all: Event list = []
+    let counts = Array.zeroCreate<int64> partitions
+    member _.Events = all
+    member _.EndOffsets = counts |> Array.mapi (fun p n -> p, n) |> Map.ofArray
+    /// Sends a batch, the i-th event of it to partition `partitionOf i`.
+    member _.Send(batch: Event list, partitionOf: int -> int) =
+        let messages = batch |> List.mapi (fun i e -> partitionOf i, eventJson e)
+        cluster.Produce(topic, messages)
+        for p, _ in messages do counts.[p] <- counts.[p] + 1L
+        all <- all @ batch
+
+/// Every broker goes down while tasks hold rows and comes back; `duringOutage` runs while they
+/// are down. Ends once the sums of everything produced are queryable (not yet published).
+let brokerOutage (cluster: KafkaMockCluster.Cluster) (r: #IServer) (produced: Produced) (duringOutage: unit -> unit) =
+    Expect.equal (fst (post r "/druid/indexer/v1/supervisor" (seedSupervisorSpec cluster.Bootstraps))) 200 "supervisor accepted"
+    waitUntil 30.0 "no active tasks" (fun () -> (statusPayload r "kafkatest").["activeTasks"].AsArray().Count) (fun n -> n = 2) |> ignore
+    produced.Send(events 300 21, fun i -> i % 2)
+    waitUntil 30.0 "sums before the outage" (fun () -> queryDays r (seedQuery ())) (fun d -> d = expectedDays produced.Events) |> ignore
+    cluster.AllDown()
+    let stateDuringOutage =
+        waitUntil 30.0 "the supervisor noticing the outage" (fun () -> (statusPayload r "kafkatest").["detailedState"].GetValue<string>())
+            (fun s -> s = "LOST_CONTACT_WITH_STREAM")
+    Expect.equal stateDuringOutage "LOST_CONTACT_WITH_STREAM" "state during the outage"
+    Expect.equal (queryDays r (seedQuery ())) (expectedDays produced.Events) "nothing lost or doubled during the outage"
+    duringOutage ()
+    cluster.AllUp()
+    produced.Send(events 300 22 |> List.tail, fun i -> i % 2)
+    let expected = expectedDays produced.Events
+    waitUntil 60.0 "sums after the outage" (fun () -> queryDays r (seedQuery ())) (fun d -> d = expected) |> ignore

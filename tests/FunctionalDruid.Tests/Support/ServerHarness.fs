@@ -15,11 +15,17 @@ type StoreKind =
     | Sqlite
     | Postgres
 
+/// Anything the tests talk to over HTTP: a server in this process or one in its own process.
+type IServer =
+    abstract Client: HttpClient
+
 type Running =
     { Server: DruidServer
       Client: HttpClient
       DataDir: string
       Args: string[] }
+    interface IServer with
+        member this.Client = this.Client
     interface IDisposable with
         member this.Dispose() =
             this.Client.Dispose()
@@ -50,13 +56,13 @@ let restart (r: Running) : Running =
     (r :> IDisposable).Dispose()
     startWith r.Args
 
-let post (r: Running) (path: string) (body: string) : int * string =
+let post (r: #IServer) (path: string) (body: string) : int * string =
     use content = new StringContent(body, Encoding.UTF8, "application/json")
-    use response = r.Client.PostAsync(path, content).Result
+    use response = (r :> IServer).Client.PostAsync(path, content).Result
     int response.StatusCode, response.Content.ReadAsStringAsync().Result
 
-let get (r: Running) (path: string) : int * string =
-    use response = r.Client.GetAsync(path).Result
+let get (r: #IServer) (path: string) : int * string =
+    use response = (r :> IServer).Client.GetAsync(path).Result
     int response.StatusCode, response.Content.ReadAsStringAsync().Result
 
 let json (text: string) = JsonNode.Parse text
