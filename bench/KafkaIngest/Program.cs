@@ -87,7 +87,7 @@ public static class Program
         Console.WriteLine($"queryable: {counted:N0} messages in {seconds:F2} s = {counted / seconds:N0} messages/s wall-clock");
         Console.WriteLine($"  process CPU {cpu:F2} s = {counted / cpu:N0} messages/s per core ({Environment.ProcessorCount} cores)");
         var threadsAfter = ThreadCpu.Sample();
-        var brokers = threadsAfter.Where(kv => kv.Key.StartsWith("librdkafka")).Sum(kv => kv.Value - threadsBefore.GetValueOrDefault(kv.Key));
+        var brokers = ThreadCpu.Delta(threadsBefore, threadsAfter).Where(kv => kv.Key.StartsWith("librdkafka")).Sum(kv => kv.Value);
         Console.WriteLine($"  CPU by thread (librdkafka threads: {brokers:F2} s, both the mock brokers and the task's consumers):");
         ThreadCpu.Print(threadsBefore, threadsAfter, counted);
         try { Directory.Delete(dataDir, true); } catch (IOException) { }

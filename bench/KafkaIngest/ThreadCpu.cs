@@ -8,22 +8,22 @@ namespace FunctionalDruid.Bench.KafkaIngest;
 /// </summary>
 public static class ThreadCpu
 {
-    public static Dictionary<string, double> Sample()
+    /// <summary>CPU seconds so far of every live thread, by thread id, with its group.</summary>
+    public static Dictionary<string, (string Group, double Seconds)> Sample()
     {
-        var byGroup = new Dictionary<string, double>();
-        if (!Directory.Exists("/proc/self/task")) return byGroup;
+        var byThread = new Dictionary<string, (string, double)>();
+        if (!Directory.Exists("/proc/self/task")) return byThread;
         foreach (var dir in Directory.GetDirectories("/proc/self/task"))
         {
             try
             {
                 var name = File.ReadAllText(Path.Combine(dir, "comm")).Trim();
                 var ns = long.Parse(File.ReadAllText(Path.Combine(dir, "schedstat")).Split(' ')[0]);
-                var group = Group(name);
-                byGroup[group] = byGroup.GetValueOrDefault(group) + ns / 1e9;
+                byThread[Path.GetFileName(dir)] = (Group(name), ns / 1e9);
             }
             catch (IOException) { }
         }
-        return byGroup;
+        return byThread;
     }
 
     static string Group(string name) =>
@@ -33,9 +33,18 @@ public static class ThreadCpu
         : name.StartsWith(".NET Long") ? ".NET long-running tasks"
         : name;
 
-    public static void Print(Dictionary<string, double> before, Dictionary<string, double> after, long messages)
+    /// <summary>CPU seconds between two samples by group (threads born in between count in full).</summary>
+    public static Dictionary<string, double> Delta(Dictionary<string, (string Group, double Seconds)> before, Dictionary<string, (string Group, double Seconds)> after)
     {
-        foreach (var (group, seconds) in after.Select(kv => (kv.Key, kv.Value - before.GetValueOrDefault(kv.Key))).Where(g => g.Item2 > 0.05).OrderByDescending(g => g.Item2))
+        var byGroup = new Dictionary<string, double>();
+        foreach (var (tid, (group, seconds)) in after)
+            byGroup[group] = byGroup.GetValueOrDefault(group) + seconds - (before.TryGetValue(tid, out var b) ? b.Seconds : 0);
+        return byGroup;
+    }
+
+    public static void Print(Dictionary<string, (string Group, double Seconds)> before, Dictionary<string, (string Group, double Seconds)> after, long messages)
+    {
+        foreach (var (group, seconds) in Delta(before, after).Select(kv => (kv.Key, kv.Value)).Where(g => g.Item2 > 0.05).OrderByDescending(g => g.Item2))
             Console.WriteLine($"    {group,-32} {seconds,7:F2} s CPU  {seconds * 1e6 / messages,6:F2} µs/msg");
     }
 }

@@ -333,11 +333,13 @@ type IncrementalIndex(spec: IngestSpec) =
     let rowFilter = spec.TransformSpec.Filter |> Option.map Filter.compile
     let transformValues : Value[] = Array.zeroCreate transforms.Length
     let transformIndex = transforms |> Array.mapi (fun i t -> t.Name, i) |> dict
+    let queryBuckets = TimeBuckets.BucketCache gs.QueryGranularity
+    let segmentBuckets = TimeBuckets.BucketCache gs.SegmentGranularity
     let intervalOk (t: int64) =
         match gs.Intervals with
         | None -> true
         | Some intervals ->
-            let b = { Time.Interval.Start = Time.bucketStart gs.SegmentGranularity t; Time.Interval.End = 0L }
+            let b = { Time.Interval.Start = segmentBuckets.Start t; Time.Interval.End = 0L }
             let b = { b with End = Time.nextBucket gs.SegmentGranularity b.Start }
             intervals |> List.exists (fun i -> i.Overlaps b)
 
@@ -422,7 +424,7 @@ type IncrementalIndex(spec: IngestSpec) =
                 for t in transforms do
                     if t.Name <> "__time" && not (dimIndex.ContainsKey t.Name) && not (excluded.Contains t.Name) then
                         this.AddDimension { Name = t.Name; Type = discoveredType spec; MultiValueHandling = MultiValueHandling.SortedArray; CreateBitmapIndex = true }
-            let bucket = Time.bucketStart gs.QueryGranularity time
+            let bucket = queryBuckets.Start time
             scratch.[0] <- int (bucket >>> 32)
             scratch.[1] <- int bucket
             for d in 0 .. encoders.Count - 1 do
@@ -515,9 +517,17 @@ type IncrementalIndex(spec: IngestSpec) =
             if stop - start > 1 then Array.Sort(order, start, stop - start, compareDimensions)
             start <- stop
         let metadata = segmentMetadataJson spec
-        order
-        |> Array.groupBy (fun g -> Time.bucketStart gs.SegmentGranularity (table.Time g))
-        |> Array.sortBy fst
+        // Rows in time order: each segment bucket is one run of them.
+        let buckets = List<int64 * int[]>()
+        let mutable runStart = 0
+        while runStart < n do
+            let bucket = segmentBuckets.Start times.[runStart]
+            let bucketEnd = Time.nextBucket gs.SegmentGranularity bucket
+            let mutable runEnd = runStart + 1
+            while runEnd < n && times.[runEnd] < bucketEnd do runEnd <- runEnd + 1
+            buckets.Add((bucket, order.[runStart .. runEnd - 1]))
+            runStart <- runEnd
+        buckets.ToArray()
         |> Array.map (fun (bucketStart, groups) ->
             { Interval = { Start = bucketStart; End = Time.nextBucket gs.SegmentGranularity bucketStart }
               Times = groups |> Array.map table.Time
@@ -544,8 +554,12 @@ type DynamicSegments(spec: IngestSpec, maxRowsPerSegment: int, maxTotalRows: int
     let persistedRows = Dictionary<int, int>()
     let closed = List<int * SegmentContent list>()
     let mutable nextKey = 0
+    let chunks = TimeBuckets.BucketCache spec.GranularitySpec.SegmentGranularity
+    /// rows of the open segments, in memory and persisted (kept as rows come, not summed per row)
+    let mutable totalRows = 0L
 
     let close (key: int) =
+        totalRows <- totalRows - int64 indexes.[key].RowCount - int64 persistedRows.[key]
         closed.Add((key, indexes.[key].Snapshot()))
         indexes.Remove key |> ignore
         persistedRows.Remove key |> ignore
@@ -557,7 +571,7 @@ type DynamicSegments(spec: IngestSpec, maxRowsPerSegment: int, maxTotalRows: int
         match probe.TimeOf row with
         | Error message -> RowOutcome.Unparseable message
         | Ok(struct (parsed, time)) ->
-            let chunk = Time.bucketStart spec.GranularitySpec.SegmentGranularity time
+            let chunk = chunks.Start time
             let key =
                 match openByChunk.TryGetValue chunk with
                 | true, k when indexes.ContainsKey k -> k
@@ -569,10 +583,12 @@ type DynamicSegments(spec: IngestSpec, maxRowsPerSegment: int, maxTotalRows: int
                     persistedRows.[k] <- 0
                     k
             let index = indexes.[key]
+            let rowsBefore = index.RowCount
             let outcome = index.AddAt(row, parsed, time)
+            totalRows <- totalRows + int64 (index.RowCount - rowsBefore)
             if index.RowCount + persistedRows.[key] >= maxRowsPerSegment then close key
             match maxTotalRows with
-            | Some total when int64 (indexes.Values |> Seq.sumBy (fun i -> i.RowCount)) + int64 (persistedRows.Values |> Seq.sum) >= total ->
+            | Some total when totalRows >= total ->
                 for k in List.ofSeq indexes.Keys do close k
             | _ -> ()
             outcome

@@ -1,4 +1,6 @@
-module FunctionalDruid.Tests.Core.Utf8InputTests
+/// Fast paths of ingestion against the general code they stand in for: records read from
+/// UTF-8 bytes against the decoded text, remembered time buckets against Time.bucketStart.
+module FunctionalDruid.Tests.Core.IngestFastPathTests
 
 open System
 open System.Collections.Generic
@@ -6,6 +8,7 @@ open System.Text
 open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Input
+open NodaTime
 
 let private format (json: string) =
     match Json.run json parseInputFormat with
@@ -102,4 +105,28 @@ let tests =
                   "unparseable Unable to parse row [{\"a\":] (Record: 2, Line: 4)"
                   shown (Row(makeRow [| "a" |] [| Value.Long 2L |])) ] "rows and the error in order"
         }
+    ]
+
+let private granularities =
+    [ for name in [ "NONE"; "ALL"; "SECOND"; "MINUTE"; "FIFTEEN_MINUTE"; "HOUR"; "SIX_HOUR"; "DAY"; "WEEK"; "MONTH"; "QUARTER"; "YEAR"; "P2D"; "PT7M"; "P3W" ] ->
+        name, (Time.tryGranularityOfName name).Value ]
+    @ [ "P1D in Los Angeles (DST)", Time.Granularity.Period({ Time.zeroPeriod with Days = 1 }, DateTimeZoneProviders.Tzdb.["America/Los_Angeles"], None, None)
+        "PT2H from an origin", Time.Granularity.Period({ Time.zeroPeriod with Hours = 2 }, DateTimeZone.Utc, Some 1377910800000L, None)
+        "duration 90 s", Time.Granularity.Duration(90_000L, 17L) ]
+
+[<Tests>]
+let bucketTests =
+    testList "TimeBuckets" [
+        for name, g in granularities do
+            testPropertyWithConfig config (sprintf "%s: remembered bucket starts equal Time.bucketStart" name) <| fun (seed: int) ->
+                let random = Random seed
+                let cache = TimeBuckets.BucketCache g
+                // times clustered around a few instants (hits) and spread over centuries (misses, slot reuse)
+                let centers = [| for _ in 1 .. 3 -> random.NextInt64(-2_000_000_000_000L, 4_000_000_000_000L) |]
+                let times =
+                    [ for _ in 1 .. 400 ->
+                        if random.Next 4 = 0 then random.NextInt64(-30_000_000_000_000L, 30_000_000_000_000L)
+                        else centers.[random.Next centers.Length] + random.NextInt64(-3L * 86_400_000L, 3L * 86_400_000L) ]
+                for t in times do
+                    Expect.equal (cache.Start t) (Time.bucketStart g t) (sprintf "bucket of %d" t)
     ]
