@@ -189,7 +189,6 @@ let paths (root: JsonValue) : string[] =
         | JsonValue.Object fields -> for (k, v) in fields do walk (fieldPath path k) v
         | JsonValue.Array xs when not (Array.forall isPrimitive xs) -> xs |> Array.iteri (fun i x -> walk (sprintf "%s[%d]" path i) x)
         | _ ->
-            let path = if path = "$" then "$." else path
             if not (found.Contains path) then found.Add path
     walk "$" root
     found.ToArray()
@@ -289,6 +288,13 @@ let rec private merge (left: (string * JsonValue)[]) (right: (string * JsonValue
         | None -> result.Add((k, v))
     result.ToArray()
 
+let rec private holdsBoolean (j: JsonValue) =
+    match j with
+    | JsonValue.Bool _ -> true
+    | JsonValue.Array xs -> Array.exists holdsBoolean xs
+    | JsonValue.Object fields -> fields |> Array.exists (snd >> holdsBoolean)
+    | _ -> false
+
 let jsonFunctions : (string * FunctionDef) list =
     [ "json_value", atPath "json_value" (Between(2, 3)) (fun args ->
           let convert =
@@ -299,7 +305,12 @@ let jsonFunctions : (string * FunctionDef) list =
               else untypedLiteral
           fun found -> match found with Some j -> convert j | None -> Value.Null)
       "json_query", atPath "json_query" (Exactly 2) (fun _ found ->
-          match found with Some j -> toValue j | None -> Value.Null)
+          match found with
+          // An array holding booleans stays JSON text: as a Value.Array its booleans would
+          // turn into 1 and 0 wherever the value is grouped, sorted or printed.
+          | Some(JsonValue.Array _ as j) when holdsBoolean j -> Value.String(toText j)
+          | Some j -> toValue j
+          | None -> Value.Null)
       "json_query_array", atPath "json_query_array" (Exactly 2) (fun _ found ->
           match found with
           | None | Some JsonValue.Null -> Value.Null
@@ -312,9 +323,8 @@ let jsonFunctions : (string * FunctionDef) list =
           | _ -> Value.Null)
       "json_paths", lazyFn (Exactly 1) (fun a ->
           fun row ->
-              match a.[0] row with
-              | Value.Null -> Value.Null
-              | v -> Value.Array(paths (ofValue v) |> Array.map Value.String))
+              // A scalar, and null too, is the root itself: Druid answers ["$"].
+              Value.Array(paths (ofValue (a.[0] row)) |> Array.map Value.String))
       "json_object", lazyFn (AtLeast 0) (fun a ->
           if a.Length % 2 <> 0 then fail "json_object" "requires an even number of arguments"
           fun row ->

@@ -531,11 +531,13 @@ type IncrementalIndex(spec: IngestSpec) =
         |> Array.map (fun (bucketStart, groups) ->
             { Interval = { Start = bucketStart; End = Time.nextBucket gs.SegmentGranularity bucketStart }
               Times = groups |> Array.map table.Time
-              // A segment holds only the dimensions that have a value in it, as Druid's do.
+              // A segment holds only the dimensions that have a value in it, as Druid's do;
+              // an auto (nested) dimension is kept even when every row is null, as Druid
+              // lists such columns.
               Dimensions =
                   encoders
                   |> Seq.mapi (fun d e -> e, groups |> Array.map (fun g -> table.Code(g, d)))
-                  |> Seq.filter (fun (_, codes) -> codes |> Array.exists (fun c -> c <> 0))
+                  |> Seq.filter (fun (e, codes) -> e.IsNested || codes |> Array.exists (fun c -> c <> 0))
                   |> Seq.map (fun (e, codes) -> e.Schema.Name, e.ToColumn codes)
                   |> List.ofSeq
               Metrics = List.zip spec.Metrics (List.ofArray accumulators) |> List.map (fun (m, a) -> Aggregation.name m, a.ToColumn groups)

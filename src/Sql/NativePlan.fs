@@ -65,7 +65,8 @@ let private timeFloorOf (scope: Scope) (e: Ast.Expr) : Time.Granularity option =
 let rec toFilter (scope: Scope) (e: Ast.Expr) : Filter.Filter =
     let columnOf (x: Ast.Expr) =
         match x with
-        | Expr.Column(q, n) -> Some(resolve scope q n)
+        // After GROUP BY (HAVING), a grouped column reads as its dimension.
+        | Expr.Column(q, n) -> Some(match scope.Substitute x with Some f -> f | None -> resolve scope q n)
         | _ -> None
     let constOf (x: Ast.Expr) = SqlRewrite.constantValue scope x
     let typed (f: Field) (v: Value) =
@@ -211,6 +212,16 @@ let private limitOf (scope: Scope) (e: Ast.Expr option) =
     e |> Option.map (fun e -> SqlRewrite.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
 
 /// Plans a SELECT over one table; None when it needs the in-memory operators.
+/// The filter keeping the rows of an exact COUNT(DISTINCT x)'s inner groupBy whose key is
+/// not null. An ARRAY key is one value (a null filter would read its elements as the values
+/// of a multi-value string, and an array holding a null would count as null).
+let private distinctKeyPresent (scope: Scope) (x: Ast.Expr) (key: string) : Filter.Filter =
+    match (try snd (translate scope x) with _ -> SqlType.Null) with
+    | SqlType.Array _ ->
+        let notNull = DExpr.Call("notnull", [ DExpr.Identifier key ])
+        Filter.Expression(ExprText.toText notNull, notNull)
+    | _ -> Filter.Not(Filter.Null key)
+
 let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
     try
         match q with
@@ -293,7 +304,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                     aggCalls |> List.mapi (fun i call ->
                         let name = sprintf "a%d" i
                         match exactDistinct with
-                        | Some _ -> [ AggregatorSpec.Filtered(None, NativeJson.filterText (Filter.Not(Filter.Null distinctKey)), AggregatorSpec.Count name) ], None, SqlType.Bigint
+                        | Some x -> [ AggregatorSpec.Filtered(None, NativeJson.filterText (distinctKeyPresent scope x distinctKey), AggregatorSpec.Count name) ], None, SqlType.Bigint
                         | None -> aggregatorFor scope approxDistinct addVirtual name call)
                 let aggregations = planned |> List.collect (fun (a, _, _) -> a)
                 let aggPosts = planned |> List.choose (fun (_, p, _) -> p)

@@ -171,6 +171,12 @@ let private functionCall: P<Expr> =
         let args =
             opt (firstArg .>>. many (sym "," >>. arg)) .>>. returning
             |>> fun (a, r) -> (match a with Some(a, rest) -> a :: rest | None -> []) @ Option.toList r
+        // JSON_OBJECT(KEY k VALUE v, ...): the standard pair syntax, as alternating arguments.
+        let args =
+            if fn <> "JSON_OBJECT" then args
+            else
+                let pair = attempt (optional (kw "KEY") >>. expr .>> kw "VALUE" .>>. expr) |>> fun (k, v) -> [ k; v ]
+                attempt (sepBy1 pair (sym ",") |>> List.concat) <|> args
         let quantifier = opt ((kw "DISTINCT" >>% true) <|> (kw "ALL" >>% false)) |>> Option.defaultValue false
         pipe4 (sym "(" >>. quantifier) (args .>> sym ")") (opt (kw "FILTER" >>. parens (kw "WHERE" >>. expr))) (opt (kw "OVER" >>. window))
             (fun distinct args filter over -> Expr.Call(fn, distinct, args, filter, over))

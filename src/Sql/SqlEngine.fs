@@ -114,8 +114,10 @@ let rec private hasSubquery (q: Query) : bool =
 
 /// A WHERE conjunct as the native filter a scan runs in its place, when every column it reads
 /// is stored (the scan sees no computed columns).
+/// ARRAY columns stay out of pushed filters: a row-level native filter reads an array's
+/// elements as the values of a multi-value string (an array holding a null would be null).
 let private pushFilter (scope: Translate.Scope) (conjunct: Ast.Expr) : Filter.Filter option =
-    let stored = scope.Fields |> List.map (fun f -> f.Key) |> set
+    let stored = scope.Fields |> List.filter (fun f -> match f.Type with SqlType.Array _ -> false | _ -> true) |> List.map (fun f -> f.Key) |> set
     let f = NativePlan.toFilter scope conjunct
     if Filter.requiredColumns f |> List.forall stored.Contains then Some f else None
 

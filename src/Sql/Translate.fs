@@ -501,6 +501,7 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
         | Some t -> call "json_value" [ arg 0; arg 1; str t.NativeName ], t
         | None -> call "json_value" [ arg 0; arg 1 ], SqlType.Varchar
     | "BITWISE_AND" | "BITWISE_OR" | "BITWISE_XOR" -> same (name.ToLowerInvariant()) SqlType.Bigint
+    | "JSON_PATHS" | "JSON_KEYS" -> same (name.ToLowerInvariant()) (SqlType.Array SqlType.Varchar)
     | _ ->
         match ExprTimeAndArrays.table.TryFind(name.ToLowerInvariant()) with
         | Some _ -> call (name.ToLowerInvariant()) a, (if count > 0 then argType 0 else SqlType.Varchar)

@@ -438,7 +438,8 @@ let tests =
                   "json_keys(null, '$')", Value.Null
                   "json_paths(json)", strs [ "$.a"; "$.b.c"; "$.b.d"; "$.e[0].f"; "$.e[1].f"; "$.g"; "$.h"; "$.i"; "$.k l" ]
                   "json_paths(json_object('a.b', 1, 'c', json_object('d[0]', 2)))", strs [ "$.['a.b']"; "$.c.['d[0]']" ]
-                  "json_paths(5)", strs [ "$." ]
+                  "json_paths(5)", strs [ "$" ]
+                  "json_paths(null)", strs [ "$" ]
                   "json_value(json, '$.k l')", s "sp"
                   "json_value(json, '')", Value.Null
                   "json_value(5, '')", l 5L

@@ -49,6 +49,17 @@ let private plannerError (sql: string) =
     | Ok(Ast.QueryStatement q) -> errorOf (fun () -> PlannerRules.check unionCatalog q)
     | other -> failwithf "parse: %A" other
 
+/// Table `t` with one ARRAY<LONG> column `arr`: [1, null], [1, 2], null.
+let private arrayOptions (supports: NativeQuery -> bool) : SqlEngine.Options =
+    let arr = ColumnData.LongArrays { Offsets = [| 0; 2; 4; 4 |]; Values = [| 1L; 0L; 1L; 2L |]; ElementNulls = Some [| false; true; false; false |]; RowNulls = Some [| false; false; true |] }
+    let content: SegmentContent = { Interval = { Start = 0L; End = 10L }; Times = [| 1L; 2L; 3L |]; Dimensions = [ "arr", arr ]; Metrics = []; Metadata = "{}" }
+    let slice: Engine.SegmentSlice = { Id = "t_seg"; Content = content; Serves = content.Interval }
+    { Catalog = StaticCatalog [ "t", [ "__time", ColumnType.Long; "arr", ColumnType.Array ColumnType.Long ] ]
+      Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
+      Supports = supports
+      Now = 0L
+      ReadRows = Some(fun q -> TableReader.read q [ slice ]) }
+
 [<Tests>]
 let quidemFixTests =
     testList "Sql.QuidemFixes" [
@@ -105,6 +116,26 @@ let quidemFixTests =
             Expect.equal (ExprJson.parsePath "$.") (Ok [||]) "trailing dot"
             Expect.isError (ExprJson.parsePath "$..a") "an empty part inside stays an error"
         }
+        test "an ARRAY value holding a null is not null: IS NULL in a subquery, exact COUNT(DISTINCT)" {
+            let native, inMemory = arrayOptions SqlEngine.defaultSupports, arrayOptions (fun _ -> false)
+            Expect.equal (rows inMemory "SELECT COUNT(*) FROM (SELECT * FROM t WHERE arr IS NULL)") [ [ L 1L ] ] "only the null row"
+            let exact: SqlEngine.Request = { Sql = "SELECT COUNT(DISTINCT arr) FROM t"; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
+            Expect.equal (SqlEngine.execute native exact).Rows [ [| L 2L |] ] "native exact distinct"
+            Expect.equal (SqlEngine.execute inMemory exact).Rows [ [| L 2L |] ] "in-memory exact distinct"
+        }
+        test "HAVING reads a grouped ARRAY column as its dimension" {
+            let sql = "SELECT arr AS c, COUNT(*) AS cnt FROM t GROUP BY arr HAVING arr = ARRAY[1, 2]"
+            for options in [ arrayOptions SqlEngine.defaultSupports; arrayOptions (fun _ -> false) ] do
+                Expect.equal (rows options sql) [ [ Value.Array [| L 1L; L 2L |]; L 1L ] ] sql
+        }
+        test "JSON_QUERY keeps booleans inside arrays as JSON text" {
+            Expect.equal (rows inMemory "SELECT JSON_QUERY(PARSE_JSON('{\"a\":[true,null,1]}'), '$.a') FROM wikipedia LIMIT 1") [ [ S "[true,null,1]" ] ] "booleans"
+            Expect.equal (rows inMemory "SELECT JSON_QUERY(PARSE_JSON('{\"a\":[2,null,1]}'), '$.a') FROM wikipedia LIMIT 1") [ [ Value.Array [| L 2L; N; L 1L |] ] ] "numbers stay an array"
+        }
+        test "JSON_OBJECT takes KEY k VALUE v pairs; JSON_PATHS of a scalar or null is the root" {
+            Expect.equal (rows inMemory "SELECT JSON_OBJECT(KEY 'k' VALUE added, KEY 'c' VALUE channel) FROM wikipedia LIMIT 1") [ [ S "{\"k\":10,\"c\":\"#en.wikipedia\"}" ] ] "pairs"
+            Expect.equal (rows inMemory "SELECT JSON_PATHS(added), JSON_PATHS(page) FROM wikipedia WHERE channel = '#fr.wikipedia'") [ [ Value.Array [| S "$" |]; Value.Array [| S "$" |] ] ] "root"
+        }
         test "STRING_AGG refuses results over its max size with Druid's message" {
             let sql (limit: int) = sprintf "SELECT STRING_AGG(DISTINCT channel, '|', %d) FROM wikipedia" limit
             Expect.equal (rows inMemory (sql 59)) [ [ S "#en.wikipedia|#de.wikipedia|#fr.wikipedia" ] ] "fits"
@@ -122,6 +153,12 @@ let quidemFixTests =
                   Kind = QueryKind.Scan { Columns = [ "u" ]; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
                   Context = [] }
             Expect.equal (TableReader.read scan [ slice ]) [| [| S "AQAAAEAAAA==" |]; [| N |] |] "base64"
+        }
+        test "ingestion: an all-null auto column stays, an all-null string column goes, a string column of nested lists holds their Java text" {
+            let spec = FunctionalDruid.Tests.Core.AutoColumnTests.specWith """[{"type":"auto","name":"s"},{"type":"string","name":"c"},{"type":"string","name":"m","multiValueHandling":"ARRAY"}]""" false ""
+            let content, _ = FunctionalDruid.Tests.Core.AutoColumnTests.ingest spec [ """{"t":"2022-01-01","s":null,"c":null,"m":["1",["2"],["3",["4","5"]]]}""" ]
+            Expect.equal (content.Dimensions |> List.map fst) [ "s"; "m" ] "kept columns"
+            Expect.equal ((content.Dimensions |> List.find (fun (n, _) -> n = "m") |> snd).Cell 0) (Value.Array [| S "1"; S "[2]"; S "[3, [4, 5]]" |]) "stringified"
         }
         test "a string dimension stores nested list elements as Java prints them" {
             let tree = (Nested.tryParse """[null,"","1",["2"],["3",["4","5"]],{"a":1}]""").Value
