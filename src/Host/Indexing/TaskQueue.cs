@@ -61,10 +61,13 @@ public sealed class TaskQueue : IDisposable
             var status = new TaskStatusPayload(task.Id, TaskState.Failed, -1,
                 "Task was still running when the server stopped; it did not complete and published nothing");
             _store.UpdateTaskStatus(task.Id, status.ToJson(), false);
-            // Its intermediate persists are worthless: a stream task's range is read again from the stored offsets.
-            IntermediatePersists.Discard(WorkDir(task.Id));
             _log.LogWarning("Task {Task} was running when the server stopped; marked FAILED", task.Id);
         }
+        // No task of this process has started yet, so every work dir is a dead task's: its
+        // intermediate persists are worthless (a stream task's range is read again from the
+        // stored offsets), including those of a task killed after it recorded its end.
+        foreach (var taskDir in Directory.EnumerateDirectories(_tasksDir))
+            IntermediatePersists.Discard(Path.Combine(taskDir, "work"));
     }
 
     /// <summary>Validates and queues a task; returns its id.</summary>
