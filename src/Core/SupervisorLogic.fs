@@ -112,14 +112,17 @@ let assignStreamPartitions (taskCount: int) (partitions: KafkaOffsets.StreamPart
 let topicPatternRegex (pattern: string) : Text.RegularExpressions.Regex =
     Text.RegularExpressions.Regex(@"\A(?:" + pattern + @")\z", Text.RegularExpressions.RegexOptions.CultureInvariant)
 
+/// Kafka's own topics, which a consumer's topic listing leaves out (exclude.internal.topics).
+let private internalTopics = set [ "__consumer_offsets"; "__transaction_state" ]
+
 /// The topics a supervisor reads, in ordinal order: the one `topic` if the cluster has it, or
-/// every topic the pattern matches.
+/// every topic the pattern matches, Kafka's internal topics excepted.
 let topicsToRead (io: KafkaIoConfig) (clusterTopics: string list) : string list =
     match io.Topic, io.TopicPattern with
     | Some t, _ -> clusterTopics |> List.filter ((=) t)
     | None, Some p ->
         let regex = topicPatternRegex p
-        clusterTopics |> List.filter regex.IsMatch |> List.distinct |> List.sortWith (fun a b -> String.CompareOrdinal(a, b))
+        clusterTopics |> List.filter (fun t -> regex.IsMatch t && not (internalTopics.Contains t)) |> List.distinct |> List.sortWith (fun a b -> String.CompareOrdinal(a, b))
     | None, None -> []
 
 /// How a supervisor keys a partition of a topic it reads: by number alone for a single `topic`

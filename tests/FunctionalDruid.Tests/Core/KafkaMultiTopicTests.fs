@@ -104,6 +104,7 @@ let assignmentTests =
             Expect.equal (SupervisorLogic.topicsToRead (io None (Some "metrics-.*")) topics) [ "metrics-a"; "metrics-a2"; "metrics-b" ] "prefix"
             Expect.equal (SupervisorLogic.topicsToRead (io None (Some "clicks|impressions")) topics) [ "clicks"; "impressions" ] "alternation anchored as a whole"
             Expect.equal (SupervisorLogic.topicsToRead (io (Some "clicks") None) topics) [ "clicks" ] "one topic"
+            Expect.equal (SupervisorLogic.topicsToRead (io None (Some ".*")) [ "__consumer_offsets"; "a" ]) [ "a" ] "Kafka's internal topics are never read"
             Expect.equal (SupervisorLogic.topicsToRead (io (Some "nope") None) topics) [] "missing topic"
         }
         testProperty "a literal prefix pattern matches exactly the topics with that prefix" (fun (prefix: byte) (names: byte list) ->
