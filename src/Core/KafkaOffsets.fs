@@ -12,9 +12,38 @@ open FunctionalDruid.Core.Json
 /// Partition -> offset of the next message to read.
 type OffsetMap = Map<int, int64>
 
+/// Druid's KafkaTopicPartition: a partition of the supervisor's one `topic` (Topic is "", the
+/// key is the partition number) or of one of the topics its `topicPattern` matches (the key is
+/// "topic:partition"). Ordered by topic, then partition number.
+[<Struct>]
+type StreamPartition =
+    { Topic: string
+      Partition: int }
+    member this.IsMultiTopic = this.Topic.Length > 0
+    /// The key Druid writes in stored offsets, task ioConfigs and status reports.
+    override this.ToString() =
+        if this.Topic.Length = 0 then this.Partition.ToString(CultureInfo.InvariantCulture)
+        else this.Topic + ":" + this.Partition.ToString(CultureInfo.InvariantCulture)
+
+let singleTopicPartition (partition: int) : StreamPartition = { Topic = ""; Partition = partition }
+let topicPartition (topic: string) (partition: int) : StreamPartition = { Topic = topic; Partition = partition }
+
+/// Druid's reading of a key: text after the last ':' is the partition of the topic before it;
+/// a bare number is a partition of the single topic.
+let tryParseStreamPartition (key: string) : StreamPartition option =
+    let colon = key.LastIndexOf ':'
+    let number = if colon < 0 then key else key.Substring(colon + 1)
+    match Int32.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture) with
+    | true, p when colon < 0 -> Some(singleTopicPartition p)
+    | true, p when colon > 0 -> Some(topicPartition (key.Substring(0, colon)) p)
+    | _ -> None
+
+/// Offsets keyed the way a supervisor keys them, single- or multi-topic.
+type StreamOffsets = Map<StreamPartition, int64>
+
 /// Druid's KafkaDataSourceMetadata JSON, partitions in ascending order so that equal maps are
 /// equal text (the store compares and swaps text).
-let metadataJson (stream: string) (offsets: OffsetMap) : string =
+let metadataJson (stream: string) (offsets: Map<'k, int64>) : string =
     let partitions =
         offsets |> Map.toList |> List.map (fun (p, o) -> string p, Out.Long o)
     Out.toText false
@@ -50,11 +79,32 @@ let parseMetadata (n: Node) : string * OffsetMap =
 
 let parseMetadataText (text: string) : Result<string * OffsetMap, string * string> = Json.run text parseMetadata
 
+let private streamOffsetsOf (n: Node) : StreamOffsets =
+    properties n
+    |> List.map (fun (k, v) ->
+        match tryParseStreamPartition k with
+        | Some p -> p, asInt64 v
+        | None -> fail v (sprintf "Partition [%s] is neither a partition number nor topic:partition" k))
+    |> Map.ofList
+
+/// As parseMetadata, with keys of either form: "3" (single topic) or "topic:3" (topicPattern).
+let parseStreamMetadata (n: Node) : string * StreamOffsets =
+    let n = expectObject n
+    let partitions = expectObject (field n "partitions")
+    let stream = optString partitions "stream" |> Option.orElse (optString partitions "topic") |> Option.defaultValue ""
+    let map =
+        match tryField partitions "partitionSequenceNumberMap" |> Option.orElse (tryField partitions "partitionOffsetMap") with
+        | Some m -> streamOffsetsOf m
+        | None -> fail partitions "partitionSequenceNumberMap is required but missing"
+    stream, map
+
+let parseStreamMetadataText (text: string) : Result<string * StreamOffsets, string * string> = Json.run text parseStreamMetadata
+
 /// What a publish of the offset range [start, end) may do, given the stored offsets.
 [<RequireQualifiedAccess>]
-type CommitDecision =
+type CommitDecision<'k when 'k: comparison> =
     /// Publish, swapping the stored offsets for these.
-    | Commit of OffsetMap
+    | Commit of Map<'k, int64>
     /// A replica or an earlier attempt already committed this range: succeed, write nothing.
     | AlreadyCommitted
     /// An earlier range of these partitions is not committed yet: wait and ask again.
@@ -71,16 +121,16 @@ type private Verdict =
 
 /// Druid's check (start offsets must equal the stored ones), extended so that replicas and
 /// retries are idempotent and a range that is early waits instead of failing.
-let decideCommit (stored: OffsetMap) (start: OffsetMap) (finish: OffsetMap) : CommitDecision =
+let decideCommit (stored: Map<'k, int64>) (start: Map<'k, int64>) (finish: Map<'k, int64>) : CommitDecision<'k> =
     let verdicts =
         [ for KeyValue(p, s) in start do
             let e = defaultArg (Map.tryFind p finish) s
             match Map.tryFind p stored with
-            | None -> yield Conflict(sprintf "no stored offset for partition [%d]" p)
+            | None -> yield Conflict(sprintf "no stored offset for partition [%s]" (string p))
             | Some cur when cur = s -> yield (if e = s then Neutral else Fresh)
             | Some cur when cur >= e -> yield Done
-            | Some cur when cur < s -> yield Early(sprintf "partition [%d] is stored at %d, before this range's start %d" p cur s)
-            | Some cur -> yield Conflict(sprintf "partition [%d] is stored at %d, inside this range [%d, %d)" p cur s e) ]
+            | Some cur when cur < s -> yield Early(sprintf "partition [%s] is stored at %d, before this range's start %d" (string p) cur s)
+            | Some cur -> yield Conflict(sprintf "partition [%s] is stored at %d, inside this range [%d, %d)" (string p) cur s e) ]
     let has f = verdicts |> List.exists f
     let anyDone = has (fun v -> v = Done)
     let anyFresh = has (fun v -> v = Fresh)
@@ -92,18 +142,18 @@ let decideCommit (stored: OffsetMap) (start: OffsetMap) (finish: OffsetMap) : Co
     | None, None when anyDone && anyFresh -> CommitDecision.Mismatch "the stored offsets show part of this range committed and part not"
     | None, None when anyDone -> CommitDecision.AlreadyCommitted
     | None, None ->
-        let merged = start |> Map.fold (fun (acc: OffsetMap) p s -> Map.add p (defaultArg (Map.tryFind p finish) s) acc) stored
+        let merged = start |> Map.fold (fun (acc: Map<'k, int64>) p s -> Map.add p (defaultArg (Map.tryFind p finish) s) acc) stored
         CommitDecision.Commit merged
 
 /// The stored offsets extended with start offsets for partitions that have none, so a task
 /// group's start is durable before its tasks read; None when nothing needs writing.
-let withStartOffsets (stored: OffsetMap) (start: OffsetMap) : OffsetMap option =
+let withStartOffsets (stored: Map<'k, int64>) (start: Map<'k, int64>) : Map<'k, int64> option =
     let missing = start |> Map.filter (fun p _ -> not (Map.containsKey p stored))
     if missing.IsEmpty then None else Some(Map.fold (fun acc p o -> Map.add p o acc) stored missing)
 
 /// Where each task group starts: the stored offset of each partition, else the earliest or
 /// latest offset the stream has.
-let startOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap) (latest: OffsetMap) (useEarliest: bool) : OffsetMap =
+let startOffsets (stored: Map<'k, int64>) (partitions: 'k list) (earliest: Map<'k, int64>) (latest: Map<'k, int64>) (useEarliest: bool) : Map<'k, int64> =
     partitions
     |> List.map (fun p ->
         match Map.tryFind p stored with
@@ -112,16 +162,16 @@ let startOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap
     |> Map.ofList
 
 /// Where replicas stop: the furthest any of them read, per partition, never before the start.
-let endOffsets (start: OffsetMap) (replicaPositions: OffsetMap list) : OffsetMap =
+let endOffsets (start: Map<'k, int64>) (replicaPositions: Map<'k, int64> list) : Map<'k, int64> =
     start |> Map.map (fun p s -> replicaPositions |> List.fold (fun acc m -> max acc (defaultArg (Map.tryFind p m) s)) s)
 
 /// Messages each partition still has to deliver to reach the latest offset.
-let lag (latest: OffsetMap) (current: OffsetMap) : OffsetMap =
+let lag (latest: Map<'k, int64>) (current: Map<'k, int64>) : Map<'k, int64> =
     current |> Map.map (fun p c -> match Map.tryFind p latest with Some l -> l - c | None -> 0L)
 
 /// What a resetOffsets request would do to one partition.
-type ResetEffect =
-    { Partition: int
+type ResetEffect<'k> =
+    { Partition: 'k
       Current: int64 option
       Requested: int64
       /// Messages that would never be ingested (moving forward).
@@ -131,7 +181,7 @@ type ResetEffect =
       /// The requested offset lies outside what the stream still holds.
       OutOfRange: bool }
 
-let resetPreview (stored: OffsetMap) (requested: OffsetMap) (earliest: OffsetMap) (latest: OffsetMap) : ResetEffect list =
+let resetPreview (stored: Map<'k, int64>) (requested: Map<'k, int64>) (earliest: Map<'k, int64>) (latest: Map<'k, int64>) : ResetEffect<'k> list =
     [ for KeyValue(p, r) in requested do
         let cur = Map.tryFind p stored
         let lo = defaultArg (Map.tryFind p earliest) 0L
@@ -145,14 +195,14 @@ let resetPreview (stored: OffsetMap) (requested: OffsetMap) (earliest: OffsetMap
               OutOfRange = r < lo || r > hi } ]
 
 /// The stored offsets after a resetOffsets: the requested partitions replaced.
-let applyReset (stored: OffsetMap) (requested: OffsetMap) : OffsetMap =
+let applyReset (stored: Map<'k, int64>) (requested: Map<'k, int64>) : Map<'k, int64> =
     Map.fold (fun acc p o -> Map.add p o acc) stored requested
 
 /// A stored offset the stream no longer holds: retention deleted the messages before it, or
 /// the topic was recreated and has fewer messages than the offset says were read.
-type UnavailableOffset = { Partition: int; Stored: int64; Earliest: int64; Latest: int64 }
+type UnavailableOffset<'k> = { Partition: 'k; Stored: int64; Earliest: int64; Latest: int64 }
 
-let unavailableOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap) (latest: OffsetMap) : UnavailableOffset list =
+let unavailableOffsets (stored: Map<'k, int64>) (partitions: 'k list) (earliest: Map<'k, int64>) (latest: Map<'k, int64>) : UnavailableOffset<'k> list =
     [ for p in List.sort partitions do
         match Map.tryFind p stored, Map.tryFind p earliest, Map.tryFind p latest with
         | Some s, Some lo, Some hi when s < lo || s > hi -> yield { Partition = p; Stored = s; Earliest = lo; Latest = hi }
@@ -160,27 +210,27 @@ let unavailableOffsets (stored: OffsetMap) (partitions: int list) (earliest: Off
 
 /// What the supervisor does before starting a task group whose stored offsets may be gone.
 [<RequireQualifiedAccess>]
-type StartCheck =
+type StartCheck<'k when 'k: comparison> =
     | Available
     /// resetOffsetAutomatically: these stored offsets replace the unavailable ones (earliest or
     /// latest per useEarliestOffset); one message per reset partition for the recent errors.
-    | Reset of OffsetMap * string list
+    | Reset of Map<'k, int64> * string list
     /// Without resetOffsetAutomatically nothing is skipped silently: the group does not start.
     | Unavailable of string
 
-let checkStoredOffsets (stored: OffsetMap) (partitions: int list) (earliest: OffsetMap) (latest: OffsetMap)
-                       (useEarliest: bool) (resetAutomatically: bool) : StartCheck =
+let checkStoredOffsets (stored: Map<'k, int64>) (partitions: 'k list) (earliest: Map<'k, int64>) (latest: Map<'k, int64>)
+                       (useEarliest: bool) (resetAutomatically: bool) : StartCheck<'k> =
     match unavailableOffsets stored partitions earliest latest with
     | [] -> StartCheck.Available
     | gone when resetAutomatically ->
-        let target (u: UnavailableOffset) = if useEarliest then u.Earliest else u.Latest
+        let target (u: UnavailableOffset<'k>) = if useEarliest then u.Earliest else u.Latest
         let reset = gone |> List.fold (fun acc u -> Map.add u.Partition (target u) acc) stored
         let notes =
             gone |> List.map (fun u ->
-                sprintf "Previous sequenceNumber [%d] is no longer available for partition [%d] (earliest: [%d], latest: [%d]) - automatically resetting offset to [%d] (%s)"
-                    u.Stored u.Partition u.Earliest u.Latest (target u) (if useEarliest then "useEarliestOffset is true: messages may be read again" else "useEarliestOffset is false: messages may be skipped"))
+                sprintf "Previous sequenceNumber [%d] is no longer available for partition [%s] (earliest: [%d], latest: [%d]) - automatically resetting offset to [%d] (%s)"
+                    u.Stored (string u.Partition) u.Earliest u.Latest (target u) (if useEarliest then "useEarliestOffset is true: messages may be read again" else "useEarliestOffset is false: messages may be skipped"))
         StartCheck.Reset(reset, notes)
     | u :: _ ->
         StartCheck.Unavailable(
-            sprintf "Previous sequenceNumber [%d] is no longer available for partition [%d] (earliest: [%d], latest: [%d]). You can clear the previous sequenceNumber and start reading from a valid message by using the supervisor's reset API."
-                u.Stored u.Partition u.Earliest u.Latest)
+            sprintf "Previous sequenceNumber [%d] is no longer available for partition [%s] (earliest: [%d], latest: [%d]). You can clear the previous sequenceNumber and start reading from a valid message by using the supervisor's reset API."
+                u.Stored (string u.Partition) u.Earliest u.Latest)

@@ -85,6 +85,11 @@ let parseIoConfig (io: Node) : KafkaIoConfig =
     | None, None -> fail io "Either topic or topicPattern must be specified"
     | Some _, Some _ -> fail io "Only one of topic or topicPattern must be specified"
     | _ -> ()
+    match pattern with
+    | Some p ->
+        try Text.RegularExpressions.Regex(p) |> ignore
+        with :? ArgumentException as e -> fail (field io "topicPattern") (sprintf "Invalid topicPattern [%s]: %s" p e.Message)
+    | None -> ()
     let props =
         match tryField io "consumerProperties" with
         | None -> fail io "consumerProperties is required but missing"

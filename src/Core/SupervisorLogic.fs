@@ -92,3 +92,45 @@ let tryParseMultiTopicKey (key: string) : (string * int) option =
         match Int32.TryParse(key.AsSpan(colon + 1), Globalization.NumberStyles.None, Globalization.CultureInfo.InvariantCulture) with
         | true, p -> Some(key.Substring(0, colon), p)
         | _ -> None
+
+/// The task group of any partition a supervisor reads: Druid's partition-mod rule for the single
+/// `topic`, its topic-hash rule for the topics a `topicPattern` matches.
+let taskGroupOfStreamPartition (taskCount: int) (partition: KafkaOffsets.StreamPartition) : int =
+    if partition.IsMultiTopic then taskGroupOfTopicPartition taskCount partition.Topic partition.Partition
+    else taskGroupOf taskCount partition.Partition
+
+/// The partitions of each task group that has any, in ascending group and partition order.
+let assignStreamPartitions (taskCount: int) (partitions: KafkaOffsets.StreamPartition list) : (int * KafkaOffsets.StreamPartition list) list =
+    partitions
+    |> List.distinct
+    |> List.sort
+    |> List.groupBy (taskGroupOfStreamPartition taskCount)
+    |> List.sortBy fst
+
+/// Druid matches `topicPattern` against the whole topic name (Java's Matcher.matches): a topic
+/// that contains a match but does not match as a whole is not read.
+let topicPatternRegex (pattern: string) : Text.RegularExpressions.Regex =
+    Text.RegularExpressions.Regex(@"\A(?:" + pattern + @")\z", Text.RegularExpressions.RegexOptions.CultureInvariant)
+
+/// Kafka's own topics, which a consumer's topic listing leaves out (exclude.internal.topics).
+let private internalTopics = set [ "__consumer_offsets"; "__transaction_state" ]
+
+/// The topics a supervisor reads, in ordinal order: the one `topic` if the cluster has it, or
+/// every topic the pattern matches, Kafka's internal topics excepted.
+let topicsToRead (io: KafkaIoConfig) (clusterTopics: string list) : string list =
+    match io.Topic, io.TopicPattern with
+    | Some t, _ -> clusterTopics |> List.filter ((=) t)
+    | None, Some p ->
+        let regex = topicPatternRegex p
+        clusterTopics |> List.filter (fun t -> regex.IsMatch t && not (internalTopics.Contains t)) |> List.distinct |> List.sortWith (fun a b -> String.CompareOrdinal(a, b))
+    | None, None -> []
+
+/// How a supervisor keys a partition of a topic it reads: by number alone for a single `topic`
+/// (the stored form Druid has always used), "topic:partition" under a `topicPattern`.
+let streamPartitionOf (io: KafkaIoConfig) (topic: string) (partition: int) : KafkaOffsets.StreamPartition =
+    if io.TopicPattern.IsSome && io.Topic.IsNone then KafkaOffsets.topicPartition topic partition
+    else KafkaOffsets.singleTopicPartition partition
+
+/// The Kafka topic a partition key is read from.
+let topicOf (io: KafkaIoConfig) (partition: KafkaOffsets.StreamPartition) : string =
+    if partition.IsMultiTopic then partition.Topic else io.Stream

@@ -39,8 +39,12 @@ public static class KafkaClients
             .SetLogHandler((_, _) => { })
             .Build();
 
-    /// <summary>The topic's partition ids, or an error message when the cluster cannot be reached.</summary>
-    public static (List<int>? Partitions, string? Error) Partitions(KafkaSpec.KafkaIoConfig io, TimeSpan timeout, ILogger log)
+    /// <summary>
+    /// The partitions to read, or an error message when the cluster cannot be reached: those of the
+    /// one <c>topic</c>, or of every topic <c>topicPattern</c> matches (a topic created later is
+    /// found on the next call).
+    /// </summary>
+    public static (List<KafkaOffsets.StreamPartition>? Partitions, string? Error) Partitions(KafkaSpec.KafkaIoConfig io, TimeSpan timeout, ILogger log)
     {
         try
         {
@@ -50,16 +54,16 @@ public static class KafkaClients
                     config.Set(key, value);
             config.Set("socket.connection.setup.timeout.ms", "3000");
             using var admin = new AdminClientBuilder(config).SetLogHandler((_, _) => { }).SetErrorHandler((_, _) => { }).Build();
-            var topic = io.Topic is { } t ? t.Value : null;
-            var metadata = topic is null ? admin.GetMetadata(timeout) : admin.GetMetadata(topic, timeout);
-            var regex = io.TopicPattern is { } p ? new System.Text.RegularExpressions.Regex("^" + p.Value + "$") : null;
-            var matching = metadata.Topics.Where(m => topic is not null ? m.Topic == topic : regex!.IsMatch(m.Topic)).ToList();
-            var missing = matching.FirstOrDefault(m => m.Error.IsError);
+            var metadata = io.Topic is { } topic ? admin.GetMetadata(topic.Value, timeout) : admin.GetMetadata(timeout);
+            var byName = metadata.Topics.GroupBy(m => m.Topic).ToDictionary(g => g.Key, g => g.First());
+            var reading = SupervisorLogic.topicsToRead(io, ListModule.OfSeq(byName.Keys));
+            var missing = reading.Select(t => byName[t]).FirstOrDefault(m => m.Error.IsError);
             if (missing is not null) return (null, $"Topic [{missing.Topic}] is not available: {missing.Error.Reason}");
-            if (matching.Count == 0) return (null, $"Topic [{io.Stream}] does not exist");
-            // With a pattern the partitions of several topics would need their own numbering;
-            // the first matching topic is read (a documented limitation).
-            return (matching[0].Partitions.Select(x => x.PartitionId).Order().ToList(), null);
+            if (reading.IsEmpty) return (null, io.Topic is not null ? $"Topic [{io.Stream}] does not exist" : $"No topic matches the topicPattern [{io.Stream}]");
+            var partitions = reading
+                .SelectMany(t => byName[t].Partitions.Select(x => SupervisorLogic.streamPartitionOf(io, t, x.PartitionId)))
+                .Order().ToList();
+            return (partitions, null);
         }
         catch (KafkaException e)
         {
@@ -67,15 +71,19 @@ public static class KafkaClients
         }
     }
 
+    /// <summary>The Kafka topic-partition a supervisor's partition key names.</summary>
+    public static TopicPartition TopicPartitionOf(KafkaSpec.KafkaIoConfig io, KafkaOffsets.StreamPartition p) =>
+        new(SupervisorLogic.topicOf(io, p), new Partition(p.Partition));
+
     /// <summary>Earliest and latest offsets of the partitions.</summary>
-    public static (FSharpMap<int, long> Earliest, FSharpMap<int, long> Latest) Watermarks(
-        IConsumer<Ignore, byte[]> consumer, string topic, IEnumerable<int> partitions, TimeSpan timeout)
+    public static (FSharpMap<KafkaOffsets.StreamPartition, long> Earliest, FSharpMap<KafkaOffsets.StreamPartition, long> Latest) Watermarks(
+        IConsumer<Ignore, byte[]> consumer, KafkaSpec.KafkaIoConfig io, IEnumerable<KafkaOffsets.StreamPartition> partitions, TimeSpan timeout)
     {
-        var earliest = new List<Tuple<int, long>>();
-        var latest = new List<Tuple<int, long>>();
+        var earliest = new List<Tuple<KafkaOffsets.StreamPartition, long>>();
+        var latest = new List<Tuple<KafkaOffsets.StreamPartition, long>>();
         foreach (var p in partitions)
         {
-            var w = consumer.QueryWatermarkOffsets(new TopicPartition(topic, new Partition(p)), timeout);
+            var w = consumer.QueryWatermarkOffsets(TopicPartitionOf(io, p), timeout);
             earliest.Add(Tuple.Create(p, w.Low.Value));
             latest.Add(Tuple.Create(p, w.High.Value));
         }

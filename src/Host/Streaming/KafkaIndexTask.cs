@@ -6,6 +6,7 @@ using FunctionalDruid.Host.Indexing;
 using FunctionalDruid.Host.Metadata;
 using FunctionalDruid.Host.Storage;
 using Microsoft.FSharp.Collections;
+using StreamPartition = FunctionalDruid.Core.KafkaOffsets.StreamPartition;
 
 namespace FunctionalDruid.Host.Streaming;
 
@@ -32,7 +33,7 @@ public sealed class KafkaIndexTask
     readonly Dictionary<int, List<PersistedPart>> _parts = [];
     readonly IntermediatePersists _persists;
     readonly string _workDir;
-    readonly Dictionary<int, long> _positions = [];
+    readonly Dictionary<StreamPartition, long> _positions = [];
     readonly List<Input.RowResult> _results = [];
     bool _dirty;
     long _unparseable;
@@ -42,6 +43,7 @@ public sealed class KafkaIndexTask
     volatile string? _error;
     IReadOnlyList<string> _published = [];
     readonly long _createdAt;
+    readonly bool _multiTopic;
 
     public KafkaIndexTask(string id, TaskGroupRun group, StreamTaskContext ctx, CancellationToken serverStopping)
     {
@@ -58,6 +60,7 @@ public sealed class KafkaIndexTask
         _workDir = ctx.Tasks.WorkDir(id);
         _persists = new IntermediatePersists(_workDir, "persist", MaxBytesInMemory);
         _createdAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        _multiTopic = group.Spec.IoConfig.Topic is null;
     }
 
     public string Id { get; }
@@ -69,7 +72,7 @@ public sealed class KafkaIndexTask
     public Task? Work { get; private set; }
     public long CreatedAt => _createdAt;
 
-    public FSharpMap<int, long> Positions
+    public FSharpMap<StreamPartition, long> Positions
     {
         get { lock (_gate) return MapModule.OfSeq(_positions.Select(kv => Tuple.Create(kv.Key, kv.Value))); }
     }
@@ -103,14 +106,13 @@ public sealed class KafkaIndexTask
     {
         var cancel = _cancel.Token;
         var io = _spec.IoConfig;
-        var topic = io.Stream;
         try
         {
             _state = "BUILD_SEGMENTS";
             using (var consumer = KafkaClients.Consumer(io, $"kafka-supervisor-{_spec.DataSource}", _ctx.Log))
             {
-                consumer.Assign(_group.Start.Select(kv => new TopicPartitionOffset(topic, new Partition(kv.Key), new Offset(kv.Value))));
-                Read(consumer, topic, cancel);
+                consumer.Assign(_group.Start.Select(kv => new TopicPartitionOffset(KafkaClients.TopicPartitionOf(io, kv.Key), new Offset(kv.Value))));
+                Read(consumer, cancel);
                 consumer.Close();
             }
             Publish(cancel);
@@ -163,10 +165,10 @@ public sealed class KafkaIndexTask
 
     // ------------------------------------------------------------------ reading
 
-    void Read(IConsumer<Ignore, byte[]> consumer, string topic, CancellationToken cancel)
+    void Read(IConsumer<Ignore, byte[]> consumer, CancellationToken cancel)
     {
         var reader = new Input.RowReader(_ingest.InputFormat, null);
-        var paused = new HashSet<int>();
+        var paused = new HashSet<StreamPartition>();
         var pollTimeout = TimeSpan.FromMilliseconds(Math.Max(1, _spec.IoConfig.PollTimeoutMillis));
         var maxRows = IngestSpec.persistThresholdRows(_ingest.Tuning);
         var maxBytes = MaxBytesInMemory;
@@ -181,7 +183,7 @@ public sealed class KafkaIndexTask
                     foreach (var (p, stop) in end.Select(kv => (kv.Key, kv.Value)))
                     {
                         if (_positions[p] < stop) { done = false; continue; }
-                        if (paused.Add(p)) consumer.Pause([new TopicPartition(topic, new Partition(p))]);
+                        if (paused.Add(p)) consumer.Pause([KafkaClients.TopicPartitionOf(_spec.IoConfig, p)]);
                     }
                 if (done) return;
             }
@@ -213,9 +215,9 @@ public sealed class KafkaIndexTask
 
     long MaxBytesInMemory => _ingest.Tuning.MaxBytesInMemory > 0 ? _ingest.Tuning.MaxBytesInMemory : Math.Max(32L << 20, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 12);
 
-    long Handle(ConsumeResult<Ignore, byte[]> message, Input.RowReader reader, FSharpMap<int, long>? end, Rollup.RowCounters counters)
+    long Handle(ConsumeResult<Ignore, byte[]> message, Input.RowReader reader, FSharpMap<StreamPartition, long>? end, Rollup.RowCounters counters)
     {
-        var p = message.Partition.Value;
+        var p = _multiTopic ? KafkaOffsets.topicPartition(message.Topic, message.Partition.Value) : KafkaOffsets.singleTopicPartition(message.Partition.Value);
         var offset = message.Offset.Value;
         if (!_positions.TryGetValue(p, out var position) || offset < position) return 0;
         if (end is not null && end.TryFind(p) is { } stop && offset >= stop.Value) return 0;
@@ -325,7 +327,7 @@ public sealed class KafkaIndexTask
                 var storedText = _ctx.Store.GetCommitMetadata(ds);
                 var stored = StoredOffsets.Parse(storedText);
                 var decision = KafkaOffsets.decideCommit(stored, _group.Start, end);
-                if (decision is KafkaOffsets.CommitDecision.Commit commit)
+                if (decision is KafkaOffsets.CommitDecision<StreamPartition>.Commit commit)
                 {
                     if (TryCommit(chunks, storedText, commit.Item, cancel)) return;
                     continue;
@@ -335,7 +337,7 @@ public sealed class KafkaIndexTask
                     _ctx.Log.LogInformation("Kafka task {Task}: its offsets were already committed by a replica or an earlier attempt", Id);
                     return;
                 }
-                if (decision is KafkaOffsets.CommitDecision.Mismatch mismatch)
+                if (decision is KafkaOffsets.CommitDecision<StreamPartition>.Mismatch mismatch)
                     throw new TaskFailure($"The stored offsets do not match this task's offsets: {mismatch.Item}");
             }
             // An earlier range of these partitions is still publishing: its commit comes first.
@@ -343,7 +345,7 @@ public sealed class KafkaIndexTask
         }
     }
 
-    bool TryCommit(List<FSharpList<SegmentContent>> chunks, string? storedText, FSharpMap<int, long> newOffsets, CancellationToken cancel)
+    bool TryCommit(List<FSharpList<SegmentContent>> chunks, string? storedText, FSharpMap<StreamPartition, long> newOffsets, CancellationToken cancel)
     {
         var ds = _spec.DataSource;
         var existing = _ctx.Store.GetUsedSegments(ds).Select(r => Segment.ofJson(r.Payload)).Where(r => r.IsOk).Select(r => r.ResultValue).ToList();
@@ -416,7 +418,7 @@ public sealed class KafkaIndexTask
         },
     };
 
-    public static JsonObject OffsetsJson(FSharpMap<int, long> offsets)
+    public static JsonObject OffsetsJson(FSharpMap<StreamPartition, long> offsets)
     {
         var o = new JsonObject();
         foreach (var kv in offsets) o[kv.Key.ToString()] = kv.Value;
@@ -427,11 +429,11 @@ public sealed class KafkaIndexTask
 /// <summary>The stored offsets of a data source (empty when none are stored or they belong to another stream type).</summary>
 public static class StoredOffsets
 {
-    public static FSharpMap<int, long> Parse(string? text)
+    public static FSharpMap<StreamPartition, long> Parse(string? text)
     {
-        if (string.IsNullOrEmpty(text)) return MapModule.Empty<int, long>();
-        var parsed = KafkaOffsets.parseMetadataText(text);
-        return parsed.IsOk ? parsed.ResultValue.Item2 : MapModule.Empty<int, long>();
+        if (string.IsNullOrEmpty(text)) return MapModule.Empty<StreamPartition, long>();
+        var parsed = KafkaOffsets.parseStreamMetadataText(text);
+        return parsed.IsOk ? parsed.ResultValue.Item2 : MapModule.Empty<StreamPartition, long>();
     }
 }
 

@@ -4,6 +4,7 @@ using FunctionalDruid.Core;
 using FunctionalDruid.Host.Indexing;
 using FunctionalDruid.Host.Metadata;
 using Microsoft.FSharp.Collections;
+using StreamPartition = FunctionalDruid.Core.KafkaOffsets.StreamPartition;
 
 namespace FunctionalDruid.Host.Streaming;
 
@@ -27,8 +28,8 @@ public sealed class KafkaSupervisor : IDisposable
     readonly SemaphoreSlim _nudge = new(0);
     readonly Task _loop;
     IConsumer<Ignore, byte[]>? _offsetsConsumer;
-    List<int> _partitions = [];
-    FSharpMap<int, long> _latest = MapModule.Empty<int, long>();
+    List<StreamPartition> _partitions = [];
+    FSharpMap<StreamPartition, long> _latest = MapModule.Empty<StreamPartition, long>();
     string? _offsetsLastUpdated;
     string _detailedState = "PENDING";
     bool _everConnected;
@@ -121,10 +122,10 @@ public sealed class KafkaSupervisor : IDisposable
             _everConnected = true;
             _partitions = partitions;
             _offsetsConsumer ??= KafkaClients.Consumer(io, $"kafka-supervisor-{spec.DataSource}", _ctx.Log);
-            FSharpMap<int, long> earliest;
+            FSharpMap<StreamPartition, long> earliest;
             try
             {
-                (earliest, _latest) = KafkaClients.Watermarks(_offsetsConsumer, io.Stream, partitions, TimeSpan.FromSeconds(5));
+                (earliest, _latest) = KafkaClients.Watermarks(_offsetsConsumer, io, partitions, TimeSpan.FromSeconds(5));
                 _offsetsLastUpdated = Time.formatIso(now);
             }
             catch (KafkaException e)
@@ -140,9 +141,15 @@ public sealed class KafkaSupervisor : IDisposable
                 _detailedState = "SUSPENDED";
                 return;
             }
-            foreach (var assignment in SupervisorLogic.assignPartitions(io.TaskCount, ListModule.OfSeq(partitions)))
+            foreach (var assignment in SupervisorLogic.assignStreamPartitions(io.TaskCount, ListModule.OfSeq(partitions)))
             {
-                if (_reading.ContainsKey(assignment.Item1)) continue;
+                if (_reading.TryGetValue(assignment.Item1, out var current))
+                {
+                    // A topic that started to match the pattern: the group's next generation reads
+                    // it (Druid's repartition), so the reading one ends now and publishes.
+                    if (assignment.Item2.All(current.Start.ContainsKey)) continue;
+                    EndReading(current, now);
+                }
                 StartGroup(assignment.Item1, assignment.Item2.ToList(), earliest, now);
             }
             _detailedState = "RUNNING";
@@ -214,11 +221,11 @@ public sealed class KafkaSupervisor : IDisposable
         _publishing.Add(g);
     }
 
-    void StartGroup(int groupId, List<int> partitions, FSharpMap<int, long> earliest, long now)
+    void StartGroup(int groupId, List<StreamPartition> partitions, FSharpMap<StreamPartition, long> earliest, long now)
     {
         var spec = Spec;
         var ds = spec.DataSource;
-        FSharpMap<int, long> start;
+        FSharpMap<StreamPartition, long> start;
         // The start offsets are made durable before anything is read, under the publish lock so
         // that no publish moves them in between.
         lock (_ctx.Tasks.PublishLock(ds))
@@ -229,8 +236,8 @@ public sealed class KafkaSupervisor : IDisposable
                 var stored = StoredOffsets.Parse(storedText);
                 var check = KafkaOffsets.checkStoredOffsets(stored, ListModule.OfSeq(partitions), earliest, _latest,
                     spec.IoConfig.UseEarliestOffset, spec.Tuning.ResetOffsetAutomatically);
-                if (check is KafkaOffsets.StartCheck.Unavailable unavailable) throw new InvalidOperationException(unavailable.Item);
-                if (check is KafkaOffsets.StartCheck.Reset reset)
+                if (check is KafkaOffsets.StartCheck<StreamPartition>.Unavailable unavailable) throw new InvalidOperationException(unavailable.Item);
+                if (check is KafkaOffsets.StartCheck<StreamPartition>.Reset reset)
                 {
                     var resetCommit = new DataSourceCommit(ds, storedText, KafkaOffsets.metadataJson(spec.IoConfig.Stream, reset.Item1));
                     if (_ctx.Store.PublishSegments([], resetCommit) == CommitOutcome.Committed)
@@ -282,7 +289,7 @@ public sealed class KafkaSupervisor : IDisposable
     JsonObject TaskPayload(string id, TaskGroupRun group)
     {
         var io = Spec.IoConfig;
-        JsonObject SequenceNumbers(string type, FSharpMap<int, long> offsets) => new()
+        JsonObject SequenceNumbers(string type, FSharpMap<StreamPartition, long> offsets) => new()
         {
             ["type"] = type,
             ["stream"] = io.Stream,
@@ -308,6 +315,7 @@ public sealed class KafkaSupervisor : IDisposable
                 ["endSequenceNumbers"] = SequenceNumbers("end", MapModule.OfSeq(group.Start.Select(kv => Tuple.Create(kv.Key, long.MaxValue)))),
                 ["consumerProperties"] = consumer,
                 ["pollTimeout"] = io.PollTimeoutMillis,
+                ["multiTopic"] = io.Topic is null,
                 ["useTransaction"] = true,
                 ["minimumMessageTime"] = group.Window.Earliest == long.MinValue ? null : Time.formatIso(group.Window.Earliest),
                 ["maximumMessageTime"] = group.Window.Latest == long.MaxValue ? null : Time.formatIso(group.Window.Latest),
@@ -414,14 +422,14 @@ public sealed class KafkaSupervisor : IDisposable
         }
     }
 
-    public FSharpMap<int, long> Latest { get { lock (_gate) return _latest; } }
-    public FSharpMap<int, long> Earliest()
+    public FSharpMap<StreamPartition, long> Latest { get { lock (_gate) return _latest; } }
+    public FSharpMap<StreamPartition, long> Earliest()
     {
         lock (_gate)
         {
-            if (_offsetsConsumer is null) return MapModule.Empty<int, long>();
-            try { return KafkaClients.Watermarks(_offsetsConsumer, Spec.IoConfig.Stream, _partitions, TimeSpan.FromSeconds(5)).Earliest; }
-            catch (KafkaException) { return MapModule.Empty<int, long>(); }
+            if (_offsetsConsumer is null) return MapModule.Empty<StreamPartition, long>();
+            try { return KafkaClients.Watermarks(_offsetsConsumer, Spec.IoConfig, _partitions, TimeSpan.FromSeconds(5)).Earliest; }
+            catch (KafkaException) { return MapModule.Empty<StreamPartition, long>(); }
         }
     }
 

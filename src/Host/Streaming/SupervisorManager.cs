@@ -7,6 +7,7 @@ using FunctionalDruid.Host.Metadata;
 using FunctionalDruid.Host.Querying;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
+using StreamPartition = FunctionalDruid.Core.KafkaOffsets.StreamPartition;
 
 namespace FunctionalDruid.Host.Streaming;
 
@@ -184,7 +185,7 @@ public sealed class SupervisorManager : IRealtimeSegments, IExternalTaskRunner, 
     public JsonObject ResetOffsets(string id, string body, bool preview)
     {
         var s = Require(id);
-        var parsed = KafkaOffsets.parseMetadataText(body);
+        var parsed = KafkaOffsets.parseStreamMetadataText(body);
         if (parsed.IsError) throw new InvalidSupervisorException(Api.DruidErrors.AtPath(parsed.ErrorValue.Item1, parsed.ErrorValue.Item2));
         var (stream, requested) = (parsed.ResultValue.Item1, parsed.ResultValue.Item2);
         if (stream != "" && stream != s.Spec.IoConfig.Stream)
@@ -197,7 +198,7 @@ public sealed class SupervisorManager : IRealtimeSegments, IExternalTaskRunner, 
             ["applied"] = !preview,
             ["partitions"] = new JsonArray(effects.Select(e => (JsonNode?)new JsonObject
             {
-                ["partition"] = e.Partition,
+                ["partition"] = e.Partition.IsMultiTopic ? JsonValue.Create(e.Partition.ToString()) : JsonValue.Create(e.Partition.Partition),
                 ["currentOffset"] = e.Current is { } c ? c.Value : null,
                 ["requestedOffset"] = e.Requested,
                 ["skippedMessages"] = e.Skipped,

@@ -1,5 +1,6 @@
 using FunctionalDruid.Core;
 using Microsoft.FSharp.Collections;
+using StreamPartition = FunctionalDruid.Core.KafkaOffsets.StreamPartition;
 
 namespace FunctionalDruid.Host.Streaming;
 
@@ -9,10 +10,10 @@ namespace FunctionalDruid.Host.Streaming;
 /// Whichever replica commits first records the segments it published here, which is what the
 /// realtime view uses to stop answering for the group once those segments are served.
 /// </summary>
-public sealed class TaskGroupRun(int groupId, FSharpMap<int, long> start, long createdAt, KafkaSpec.SupervisorSpec spec)
+public sealed class TaskGroupRun(int groupId, FSharpMap<StreamPartition, long> start, long createdAt, KafkaSpec.SupervisorSpec spec)
 {
     public int GroupId { get; } = groupId;
-    public FSharpMap<int, long> Start { get; } = start;
+    public FSharpMap<StreamPartition, long> Start { get; } = start;
     public long CreatedAt { get; } = createdAt;
     public KafkaSpec.SupervisorSpec Spec { get; } = spec;
     public SupervisorLogic.MessageWindow Window { get; } = SupervisorLogic.messageWindow(spec.IoConfig, createdAt);
@@ -27,12 +28,12 @@ public sealed class TaskGroupRun(int groupId, FSharpMap<int, long> start, long c
     /// <summary>Failed replicas the supervisor has already replaced (touched under the supervisor's lock only).</summary>
     public HashSet<string> Replaced { get; } = [];
 
-    volatile FSharpMap<int, long>? _end;
+    volatile FSharpMap<StreamPartition, long>? _end;
     /// <summary>Set once by the supervisor when reading ends; replicas read up to it, then publish.</summary>
-    public FSharpMap<int, long>? End => _end;
+    public FSharpMap<StreamPartition, long>? End => _end;
     public long? PublishingSince { get; private set; }
 
-    public void EndReading(FSharpMap<int, long> end, long now)
+    public void EndReading(FSharpMap<StreamPartition, long> end, long now)
     {
         PublishingSince = now;
         _end = end;
