@@ -592,7 +592,7 @@ let parseTask (task: Node) : IngestSpec =
     validateDataSource dsNode dataSource
     let parserNode = tryField dataSchema "parser"
     let parseSpec = parserNode |> Option.map legacyParseSpec
-    let legacyFormat = parseSpec |> Option.map Input.parseLegacyParseSpec
+    let legacyFormat = parseSpec |> Option.map InputFormatSpec.parseLegacyParseSpec
     let fromSchemaOrParseSpec key =
         tryField dataSchema key |> Option.orElse (parseSpec |> Option.bind (fun ps -> tryField ps key))
     let timestampSpec =
@@ -630,7 +630,7 @@ let parseTask (task: Node) : IngestSpec =
     match inputFormatNode, tryField ioConfig "firehose" with
     | Some f, Some _ -> fail f "Cannot use firehose and inputFormat together. Try using inputSource instead of firehose."
     | _ -> ()
-    let givenFormat = inputFormatNode |> Option.map Input.parseInputFormat
+    let givenFormat = inputFormatNode |> Option.map InputFormatSpec.parseInputFormat
     match parserNode, tryField ioConfig "inputSource" with
     | Some p, Some _ -> fail p "Cannot use parser and inputSource together. Try using inputFormat instead of parser."
     | _ -> ()

@@ -8,6 +8,7 @@ open System.Text
 open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Input
+open FunctionalDruid.Core.InputFormatSpec
 open NodaTime
 
 let private format (json: string) =

@@ -5,6 +5,7 @@ open Expecto
 open FsCheck
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Input
+open FunctionalDruid.Core.InputFormatSpec
 open FunctionalDruid.Tests
 
 let private format (json: string) =
