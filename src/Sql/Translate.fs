@@ -412,9 +412,14 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
     | "TIMESTAMPDIFF" ->
         need 3 3
         let unit = match args.[0] with Expr.Keyword k -> k | _ -> stringConst 0
-        match fixedUnitMillis unit with
-        | Some ms -> call "div" [ bin Subtract (arg 2) (arg 1); lit (Value.Long ms) ], SqlType.Bigint
-        | None -> SqlError.unsupported (sprintf "TIMESTAMPDIFF with unit %s is not supported" unit)
+        let months () = call "subtract_months" [ arg 2; arg 1; zoneText scope ]
+        match fixedUnitMillis unit, unit.ToUpperInvariant().Replace("SQL_TSI_", "") with
+        | Some ms, _ -> call "div" [ bin Subtract (arg 2) (arg 1); lit (Value.Long ms) ], SqlType.Bigint
+        // Calendar units count whole months in the session time zone, as Druid plans them.
+        | None, "MONTH" -> months (), SqlType.Bigint
+        | None, "QUARTER" -> call "div" [ months (); lit (Value.Long 3L) ], SqlType.Bigint
+        | None, "YEAR" -> call "div" [ months (); lit (Value.Long 12L) ], SqlType.Bigint
+        | None, _ -> SqlError.unsupported (sprintf "TIMESTAMPDIFF with unit %s is not supported" unit)
     | "CURRENT_TIMESTAMP" | "LOCALTIMESTAMP" | "NOW" -> lit (Value.Long scope.Now), SqlType.Timestamp
     | "CURRENT_DATE" -> call "timestamp_floor" [ lit (Value.Long scope.Now); str "P1D"; lit Value.Null; zoneText scope ], SqlType.Date
     | "CONCAT" -> same "concat" SqlType.Varchar

@@ -1,0 +1,39 @@
+/// TIMESTAMPDIFF in calendar units: whole months between two instants (Joda's monthsBetween,
+/// truncated toward zero), quarters and years as whole thirds and twelfths of those.
+module FunctionalDruid.Tests.Sql.SqlTimestampDiffTests
+
+open Expecto
+open FunctionalDruid.Core
+open FunctionalDruid.Sql
+open FunctionalDruid.Tests.Sql.SqlEngineTests
+
+let private t0 = (Time.tryParseInstant "2015-09-12T00:00:00Z").Value
+
+let private wikiRows =
+    [ { Time = t0; Channel = "#en.wikipedia"; Page = "Main"; User = "ann"; Added = 10L; Delta = 1.5 }
+      { Time = t0 + 25L * 3600000L; Channel = "#en.wikipedia"; Page = "Main"; User = "dan"; Added = 3L; Delta = 1.0 } ]
+
+let private rows (options: SqlEngine.Options) (sql: string) = (run options sql []).Rows |> List.map List.ofArray
+
+let private constant (sql: string) (expected: int64) =
+    test sql {
+        Expect.equal (rows (optionsFor wikiRows SqlEngine.defaultSupports) sql) [ [ Value.Long expected ] ] sql
+    }
+
+[<Tests>]
+let tests =
+    testList "sql/timestampdiff" [
+        constant "SELECT TIMESTAMPDIFF(MONTH, TIMESTAMP '2015-01-31 00:00:00', TIMESTAMP '2015-03-30 00:00:00')" 1L
+        constant "SELECT TIMESTAMPDIFF(MONTH, TIMESTAMP '2015-01-31 00:00:00', TIMESTAMP '2015-03-31 00:00:00')" 2L
+        constant "SELECT TIMESTAMPDIFF(MONTH, TIMESTAMP '2015-03-30 00:00:00', TIMESTAMP '2015-01-31 00:00:00')" -1L
+        constant "SELECT TIMESTAMPDIFF(QUARTER, TIMESTAMP '2013-07-01 00:00:00', TIMESTAMP '2015-06-30 00:00:00')" 7L
+        constant "SELECT TIMESTAMPDIFF(YEAR, TIMESTAMP '2013-07-01 00:00:00', TIMESTAMP '2015-06-30 00:00:00')" 1L
+        constant "SELECT TIMESTAMPDIFF(YEAR, TIMESTAMP '2013-07-01 00:00:00', TIMESTAMP '2015-07-01 00:00:00')" 2L
+
+        test "months from a column, natively and in memory" {
+            let sql = "SELECT __time, TIMESTAMPDIFF(MONTH, TIMESTAMP '2015-07-12 12:00:00', __time) FROM wikipedia ORDER BY __time"
+            let expected = [ [ Value.Long t0; Value.Long 1L ]; [ Value.Long(t0 + 25L * 3600000L); Value.Long 2L ] ]
+            Expect.equal (rows (optionsFor wikiRows SqlEngine.defaultSupports) sql) expected "native"
+            Expect.equal (rows (optionsFor wikiRows (fun _ -> false)) sql) expected "in memory"
+        }
+    ]
