@@ -12,12 +12,19 @@ let private outputTypeOf (n: Node) : ColumnType =
     match tryField n "outputType" with
     | None -> ColumnType.String
     | Some t ->
-        match (asString t).Trim().ToUpperInvariant() with
-        | "STRING" -> ColumnType.String
-        | "LONG" -> ColumnType.Long
-        | "FLOAT" -> ColumnType.Float
-        | "DOUBLE" -> ColumnType.Double
-        | other -> fail t (sprintf "Unknown outputType [%s]; expected STRING, LONG, FLOAT or DOUBLE" other)
+        let scalar (text: string) =
+            match text with
+            | "STRING" -> Some ColumnType.String
+            | "LONG" -> Some ColumnType.Long
+            | "FLOAT" -> Some ColumnType.Float
+            | "DOUBLE" -> Some ColumnType.Double
+            | _ -> None
+        let text = (asString t).Trim().ToUpperInvariant()
+        let arrayElement = if text.StartsWith "ARRAY<" && text.EndsWith ">" then scalar (text.Substring(6, text.Length - 7)) else None
+        match scalar text, arrayElement with
+        | Some scalarType, _ -> scalarType
+        | None, Some element -> ColumnType.Array element
+        | None, None -> fail t (sprintf "Unknown outputType [%s]; expected STRING, LONG, FLOAT, DOUBLE or ARRAY<STRING|LONG|DOUBLE>" text)
 
 let private checkRegex (n: Node) =
     let pattern = asString n

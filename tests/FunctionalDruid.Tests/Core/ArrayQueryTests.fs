@@ -37,23 +37,11 @@ let private segment =
 
 let private run (query: string) = runQuery query [ segment ]
 
-/// A groupBy on one array dimension with an ARRAY output type (set on the parsed query, as the
-/// SQL layer plans it).
+/// A groupBy on one array dimension with an ARRAY output type, as native JSON asks for it.
 let private groupBy (dimension: string) (outputType: ColumnType) =
-    let text =
-        sprintf """{"queryType":"groupBy","dataSource":"t","intervals":["2020/2021"],"granularity":"all",
-                    "dimensions":[{"type":"default","dimension":"%s","outputName":"v"}],
-                    "aggregations":[{"type":"count","name":"rows"}]}""" dimension
-    let q =
-        match QueryParseSurface.parseText text with
-        | Ok q -> q
-        | Error(path, problem) -> failwithf "%s: %s" path problem
-    let q =
-        match q.Kind with
-        | Query.QueryKind.GroupBy g -> { q with Kind = Query.QueryKind.GroupBy { g with Dimensions = [ Query.DimensionSpec.Default(dimension, "v", outputType) ] } }
-        | _ -> failwith "not a groupBy"
-    let slices = [ ({ Id = "seg0"; Content = segment; Serves = segment.Interval }: Engine.SegmentSlice) ]
-    Json.Out.toText false (Engine.run q slices)
+    run (sprintf """{"queryType":"groupBy","dataSource":"t","intervals":["2020/2021"],"granularity":"all",
+                     "dimensions":[{"type":"default","dimension":"%s","outputName":"v","outputType":"%s"}],
+                     "aggregations":[{"type":"count","name":"rows"}]}""" dimension outputType.DruidName)
 
 let private countWhere (filter: string) =
     run (sprintf """{"queryType":"timeseries","dataSource":"t","intervals":["2020/2021"],"granularity":"all",

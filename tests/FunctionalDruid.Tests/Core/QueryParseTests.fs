@@ -137,7 +137,7 @@ let queryParseTests =
                   DimensionSpec.Extraction("d", "o", ColumnType.String, ExtractionFn.Lookup([ "a", "A" ], true, None, true)) ]
             for text, expected in cases do Expect.equal (ok QueryParse.parseDimensionSpec text) expected text
             Expect.equal (onNode QueryParse.parseDimensionSpec """{"type":"extraction","dimension":"d"}""") (Error("", "extractionFn is required but missing")) "no fn"
-            Expect.equal (onNode QueryParse.parseDimensionSpec """{"type":"default","dimension":"d","outputType":"BLOB"}""") (Error("outputType", "Unknown outputType [BLOB]; expected STRING, LONG, FLOAT or DOUBLE")) "bad type"
+            Expect.equal (onNode QueryParse.parseDimensionSpec """{"type":"default","dimension":"d","outputType":"BLOB"}""") (Error("outputType", "Unknown outputType [BLOB]; expected STRING, LONG, FLOAT, DOUBLE or ARRAY<STRING|LONG|DOUBLE>")) "bad type"
             Expect.equal (onNode QueryParse.parseDimensionSpec """{"type":"weird","dimension":"d"}""") (Error("type", "Unknown dimensionSpec type [weird]")) "bad spec type"
         }
         test "topN metric specs" {
