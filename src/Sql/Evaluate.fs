@@ -247,10 +247,15 @@ and private join (ctx: Context) (left: Relation) (kind: JoinKind) (right: Relati
     let nullsLeft = Array.create n Value.Null
     let nullsRight = Array.create right.Fields.Length Value.Null
     let rightMatched = Array.zeroCreate rightRows.Length
+    let allRight = Array.init rightRows.Length id
+    let candidates =
+        match on |> Option.map (fun c -> equiJoinKeys ctx left right (resolveSubqueries ctx c)) with
+        | Some(_ :: _ as keys) -> hashedCandidates keys rightRows allRight
+        | _ -> fun _ -> allRight
     let rows = List<Value[]>()
     for l in leftRows do
         let mutable any = false
-        for j in 0 .. rightRows.Length - 1 do
+        for j in candidates l do
             let row = Array.append l rightRows.[j]
             if matches row then
                 any <- true
@@ -261,6 +266,24 @@ and private join (ctx: Context) (left: Relation) (kind: JoinKind) (right: Relati
         for j in 0 .. rightRows.Length - 1 do
             if not rightMatched.[j] then rows.Add(Array.append nullsLeft rightRows.[j])
     { Fields = fields; Rows = List.ofSeq rows }
+
+/// The equality conjuncts of a join condition with one side over the left relation only and
+/// the other over the right only (constants and columns of both sides don't qualify): the keys
+/// of a hash join. The whole condition is still checked on every candidate pair.
+and private equiJoinKeys (ctx: Context) (left: Relation) (right: Relation) (condition: Ast.Expr) =
+    let over (fields: Field list) (e: Ast.Expr) =
+        try Some(compileOver fields (fst (translate (emptyScope ctx fields) e))) with _ -> None
+    let sided (a: Ast.Expr) (b: Ast.Expr) =
+        match over left.Fields a, over right.Fields a, over left.Fields b, over right.Fields b with
+        | Some l, None, None, Some r -> Some(l, r)
+        | _ -> None
+    [ for c in conjuncts condition do
+          match c with
+          | Expr.Binary(BinaryOp.Eq, a, b) ->
+              match sided a b |> Option.orElse (sided b a) with
+              | Some pair -> yield pair
+              | None -> ()
+          | _ -> () ]
 
 and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) : Relation =
     let where = s.Where |> Option.map (resolveSubqueries ctx)

@@ -36,6 +36,53 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
             | true, i -> row.[i]
             | _ -> Value.Null)
 
+// ---- hash join candidates ---------------------------------------------------------------------
+
+/// A join key part that may only put rows together that could be equal: numbers (and strings
+/// that read as numbers) by their value truncated to an integer, since Druid's equality coerces
+/// across number types; other strings as they are; null with the empty string (the two are
+/// one value when Druid runs without SQL-compatible nulls). Arrays have no
+/// key (null), so they fall back to comparing every pair.
+let private joinKeyPart (v: Value) : string =
+    let number (d: float) =
+        if Double.IsNaN d || Double.IsInfinity d then "#" + d.ToString(Globalization.CultureInfo.InvariantCulture)
+        else "#" + (Math.Truncate d + 0.0).ToString("R", Globalization.CultureInfo.InvariantCulture) // + 0.0: -0 is 0
+    match v with
+    | Value.Null | Value.String "" -> "\u0000"
+    | Value.Long l -> number (float l)
+    | Value.Double d -> number d
+    | Value.String s ->
+        match Value.parseDoubleText s with
+        | Some d -> number d
+        | None -> "$" + s
+    | _ -> null
+
+/// For each left row, the right rows (indexes, in order) whose keys could equal its keys —
+/// every right row when a key has no hashable form.
+let hashedCandidates (keys: ((Value[] -> Value) * (Value[] -> Value)) list) (rightRows: Value[][]) (allRight: int[]) : Value[] -> int[] =
+    let leftKeys = keys |> List.map fst |> Array.ofList
+    let rightKeys = keys |> List.map snd |> Array.ofList
+    let keyOf (evals: (Value[] -> Value)[]) (row: Value[]) =
+        let parts = evals |> Array.map (fun e -> joinKeyPart (e row))
+        if Array.contains null parts then null else String.Join("\u0001", parts)
+    let buckets = Dictionary<string, List<int>>(StringComparer.Ordinal)
+    let mutable hashable = true
+    for j in 0 .. rightRows.Length - 1 do
+        match keyOf rightKeys rightRows.[j] with
+        | null -> hashable <- false
+        | k ->
+            match buckets.TryGetValue k with
+            | true, l -> l.Add j
+            | _ -> buckets.[k] <- List<int>([ j ])
+    if not hashable then fun _ -> allRight
+    else
+        let found = Dictionary<string, int[]>(StringComparer.Ordinal)
+        for KeyValue(k, l) in buckets do found.[k] <- l.ToArray()
+        fun left ->
+            match keyOf leftKeys left with
+            | null -> allRight
+            | k -> match found.TryGetValue k with | true, js -> js | _ -> [||]
+
 // ---- value order (ORDER BY, MIN/MAX, window ordering) -------------------------------------------
 
 let rec compareValues (a: Value) (b: Value) : int =
