@@ -67,15 +67,17 @@ let private offsetMapOf (n: Node) : OffsetMap =
 
 /// The stream and offsets in a stored or posted metadata document; Druid's older
 /// (`partitionOffsetMap`) and newer (`partitionSequenceNumberMap`) spellings both work.
-let parseMetadata (n: Node) : string * OffsetMap =
+let private metadataWith (offsetsOf: Node -> 'offsets) (n: Node) : string * 'offsets =
     let n = expectObject n
     let partitions = expectObject (field n "partitions")
     let stream = optString partitions "stream" |> Option.orElse (optString partitions "topic") |> Option.defaultValue ""
     let map =
         match tryField partitions "partitionSequenceNumberMap" |> Option.orElse (tryField partitions "partitionOffsetMap") with
-        | Some m -> offsetMapOf m
+        | Some m -> offsetsOf m
         | None -> fail partitions "partitionSequenceNumberMap is required but missing"
     stream, map
+
+let parseMetadata (n: Node) : string * OffsetMap = metadataWith offsetMapOf n
 
 let parseMetadataText (text: string) : Result<string * OffsetMap, string * string> = Json.run text parseMetadata
 
@@ -88,15 +90,7 @@ let private streamOffsetsOf (n: Node) : StreamOffsets =
     |> Map.ofList
 
 /// As parseMetadata, with keys of either form: "3" (single topic) or "topic:3" (topicPattern).
-let parseStreamMetadata (n: Node) : string * StreamOffsets =
-    let n = expectObject n
-    let partitions = expectObject (field n "partitions")
-    let stream = optString partitions "stream" |> Option.orElse (optString partitions "topic") |> Option.defaultValue ""
-    let map =
-        match tryField partitions "partitionSequenceNumberMap" |> Option.orElse (tryField partitions "partitionOffsetMap") with
-        | Some m -> streamOffsetsOf m
-        | None -> fail partitions "partitionSequenceNumberMap is required but missing"
-    stream, map
+let parseStreamMetadata (n: Node) : string * StreamOffsets = metadataWith streamOffsetsOf n
 
 let parseStreamMetadataText (text: string) : Result<string * StreamOffsets, string * string> = Json.run text parseStreamMetadata
 

@@ -47,15 +47,7 @@ let persistFiles (dataDir: string) =
     if Directory.Exists tasks then Directory.GetFiles(tasks, "*.fdseg", SearchOption.AllDirectories) else [||]
 
 let private fastPoll (seconds: float) (what: string) (observe: unit -> 'a) (check: 'a -> bool) =
-    let deadline = DateTime.UtcNow.AddSeconds seconds
-    let rec loop () =
-        let v = observe ()
-        if check v then v
-        elif DateTime.UtcNow > deadline then failtestf "%s: still %A after %.0f s" what v seconds
-        else
-            Threading.Thread.Sleep 10
-            loop ()
-    loop ()
+    waitUntilEvery 10 seconds what observe check
 
 let private activeRead (s: Server) =
     let p = statusPayload s "kafkatest"

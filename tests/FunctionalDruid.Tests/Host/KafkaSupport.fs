@@ -71,17 +71,21 @@ let days (body: string) : (int64 * int64) list =
             if pv <> 0L then yield click, pv ]
     | _ -> failtestf "not a timeseries result: %s" body
 
-/// Polls until `check` holds, failing with the last observation after `seconds`.
-let waitUntil (seconds: float) (what: string) (observe: unit -> 'a) (check: 'a -> bool) : 'a =
+/// Polls every `pollMillis` until `check` holds, failing with the last observation after `seconds`.
+let waitUntilEvery (pollMillis: int) (seconds: float) (what: string) (observe: unit -> 'a) (check: 'a -> bool) : 'a =
     let deadline = DateTime.UtcNow.AddSeconds seconds
     let rec loop () =
         let v = observe ()
         if check v then v
         elif DateTime.UtcNow > deadline then failtestf "%s: still %A after %.0f s" what v seconds
         else
-            Threading.Thread.Sleep 100
+            Threading.Thread.Sleep pollMillis
             loop ()
     loop ()
+
+/// Polls until `check` holds, failing with the last observation after `seconds`.
+let waitUntil (seconds: float) (what: string) (observe: unit -> 'a) (check: 'a -> bool) : 'a =
+    waitUntilEvery 100 seconds what observe check
 
 let queryDays (r: #IServer) (query: string) =
     let code, body = post r "/druid/v2" query

@@ -12,17 +12,6 @@ let private L (x: int64) = Value.Long x
 let private S (x: string) = Value.String x
 let private N = Value.Null
 
-let private hour = 3600000L
-let private t0 = (Time.tryParseInstant "2015-09-12T00:00:00Z").Value
-
-let private wikiRows =
-    [ { Time = t0; Channel = "#en.wikipedia"; Page = "Main"; User = "ann"; Added = 10L; Delta = 1.5 }
-      { Time = t0 + 10L; Channel = "#de.wikipedia"; Page = "Haupt"; User = "bob"; Added = 5L; Delta = -2.0 }
-      { Time = t0 + hour; Channel = "#en.wikipedia"; Page = "Corbyn"; User = "ann"; Added = 100L; Delta = 0.5 }
-      { Time = t0 + hour + 5L; Channel = "#en.wikipedia"; Page = "Main"; User = "cid"; Added = 7L; Delta = 3.0 }
-      { Time = t0 + 2L * hour; Channel = "#fr.wikipedia"; Page = null; User = "bob"; Added = 1L; Delta = 0.0 }
-      { Time = t0 + 25L * hour; Channel = "#en.wikipedia"; Page = "Main"; User = "dan"; Added = 3L; Delta = 1.0 } ]
-
 let private native = optionsFor wikiRows SqlEngine.defaultSupports
 let private inMemory = optionsFor wikiRows (fun _ -> false)
 

@@ -12,10 +12,11 @@ open FunctionalDruid.Sql
 
 type Row = { Time: int64; Channel: string; Page: string; User: string; Added: int64; Delta: float }
 
-let private hour = 3600000L
-let private t0 = (Time.tryParseInstant "2015-09-12T00:00:00Z").Value
+let hour = 3600000L
+let t0 = (Time.tryParseInstant "2015-09-12T00:00:00Z").Value
 
-let private wikiRows =
+/// Six wikipedia-like rows over two days, shared by the SQL test modules.
+let wikiRows =
     [ { Time = t0; Channel = "#en.wikipedia"; Page = "Main"; User = "ann"; Added = 10L; Delta = 1.5 }
       { Time = t0 + 10L; Channel = "#de.wikipedia"; Page = "Haupt"; User = "bob"; Added = 5L; Delta = -2.0 }
       { Time = t0 + hour; Channel = "#en.wikipedia"; Page = "Corbyn"; User = "ann"; Added = 100L; Delta = 0.5 }

@@ -7,9 +7,7 @@ open FunctionalDruid.Core
 open FunctionalDruid.Sql
 open FunctionalDruid.Tests.Sql.SqlEngineTests
 
-let private t0 = (Time.tryParseInstant "2015-09-12T00:00:00Z").Value
-
-let private wikiRows =
+let private twoRows =
     [ { Time = t0; Channel = "#en.wikipedia"; Page = "Main"; User = "ann"; Added = 10L; Delta = 1.5 }
       { Time = t0 + 25L * 3600000L; Channel = "#en.wikipedia"; Page = "Main"; User = "dan"; Added = 3L; Delta = 1.0 } ]
 
@@ -17,7 +15,7 @@ let private rows (options: SqlEngine.Options) (sql: string) = (run options sql [
 
 let private constant (sql: string) (expected: int64) =
     test sql {
-        Expect.equal (rows (optionsFor wikiRows SqlEngine.defaultSupports) sql) [ [ Value.Long expected ] ] sql
+        Expect.equal (rows (optionsFor twoRows SqlEngine.defaultSupports) sql) [ [ Value.Long expected ] ] sql
     }
 
 [<Tests>]
@@ -33,7 +31,7 @@ let tests =
         test "months from a column, natively and in memory" {
             let sql = "SELECT __time, TIMESTAMPDIFF(MONTH, TIMESTAMP '2015-07-12 12:00:00', __time) FROM wikipedia ORDER BY __time"
             let expected = [ [ Value.Long t0; Value.Long 1L ]; [ Value.Long(t0 + 25L * 3600000L); Value.Long 2L ] ]
-            Expect.equal (rows (optionsFor wikiRows SqlEngine.defaultSupports) sql) expected "native"
-            Expect.equal (rows (optionsFor wikiRows (fun _ -> false)) sql) expected "in memory"
+            Expect.equal (rows (optionsFor twoRows SqlEngine.defaultSupports) sql) expected "native"
+            Expect.equal (rows (optionsFor twoRows (fun _ -> false)) sql) expected "in memory"
         }
     ]
