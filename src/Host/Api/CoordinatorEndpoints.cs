@@ -5,7 +5,7 @@ using FunctionalDruid.Host.Storage;
 namespace FunctionalDruid.Host.Api;
 
 /// <summary>The coordinator reads that tools and harnesses poll: data sources, their used
-/// segments, and load status.</summary>
+/// segments, and load status; the retention rules API lives in RulesEndpoints.</summary>
 public static class CoordinatorEndpoints
 {
     public static void Map(WebApplication app, IMetadataStore store, SegmentCache cache)
@@ -47,17 +47,30 @@ public static class CoordinatorEndpoints
             return segment is null ? DruidErrors.NotFound($"Segment [{id}] not found") : Results.Text(segment.Payload, "application/json");
         });
 
-        // Percentage of each data source's used segments that the segment cache serves.
+        // Percentage of each data source's segments to load (used, and loaded by the retention
+        // rules) that the segment cache serves.
         app.MapGet($"{root}/loadstatus", () =>
         {
             var result = new JsonObject();
             foreach (var group in store.GetUsedSegments().GroupBy(s => s.DataSource))
-            {
-                var loaded = group.Count(s => cache.IsLoaded(s.Id));
-                result[group.Key] = 100.0 * loaded / group.Count();
-            }
+                result[group.Key] = LoadedPercent(group, cache);
             return Results.Json(result);
         });
+
+        app.MapGet($"{root}/datasources/{{ds}}/loadstatus", (string ds) =>
+        {
+            var used = store.GetUsedSegments(ds);
+            if (used.Count == 0) return Results.NoContent();
+            return Results.Json(new JsonObject { [ds] = LoadedPercent(used, cache) });
+        });
+
+        RulesEndpoints.Map(app, store, cache);
+    }
+
+    static double LoadedPercent(IEnumerable<SegmentRecord> used, SegmentCache cache)
+    {
+        var toLoad = used.Where(s => !cache.IsRuledOut(s.Id)).ToList();
+        return toLoad.Count == 0 ? 100.0 : 100.0 * toLoad.Count(s => cache.IsLoaded(s.Id)) / toLoad.Count;
     }
 
     static long SizeOf(SegmentRecord record) =>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using FunctionalDruid.Core;
 using FunctionalDruid.Host.Metadata;
+using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 
 namespace FunctionalDruid.Host.Storage;
@@ -47,8 +48,8 @@ public sealed class LoadedSegment
 }
 
 /// <summary>Loads used segments from deep storage into the local segment cache and serves them
-/// (Druid's historical role). The metadata store is the source of truth: Sync makes the loaded
-/// set equal to its used segments.</summary>
+/// (Druid's historical role), following the retention rules (Druid's coordinator role). The
+/// metadata store is the source of truth for segments and rules.</summary>
 public sealed class SegmentCache : IDisposable
 {
     readonly IMetadataStore _store;
@@ -56,6 +57,7 @@ public sealed class SegmentCache : IDisposable
     readonly ILogger _log;
     readonly ConcurrentDictionary<string, LoadedSegment> _loaded = new();
     readonly ConcurrentDictionary<string, string> _failures = new();
+    readonly ConcurrentDictionary<string, byte> _ruledOut = new();
     readonly object _syncGate = new();
 
     public SegmentCache(IMetadataStore store, string cacheDir, ILogger log)
@@ -71,15 +73,57 @@ public sealed class SegmentCache : IDisposable
 
     public bool IsLoaded(string segmentId) => _loaded.ContainsKey(segmentId);
 
+    /// <summary>Used segments left unloaded because their first matching retention rule does
+    /// not load them, and segments this cache marked unused because a drop rule matched them.
+    /// Handoff counts them as done: nothing will ever serve them.</summary>
+    public bool IsRuledOut(string segmentId) => _ruledOut.ContainsKey(segmentId);
+
+    /// <summary>The current retention rules of a data source, then the default rules.</summary>
+    public (FSharpList<RetentionRules.Rule> Own, FSharpList<RetentionRules.Rule> Defaults) RulesFor(string dataSource)
+    {
+        var all = _store.GetAllRules();
+        return (ParseStored(all, dataSource, ListModule.Empty<RetentionRules.Rule>()), ParseStored(all, RetentionRules.DefaultRulesKey, RetentionRules.defaultRules));
+    }
+
+    FSharpList<RetentionRules.Rule> ParseStored(IReadOnlyDictionary<string, string> all, string dataSource, FSharpList<RetentionRules.Rule> absent)
+    {
+        if (!all.TryGetValue(dataSource, out var payload)) return absent;
+        var parsed = RetentionRules.tryParseRules(payload);
+        if (parsed.IsOk) return parsed.ResultValue;
+        _log.LogWarning("Ignoring unreadable retention rules of {DataSource}: {Problem}", dataSource, parsed.ErrorValue.Item2);
+        return absent;
+    }
+
+    /// <summary>Makes the loaded set equal to the used segments that the retention rules load,
+    /// and, as Druid's coordinator does, marks segments that a drop rule matches as unused.</summary>
     public void Sync()
     {
         lock (_syncGate)
         {
             var used = _store.GetUsedSegments();
-            var wanted = new HashSet<string>(used.Select(r => r.Id));
+            var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            var allRules = _store.GetAllRules();
+            var defaults = ParseStored(allRules, RetentionRules.DefaultRulesKey, RetentionRules.defaultRules);
+            var rulesByDataSource = new Dictionary<string, FSharpList<RetentionRules.Rule>>(StringComparer.Ordinal);
+            var wanted = new HashSet<string>();
+            var dropped = new List<string>();
             foreach (var record in used)
             {
-                if (_loaded.ContainsKey(record.Id) || _failures.ContainsKey(record.Id)) continue;
+                if (!rulesByDataSource.TryGetValue(record.DataSource, out var own))
+                    rulesByDataSource[record.DataSource] = own = ParseStored(allRules, record.DataSource, ListModule.Empty<RetentionRules.Rule>());
+                var matched = RetentionRules.firstMatch(now, own, defaults, IntervalOf(record));
+                if (RetentionRules.shouldLoad(matched)) { wanted.Add(record.Id); _ruledOut.TryRemove(record.Id, out _); continue; }
+                _ruledOut[record.Id] = 0;
+                if (RetentionRules.isDrop(matched)) dropped.Add(record.Id);
+            }
+            if (dropped.Count > 0)
+            {
+                var marked = _store.MarkSegmentsUnused(dropped);
+                _log.LogInformation("Retention rules: marked {Count} segments unused", marked);
+            }
+            foreach (var record in used)
+            {
+                if (!wanted.Contains(record.Id) || _loaded.ContainsKey(record.Id) || _failures.ContainsKey(record.Id)) continue;
                 try
                 {
                     _loaded[record.Id] = Load(record);
@@ -95,6 +139,15 @@ public sealed class SegmentCache : IDisposable
             foreach (var id in _failures.Keys.Where(id => !wanted.Contains(id)).ToList())
                 _failures.TryRemove(id, out _);
         }
+    }
+
+    static Time.Interval IntervalOf(SegmentRecord record)
+    {
+        var start = Time.tryParseInstant(record.Start);
+        var end = Time.tryParseInstant(record.End);
+        return new Time.Interval(
+            start is null ? Time.minInstant : start.Value,
+            end is null ? Time.maxInstant : end.Value);
     }
 
     LoadedSegment Load(SegmentRecord record)

@@ -381,15 +381,17 @@ public sealed class KafkaIndexTask
         if (published.Count > 0) _ctx.Cache.Sync();
         var timeout = _spec.Tuning.HandoffConditionTimeoutMillis;
         var deadline = Environment.TickCount64 + (timeout <= 0 ? long.MaxValue / 2 : timeout);
-        // A segment that failed to load will never be served: waiting for it would hang forever.
-        while (published.Any(id => !_ctx.Cache.IsLoaded(id) && !_ctx.Cache.Failures.ContainsKey(id)))
+        // A segment that failed to load, or that the retention rules do not load, will never be
+        // served: waiting for it would hang forever. Druid's handoff notifier likewise counts a
+        // segment no load rule matches as handed off.
+        while (published.Any(id => !_ctx.Cache.IsLoaded(id) && !_ctx.Cache.IsRuledOut(id) && !_ctx.Cache.Failures.ContainsKey(id)))
         {
             if (Environment.TickCount64 > deadline) break;
             cancel.WaitHandle.WaitOne(50);
             cancel.ThrowIfCancellationRequested();
             _ctx.Cache.Sync();
         }
-        HandoffConfirmed = published.All(_ctx.Cache.IsLoaded);
+        HandoffConfirmed = published.All(id => _ctx.Cache.IsLoaded(id) || _ctx.Cache.IsRuledOut(id));
         _group.HandedOffAt ??= DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
     }
 

@@ -246,7 +246,8 @@ public sealed class SupervisorManager : IRealtimeSegments, IExternalTaskRunner, 
         foreach (var s in _supervisors.Values.Where(s => s.Spec.DataSource == dataSource))
         foreach (var group in s.Groups())
         {
-            if (group.PublishedIds is { } ids && ids.All(leasedSegmentIds.Contains)) continue;
+            // Handed off: the cache serves the group's segments, or the retention rules keep them unserved.
+            if (group.PublishedIds is { } ids && ids.All(id => leasedSegmentIds.Contains(id) || _ctx.Cache.IsRuledOut(id))) continue;
             if (group.Contributor is not { } task) continue;
             var i = 0;
             foreach (var content in task.RealtimeContents())
