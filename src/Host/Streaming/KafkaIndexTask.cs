@@ -152,14 +152,18 @@ public sealed class KafkaIndexTask
     void Finish(string status, string? error)
     {
         _error = error;
-        _status = status;
         try { _ctx.Tasks.SaveReport(Id, Report()); }
         catch (Exception e) { _ctx.Log.LogWarning("Kafka task {Task}: could not save its report: {Message}", Id, e.Message); }
         // A server going down leaves the task active, so the next start reports it as orphaned.
-        if (ServerStopping && status != TaskState.Success) return;
-        var duration = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - _createdAt;
-        try { _ctx.Store.UpdateTaskStatus(Id, new TaskStatusPayload(Id, status, duration, error).ToJson(), false); }
-        catch (Exception e) { _ctx.Log.LogWarning("Kafka task {Task}: could not record its status: {Message}", Id, e.Message); }
+        if (!(ServerStopping && status != TaskState.Success))
+        {
+            var duration = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - _createdAt;
+            try { _ctx.Store.UpdateTaskStatus(Id, new TaskStatusPayload(Id, status, duration, error).ToJson(), false); }
+            catch (Exception e) { _ctx.Log.LogWarning("Kafka task {Task}: could not record its status: {Message}", Id, e.Message); }
+        }
+        // Only now does the supervisor stop listing the task: the task API already answers its
+        // final status, so nobody sees a task that is neither in the supervisor nor finished.
+        _status = status;
         if (error is not null) _ctx.Log.LogWarning("Kafka task {Task} finished {Status}: {Error}", Id, status, error);
     }
 
