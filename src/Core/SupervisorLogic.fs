@@ -52,6 +52,19 @@ let accepts (window: MessageWindow) (time: int64) : bool = time >= window.Earlie
 
 let isUnbounded (window: MessageWindow) = window.Earliest = Int64.MinValue && window.Latest = Int64.MaxValue
 
+/// How often a task group replaces failed replicas, per replica, before it stops: a failure
+/// every replica meets (too many parse exceptions, say) would otherwise replace forever.
+let maxReplacementsPerReplica = 3
+
+/// The failed replicas (in order) a reading group replaces now, given how many it already
+/// replaced; each replacement reads the group's range from its start offsets.
+let replicasToReplace (replicas: int) (alreadyReplaced: int) (newlyFailed: string list) : string list =
+    List.truncate (max 0 (maxReplacementsPerReplica * replicas - alreadyReplaced)) newlyFailed
+
+/// Druid's druid.supervisor.unhealthinessThreshold: this many failed runs in a row make the
+/// supervisor UNHEALTHY_SUPERVISOR.
+let unhealthinessThreshold = 3
+
 /// Druid's Kafka task ids: `index_kafka_<dataSource>_<random>`; the group id names the
 /// supervisor's task family.
 let taskId (dataSource: string) (random: string) : string = sprintf "index_kafka_%s_%s" dataSource random

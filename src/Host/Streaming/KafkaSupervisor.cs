@@ -64,8 +64,7 @@ public sealed class KafkaSupervisor : IDisposable
                 {
                     RecordError(e.Message);
                     _ctx.Log.LogWarning("Supervisor {Id}: {Message}", Id, e.Message);
-                    // Druid's druid.supervisor.unhealthinessThreshold: consecutive failed runs.
-                    if (++_failedRuns >= UnhealthinessThreshold) _detailedState = "UNHEALTHY_SUPERVISOR";
+                    if (++_failedRuns >= SupervisorLogic.unhealthinessThreshold) _detailedState = "UNHEALTHY_SUPERVISOR";
                 }
                 if (Finished) return;
                 await _nudge.WaitAsync(TimeSpan.FromMilliseconds(Math.Max(10, Spec.IoConfig.PeriodMillis)), _stopping.Token);
@@ -92,8 +91,6 @@ public sealed class KafkaSupervisor : IDisposable
         }
     }
 
-    const int MaxReplacementsPerReplica = 3;
-    const int UnhealthinessThreshold = 3;
     int _failedRuns;
 
     static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -170,10 +167,9 @@ public sealed class KafkaSupervisor : IDisposable
                 // A failed replica is replaced while its twins keep reading: the newcomer reads the
                 // group's range from its start offsets, and the commit rule lets only one publish count.
                 var failed = g.Replicas.Where(r => r.Status == TaskState.Failed && !r.ServerStopping && !g.Replaced.Contains(r.Id)).ToList();
-                foreach (var r in failed)
+                var replace = SupervisorLogic.replicasToReplace(g.Spec.IoConfig.Replicas, g.Replaced.Count, ListModule.OfSeq(failed.Select(r => r.Id))).ToHashSet();
+                foreach (var r in failed.Where(r => replace.Contains(r.Id)))
                 {
-                    // A failure every replica meets (e.g. too many parse errors) would replace forever.
-                    if (g.Replaced.Count >= MaxReplacementsPerReplica * g.Spec.IoConfig.Replicas) break;
                     g.Replaced.Add(r.Id);
                     RecordError($"Task [{r.Id}] of task group [{g.GroupId}] failed ({r.Error}); starting a replacement from the group's start offsets");
                     StartReplica(g, now);

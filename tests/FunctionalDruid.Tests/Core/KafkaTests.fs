@@ -168,6 +168,12 @@ let propertyTests =
 
 let logicTests =
     testList "supervisor decisions" [
+        test "failed replicas are replaced up to three times per replica, in order" {
+            Expect.equal (SupervisorLogic.replicasToReplace 2 0 [ "a"; "b" ]) [ "a"; "b" ] "room for both"
+            Expect.equal (SupervisorLogic.replicasToReplace 2 5 [ "c"; "d" ]) [ "c" ] "one left of six"
+            Expect.equal (SupervisorLogic.replicasToReplace 1 3 [ "e" ]) [] "none left"
+            Expect.equal (SupervisorLogic.replicasToReplace 1 7 [ "e" ]) [] "over the cap"
+        }
         test "partitions go to task groups by partition mod taskCount" {
             Expect.equal (SupervisorLogic.assignPartitions 2 [ 3; 0; 1; 2; 4 ]) [ 0, [ 0; 2; 4 ]; 1, [ 1; 3 ] ] "two groups"
             Expect.equal (SupervisorLogic.assignPartitions 5 [ 0; 1 ]) [ 0, [ 0 ]; 1, [ 1 ] ] "more groups than partitions"
