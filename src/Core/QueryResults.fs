@@ -345,6 +345,48 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
                     m.AddGroup({ Bucket = k.Bucket; Values = k.Values |> Array.mapi (fun d v -> if kept.[d] then v else null) }, p.Aggregators, i)
                 yield! finishGroups q g builder (m.Result()) |> List.map event ]
 
+/// A groupBy's result rows as segment content, the way a query data source reads them: the
+/// same rows, columns and times as the JSON result read back, without building the JSON (a
+/// subquery's result of a million groups would otherwise travel through text).
+let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentContent =
+    let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
+    let zone = Time.granularityZone g.Granularity
+    let readBack (stamp: string) = defaultArg (Time.tryParseInstant stamp) 0L
+    let allTime =
+        match q.Intervals |> List.sortBy (fun i -> i.Start) with
+        | first :: _ -> readBack (Time.formatIso first.Start)
+        | [] -> readBack (Time.formatIso Time.minInstant)
+    let timeOfBucket = Dictionary<int64, int64>()
+    let timeOf (bucket: int64) =
+        if g.Granularity = Time.Granularity.All then allTime
+        else
+            match timeOfBucket.TryGetValue bucket with
+            | true, t -> t
+            | _ ->
+                let t = readBack (Time.formatInZone zone bucket)
+                timeOfBucket.[bucket] <- t
+                t
+    let rows = finishGroups q g builder p |> Array.ofList
+    let fieldNames =
+        [| for d in builder.Dims -> d.OutputName
+           for a in builder.Aggs -> Aggregation.name a
+           yield! builder.PostNames |]
+    // Later fields of the same name win, as when the JSON object is read back.
+    let names = if rows.Length = 0 then [||] else Array.distinct fieldNames
+    let slotOf = fieldNames |> Array.map (fun n -> Array.IndexOf(names, n))
+    let rec plain (v: Value) =
+        match v with
+        | Value.String null -> Value.Null
+        | Value.Array xs -> Value.Array(Array.map plain xs)
+        | other -> other
+    let cells =
+        rows |> Array.map (fun r ->
+            let cell = Array.create names.Length Value.Null
+            let values = Array.concat [ r.Dims; r.Aggs; r.Posts ]
+            for i in 0 .. values.Length - 1 do cell.[slotOf.[i]] <- plain values.[i]
+            cell)
+    QuerySlices.contentOfRows [ for n in names -> n, None ] (rows |> Array.map (fun r -> timeOf r.Bucket)) cells
+
 // ---- planning --------------------------------------------------------------------------------
 
 /// The grouping plan of a timeseries, topN or groupBy query.
