@@ -136,6 +136,9 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
                     compiled (fun name -> if name = c then cell else Value.Null))
             columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
         | None ->
+        match VectorExpr.tryColumn this.Column n v.OutputType v.Parsed with
+        | Some column -> column
+        | None ->
             let reader = RowReader(this)
             let get = reader.Get
             columnOfValues v.OutputType n (fun r ->
