@@ -97,6 +97,12 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
     member _.RowCount = content.Times.Length
     member _.Times = content.Times
 
+    /// The query's virtual column of this name, if any (its definition, not its values).
+    member _.Virtual(name: string) : VirtualColumn option =
+        match virtuals.TryGetValue name with
+        | true, v -> Some v
+        | _ -> None
+
     /// The column, if the segment (or the query) has it.
     member this.Column(name: string) : ColumnData option =
         match virtuals.TryGetValue name with

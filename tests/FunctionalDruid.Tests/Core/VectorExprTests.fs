@@ -47,10 +47,38 @@ let private vectorMatchesRows (seed: int) =
         if cells vector <> cells rows then failwithf "%s as %A\nvector %A\nrows   %A" text outputType (cells vector) (cells rows)
         true
 
+/// SUM over a virtual `l + k` (summed without building the column) equals the same sum
+/// written as an aggregator expression (read row by row), grouped and not, filtered or not.
+let private shiftedSumMatchesRows (seed: int) =
+    let rnd = Random(seed)
+    let dayStart = EngineTestData.iso "2020-01-01"
+    let span: Time.Interval = { Start = dayStart; End = dayStart + 86_400_000L }
+    let rows =
+        [ for _ in 1 .. rnd.Next 50 ->
+            ({ Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
+               D = [| "a"; "b"; null |].[rnd.Next 3]
+               Tags = [||]
+               L = (if rnd.Next 4 = 0 then None elif rnd.Next 8 = 0 then Some Int64.MaxValue else Some(int64 (rnd.Next(-20, 20))))
+               X = None }: EngineTestData.RawRow) ]
+    let segments = [ EngineTestData.rawSegment span rows ]
+    let k = [| 1L; -7L; Int64.MaxValue; 0L |].[rnd.Next 4]
+    let expression = [| sprintf "l + %d" k; sprintf "%d + l" k; sprintf "l - %d" k |].[rnd.Next 3]
+    let filter = if rnd.Next 2 = 0 then "" else ""","filter":{"type":"selector","dimension":"d","value":"a"}"""
+    let shape = if seed % 2 = 0 then "\"queryType\":\"timeseries\",\"granularity\":\"all\"" else "\"queryType\":\"groupBy\",\"granularity\":\"hour\",\"dimensions\":[\"d\"]"
+    let query (virtuals: string) (aggregator: string) =
+        sprintf """{%s,"dataSource":"t","intervals":"%s"%s,"virtualColumns":[%s],"aggregations":[%s]}""" shape (Time.formatInterval span) filter virtuals aggregator
+    let shifted = query (sprintf """{"type":"expression","name":"v","expression":"%s","outputType":"LONG"}""" expression) """{"type":"longSum","name":"s","fieldName":"v"}"""
+    let perRow = query "" (sprintf """{"type":"longSum","name":"s","expression":"%s"}""" expression)
+    let a = EngineTestData.runQuery shifted segments
+    let b = EngineTestData.runQuery perRow segments
+    if a <> b then failwithf "%s\n%s\n%s" shifted a b
+    true
+
 [<Tests>]
 let tests =
     testList "core/vector-expr" [
         testProperty "column arithmetic equals the row interpreter" vectorMatchesRows
+        testProperty "a long sum of a shifted column equals the row-by-row sum" shiftedSumMatchesRows
         test "sums of a long column and a constant are computed by column" {
             let columnOf name = if name = "w" then Some(ColumnData.Longs([| 1L; 2L; Int64.MaxValue |], None)) else None
             let e = match Expr.parse "(\"w\" + 2)" with Ok e -> e | Error p -> failwith p
