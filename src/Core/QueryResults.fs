@@ -76,7 +76,11 @@ let private typedDimension (outputType: ColumnType) (s: string) : Value =
     elif ArrayKey.isKey s then ArrayKey.decode s
     else
         match outputType with
-        | ColumnType.Long -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
+        | ColumnType.Long ->
+            // Plain integer text (the usual key of a long dimension) parses directly.
+            match Int64.TryParse(s, Globalization.NumberStyles.AllowLeadingSign, Globalization.CultureInfo.InvariantCulture) with
+            | true, l -> Value.Long l
+            | _ -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
         | ColumnType.Double | ColumnType.Float -> match Value.parseDoubleText s with Some d -> Value.Double d | None -> Value.Null
         | _ -> Value.String s
 
@@ -103,18 +107,20 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
         let typed = Array.init dimArr.Length (fun i -> typedDimension (outputType dimArr.[i]) dimValues.[i])
         let finalized = Array.init aggArr.Length (fun i -> Aggregation.finalize aggArr.[i] raw.[i])
         let posts = Array.zeroCreate<Value> postArr.Length
-        let mutable computed = 0
-        let lookup (useRaw: bool) (name: string) =
-            match names.TryGetValue name with
-            | true, (0, i) -> typed.[i]
-            | true, (1, i) -> if useRaw then raw.[i] else finalized.[i]
-            | true, (_, i) when i < computed -> posts.[i]
-            | _ -> Value.Null
-        let rawGet = lookup true
-        let finalGet = lookup false
-        for i in 0 .. postArr.Length - 1 do
-            posts.[i] <- (snd postArr.[i]) rawGet finalGet
-            computed <- i + 1
+        // Without post-aggregators no lookup closures are needed (a row per group).
+        if postArr.Length > 0 then
+            let mutable computed = 0
+            let lookup (useRaw: bool) (name: string) =
+                match names.TryGetValue name with
+                | true, (0, i) -> typed.[i]
+                | true, (1, i) -> if useRaw then raw.[i] else finalized.[i]
+                | true, (_, i) when i < computed -> posts.[i]
+                | _ -> Value.Null
+            let rawGet = lookup true
+            let finalGet = lookup false
+            for i in 0 .. postArr.Length - 1 do
+                posts.[i] <- (snd postArr.[i]) rawGet finalGet
+                computed <- i + 1
         { Bucket = bucket; Dims = typed; Aggs = finalized; Posts = posts }
     /// A named value of a finished row (dimension, finalized aggregator or post-aggregator).
     member _.Value(row: Row, name: string) : Value =
@@ -382,8 +388,10 @@ let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentCont
     let cells =
         rows |> Array.map (fun r ->
             let cell = Array.create names.Length Value.Null
-            let values = Array.concat [ r.Dims; r.Aggs; r.Posts ]
-            for i in 0 .. values.Length - 1 do cell.[slotOf.[i]] <- plain values.[i]
+            let dims, aggs = r.Dims.Length, r.Aggs.Length
+            for i in 0 .. dims - 1 do cell.[slotOf.[i]] <- plain r.Dims.[i]
+            for i in 0 .. aggs - 1 do cell.[slotOf.[dims + i]] <- plain r.Aggs.[i]
+            for i in 0 .. r.Posts.Length - 1 do cell.[slotOf.[dims + aggs + i]] <- plain r.Posts.[i]
             cell)
     QuerySlices.contentOfRows [ for n in names -> n, None ] (rows |> Array.map (fun r -> timeOf r.Bucket)) cells
 
