@@ -69,6 +69,23 @@ public sealed class DruidSide : IAsyncDisposable
         return spec.ToJsonString();
     }
 
+    /// <summary>Whether SQL already sees exactly these many rows (a kept data folder).</summary>
+    public async Task<bool> HoldsRows(long rows)
+    {
+        // Stored segments are announced shortly after start: give them a few seconds.
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            try
+            {
+                var (answer, _) = await Sql("SELECT COUNT(*) FROM hits", TimeSpan.FromMinutes(1));
+                if (answer.Count == 1 && answer[0]![0]!.GetValue<long>() == rows) return true;
+            }
+            catch (InvalidOperationException) { /* table not visible (yet) */ }
+            await Task.Delay(200);
+        }
+        return false;
+    }
+
     /// <summary>Submits the task, waits for SUCCESS, then until SQL sees every row.</summary>
     public async Task<TimeSpan> Ingest(HitsData data, int concurrentSubTasks, TimeSpan timeout)
     {

@@ -12,7 +12,7 @@ namespace FunctionalDruid.Bench.ClickBench;
 /// </summary>
 public static class Program
 {
-    sealed record Options(long Rows, string? DataFolder, int Runs, int Seed, bool SkipDuckDb, int TimeoutSeconds, int[]? Only, bool Explain);
+    sealed record Options(long Rows, string? DataFolder, int Runs, int Seed, bool SkipDuckDb, int TimeoutSeconds, int[]? Only, bool Explain, string? ServerFolder);
 
     const string Usage = """
         Usage: dotnet run -c Release --project bench/ClickBench -- [options]
@@ -26,6 +26,8 @@ public static class Program
           --only 1,5,33    run only these queries (1-based)
           --no-duckdb      skip DuckDB (no ratios, no result check)
           --explain        print our plan of each query (EXPLAIN PLAN FOR) instead of timing it
+          --server-dir DIR our server's data folder, kept; when it already holds all the rows
+                           the ingestion is skipped (for repeated runs while tuning)
         """;
 
     const double SlowRunSeconds = 30;
@@ -54,10 +56,19 @@ public static class Program
             Log($"Input ready: {data.Bytes / 1e6:N0} MB in {clock.Elapsed.TotalSeconds:N1} s");
 
             var timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
-            await using var ours = await DruidSide.Start(Path.Combine(scratch, "server"), timeout);
-            Log($"Ingesting into our server (index_parallel, {cores} sub-tasks, DAY segments, no rollup) ...");
-            var ingest = await ours.Ingest(data, cores, TimeSpan.FromHours(2));
-            Log($"Ingested in {ingest.TotalSeconds:N1} s");
+            await using var ours = await DruidSide.Start(options.ServerFolder ?? Path.Combine(scratch, "server"), timeout);
+            TimeSpan ingest;
+            if (options.ServerFolder is not null && await ours.HoldsRows(data.Rows))
+            {
+                ingest = TimeSpan.Zero;
+                Log($"Our server already holds the {data.Rows:N0} rows: ingestion skipped");
+            }
+            else
+            {
+                Log($"Ingesting into our server (index_parallel, {cores} sub-tasks, DAY segments, no rollup) ...");
+                ingest = await ours.Ingest(data, cores, TimeSpan.FromHours(2));
+                Log($"Ingested in {ingest.TotalSeconds:N1} s");
+            }
 
             using var duck = options.SkipDuckDb ? null : new DuckSide(cores);
             if (duck is not null)
@@ -172,7 +183,7 @@ public static class Program
 
     static Options ParseArgs(string[] args)
     {
-        long rows = 10_000_000; string? data = null; int runs = 3, seed = 42, timeout = 600; int[]? only = null; bool skip = false, explain = false;
+        long rows = 10_000_000; string? data = null, serverDir = null; int runs = 3, seed = 42, timeout = 600; int[]? only = null; bool skip = false, explain = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -180,6 +191,7 @@ public static class Program
             {
                 case "--rows": rows = long.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--data": data = Next(); break;
+                case "--server-dir": serverDir = Next(); break;
                 case "--runs": runs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--seed": seed = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--timeout": timeout = int.Parse(Next(), CultureInfo.InvariantCulture); break;
@@ -190,7 +202,7 @@ public static class Program
             }
         }
         if (rows <= 0 || runs <= 0 || timeout <= 0) throw new ArgumentException("--rows, --runs and --timeout must be positive");
-        return new Options(rows, data, runs, seed, skip, timeout, only, explain);
+        return new Options(rows, data, runs, seed, skip, timeout, only, explain, serverDir);
     }
 
     static string Ms(double? ms) => ms is { } m ? m.ToString("N1", CultureInfo.InvariantCulture) : "-";

@@ -22,6 +22,20 @@ let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: Se
             GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
     QueryResults.finish q plan (GroupingEngine.merge plan (List.ofArray partials))
 
+/// A groupBy without subtotals as segment content (its rows read as a query data source),
+/// skipping the JSON result; other queries answer None.
+let groupByContentWith (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : SegmentContent option =
+    match q.Kind with
+    | QueryKind.GroupBy g when g.SubtotalsSpec.IsNone ->
+        let plan = (QueryResults.plan q).Value
+        let segments = Array.ofList slices
+        let partials =
+            ctx.Runner.Map(segments.Length, fun i ->
+                ctx.Cancel.ThrowIfCancellationRequested()
+                GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
+        Some(QueryResults.groupByContent q g (GroupingEngine.merge plan (List.ofArray partials)))
+    | _ -> None
+
 /// Runs a query over the slices the timeline made visible for its intervals, with the
 /// run's cancellation and per-segment runner.
 let runWith (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =

@@ -69,7 +69,8 @@ let private columnMasks (columns: Columns) (column: string) (test: Value -> Trut
                     t)
     | Some(ColumnData.Longs(values, nulls)) ->
         let ofNull = test Value.Null
-        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Long values.[r]))
+        let memo = ValueMemo.LongTest(test)
+        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else memo.Of values.[r])
     | Some(ColumnData.Doubles(values, nulls)) ->
         let ofNull = test Value.Null
         fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Double values.[r]))

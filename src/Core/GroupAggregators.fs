@@ -132,6 +132,10 @@ type private NumberSource<'T> =
     /// A column of the state's own type; `notNull` words are null when the column has no nulls.
     | Kernel of values: 'T[] * notNull: uint64[]
     | PerRow of read: (int -> NumberInput)
+    /// A long sum of `column + offset` (a virtual column such as `x + 1`) without building
+    /// the shifted column: the sum of a range is the column's sum plus offset × present rows,
+    /// the same value with wrapping long arithmetic.
+    | ShiftedLongs of column: int64[] * notNull: uint64[] * offset: int64
 
 type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSource<'T>) =
     inherit GroupAgg()
@@ -162,6 +166,12 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
             | NumericOp.Min | NumericOp.Max ->
                 let struct (found, v) = ops.Extreme((op = NumericOp.Min), column, m, lo, hi)
                 if found then this.Combine(g, v)
+        | NumberSource.ShiftedLongs(column, notNull, offset) ->
+            let m = andWords mask notNull lo hi &scratch
+            let present = if isNull m then hi - lo else Kernels.countMasked m lo hi
+            if present > 0 then
+                let sum = if isNull m then Kernels.sumInt64 (ReadOnlySpan(column, lo, hi - lo)) else Kernels.sumInt64Masked (ReadOnlySpan column) m lo hi
+                this.Combine(g, unbox<'T> (box (sum + offset * int64 present)))
         | NumberSource.PerRow read ->
             if isNull mask then
                 for r in lo .. hi - 1 do
@@ -200,6 +210,11 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
                 for i in 0 .. n - 1 do
                     let r = rows.[i]
                     if (notNull.[r >>> 6] >>> (r &&& 63)) &&& 1UL <> 0UL then this.Combine(groups.[i], column.[r])
+        | NumberSource.ShiftedLongs(column, notNull, offset) ->
+            for i in 0 .. n - 1 do
+                let r = rows.[i]
+                if isNull notNull || (notNull.[r >>> 6] >>> (r &&& 63)) &&& 1UL <> 0UL then
+                    this.Combine(groups.[i], unbox<'T> (box (column.[r] + offset)))
         | NumberSource.PerRow read ->
             for i in 0 .. n - 1 do
                 match ops.OfInput(read rows.[i]) with
@@ -296,11 +311,32 @@ let private numberReader (columns: Columns) (reader: RowReader) (a: NumericAggre
         | Error problem -> raise (Json.JsonError("expression", problem))
     | None, None -> None
 
+/// A long sum over a virtual column `x + k`, `k + x` or `x - k` of a stored long column `x`
+/// (SQL's `SUM(x + 1)`): the column, its not-null rows and the offset.
+let private shiftedLongs (columns: Columns) (a: NumericAggregator) : (int64[] * uint64[] * int64) option =
+    if a.Type <> NumericType.Long || a.Op <> NumericOp.Sum || a.Expression.IsSome then None
+    else
+        let stored name offset =
+            match columns.Virtual name, columns.Column name with
+            | None, Some(ColumnData.Longs(values, _)) -> Some(values, notNullWords columns name, offset)
+            | _ -> None
+        match a.FieldName |> Option.bind columns.Virtual with
+        | Some v when (v.OutputType = None || v.OutputType = Some ColumnType.Long) ->
+            match v.Parsed with
+            | ExprSyntax.Expr.Binary(ExprSyntax.Add, ExprSyntax.Expr.Identifier x, ExprSyntax.Expr.Literal(Value.Long k))
+            | ExprSyntax.Expr.Binary(ExprSyntax.Add, ExprSyntax.Expr.Literal(Value.Long k), ExprSyntax.Expr.Identifier x) -> stored x k
+            | ExprSyntax.Expr.Binary(ExprSyntax.Subtract, ExprSyntax.Expr.Identifier x, ExprSyntax.Expr.Literal(Value.Long k)) -> stored x (0L - k)
+            | _ -> None
+        | _ -> None
+
 let private numeric (columns: Columns option) (reader: RowReader) (a: NumericAggregator) : GroupAgg =
     let sourceOf (kernel: ColumnData -> 'T[] option) : NumberSource<'T> =
         match columns with
         | None -> NumberSource.NoInput
         | Some cols ->
+        match shiftedLongs cols a with
+        | Some(column, notNull, offset) when typeof<'T> = typeof<int64> -> NumberSource.ShiftedLongs(column, notNull, offset)
+        | _ ->
             let direct = a.FieldName |> Option.bind (fun f -> cols.Column f |> Option.bind kernel |> Option.map (fun v -> v, notNullWords cols f))
             match direct with
             | Some(values, notNull) -> NumberSource.Kernel(values, notNull)

@@ -333,8 +333,11 @@ and slicesOfSource (ctx: RunContext) (slicesOf: SliceSource) (intervals: Time.In
         let content = contentOfRows [ for (_, (n, t)) in kept -> n, Some t ] times cells
         [ sliceOfContent "inline" content ]
     | DataSource.Query inner ->
-        let innerResult = execute ctx slicesOf inner
-        [ sliceOfContent "query" (contentOfResults inner innerResult) ]
+        ctx.Cancel.ThrowIfCancellationRequested()
+        let innerSlices = slicesOfSource ctx slicesOf inner.Intervals inner.DataSource
+        match Engine.groupByContentWith ctx inner innerSlices with
+        | Some content -> [ sliceOfContent "query" content ]
+        | None -> [ sliceOfContent "query" (contentOfResults inner (Engine.runWith ctx inner innerSlices)) ]
     | DataSource.Join(left, right, prefix, condition, joinType) ->
         // The right side is read whole: query intervals bound the left (base) side only.
         let rightSlices = slicesOfSource ctx slicesOf [ Time.eternity ] right

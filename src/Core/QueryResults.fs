@@ -76,7 +76,11 @@ let private typedDimension (outputType: ColumnType) (s: string) : Value =
     elif ArrayKey.isKey s then ArrayKey.decode s
     else
         match outputType with
-        | ColumnType.Long -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
+        | ColumnType.Long ->
+            // Plain integer text (the usual key of a long dimension) parses directly.
+            match Int64.TryParse(s, Globalization.NumberStyles.AllowLeadingSign, Globalization.CultureInfo.InvariantCulture) with
+            | true, l -> Value.Long l
+            | _ -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
         | ColumnType.Double | ColumnType.Float -> match Value.parseDoubleText s with Some d -> Value.Double d | None -> Value.Null
         | _ -> Value.String s
 
@@ -103,18 +107,20 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
         let typed = Array.init dimArr.Length (fun i -> typedDimension (outputType dimArr.[i]) dimValues.[i])
         let finalized = Array.init aggArr.Length (fun i -> Aggregation.finalize aggArr.[i] raw.[i])
         let posts = Array.zeroCreate<Value> postArr.Length
-        let mutable computed = 0
-        let lookup (useRaw: bool) (name: string) =
-            match names.TryGetValue name with
-            | true, (0, i) -> typed.[i]
-            | true, (1, i) -> if useRaw then raw.[i] else finalized.[i]
-            | true, (_, i) when i < computed -> posts.[i]
-            | _ -> Value.Null
-        let rawGet = lookup true
-        let finalGet = lookup false
-        for i in 0 .. postArr.Length - 1 do
-            posts.[i] <- (snd postArr.[i]) rawGet finalGet
-            computed <- i + 1
+        // Without post-aggregators no lookup closures are needed (a row per group).
+        if postArr.Length > 0 then
+            let mutable computed = 0
+            let lookup (useRaw: bool) (name: string) =
+                match names.TryGetValue name with
+                | true, (0, i) -> typed.[i]
+                | true, (1, i) -> if useRaw then raw.[i] else finalized.[i]
+                | true, (_, i) when i < computed -> posts.[i]
+                | _ -> Value.Null
+            let rawGet = lookup true
+            let finalGet = lookup false
+            for i in 0 .. postArr.Length - 1 do
+                posts.[i] <- (snd postArr.[i]) rawGet finalGet
+                computed <- i + 1
         { Bucket = bucket; Dims = typed; Aggs = finalized; Posts = posts }
     /// A named value of a finished row (dimension, finalized aggregator or post-aggregator).
     member _.Value(row: Row, name: string) : Value =
@@ -344,6 +350,50 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
                     let k = p.Keys.[i]
                     m.AddGroup({ Bucket = k.Bucket; Values = k.Values |> Array.mapi (fun d v -> if kept.[d] then v else null) }, p.Aggregators, i)
                 yield! finishGroups q g builder (m.Result()) |> List.map event ]
+
+/// A groupBy's result rows as segment content, the way a query data source reads them: the
+/// same rows, columns and times as the JSON result read back, without building the JSON (a
+/// subquery's result of a million groups would otherwise travel through text).
+let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentContent =
+    let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
+    let zone = Time.granularityZone g.Granularity
+    let readBack (stamp: string) = defaultArg (Time.tryParseInstant stamp) 0L
+    let allTime =
+        match q.Intervals |> List.sortBy (fun i -> i.Start) with
+        | first :: _ -> readBack (Time.formatIso first.Start)
+        | [] -> readBack (Time.formatIso Time.minInstant)
+    let timeOfBucket = Dictionary<int64, int64>()
+    let timeOf (bucket: int64) =
+        if g.Granularity = Time.Granularity.All then allTime
+        else
+            match timeOfBucket.TryGetValue bucket with
+            | true, t -> t
+            | _ ->
+                let t = readBack (Time.formatInZone zone bucket)
+                timeOfBucket.[bucket] <- t
+                t
+    let rows = finishGroups q g builder p |> Array.ofList
+    let fieldNames =
+        [| for d in builder.Dims -> d.OutputName
+           for a in builder.Aggs -> Aggregation.name a
+           yield! builder.PostNames |]
+    // Later fields of the same name win, as when the JSON object is read back.
+    let names = if rows.Length = 0 then [||] else Array.distinct fieldNames
+    let slotOf = fieldNames |> Array.map (fun n -> Array.IndexOf(names, n))
+    let rec plain (v: Value) =
+        match v with
+        | Value.String null -> Value.Null
+        | Value.Array xs -> Value.Array(Array.map plain xs)
+        | other -> other
+    let cells =
+        rows |> Array.map (fun r ->
+            let cell = Array.create names.Length Value.Null
+            let dims, aggs = r.Dims.Length, r.Aggs.Length
+            for i in 0 .. dims - 1 do cell.[slotOf.[i]] <- plain r.Dims.[i]
+            for i in 0 .. aggs - 1 do cell.[slotOf.[dims + i]] <- plain r.Aggs.[i]
+            for i in 0 .. r.Posts.Length - 1 do cell.[slotOf.[dims + aggs + i]] <- plain r.Posts.[i]
+            cell)
+    QuerySlices.contentOfRows [ for n in names -> n, None ] (rows |> Array.map (fun r -> timeOf r.Bucket)) cells
 
 // ---- planning --------------------------------------------------------------------------------
 

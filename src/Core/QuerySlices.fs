@@ -171,6 +171,12 @@ let rowMatcher (filter: Filter.Filter option) (columns: SliceColumns) : int -> b
                     let ok = s.Dictionary |> Array.map (fun v -> predicate (if isNull v then Value.Null else Value.String v))
                     let ids = s.Ids
                     Some(fun row -> ok.[ids.[row]])
+                | Some(ColumnData.Longs(values, nulls)) ->
+                    let memo = ValueMemo.LongTest(predicate)
+                    let ofNull = predicate Value.Null
+                    match nulls with
+                    | Some nullAt -> Some(fun row -> if nullAt.[row] then ofNull else memo.Of values.[row])
+                    | None -> Some(fun row -> memo.Of values.[row])
                 | _ -> None
             | None -> None
         let isArrayColumn (name: string) = isArrayData (columns.Stored name)

@@ -97,6 +97,12 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
     member _.RowCount = content.Times.Length
     member _.Times = content.Times
 
+    /// The query's virtual column of this name, if any (its definition, not its values).
+    member _.Virtual(name: string) : VirtualColumn option =
+        match virtuals.TryGetValue name with
+        | true, v -> Some v
+        | _ -> None
+
     /// The column, if the segment (or the query) has it.
     member this.Column(name: string) : ColumnData option =
         match virtuals.TryGetValue name with
@@ -135,6 +141,9 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
                     let cell = if isNull d then Value.Null else Value.String d
                     compiled (fun name -> if name = c then cell else Value.Null))
             columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
+        | None ->
+        match VectorExpr.tryColumn this.Column n v.OutputType v.Parsed with
+        | Some column -> column
         | None ->
             let reader = RowReader(this)
             let get = reader.Get

@@ -1,0 +1,88 @@
+/// Column-at-a-time arithmetic equals the row-by-row interpreter on random expressions over
+/// long and double columns with nulls.
+module FunctionalDruid.Tests.Core.VectorExprTests
+
+open System
+open Expecto
+open FunctionalDruid.Core
+
+let private rowCount = 20
+
+let private genColumns (rnd: Random) : Map<string, ColumnData> =
+    let nulls () = if rnd.Next 2 = 0 then None else Some(Array.init rowCount (fun _ -> rnd.Next 4 = 0))
+    let extremes = [| Int64.MaxValue; Int64.MinValue; 0L; -1L; 3L |]
+    Map.ofList
+        [ "a", ColumnData.Longs(Array.init rowCount (fun _ -> if rnd.Next 6 = 0 then extremes.[rnd.Next extremes.Length] else int64 (rnd.Next(-50, 50))), nulls ())
+          "b", ColumnData.Longs(Array.init rowCount (fun _ -> int64 (rnd.Next(-5, 5))), nulls ())
+          "x", ColumnData.Doubles(Array.init rowCount (fun _ -> float (rnd.Next(-40, 40)) / 8.0), nulls ())
+          "s", QuerySlices.stringColumnOfValues (Array.init rowCount (fun i -> Value.String(string i))) ]
+
+let rec private genExpr (rnd: Random) (depth: int) : string =
+    if depth = 0 || rnd.Next 3 = 0 then
+        match rnd.Next 6 with
+        | 0 -> "a"
+        | 1 -> "b"
+        | 2 -> "x"
+        | 3 -> string (rnd.Next(-3, 100))
+        | 4 -> "2.5"
+        | _ -> (if rnd.Next 8 = 0 then "s" else "a")
+    else
+        let op = [| "+"; "-"; "*"; "/"; "%" |].[rnd.Next 5]
+        sprintf "(%s %s %s)" (genExpr rnd (depth - 1)) op (genExpr rnd (depth - 1))
+
+let private vectorMatchesRows (seed: int) =
+    let rnd = Random(seed)
+    let columns = genColumns rnd
+    let text = genExpr rnd 3
+    let e = match Expr.parse text with Ok e -> e | Error problem -> failwithf "%s: %s" text problem
+    let outputType = [| None; Some ColumnType.Long; Some ColumnType.Double |].[rnd.Next 3]
+    let columnOf name = Map.tryFind name columns
+    match VectorExpr.tryColumn columnOf rowCount outputType e with
+    | None -> true
+    | Some vector ->
+        let compiled = Expr.compile e
+        let rows = SegmentColumns.columnOfValues outputType rowCount (fun r -> compiled (fun name -> match columnOf name with Some c -> c.Cell r | None -> Value.Null))
+        // Printed, so that NaN (0.0 / 0.0) equals NaN.
+        let cells (c: ColumnData) = sprintf "%A" (c.Type, [ for r in 0 .. rowCount - 1 -> c.Cell r ])
+        if cells vector <> cells rows then failwithf "%s as %A\nvector %A\nrows   %A" text outputType (cells vector) (cells rows)
+        true
+
+/// SUM over a virtual `l + k` (summed without building the column) equals the same sum
+/// written as an aggregator expression (read row by row), grouped and not, filtered or not.
+let private shiftedSumMatchesRows (seed: int) =
+    let rnd = Random(seed)
+    let dayStart = EngineTestData.iso "2020-01-01"
+    let span: Time.Interval = { Start = dayStart; End = dayStart + 86_400_000L }
+    let rows =
+        [ for _ in 1 .. rnd.Next 50 ->
+            ({ Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
+               D = [| "a"; "b"; null |].[rnd.Next 3]
+               Tags = [||]
+               L = (if rnd.Next 4 = 0 then None elif rnd.Next 8 = 0 then Some Int64.MaxValue else Some(int64 (rnd.Next(-20, 20))))
+               X = None }: EngineTestData.RawRow) ]
+    let segments = [ EngineTestData.rawSegment span rows ]
+    let k = [| 1L; -7L; Int64.MaxValue; 0L |].[rnd.Next 4]
+    let expression = [| sprintf "l + %d" k; sprintf "%d + l" k; sprintf "l - %d" k |].[rnd.Next 3]
+    let filter = if rnd.Next 2 = 0 then "" else ""","filter":{"type":"selector","dimension":"d","value":"a"}"""
+    let shape = if seed % 2 = 0 then "\"queryType\":\"timeseries\",\"granularity\":\"all\"" else "\"queryType\":\"groupBy\",\"granularity\":\"hour\",\"dimensions\":[\"d\"]"
+    let query (virtuals: string) (aggregator: string) =
+        sprintf """{%s,"dataSource":"t","intervals":"%s"%s,"virtualColumns":[%s],"aggregations":[%s]}""" shape (Time.formatInterval span) filter virtuals aggregator
+    let shifted = query (sprintf """{"type":"expression","name":"v","expression":"%s","outputType":"LONG"}""" expression) """{"type":"longSum","name":"s","fieldName":"v"}"""
+    let perRow = query "" (sprintf """{"type":"longSum","name":"s","expression":"%s"}""" expression)
+    let a = EngineTestData.runQuery shifted segments
+    let b = EngineTestData.runQuery perRow segments
+    if a <> b then failwithf "%s\n%s\n%s" shifted a b
+    true
+
+[<Tests>]
+let tests =
+    testList "core/vector-expr" [
+        testProperty "column arithmetic equals the row interpreter" vectorMatchesRows
+        testProperty "a long sum of a shifted column equals the row-by-row sum" shiftedSumMatchesRows
+        test "sums of a long column and a constant are computed by column" {
+            let columnOf name = if name = "w" then Some(ColumnData.Longs([| 1L; 2L; Int64.MaxValue |], None)) else None
+            let e = match Expr.parse "(\"w\" + 2)" with Ok e -> e | Error p -> failwith p
+            Expect.equal (VectorExpr.tryColumn columnOf 3 (Some ColumnType.Long) e) (Some(ColumnData.Longs([| 3L; 4L; Int64.MinValue + 1L |], None))) "wraps like Java"
+            Expect.isNone (VectorExpr.tryColumn columnOf 3 None (match Expr.parse "concat(w, 'x')" with Ok e -> e | Error p -> failwith p)) "a call"
+        }
+    ]
