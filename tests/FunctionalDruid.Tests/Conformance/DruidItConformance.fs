@@ -133,7 +133,7 @@ let private caseTests (plan: CasePlan) : Test list =
                     record plan.Name check.Title false
                     failtestf "not checked: an earlier ingestion failed: %s" failure
                 | None ->
-                    let status, response = post run.Server "/druid/v2" check.QueryText
+                    let status, response = post run.Server check.Endpoint.Path check.QueryText
                     let result =
                         if status <> 200 then Error(sprintf "query answered HTTP %d: %s\nquery: %s" status response check.QueryText)
                         else compare check response

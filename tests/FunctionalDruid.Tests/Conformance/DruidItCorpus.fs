@@ -110,6 +110,14 @@ let private unresolved (text: string) =
 
 // ---- plan ------------------------------------------------------------------------------------
 
+/// Where a planned query is sent.
+type QueryEndpoint =
+    /// `POST /druid/v2` with a native query object.
+    | Native
+    /// `POST /druid/v2/sql` with a Druid SQL request object (query, resultFormat, context, parameters).
+    | Sql
+    member this.Path = match this with Native -> "/druid/v2" | Sql -> "/druid/v2/sql"
+
 /// How the actual response is read into rows before comparing.
 type ResponseRows =
     /// The response array's elements (native queries).
@@ -119,6 +127,7 @@ type ResponseRows =
 
 type QueryCheck =
     { Title: string
+      Endpoint: QueryEndpoint
       QueryText: string
       ExpectedText: string
       FieldsToTest: string list
@@ -188,6 +197,20 @@ let queryGap (queryText: string) : string option =
         | Error(path, msg) when isGap msg -> Some(if path = "" then msg else sprintf "%s: %s" path msg)
         | Error _ -> None
 
+/// SQL this server cannot answer yet for a reason outside the SQL layer itself: (fragment of
+/// the statement, case-insensitive, and the gap). Everything else is sent and must pass.
+let private sqlGaps : (string * string) list =
+    [ "INFORMATION_SCHEMA.COLUMNS", "INFORMATION_SCHEMA.COLUMNS.DATA_TYPE shows nested (json) columns as OTHER; Druid shows COMPLEX<json>" ]
+
+/// `SELECT *` statements whose SQL answer differs for a gap outside the runner: (fragment of the
+/// statement, the gap). They keep the older check, a native scan of every column, so the
+/// stored rows are still verified.
+let private selectStarThroughNativeScan : (string * string) list =
+    [ "nested_data_example", "SQL returns COMPLEX<json> values as serialized JSON strings; Druid returns nested JSON" ]
+
+let sqlGap (sql: string) : string option =
+    sqlGaps |> List.tryPick (fun (fragment, reason) -> if sql.IndexOf(fragment, StringComparison.OrdinalIgnoreCase) >= 0 then Some reason else None)
+
 let private queryTitle (step: int) (file: string) (i: int) (q: JsonElement) (description: string option) =
     let qt = defaultArg (str q "queryType") "sql"
     sprintf "step %02d query %s #%d %s%s" step (Path.GetFileName file) i qt (match description with Some d -> " (" + d + ")" | None -> "")
@@ -197,17 +220,32 @@ let private queryFileChecks (step: int) (file: string) (text: string) (sql: bool
     [ for i, entry in items (parseJson text) |> List.indexed do
         let query = (prop entry "query").Value
         let title = queryTitle step file i query (str entry "description")
+        let expectedText = (prop entry "expectedResults").Value.GetRawText()
+        let fieldsToTest = match prop entry "fieldsToTest" with Some f -> [ for x in f.EnumerateArray() -> x.GetString() ] | None -> []
         if sql || (prop query "queryType").IsNone then
-            yield NotRun(title, "SQL queries (POST /druid/v2/sql) not supported yet")
+            let sqlText = defaultArg (str query "query") ""
+            match sqlGap sqlText with
+            | Some reason -> yield NotRun(title, reason)
+            | None ->
+                // Sent as the file gives it: Druid's SqlQuery keeps query, resultFormat, context
+                // and parameters, so an unknown key would be dropped there and is dropped here too.
+                yield Run(Query { Title = title
+                                  Endpoint = Sql
+                                  QueryText = query.GetRawText()
+                                  ExpectedText = expectedText
+                                  FieldsToTest = fieldsToTest
+                                  Unordered = false
+                                  Rows = TopLevel })
         else
             let queryText = query.GetRawText()
             match queryGap queryText with
             | Some reason -> yield NotRun(title, reason)
             | None ->
                 yield Run(Query { Title = title
+                                  Endpoint = Native
                                   QueryText = queryText
-                                  ExpectedText = (prop entry "expectedResults").Value.GetRawText()
-                                  FieldsToTest = match prop entry "fieldsToTest" with Some f -> [ for x in f.EnumerateArray() -> x.GetString() ] | None -> []
+                                  ExpectedText = expectedText
+                                  FieldsToTest = fieldsToTest
                                   Unordered = false
                                   Rows = TopLevel }) ]
 
@@ -224,23 +262,54 @@ let private sqlRowsAsScanRows (rows: JsonElement) =
                                     JsonSerializer.Serialize p.Name + ":" + v ]) + "}"
     "[" + String.Join(",", items rows |> List.map row) + "]"
 
-/// Tutorial expectations are SQL; `SELECT * FROM ds` becomes a native scan of every column.
+/// Tutorial rows as the SQL API returns them: the docs print COMPLEX<json> values as serialized
+/// JSON strings, which the HTTP API answers as nested JSON (the transcription note says to
+/// compare them parsed), so those columns' strings are parsed into JSON.
+let private tutorialExpectedRows (q: JsonElement) =
+    let complexJsonColumns =
+        match prop q "column_types" |> Option.bind (fun t -> prop t "druid"), prop q "expected_rows" with
+        | Some types, Some rows when rows.GetArrayLength() > 0 ->
+            let names = [ for p in (items rows).Head.EnumerateObject() -> p.Name ]
+            let types = [ for t in types.EnumerateArray() -> t.GetString() ]
+            if names.Length <> types.Length then Set.empty
+            else List.zip names types |> List.filter (fun (_, t) -> t = "COMPLEX<json>") |> List.map fst |> Set.ofList
+        | _ -> Set.empty
+    let row (r: JsonElement) =
+        "{" + String.Join(",", [ for p in r.EnumerateObject() ->
+                                    let v =
+                                        if complexJsonColumns.Contains p.Name && p.Value.ValueKind = JsonValueKind.String then p.Value.GetString()
+                                        else p.Value.GetRawText()
+                                    JsonSerializer.Serialize p.Name + ":" + v ]) + "}"
+    "[" + String.Join(",", items (prop q "expected_rows").Value |> List.map row) + "]"
+
+/// Tutorial expectations are SQL results, checked through `POST /druid/v2/sql` (object rows).
 let private tutorialQueryChecks (step: string) (file: string) (queries: JsonElement list) : Planned list =
     [ for i, q in List.indexed queries do
         let sql = defaultArg (str q "sql") ""
         let oneLine = Regex.Replace(sql, @"\s+", " ").Trim()
         let title = sprintf "step %s query %s #%d sql [%s]" step (Path.GetFileName file) i (if oneLine.Length > 60 then oneLine.Substring(0, 60) + "..." else oneLine)
-        let m = selectStar.Match sql
-        if not m.Success then yield NotRun(title, "SQL queries (POST /druid/v2/sql) not supported yet; only SELECT * is translated to a native scan")
-        else
+        let star = selectStar.Match sql
+        let scanInstead = if star.Success then selectStarThroughNativeScan |> List.tryFind (fun (f, _) -> sql.Contains f) else None
+        match sqlGap sql, scanInstead with
+        | Some reason, _ -> yield NotRun(title, reason)
+        | None, Some(_, gap) ->
             let scan =
-                sprintf """{"queryType":"scan","dataSource":%s,"intervals":["0000-01-01/9999-01-01"],"resultFormat":"list"}""" (JsonSerializer.Serialize m.Groups.[1].Value)
-            yield Run(Query { Title = title + " as native scan (__time as millis)"
+                sprintf """{"queryType":"scan","dataSource":%s,"intervals":["0000-01-01/9999-01-01"],"resultFormat":"list"}""" (JsonSerializer.Serialize star.Groups.[1].Value)
+            yield Run(Query { Title = sprintf "%s as native scan (__time as millis; not SQL because %s)" title gap
+                              Endpoint = Native
                               QueryText = scan
                               ExpectedText = sqlRowsAsScanRows (prop q "expected_rows").Value
                               FieldsToTest = []
                               Unordered = not (prop q "order_sensitive" |> Option.exists (fun v -> v.ValueKind = JsonValueKind.True))
-                              Rows = ScanEvents }) ]
+                              Rows = ScanEvents })
+        | None, None ->
+            yield Run(Query { Title = title
+                              Endpoint = Sql
+                              QueryText = JsonSerializer.Serialize(dict [ "query", sql ])
+                              ExpectedText = tutorialExpectedRows q
+                              FieldsToTest = []
+                              Unordered = not (prop q "order_sensitive" |> Option.exists (fun v -> v.ValueKind = JsonValueKind.True))
+                              Rows = TopLevel }) ]
 
 let private readCorpus (relative: string) = File.ReadAllText(Path.Combine(corpusRoot, relative))
 

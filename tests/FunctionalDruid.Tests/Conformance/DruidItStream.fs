@@ -82,7 +82,7 @@ let private runQueries (r: Running) (caseName: string) (file: string) (placehold
                 | true, f -> [ for x in f.EnumerateArray() -> x.GetString() ]
                 | _ -> []
             let check =
-                { Title = title; QueryText = query.GetRawText(); ExpectedText = (entry.GetProperty "expectedResults").GetRawText()
+                { Title = title; Endpoint = Native; QueryText = query.GetRawText(); ExpectedText = (entry.GetProperty "expectedResults").GetRawText()
                   FieldsToTest = fieldsToTest; Unordered = false; Rows = TopLevel }
             let code, body = post r "/druid/v2" check.QueryText
             let result = if code <> 200 then Error(sprintf "HTTP %d: %s" code body) else DruidItConformance.compare check body
