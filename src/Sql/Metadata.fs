@@ -35,9 +35,14 @@ let private serverSegmentsColumns = [ "server", v; "segment_id", v ]
 let private supervisorsColumns =
     [ "supervisor_id", v; "state", v; "detailed_state", v; "healthy", n; "type", v; "source", v; "suspended", n; "spec", v ]
 
-/// The column type Druid reports for a native column type in INFORMATION_SCHEMA.COLUMNS.
+/// The column type Druid reports for a native column type in INFORMATION_SCHEMA.COLUMNS
+/// (complex columns by their native name, e.g. `COMPLEX<json>`).
 let private dataType (name: string) (t: ColumnType) =
-    if name = "__time" then "TIMESTAMP" else (SqlType.ofColumnType t).SqlName
+    if name = "__time" then "TIMESTAMP"
+    else
+        match SqlType.ofColumnType t with
+        | SqlType.Other nativeName -> nativeName
+        | sqlType -> sqlType.SqlName
 
 let private jdbcType (dataType: string) =
     match dataType with

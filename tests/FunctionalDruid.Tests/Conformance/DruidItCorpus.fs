@@ -200,7 +200,7 @@ let queryGap (queryText: string) : string option =
 /// SQL this server cannot answer yet for a reason outside the SQL layer itself: (fragment of
 /// the statement, case-insensitive, and the gap). Everything else is sent and must pass.
 let private sqlGaps : (string * string) list =
-    [ "INFORMATION_SCHEMA.COLUMNS", "INFORMATION_SCHEMA.COLUMNS.DATA_TYPE shows nested (json) columns as OTHER; Druid shows COMPLEX<json>" ]
+    []
 
 /// `SELECT *` statements whose SQL answer differs for a gap outside the runner: (fragment of the
 /// statement, the gap). They keep the older check, a native scan of every column, so the
