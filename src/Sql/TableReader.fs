@@ -42,6 +42,11 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                 else
                     match byName.TryGetValue name with
                     | true, ColumnData.Complex(typeName, blobs) when typeName <> ComplexJson.TypeName -> sketchReader blobs
+                    | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
+                        // One shared cell per dictionary value rather than one per row.
+                        let cells = strings.Dictionary |> Array.map (fun d -> if isNull d then Value.Null else Value.String d)
+                        let ids = strings.Ids
+                        fun row -> cells.[ids.[row]]
                     | true, c -> fun row -> c.Cell row
                     | _ -> fun _ -> Value.Null)
         let mutable current = 0
@@ -60,5 +65,8 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                 for row in lo .. hi - 1 do
                     current <- row
                     let keep = match matches with Some m -> m cell | None -> true
-                    if keep then result.Add(readers |> Array.map (fun r -> r row))
+                    if keep then
+                        let cells = Array.zeroCreate<Value> readers.Length
+                        for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
+                        result.Add cells
     result.ToArray()
