@@ -11,16 +11,20 @@ type SegmentSlice = QuerySlices.SegmentSlice
 
 let condense = QuerySlices.condense
 
-/// A timeseries, topN or groupBy: one partial per segment, merged, then finished into
-/// Druid's result shape.
-let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
-    let plan = (QueryResults.plan q).Value
+/// The merged groups of a timeseries, topN or groupBy: one partial per segment, run by the
+/// context's runner, merged associatively.
+let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
     let partials =
         ctx.Runner.Map(segments.Length, fun i ->
             ctx.Cancel.ThrowIfCancellationRequested()
             GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
-    QueryResults.finish q plan (GroupingEngine.merge plan (List.ofArray partials))
+    GroupingEngine.merge plan (List.ofArray partials)
+
+/// A timeseries, topN or groupBy finished into Druid's result shape.
+let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
+    let plan = (QueryResults.plan q).Value
+    QueryResults.finish q plan (mergedGroups ctx plan slices)
 
 /// A groupBy without subtotals as segment content (its rows read as a query data source),
 /// skipping the JSON result; other queries answer None.
@@ -28,12 +32,7 @@ let groupByContentWith (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: S
     match q.Kind with
     | QueryKind.GroupBy g when g.SubtotalsSpec.IsNone ->
         let plan = (QueryResults.plan q).Value
-        let segments = Array.ofList slices
-        let partials =
-            ctx.Runner.Map(segments.Length, fun i ->
-                ctx.Cancel.ThrowIfCancellationRequested()
-                GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
-        Some(QueryResults.groupByContent q g (GroupingEngine.merge plan (List.ofArray partials)))
+        Some(QueryResults.groupByContent q g (mergedGroups ctx plan slices))
     | _ -> None
 
 /// Runs a query over the slices the timeline made visible for its intervals, with the
