@@ -384,7 +384,7 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
     let zoneArg i = if count > i then arg i else zoneText scope
     let timestampOperands =
         match name with
-        | "TIME_FLOOR" | "TIME_CEIL" | "TIME_SHIFT" | "TIME_EXTRACT" | "TIMESTAMP_TO_MILLIS" | "TIME_FORMAT" -> [ 0 ]
+        | "TIME_FLOOR" | "TIME_CEIL" | "TIME_SHIFT" | "TIME_EXTRACT" | "TIMESTAMP_TO_MILLIS" | "TIME_FORMAT" | "TIME_IN_INTERVAL" -> [ 0 ]
         | "DATE_TRUNC" -> [ 1 ]
         | "TIMESTAMPADD" -> [ 2 ]
         | "TIMESTAMPDIFF" -> [ 1; 2 ]
@@ -403,6 +403,13 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
     | "DATE_TRUNC" ->
         need 2 2
         call "timestamp_floor" [ arg 1; str (unitPeriod (stringConst 0)); lit Value.Null; zoneText scope ], SqlType.Timestamp
+    | "TIME_IN_INTERVAL" ->
+        // The interval is a literal: start inclusive, end exclusive.
+        need 2 2
+        let text = stringConst 1
+        match Time.tryParseInterval text with
+        | Some i -> bin And (bin GreaterOrEqual (arg 0) (lit (Value.Long i.Start))) (bin Less (arg 0) (lit (Value.Long i.End))), SqlType.Boolean
+        | None -> SqlError.invalid (sprintf "TIME_IN_INTERVAL: [%s] is not an ISO 8601 interval" text)
     | "MILLIS_TO_TIMESTAMP" -> need 1 1; arg 0, SqlType.Timestamp
     | "TIMESTAMP_TO_MILLIS" -> need 1 1; arg 0, SqlType.Bigint
     | "TIMESTAMPADD" ->

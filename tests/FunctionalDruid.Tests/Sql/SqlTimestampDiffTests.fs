@@ -1,5 +1,6 @@
 /// TIMESTAMPDIFF in calendar units: whole months between two instants (Joda's monthsBetween,
-/// truncated toward zero), quarters and years as whole thirds and twelfths of those.
+/// truncated toward zero), quarters and years as whole thirds and twelfths of those; and
+/// TIME_IN_INTERVAL over a literal interval.
 module FunctionalDruid.Tests.Sql.SqlTimestampDiffTests
 
 open Expecto
@@ -27,6 +28,23 @@ let tests =
         constant "SELECT TIMESTAMPDIFF(QUARTER, TIMESTAMP '2013-07-01 00:00:00', TIMESTAMP '2015-06-30 00:00:00')" 7L
         constant "SELECT TIMESTAMPDIFF(YEAR, TIMESTAMP '2013-07-01 00:00:00', TIMESTAMP '2015-06-30 00:00:00')" 1L
         constant "SELECT TIMESTAMPDIFF(YEAR, TIMESTAMP '2013-07-01 00:00:00', TIMESTAMP '2015-07-01 00:00:00')" 2L
+
+        test "TIME_IN_INTERVAL: start inclusive, end exclusive, natively and in memory" {
+            let sql = "SELECT COUNT(*) FROM wikipedia WHERE TIME_IN_INTERVAL(__time, '2015-09-12/2015-09-13T01:00:00Z')"
+            Expect.equal (rows (optionsFor twoRows SqlEngine.defaultSupports) sql) [ [ Value.Long 1L ] ] "native"
+            Expect.equal (rows (optionsFor twoRows (fun _ -> false)) sql) [ [ Value.Long 1L ] ] "in memory"
+            let wider = "SELECT COUNT(*) FROM wikipedia WHERE TIME_IN_INTERVAL(__time, '2015-09-12/P2D')"
+            Expect.equal (rows (optionsFor twoRows SqlEngine.defaultSupports) wider) [ [ Value.Long 2L ] ] "P2D"
+        }
+
+        test "TIME_IN_INTERVAL refuses a number as its timestamp, as Calcite does" {
+            let message =
+                try
+                    run (optionsFor twoRows SqlEngine.defaultSupports) "SELECT TIME_IN_INTERVAL(added, '2001-01-01/P1D') FROM wikipedia" [] |> ignore
+                    "no error"
+                with SqlException(_, m) -> m
+            Expect.equal message "Cannot apply 'TIME_IN_INTERVAL' to arguments of type 'TIME_IN_INTERVAL(<BIGINT>, <CHAR(14)>)'" "message"
+        }
 
         test "months from a column, natively and in memory" {
             let sql = "SELECT __time, TIMESTAMPDIFF(MONTH, TIMESTAMP '2015-07-12 12:00:00', __time) FROM wikipedia ORDER BY __time"
