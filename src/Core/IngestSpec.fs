@@ -673,37 +673,6 @@ let parseTask (task: Node) : IngestSpec =
 /// Parses task JSON text; errors come back as (path, problem).
 let parseTaskText (text: string) : Result<IngestSpec, string * string> = Json.run text parseTask
 
-// ---- what a segment records about its spec -------------------------------------------------
-
-let private jsonString (s: string) = Text.Json.JsonSerializer.Serialize s
-
-/// A granularity in Druid's JSON form: simple names as `"HOUR"` strings (Druid prints them
-/// upper-case in segmentMetadata), others as objects.
-let granularityJson (g: Time.Granularity) : string =
-    match Time.granularityName g with
-    | Some name -> jsonString name
-    | None ->
-        match g with
-        | Time.Granularity.Period(p, zone, origin, _) ->
-            let parts =
-                [ yield "\"type\":\"period\""
-                  yield "\"period\":" + jsonString (Time.formatPeriod p)
-                  if not (Time.isUtc zone) then yield "\"timeZone\":" + jsonString zone.Id
-                  match origin with
-                  | Some o -> yield "\"origin\":" + jsonString (Time.formatIso o)
-                  | None -> () ]
-            "{" + String.Join(",", parts) + "}"
-        | Time.Granularity.Duration(ms, origin) ->
-            sprintf "{\"type\":\"duration\",\"duration\":%d,\"origin\":%s}" ms (jsonString (Time.formatIso origin))
-        | _ -> "\"NONE\""
-
-/// The metadata JSON a segment carries: its aggregators, timestamp spec, query granularity
-/// and rollup flag (what Druid's segmentMetadata reports).
-let segmentMetadataJson (spec: IngestSpec) : string =
-    let aggs = spec.Metrics |> List.map Aggregation.toJson
-    sprintf "{\"aggregators\":[%s],\"timestampSpec\":{\"column\":%s},\"queryGranularity\":%s,\"rollup\":%b}"
-        (String.Join(",", aggs)) (jsonString spec.TimestampSpec.Column) (granularityJson spec.GranularitySpec.QueryGranularity) spec.Rollup
-
 /// How many rolled-up rows an in-memory index may hold before the host persists it: the
 /// spec's maxRowsInMemory when given, otherwise unbounded (maxBytesInMemory still applies).
 let persistThresholdRows (tuning: TuningConfig) : int =

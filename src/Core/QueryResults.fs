@@ -10,13 +10,7 @@ open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
 open FunctionalDruid.Core.GroupingEngine
 
-let rec toOut (v: Value) : Json.Out =
-    match v with
-    | Value.Null -> Json.Out.Null
-    | Value.Long l -> Json.Out.Long l
-    | Value.Double d -> Json.Out.Double d
-    | Value.String s -> Json.Out.String s
-    | Value.Array xs -> Json.Out.Array(xs |> Array.map toOut |> List.ofArray)
+let private toOut = QuerySlices.toOut
 
 // ---- post-aggregators ------------------------------------------------------------------------
 

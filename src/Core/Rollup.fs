@@ -516,7 +516,7 @@ type IncrementalIndex(spec: IngestSpec) =
             while stop < n && times.[stop] = times.[start] do stop <- stop + 1
             if stop - start > 1 then Array.Sort(order, start, stop - start, compareDimensions)
             start <- stop
-        let metadata = segmentMetadataJson spec
+        let metadata = SegmentSpecJson.segmentMetadataJson spec
         // Rows in time order: each segment bucket is one run of them.
         let buckets = List<int64 * int[]>()
         let mutable runStart = 0
