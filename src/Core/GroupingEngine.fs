@@ -29,19 +29,39 @@ type Plan =
       /// Collect the buckets a segment covers, for timeseries zero-filling.
       ZeroFill: bool }
 
-/// A group: its time bucket start and one value per dimension (null for null).
+/// Group key values are typed by the dimension's output type before groups leave a segment,
+/// so partials merge on longs and doubles rather than on their text.
+module KeyValue =
+    let rec equal (a: Value) (b: Value) =
+        match a, b with
+        | Value.Long x, Value.Long y -> x = y
+        | Value.String x, Value.String y -> String.Equals(x, y)
+        | Value.Null, Value.Null -> true
+        | Value.Double x, Value.Double y -> x.Equals y
+        | Value.Array xs, Value.Array ys -> xs.Length = ys.Length && Array.forall2 equal xs ys
+        | _ -> false
+
+    let rec hash (v: Value) =
+        match v with
+        | Value.Long l -> l.GetHashCode()
+        | Value.String s -> if isNull s then 0 else StringComparer.Ordinal.GetHashCode s
+        | Value.Null -> 0
+        | Value.Double d -> d.GetHashCode()
+        | Value.Array xs -> xs |> Array.fold (fun h x -> h * 31 + hash x) 17
+
+/// A group: its time bucket start and one value per dimension, typed by its output type.
 [<CustomEquality; NoComparison>]
 type GroupKey =
-    { Bucket: int64; Values: string[] }
+    { Bucket: int64; Values: Value[] }
     override this.Equals(o: obj) =
         match o with
         | :? GroupKey as k ->
             k.Bucket = this.Bucket && k.Values.Length = this.Values.Length
-            && Array.forall2 (fun (a: string) b -> String.Equals(a, b)) k.Values this.Values
+            && Array.forall2 KeyValue.equal k.Values this.Values
         | _ -> false
     override this.GetHashCode() =
         let mutable h = this.Bucket.GetHashCode()
-        for v in this.Values do h <- h * 31 + (if isNull v then 0 else StringComparer.Ordinal.GetHashCode v)
+        for v in this.Values do h <- h * 31 + KeyValue.hash v
         h
 
 /// Aggregated groups of one or more segments.
@@ -110,16 +130,37 @@ module ArrayKey =
                 i <- i + length
         Value.Array(items.ToArray())
 
+/// A dimension value's text read as the dimension's output type (as Druid casts group keys).
+let typedDimension (outputType: ColumnType) (s: string) : Value =
+    if isNull s then Value.Null
+    elif ArrayKey.isKey s then ArrayKey.decode s
+    else
+        match outputType with
+        | ColumnType.Long ->
+            // Plain integer text (the usual key of a long dimension) parses directly.
+            match Int64.TryParse(s, Globalization.NumberStyles.AllowLeadingSign, Globalization.CultureInfo.InvariantCulture) with
+            | true, l -> Value.Long l
+            | _ -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
+        | ColumnType.Double | ColumnType.Float -> match Value.parseDoubleText s with Some d -> Value.Double d | None -> Value.Null
+        | _ -> Value.String s
+
+let rec outputType (d: DimensionSpec) =
+    match d with
+    | DimensionSpec.Default(_, _, t) | DimensionSpec.Extraction(_, _, t, _) -> t
+    | DimensionSpec.ListFiltered(i, _, _) | DimensionSpec.RegexFiltered(i, _) | DimensionSpec.PrefixFiltered(i, _) -> outputType i
+
 // ---- dimensions as ids ----------------------------------------------------------------------
 
 /// One dimension of one segment as ids: `Ids` for single-value rows or `Multi` (never empty
-/// arrays) for multi-value ones; `Values` maps ids to output values and `Sources` to the
-/// values extraction functions read.
-type private DimIds = { Ids: int[]; Multi: int[][]; Values: string[]; Sources: Value[] }
+/// arrays) for multi-value ones; `Sources` maps ids to the values extraction functions read
+/// and `Texts` to their text (made only when asked: numbers need no text to group).
+type private DimIds = { Ids: int[]; Multi: int[][]; Texts: Lazy<string[]>; Sources: Value[] }
+
+let private textsOf (values: string[]) = Lazy<string[]>.CreateFromValue values
+let private stringSources (values: string[]) = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v)
 
 let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (valueAt: int -> Value) : DimIds =
     let byKey = Dictionary<int64, int>()
-    let values = ResizeArray<string>()
     let sources = ResizeArray<Value>()
     let mutable nullId = -1
     let mutable lastKey = 0L
@@ -129,8 +170,7 @@ let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (v
         ids.[r] <-
             if isNullAt r then
                 if nullId < 0 then
-                    nullId <- values.Count
-                    values.Add null
+                    nullId <- sources.Count
                     sources.Add Value.Null
                 nullId
             else
@@ -142,16 +182,15 @@ let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (v
                         match byKey.TryGetValue k with
                         | true, id -> id
                         | _ ->
-                            let id = values.Count
+                            let id = sources.Count
                             byKey.[k] <- id
-                            let v = valueAt r
-                            values.Add(Value.toStringOrNull v)
-                            sources.Add v
+                            sources.Add(valueAt r)
                             id
                     lastKey <- k
                     lastId <- id
                     id
-    { Ids = ids; Multi = null; Values = values.ToArray(); Sources = sources.ToArray() }
+    let sources = sources.ToArray()
+    { Ids = ids; Multi = null; Texts = lazy (sources |> Array.map Value.toStringOrNull); Sources = sources }
 
 let private arrayIds (n: int) (column: ColumnData) : DimIds =
     let byKey = Dictionary<string, int>(StringComparer.Ordinal)
@@ -171,23 +210,23 @@ let private arrayIds (n: int) (column: ColumnData) : DimIds =
                 values.Add key
                 sources.Add cell
                 id
-    { Ids = ids; Multi = null; Values = values.ToArray(); Sources = sources.ToArray() }
+    { Ids = ids; Multi = null; Texts = textsOf (values.ToArray()); Sources = sources.ToArray() }
 
 /// Nested JSON groups by its compact text: equal values have equal text.
 let private jsonIds (n: int) (column: ColumnData) : DimIds =
     let interner = QuerySlices.StringInterner()
     let ids = Array.init n (fun r -> interner.Id(Value.toStringOrNull (column.Cell r)))
     let values = interner.Values
-    { Ids = ids; Multi = null; Values = values; Sources = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v) }
+    { Ids = ids; Multi = null; Texts = textsOf values; Sources = stringSources values }
 
 let private baseIds (columns: Columns) (dimension: string) : DimIds =
     let n = columns.RowCount
     let isNullIn (nulls: bool[] option) = match nulls with Some m -> (fun r -> m.[r]) | None -> (fun _ -> false)
     match columns.Column dimension with
     | Some(ColumnData.Strings s) ->
-        let sources = s.Dictionary |> Array.map (fun d -> if isNull d then Value.Null else Value.String d)
+        let sources = stringSources s.Dictionary
         match s.MultiIds with
-        | None -> { Ids = s.Ids; Multi = null; Values = s.Dictionary; Sources = sources }
+        | None -> { Ids = s.Ids; Multi = null; Texts = textsOf s.Dictionary; Sources = sources }
         | Some multi ->
             let mutable values = s.Dictionary
             let mutable sources = sources
@@ -199,7 +238,7 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
                     sources <- Array.append sources [| Value.Null |]
                     values.Length - 1
             let nullRow = [| nullId |]
-            { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids); Values = values; Sources = sources }
+            { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids); Texts = textsOf values; Sources = sources }
     | Some(ColumnData.Longs(v, nulls)) -> numericIds n (isNullIn nulls) (fun r -> v.[r]) (fun r -> Value.Long v.[r])
     | Some(ColumnData.Doubles(v, nulls)) ->
         numericIds n (isNullIn nulls) (fun r -> BitConverter.DoubleToInt64Bits v.[r]) (fun r -> Value.Double v.[r])
@@ -207,31 +246,31 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
         numericIds n (isNullIn nulls) (fun r -> int64 (BitConverter.SingleToInt32Bits v.[r])) (fun r -> Value.Double(float v.[r]))
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) -> arrayIds n column
     | Some(ColumnData.Complex(ComplexJson.TypeName, _) as column) -> jsonIds n column
-    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Values = [| null |]; Sources = [| Value.Null |] }
+    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Texts = textsOf [| null |]; Sources = [| Value.Null |] }
 
 /// Maps every id through `newIdOf` (a table over old ids); dropped ids (-1) leave multi-value
 /// rows, and a row left empty, or a single value dropped, becomes `nullId`.
-let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) (sources: Value[]) : DimIds =
+let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) : DimIds =
     let nullRow = [| nullId |]
+    let texts, sources = textsOf values, stringSources values
     if isNull d.Multi then
         { Ids = d.Ids |> Array.map (fun id -> let x = newIdOf.[id] in if x < 0 then nullId else x)
-          Multi = null; Values = values; Sources = sources }
+          Multi = null; Texts = texts; Sources = sources }
     else
         { Ids = null
           Multi =
             d.Multi |> Array.map (fun ids ->
                 let mapped = ids |> Array.choose (fun id -> let x = newIdOf.[id] in if x < 0 then None else Some x)
                 if mapped.Length = 0 then nullRow else mapped)
-          Values = values; Sources = sources }
+          Texts = texts; Sources = sources }
 
 let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     let keepOnly (inner: DimensionSpec) (keep: string -> bool) =
         let d = dimIds columns inner
         let interner = QuerySlices.StringInterner()
-        let newIdOf = d.Values |> Array.map (fun v -> if keep v then interner.Id v else -1)
+        let newIdOf = d.Texts.Value |> Array.map (fun v -> if keep v then interner.Id v else -1)
         let nullId = interner.Id null
-        let values = interner.Values
-        remap d newIdOf nullId values (values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v))
+        remap d newIdOf nullId interner.Values
     match spec with
     | DimensionSpec.Default(dimension, _, _) -> baseIds columns dimension
     | DimensionSpec.Extraction(dimension, _, _, fn) when dimension = timeColumn ->
@@ -249,15 +288,14 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
                 last <- t
             ids.[r] <- lastId
         let values = interner.Values
-        { Ids = ids; Multi = null; Values = values; Sources = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v) }
+        { Ids = ids; Multi = null; Texts = textsOf values; Sources = stringSources values }
     | DimensionSpec.Extraction(dimension, _, _, fn) ->
         let d = baseIds columns dimension
         let extract = Extraction.compile fn
         let interner = QuerySlices.StringInterner()
         let newIdOf = d.Sources |> Array.map (fun v -> interner.Id(extract v))
         let nullId = interner.Id null
-        let values = interner.Values
-        remap d newIdOf nullId values (values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v))
+        remap d newIdOf nullId interner.Values
     | DimensionSpec.ListFiltered(inner, list, whitelist) ->
         let set = HashSet<string>(list, StringComparer.Ordinal)
         keepOnly inner (fun v -> not (isNull v) && set.Contains v = whitelist)
@@ -265,6 +303,17 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
         let regex = Regex(@"\A(?:" + pattern + @")\z", RegexOptions.CultureInvariant)
         keepOnly inner (fun v -> not (isNull v) && regex.IsMatch v)
     | DimensionSpec.PrefixFiltered(inner, prefix) -> keepOnly inner (fun v -> not (isNull v) && v.StartsWith(prefix, StringComparison.Ordinal))
+
+/// The group key value of each id: numbers already of the output type keep their value, other
+/// values are read from their text as the output type says.
+let private keyValues (spec: DimensionSpec) (d: DimIds) : Value[] =
+    let t = outputType spec
+    d.Sources |> Array.mapi (fun i source ->
+        match source, t with
+        | Value.Null, _ -> Value.Null
+        | Value.Long _, ColumnType.Long
+        | Value.Double _, (ColumnType.Double | ColumnType.Float) -> source
+        | _ -> typedDimension t d.Texts.Value.[i])
 
 let private bitsFor (count: int) = if count <= 1 then 0 else 64 - System.Numerics.BitOperations.LeadingZeroCount(uint64 (count - 1))
 
@@ -339,7 +388,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         let dimCount = dims.Length
         let bucketStarts = ResizeArray<int64>()
         let bucketBits = if plan.Granularity = Time.Granularity.All then 0 else bitsFor (times.Length + 1)
-        let widths = dims |> Array.map (fun d -> bitsFor d.Values.Length)
+        let widths = dims |> Array.map (fun d -> bitsFor d.Sources.Length)
         let shifts = Array.zeroCreate<int> dimCount
         let mutable total = bucketBits
         for d in 0 .. dimCount - 1 do
@@ -470,7 +519,8 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     for i in 0 .. n - 1 do processRow bi rowScratch.[i]
                     start <- stop)
         flush ()
-        let valueOf (d: int) (id: int) = dims.[d].Values.[id]
+        let keyValuesOf = Array.map2 keyValues plan.Dimensions dims
+        let valueOf (d: int) (id: int) = keyValuesOf.[d].[id]
         if longKeys then
             for key in groupLongKeys do
                 let bucket = if bucketBits = 0 then Time.minInstant else bucketStarts.[int (key &&& ((1L <<< bucketBits) - 1L))]

@@ -65,24 +65,6 @@ let rec compilePost (p: PostAggregator) : (string -> Value) -> (string -> Value)
 /// One finished row: bucket, typed dimension values, finalized aggregators, post-aggregators.
 type private Row = { Bucket: int64; Dims: Value[]; Aggs: Value[]; Posts: Value[] }
 
-let private typedDimension (outputType: ColumnType) (s: string) : Value =
-    if isNull s then Value.Null
-    elif ArrayKey.isKey s then ArrayKey.decode s
-    else
-        match outputType with
-        | ColumnType.Long ->
-            // Plain integer text (the usual key of a long dimension) parses directly.
-            match Int64.TryParse(s, Globalization.NumberStyles.AllowLeadingSign, Globalization.CultureInfo.InvariantCulture) with
-            | true, l -> Value.Long l
-            | _ -> match Value.toLong (Value.String s) with Some l -> Value.Long l | None -> Value.Null
-        | ColumnType.Double | ColumnType.Float -> match Value.parseDoubleText s with Some d -> Value.Double d | None -> Value.Null
-        | _ -> Value.String s
-
-let rec private outputType (d: DimensionSpec) =
-    match d with
-    | DimensionSpec.Default(_, _, t) | DimensionSpec.Extraction(_, _, t, _) -> t
-    | DimensionSpec.ListFiltered(i, _, _) | DimensionSpec.RegexFiltered(i, _) | DimensionSpec.PrefixFiltered(i, _) -> outputType i
-
 /// Builds rows from groups: dims and aggregator values, then post-aggregators in order.
 type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, posts: PostAggregator list) =
     let dimArr = Array.ofList dims
@@ -96,9 +78,8 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
     member _.Dims = dimArr
     member _.Aggs = aggArr
     member _.PostNames = postArr |> Array.map fst
-    /// A row from dimension strings and intermediate aggregator values.
-    member _.Build(bucket: int64, dimValues: string[], raw: Value[]) : Row =
-        let typed = Array.init dimArr.Length (fun i -> typedDimension (outputType dimArr.[i]) dimValues.[i])
+    /// A row from typed dimension values and intermediate aggregator values.
+    member _.Build(bucket: int64, typed: Value[], raw: Value[]) : Row =
         let finalized = Array.init aggArr.Length (fun i -> Aggregation.finalize aggArr.[i] raw.[i])
         let posts = Array.zeroCreate<Value> postArr.Length
         // Without post-aggregators no lookup closures are needed (a row per group).
@@ -342,7 +323,7 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
                 let m = Merger(plan)
                 for i in 0 .. p.Keys.Length - 1 do
                     let k = p.Keys.[i]
-                    m.AddGroup({ Bucket = k.Bucket; Values = k.Values |> Array.mapi (fun d v -> if kept.[d] then v else null) }, p.Aggregators, i)
+                    m.AddGroup({ Bucket = k.Bucket; Values = k.Values |> Array.mapi (fun d v -> if kept.[d] then v else Value.Null) }, p.Aggregators, i)
                 yield! finishGroups q g builder (m.Result()) |> List.map event ]
 
 /// A groupBy's result rows as segment content, the way a query data source reads them: the
@@ -366,19 +347,45 @@ let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentCont
                 let t = readBack (Time.formatInZone zone bucket)
                 timeOfBucket.[bucket] <- t
                 t
-    let rows = finishGroups q g builder p |> Array.ofList
-    let fieldNames =
-        [| for d in builder.Dims -> d.OutputName
-           for a in builder.Aggs -> Aggregation.name a
-           yield! builder.PostNames |]
-    // Later fields of the same name win, as when the JSON object is read back.
-    let names = if rows.Length = 0 then [||] else Array.distinct fieldNames
-    let slotOf = fieldNames |> Array.map (fun n -> Array.IndexOf(names, n))
     let rec plain (v: Value) =
         match v with
         | Value.String null -> Value.Null
         | Value.Array xs -> Value.Array(Array.map plain xs)
         | other -> other
+    let fieldNames =
+        [| for d in builder.Dims -> d.OutputName
+           for a in builder.Aggs -> Aggregation.name a
+           yield! builder.PostNames |]
+    let plainGroups =
+        g.Having.IsNone && g.PostAggregations.IsEmpty && Array.distinct fieldNames = fieldNames
+        && (match g.LimitSpec with None -> true | Some l -> l.Limit.IsNone && l.Columns.IsEmpty && l.Offset = 0)
+    if plainGroups then
+        // Groups in the result's order (time bucket, then dimensions), read column by column
+        // straight from the keys and aggregator states: no result rows are built.
+        let keys = p.Keys
+        let order = Array.init keys.Length id
+        let byBucketThenDimensions (x: int) (y: int) =
+            let a, b = keys.[x], keys.[y]
+            let mutable c = compare a.Bucket b.Bucket
+            let mutable d = 0
+            while c = 0 && d < a.Values.Length do
+                c <- compareValues a.Values.[d] b.Values.[d]
+                d <- d + 1
+            if c <> 0 then c else compare x y
+        Array.Sort(order, Comparison byBucketThenDimensions)
+        let dimensionColumns =
+            builder.Dims |> Array.mapi (fun d spec -> spec.OutputName, None, order |> Array.map (fun i -> plain keys.[i].Values.[d]))
+        let aggregatorColumns =
+            builder.Aggs |> Array.mapi (fun a spec ->
+                let state = p.Aggregators.[a]
+                Aggregation.name spec, None, order |> Array.map (fun i -> plain (Aggregation.finalize spec (state.Raw i))))
+        let columns = if keys.Length = 0 then [] else List.ofArray (Array.append dimensionColumns aggregatorColumns)
+        QuerySlices.contentOfColumns columns (order |> Array.map (fun i -> timeOf keys.[i].Bucket))
+    else
+    let rows = finishGroups q g builder p |> Array.ofList
+    // Later fields of the same name win, as when the JSON object is read back.
+    let names = if rows.Length = 0 then [||] else Array.distinct fieldNames
+    let slotOf = fieldNames |> Array.map (fun n -> Array.IndexOf(names, n))
     let cells =
         rows |> Array.map (fun r ->
             let cell = Array.create names.Length Value.Null

@@ -240,37 +240,39 @@ let stringColumnOfValues (values: Value[]) : ColumnData =
 /// all-integer numbers become longs, other numbers doubles, anything else strings
 /// (arrays as multi-value strings).
 let private columnOf (declared: ColumnType option) (values: Value[]) : ColumnData =
+    let isNullValue v = match v with Value.Null -> true | _ -> false
     let isLong v = match v with Value.Long _ | Value.Null -> true | _ -> false
     let isNumber v = match v with Value.Long _ | Value.Double _ | Value.Null -> true | _ -> false
     let kind =
         match declared with
         | Some t -> t
         | None ->
-            if values |> Array.forall (fun v -> v = Value.Null) then ColumnType.String
+            if values |> Array.forall isNullValue then ColumnType.String
             elif values |> Array.forall isLong then ColumnType.Long
             elif values |> Array.forall isNumber then ColumnType.Double
             else ColumnType.String
-    let nullsOf (present: Value -> bool) =
-        let flags = values |> Array.map (present >> not)
-        if Array.exists id flags then Some flags else None
+    let numbers (zero: 'T) (read: Value -> 'T option) =
+        let numbers = Array.zeroCreate<'T> values.Length
+        let mutable nulls: bool[] = null
+        for i in 0 .. values.Length - 1 do
+            match read values.[i] with
+            | Some x -> numbers.[i] <- x
+            | None ->
+                if isNull nulls then nulls <- Array.zeroCreate values.Length
+                numbers.[i] <- zero
+                nulls.[i] <- true
+        numbers, Option.ofObj nulls
     match kind with
     | ColumnType.Long ->
-        let longs = values |> Array.map (fun v -> defaultArg (Value.toLong v) 0L)
-        ColumnData.Longs(longs, nullsOf (fun v -> (Value.toLong v).IsSome))
-    | ColumnType.Float | ColumnType.Double ->
-        let doubles = values |> Array.map (fun v -> defaultArg (Value.toDouble v) 0.0)
-        ColumnData.Doubles(doubles, nullsOf (fun v -> (Value.toDouble v).IsSome))
+        let read v = match v with Value.Long l -> Some l | v -> Value.toLong v
+        ColumnData.Longs(numbers 0L read)
+    | ColumnType.Float | ColumnType.Double -> ColumnData.Doubles(numbers 0.0 Value.toDouble)
     | _ -> stringColumnOfValues values
 
-/// A segment holding the given rows: `times` per row, cells per column (in row order).
-/// Rows are sorted by time; string columns become dimensions, numeric ones metrics.
-let contentOfRows (columns: (string * ColumnType option) list) (times: int64[]) (cells: Value[][]) : SegmentContent =
-    let order = Array.init times.Length id |> Array.sortBy (fun i -> times.[i]) // stable
-    let sortedTimes = order |> Array.map (fun i -> times.[i])
-    let built =
-        columns |> List.mapi (fun c (name, declared) ->
-            let values = order |> Array.map (fun r -> let row = cells.[r] in if c < row.Length then row.[c] else Value.Null)
-            name, columnOf declared values)
+/// A segment holding columns of values already in time order (`times` ascending); string
+/// columns become dimensions, numeric ones metrics.
+let contentOfColumns (columns: (string * ColumnType option * Value[]) list) (sortedTimes: int64[]) : SegmentContent =
+    let built = columns |> List.map (fun (name, declared, values) -> name, columnOf declared values)
     let isString (_, c: ColumnData) = match c with ColumnData.Strings _ -> true | _ -> false
     let interval =
         if sortedTimes.Length = 0 then Time.eternity
@@ -280,6 +282,20 @@ let contentOfRows (columns: (string * ColumnType option) list) (times: int64[]) 
       Dimensions = built |> List.filter isString
       Metrics = built |> List.filter (isString >> not)
       Metadata = "{}" }
+
+/// A segment holding the given rows: `times` per row, cells per column (in row order).
+/// Rows are sorted by time; string columns become dimensions, numeric ones metrics.
+let contentOfRows (columns: (string * ColumnType option) list) (times: int64[]) (cells: Value[][]) : SegmentContent =
+    // Stable: rows of equal time keep their given order (a subquery's result order).
+    let order = Array.init times.Length id
+    let mutable sorted = true
+    for i in 1 .. times.Length - 1 do
+        if times.[i] < times.[i - 1] then sorted <- false
+    if not sorted then Array.Sort(order, Comparison(fun x y -> let c = compare times.[x] times.[y] in if c <> 0 then c else compare x y))
+    let columns =
+        columns |> List.mapi (fun c (name, declared) ->
+            name, declared, order |> Array.map (fun r -> let row = cells.[r] in if c < row.Length then row.[c] else Value.Null))
+    contentOfColumns columns (order |> Array.map (fun i -> times.[i]))
 
 /// A slice over built content that serves all time.
 let sliceOfContent (id: string) (content: SegmentContent) : SegmentSlice =
