@@ -1,7 +1,8 @@
 /// Column-at-a-time evaluation of simple arithmetic (`x + 1`, `a * b - 2.5`) over long and
 /// double columns: the same values as the row-by-row interpreter (long arithmetic wraps,
 /// mixing in a double makes a double, a null operand makes a null) without a boxed value per
-/// row. Anything else answers None and is evaluated row by row.
+/// row; and `timestamp_extract` of a long column in UTC, evaluated once per run of rows in
+/// the same unit of time. Anything else answers None and is evaluated row by row.
 module FunctionalDruid.Core.VectorExpr
 
 open FunctionalDruid.Core
@@ -62,6 +63,49 @@ let private apply (n: int) (op: BinaryOp) (l: Vector) (r: Vector) : Vector optio
             let ys, ny = asDoubles n r
             Doubles(Array.map2 f xs ys, orNulls nx ny))
 
+/// Rows within one UTC span of this many milliseconds extract the same field (day and longer
+/// fields change only at UTC midnight); only units giving longs.
+let private extractGranule (unit: string) : int64 option =
+    match unit.ToUpperInvariant() with
+    | "MILLISECOND" -> Some 1L
+    | "SECOND" -> Some 1_000L
+    | "MINUTE" -> Some 60_000L
+    | "HOUR" -> Some 3_600_000L
+    | "DAY" | "DOW" | "ISODOW" | "DOY" | "WEEK" | "MONTH" | "QUARTER" | "YEAR" | "ISOYEAR" | "DECADE" -> Some 86_400_000L
+    | _ -> None
+
+let private isUtc (zone: Expr list) =
+    match zone with
+    | [] | [ Expr.Literal Value.Null ] -> true
+    | [ Expr.Literal(Value.String text) ] ->
+        match Time.tryParseZone text with
+        | Some z -> z.MinOffset = NodaTime.Offset.Zero && z.MaxOffset = NodaTime.Offset.Zero
+        | None -> false
+    | _ -> false
+
+/// The extract of every row, the interpreter run once per span of `granule` milliseconds.
+let private extractRuns (call: Expr) (granule: int64) (times: int64[]) : Vector =
+    let compiled = Expr.compile call
+    let n = times.Length
+    let out = Array.zeroCreate<int64> n
+    let mutable nulls: bool[] = null
+    let mutable lastSpan = 0L
+    let mutable last = Value.Null
+    let mutable started = false
+    for i in 0 .. n - 1 do
+        let t = times.[i]
+        let span = if t >= 0L then t / granule else (t + 1L) / granule - 1L
+        if not started || span <> lastSpan then
+            last <- compiled (fun _ -> Value.Long t)
+            lastSpan <- span
+            started <- true
+        match last with
+        | Value.Long v -> out.[i] <- v
+        | _ ->
+            if isNull nulls then nulls <- Array.zeroCreate n
+            nulls.[i] <- true
+    Longs(out, Option.ofObj nulls)
+
 let rec private evaluate (columnOf: string -> ColumnData option) (n: int) (e: Expr) : Vector option =
     match e with
     | Expr.Literal(Value.Long l) -> Some(LongConstant l)
@@ -78,6 +122,10 @@ let rec private evaluate (columnOf: string -> ColumnData option) (n: int) (e: Ex
             match evaluate columnOf n b with
             | None -> None
             | Some r -> apply n op l r
+    | Expr.Call("timestamp_extract", Expr.Identifier column :: Expr.Literal(Value.String unit) :: zone) when isUtc zone ->
+        match extractGranule unit, columnOf column with
+        | Some granule, Some(ColumnData.Longs(times, None)) when times.Length = n -> Some(extractRuns e granule times)
+        | _ -> None
     | _ -> None
 
 /// The column of `e` over `n` rows in the requested output type (None: as the values

@@ -74,11 +74,39 @@ let private shiftedSumMatchesRows (seed: int) =
     if a <> b then failwithf "%s\n%s\n%s" shifted a b
     true
 
+/// `timestamp_extract` of a time column by runs equals the interpreter per row, for sorted
+/// and unsorted times around the epoch and at the ends of the representable range.
+let private extractMatchesRows (seed: int) =
+    let rnd = Random(seed)
+    let n = 1 + rnd.Next 60
+    let spans = [| 1L; 999L; 1_000L; 60_000L; 3_600_000L; 86_400_000L; 40L * 86_400_000L |]
+    let start = [| 0L; -86_400_000L * 3L; 1_600_000_000_000L; -1L; 253_402_300_000_000L |].[rnd.Next 5]
+    let times = Array.init n (fun _ -> start + int64 (rnd.Next(-3, 4)) * spans.[rnd.Next spans.Length] + int64 (rnd.Next(-2, 3)))
+    if rnd.Next 2 = 0 then Array.sortInPlace times
+    let unit = [| "MILLISECOND"; "SECOND"; "minute"; "HOUR"; "DAY"; "DOW"; "DOY"; "WEEK"; "MONTH"; "QUARTER"; "YEAR"; "ISOYEAR"; "DECADE"; "EPOCH"; "CENTURY" |].[rnd.Next 15]
+    let zone = [| ""; ",'UTC'"; ",'Etc/UTC'"; ",'America/New_York'"; ",'+05:30'" |].[rnd.Next 5]
+    let text = sprintf "timestamp_extract(t, '%s'%s)" unit zone
+    let e = match Expr.parse text with Ok e -> e | Error problem -> failwithf "%s: %s" text problem
+    let column = ColumnData.Longs(times, None)
+    let columnOf name = if name = "t" then Some column else None
+    let compiled = Expr.compile e
+    let rows = SegmentColumns.columnOfValues (Some ColumnType.Long) n (fun r -> compiled (fun _ -> Value.Long times.[r]))
+    match VectorExpr.tryColumn columnOf n (Some ColumnType.Long) e with
+    | None ->
+        let utc = zone = "" || zone.Contains "UTC"
+        if utc && unit <> "EPOCH" && unit <> "CENTURY" then failwithf "%s not computed by runs" text
+        true
+    | Some vector ->
+        let cells (c: ColumnData) = [ for r in 0 .. n - 1 -> c.Cell r ]
+        if cells vector <> cells rows then failwithf "%s over %A\nvector %A\nrows   %A" text times (cells vector) (cells rows)
+        true
+
 [<Tests>]
 let tests =
     testList "core/vector-expr" [
         testProperty "column arithmetic equals the row interpreter" vectorMatchesRows
         testProperty "a long sum of a shifted column equals the row-by-row sum" shiftedSumMatchesRows
+        testProperty "timestamp_extract by runs of equal time spans equals the row interpreter" extractMatchesRows
         test "sums of a long column and a constant are computed by column" {
             let columnOf name = if name = "w" then Some(ColumnData.Longs([| 1L; 2L; Int64.MaxValue |], None)) else None
             let e = match Expr.parse "(\"w\" + 2)" with Ok e -> e | Error p -> failwith p
