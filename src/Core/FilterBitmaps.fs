@@ -90,6 +90,18 @@ let private isArrayColumn (columns: Columns) (column: string) =
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _) -> true
     | _ -> false
 
+/// The null flags of a number column (Some None: a number column without nulls).
+let private numericNulls (columns: Columns) (column: string) : bool[] option option =
+    match columns.Column column with
+    | Some(ColumnData.Longs(_, nulls) | ColumnData.Doubles(_, nulls) | ColumnData.Floats(_, nulls)) -> Some nulls
+    | _ -> None
+
+/// One row value's truth under a one-column filter.
+let private test (f: Filter) (v: Value) : Truth =
+    match singleColumnTruth f with
+    | Some(_, decide) -> decide v
+    | None -> Unknown
+
 /// The masks of a filter over every row of the segment.
 let rec masks (columns: Columns) (f: Filter) : Masks =
     let n = columns.RowCount
@@ -115,6 +127,20 @@ let rec masks (columns: Columns) (f: Filter) : Masks =
     | Filter.Not inner ->
         let m = masks columns inner
         { Yes = m.No; No = m.Yes }
+    | Filter.Null column when (numericNulls columns column).IsSome ->
+        // A number column's nulls are its null flags; no value needs a test.
+        match (numericNulls columns column).Value with
+        | None -> { Yes = RowSet(n); No = RowSet.Full n }
+        | Some flags -> fromTruths n (fun r -> if flags.[r] then Yes else No)
+    | Filter.Equality(column, _, Value.Long k) when (match columns.Column column with Some(ColumnData.Longs _) -> true | _ -> false) ->
+        // Long equality compares longs: no value per row (high-cardinality ids are common).
+        match columns.Column column with
+        | Some(ColumnData.Longs(values, nulls)) ->
+            let ofNull = test f Value.Null
+            match nulls with
+            | None -> fromTruths n (fun r -> if values.[r] = k then Yes else No)
+            | Some flags -> fromTruths n (fun r -> if flags.[r] then ofNull elif values.[r] = k then Yes else No)
+        | _ -> invalidOp "checked above"
     | f ->
         let wholeArray = QuerySlices.wholeArrayTruth f |> Option.filter (fst >> isArrayColumn columns)
         match wholeArray |> Option.orElse (singleColumnTruth f) with

@@ -159,9 +159,13 @@ type private DimIds = { Ids: int[]; Multi: int[][]; Texts: Lazy<string[]>; Sourc
 let private textsOf (values: string[]) = Lazy<string[]>.CreateFromValue values
 let private stringSources (values: string[]) = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v)
 
+/// Initial capacity of per-segment tables that may hold a value per row: growing a table
+/// of many distinct values by doubling costs more than the lookups themselves.
+let private expectedDistinct (rows: int) = min rows 65_536
+
 let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (valueAt: int -> Value) : DimIds =
-    let byKey = Dictionary<int64, int>()
-    let sources = ResizeArray<Value>()
+    let byKey = Dictionary<int64, int>(expectedDistinct n)
+    let sources = ResizeArray<Value>(expectedDistinct n)
     let mutable nullId = -1
     let mutable lastKey = 0L
     let mutable lastId = -1
@@ -396,9 +400,9 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
             total <- total + widths.[d]
         let longKeys = total <= 62
         let dense = if longKeys && total <= 18 then Array.create (1 <<< total) -1 else null
-        let byLong = Dictionary<int64, int>()
+        let byLong = Dictionary<int64, int>(if isNull dense then expectedDistinct times.Length else 0)
         let byArray = Dictionary<int[], int>(HashIdentity.Structural)
-        let groupLongKeys = ResizeArray<int64>()
+        let groupLongKeys = ResizeArray<int64>(if isNull dense then expectedDistinct times.Length else 0)
         let groupArrayKeys = ResizeArray<int[]>()
         let scratchKey = Array.zeroCreate<int> (dimCount + 1)
         let rows = Array.zeroCreate<int> batchSize
@@ -556,7 +560,22 @@ type Merger(plan: Plan) =
         let g = this.Group key
         for i in 0 .. aggs.Length - 1 do aggs.[i].MergeFrom(g, source.[i], sourceGroup)
     member this.Add(p: Partial) =
-        for i in 0 .. p.Keys.Length - 1 do this.AddGroup(p.Keys.[i], p.Aggregators, i)
+        // Groups first, then each aggregator's states in one pass.
+        let targets = Array.zeroCreate<int> p.Keys.Length
+        for i in 0 .. p.Keys.Length - 1 do
+            let key = p.Keys.[i]
+            targets.[i] <-
+                match index.TryGetValue key with
+                | true, g -> g
+                | _ ->
+                    let g = keys.Count
+                    index.[key] <- g
+                    keys.Add key
+                    g
+        for a in 0 .. aggs.Length - 1 do
+            let target, source = aggs.[a], p.Aggregators.[a]
+            target.EnsureGroups keys.Count
+            for i in 0 .. targets.Length - 1 do target.MergeFrom(targets.[i], source, i)
         for b in p.CoveredBuckets do covered.Add b |> ignore
         firstTime <- min firstTime p.FirstTime
     member _.Result() : Partial =

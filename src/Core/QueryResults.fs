@@ -62,8 +62,9 @@ let rec compilePost (p: PostAggregator) : (string -> Value) -> (string -> Value)
 
 // ---- result rows -------------------------------------------------------------------------------
 
-/// One finished row: bucket, typed dimension values, finalized aggregators, post-aggregators.
-type private Row = { Bucket: int64; Dims: Value[]; Aggs: Value[]; Posts: Value[] }
+/// One finished row: bucket, typed dimension values, finalized aggregators and, once asked
+/// for (most rows of a limited result never are), post-aggregators.
+type private Row = { Bucket: int64; Dims: Value[]; Aggs: Value[]; Raw: Value[]; mutable Posts: Value[] }
 
 /// Builds rows from groups: dims and aggregator values, then post-aggregators in order.
 type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, posts: PostAggregator list) =
@@ -81,14 +82,16 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
     /// A row from typed dimension values and intermediate aggregator values.
     member _.Build(bucket: int64, typed: Value[], raw: Value[]) : Row =
         let finalized = Array.init aggArr.Length (fun i -> Aggregation.finalize aggArr.[i] raw.[i])
-        let posts = Array.zeroCreate<Value> postArr.Length
-        // Without post-aggregators no lookup closures are needed (a row per group).
-        if postArr.Length > 0 then
+        { Bucket = bucket; Dims = typed; Aggs = finalized; Raw = raw; Posts = (if postArr.Length = 0 then [||] else null) }
+    /// The row's post-aggregator values, computed on first use.
+    member _.Posts(row: Row) : Value[] =
+        if isNull row.Posts then
+            let posts = Array.zeroCreate<Value> postArr.Length
             let mutable computed = 0
             let lookup (useRaw: bool) (name: string) =
                 match names.TryGetValue name with
-                | true, (0, i) -> typed.[i]
-                | true, (1, i) -> if useRaw then raw.[i] else finalized.[i]
+                | true, (0, i) -> row.Dims.[i]
+                | true, (1, i) -> if useRaw then row.Raw.[i] else row.Aggs.[i]
                 | true, (_, i) when i < computed -> posts.[i]
                 | _ -> Value.Null
             let rawGet = lookup true
@@ -96,20 +99,21 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
             for i in 0 .. postArr.Length - 1 do
                 posts.[i] <- (snd postArr.[i]) rawGet finalGet
                 computed <- i + 1
-        { Bucket = bucket; Dims = typed; Aggs = finalized; Posts = posts }
+            row.Posts <- posts
+        row.Posts
     /// A named value of a finished row (dimension, finalized aggregator or post-aggregator).
-    member _.Value(row: Row, name: string) : Value =
+    member this.Value(row: Row, name: string) : Value =
         match names.TryGetValue name with
         | true, (0, i) -> row.Dims.[i]
         | true, (1, i) -> row.Aggs.[i]
-        | true, (_, i) -> row.Posts.[i]
+        | true, (_, i) -> this.Posts(row).[i]
         | _ -> Value.Null
     member _.IsDimension(name: string) = match names.TryGetValue name with | true, (0, _) -> true | _ -> false
     /// The fields of a row: dimensions, aggregators, post-aggregators.
     member this.Fields(row: Row) : (string * Json.Out) list =
         [ for i in 0 .. dimArr.Length - 1 -> dimArr.[i].OutputName, toOut row.Dims.[i] ]
         @ [ for i in 0 .. aggArr.Length - 1 -> Aggregation.name aggArr.[i], toOut row.Aggs.[i] ]
-        @ [ for i in 0 .. postArr.Length - 1 -> fst postArr.[i], toOut row.Posts.[i] ]
+        @ (let posts = this.Posts row in [ for i in 0 .. postArr.Length - 1 -> fst postArr.[i], toOut posts.[i] ])
 
 let private rawValues (p: Partial) (g: int) = p.Aggregators |> Array.map (fun a -> a.Raw g)
 
@@ -392,7 +396,8 @@ let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentCont
             let dims, aggs = r.Dims.Length, r.Aggs.Length
             for i in 0 .. dims - 1 do cell.[slotOf.[i]] <- plain r.Dims.[i]
             for i in 0 .. aggs - 1 do cell.[slotOf.[dims + i]] <- plain r.Aggs.[i]
-            for i in 0 .. r.Posts.Length - 1 do cell.[slotOf.[dims + aggs + i]] <- plain r.Posts.[i]
+            let posts = builder.Posts r
+            for i in 0 .. posts.Length - 1 do cell.[slotOf.[dims + aggs + i]] <- plain posts.[i]
             cell)
     QuerySlices.contentOfRows [ for n in names -> n, None ] (rows |> Array.map (fun r -> timeOf r.Bucket)) cells
 

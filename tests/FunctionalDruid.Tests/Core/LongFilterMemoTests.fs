@@ -14,6 +14,8 @@ let private filterTexts (rnd: Random) =
        sprintf """{"type":"bound","dimension":"l","lower":"%d","upper":"%d","ordering":"numeric"}""" (v ()) (v ())
        sprintf """{"type":"range","column":"l","matchValueType":"LONG","lower":%d}""" (v ())
        """{"type":"null","column":"l"}"""
+       """{"type":"not","field":{"type":"null","column":"l"}}"""
+       sprintf """{"type":"not","field":{"type":"equals","column":"l","matchValueType":"LONG","matchValue":%d}}""" (v ())
        sprintf """{"type":"not","field":{"type":"selector","dimension":"l","value":"%d"}}""" (v ()) |]
 
 let private memoMatchesRows (seed: int) =
