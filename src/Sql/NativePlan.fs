@@ -385,6 +385,14 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         let k, t = fieldOf e
                         k, t, o.Descending)
                 let anyOrder = not q.OrderBy.IsEmpty
+                // Over no input the one row's re-aggregated counts are null until `rowsOf` makes
+                // them 0: expressions reading them would see the null.
+                let readsCount (post: PostAggregator) =
+                    match post with
+                    | PostAggregator.Expression(_, d) -> Expr.requiredColumns d |> List.exists countFields.Contains
+                    | _ -> true
+                if groupExprs.IsEmpty && not countFields.IsEmpty && posts |> Seq.skip aggPosts.Length |> Seq.exists readsCount then
+                    notNative "an expression over a re-aggregated COUNT without grouping"
                 let sourceDimensions () =
                     groupExprs |> List.mapi (fun i e ->
                         let d, t = translate scope e

@@ -132,7 +132,8 @@ let distinctPlanTests =
             for sql, expected in
                 [ "SELECT g, COUNT(DISTINCT u), COUNT(DISTINCT n) FROM t GROUP BY g ORDER BY g", [ [ N; L 2L; L 2L ]; [ S "a"; L 2L; L 3L ]; [ S "b"; L 1L; L 0L ] ]
                   "SELECT g, EARLIEST(n), COUNT(DISTINCT u) FROM t GROUP BY g ORDER BY g", [ [ N; L 5L; L 2L ]; [ S "a"; L 1L; L 2L ]; [ S "b"; N; L 1L ] ]
-                  "SELECT COUNT(DISTINCT u) FROM t HAVING COUNT(*) > 100", [] ] do
+                  "SELECT COUNT(DISTINCT u) FROM t HAVING COUNT(*) > 100", []
+                  "SELECT COUNT(*) + 1, COUNT(DISTINCT u) FROM t WHERE g = 'zz'", [ [ L 1L; L 0L ] ] ] do
                 Expect.isNone (SqlEngine.nativePlan native (request sql)) ("not native: " + sql)
                 Expect.equal (rowsOf native sql) expected ("native options: " + sql)
                 Expect.equal (rowsOf inMemory sql) expected ("in memory: " + sql)
