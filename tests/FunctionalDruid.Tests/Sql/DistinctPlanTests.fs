@@ -118,6 +118,8 @@ let distinctPlanTests =
         }
         test "HAVING and ORDER BY a distinct count, WHERE filter, LIMIT with OFFSET" {
             expectNested "SELECT g, COUNT(*) AS c, COUNT(DISTINCT u) AS d FROM t GROUP BY g HAVING COUNT(DISTINCT u) > 1 ORDER BY c DESC" [ [ S "a"; L 4L; L 2L ]; [ N; L 2L; L 2L ] ]
+            expectNested "SELECT g, COUNT(*) AS c, COUNT(DISTINCT u) AS d FROM t GROUP BY g HAVING g <> 'b' AND MAX(x) > 1.8 ORDER BY g" [ [ S "a"; L 4L; L 2L ] ]
+            expectNested "SELECT g, COUNT(DISTINCT u) AS d FROM t GROUP BY g HAVING g IS NULL OR COUNT(DISTINCT u) < 2 ORDER BY g" [ [ N; L 2L ]; [ S "b"; L 1L ] ]
             expectNested "SELECT g, SUM(n) AS s, COUNT(DISTINCT u) AS d FROM t WHERE x IS NOT NULL OR n > 6 GROUP BY g ORDER BY d DESC, g LIMIT 2 OFFSET 1" [ [ S "a"; L 11L; L 2L ] ]
         }
         test "expressions over the aggregates and a grouping key expression" {
