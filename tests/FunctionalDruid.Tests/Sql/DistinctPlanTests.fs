@@ -127,6 +127,12 @@ let distinctPlanTests =
                 "SELECT UPPER(g) AS k, COUNT(*) - COUNT(DISTINCT u) AS dup, SUM(n) * 2 FROM t GROUP BY UPPER(g) ORDER BY k"
                 [ [ N; L 0L; L 24L ]; [ S "A"; L 2L; L 26L ]; [ S "B"; L 1L; N ] ]
         }
+        test "numeric keys with nulls: grouping by a LONG, counting distinct LONG values" {
+            expectNested
+                "SELECT n, COUNT(*), COUNT(DISTINCT u), SUM(x) FROM t GROUP BY n ORDER BY n"
+                [ [ N; L 3L; L 2L; D 4.0 ]; [ L 1L; L 1L; L 1L; D 1.5 ]; [ L 2L; L 1L; L 1L; N ]; [ L 5L; L 1L; L 1L; D 2.0 ]; [ L 7L; L 1L; L 1L; N ]; [ L 10L; L 1L; L 0L; D -1.0 ] ]
+            expectNested "SELECT g, COUNT(DISTINCT n), SUM(x) FROM t GROUP BY g ORDER BY g" [ [ N; L 2L; D 2.0 ]; [ S "a"; L 3L; D 4.5 ]; [ S "b"; L 0L; N ] ]
+        }
         test "a time floor grouping key stays a dimension of the nested groupBy" {
             expectNested "SELECT FLOOR(__time TO SECOND) AS s, COUNT(*), SUM(n), COUNT(DISTINCT u) FROM t GROUP BY 1" [ [ L 0L; L 8L; L 25L; L 4L ] ]
         }
