@@ -21,7 +21,10 @@ type Plan =
       /// GROUP BY () / aggregates without grouping: an empty input still yields one row.
       AlwaysOneRow: bool
       /// Result rows to skip (timeseries has no offset).
-      Offset: int }
+      Offset: int
+      /// Result fields that are SQL COUNTs re-aggregated as sums of partial counts: 0, not
+      /// null, over no input.
+      CountFields: Set<string> }
 
 exception private NotNative of string
 
@@ -211,6 +214,28 @@ let private aggregatorFor (scope: Scope) (approxDistinct: bool) (addVirtual: DEx
 let private limitOf (scope: Scope) (e: Ast.Expr option) =
     e |> Option.map (fun e -> SqlRewrite.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
 
+/// The outer aggregator merging an inner partial (a count, sum, min or max, possibly filtered,
+/// the filter applying inside): a sum of counts, sum of sums, min of mins, max of maxes.
+let private combiningPartial (partial: AggregatorSpec) : AggregatorSpec =
+    let rec mergeable (spec: AggregatorSpec) =
+        match spec with
+        | AggregatorSpec.Count _ | AggregatorSpec.Numeric _ -> true
+        | AggregatorSpec.Filtered(_, _, inner) -> mergeable inner
+        | _ -> false
+    if mergeable partial then AggregatorSpec.combining partial else notNative "an aggregate without mergeable partials beside exact COUNT(DISTINCT)"
+
+/// Renames an aggregator's output (the innermost one of filtered wrappers, as Druid writes them).
+let rec private renameAggregator (name: string) (spec: AggregatorSpec) : AggregatorSpec =
+    match spec with
+    | AggregatorSpec.Filtered(None, filter, inner) -> AggregatorSpec.Filtered(None, filter, renameAggregator name inner)
+    | spec -> AggregatorSpec.withName name spec
+
+let rec private renamePost (rename: string -> string) (post: PostAggregator) : PostAggregator =
+    match post with
+    | PostAggregator.Arithmetic(name, fn, fields) -> PostAggregator.Arithmetic(rename name, fn, List.map (renamePost rename) fields)
+    | PostAggregator.FieldAccess(name, field) -> PostAggregator.FieldAccess(name, rename field)
+    | _ -> notNative "post-aggregator over partials"
+
 /// Plans a SELECT over one table; None when it needs the in-memory operators.
 /// The filter keeping the rows of an exact COUNT(DISTINCT x)'s inner groupBy whose key is
 /// not null. An ARRAY key is one value (a null filter would read its elements as the values
@@ -278,7 +303,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                     | _ -> notNative "scan ordered by a column other than __time"
                 let columns = outputs |> List.map (fun (_, _, k) -> k) |> List.distinct
                 let kind = QueryKind.Scan { Columns = columns; Limit = limit |> Option.map int64; Offset = int64 offset; Compacted = false; Order = order; BatchSize = 20480 }
-                Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = false; Offset = 0 }
+                Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = false; Offset = 0; CountFields = Set.empty }
             else
                 let groupElements = defaultArg s.GroupBy []
                 let groupExprs =
@@ -289,26 +314,55 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         | _ -> notNative "grouping sets")
                     |> List.distinct
                 let timeFloors = groupExprs |> List.map (timeFloorOf scope)
-                let dimFields = groupExprs |> List.mapi (fun i e -> let _, t = translate scope e in { Qualifier = None; Name = sprintf "d%d" i; Key = sprintf "d%d" i; Type = t })
                 let aggCalls = (List.map fst items @ Option.toList having @ (q.OrderBy |> List.map (fun o -> aliasExpansion o.Expr))) |> List.collect Relational.collectAggregates |> List.distinct
-                // Exact COUNT(DISTINCT x) (useApproximateCountDistinct=false): an inner groupBy on
-                // the grouping keys plus x, counted by an outer query over its rows.
-                let exactDistinct =
-                    match aggCalls with
-                    | Expr.Call("COUNT", true, [ x ], None, None) :: rest when not approxDistinct && rest |> List.forall ((=) aggCalls.Head) -> Some x
-                    | calls when not approxDistinct && calls |> List.exists (function Expr.Call("COUNT", true, _, _, _) -> true | _ -> false) -> notNative "exact COUNT(DISTINCT) mixed with other aggregates"
+                // Exact COUNT(DISTINCT x) (useApproximateCountDistinct=false), planned as Calcite's
+                // distinct-aggregate expansion does for one distinct argument: an inner groupBy on the
+                // grouping keys plus x computing partials of the other aggregates, and an outer query
+                // re-aggregating them by the grouping keys and counting the non-null x.
+                let distinctArgument (call: Ast.Expr) =
+                    match call with
+                    | Expr.Call("COUNT", true, [ x ], filter, None) when not approxDistinct -> Some(x, filter)
                     | _ -> None
-                if exactDistinct.IsSome && (timeFloors |> List.exists Option.isSome || having.IsSome) then notNative "exact COUNT(DISTINCT) with time floors or HAVING"
+                let exactDistinct =
+                    match aggCalls |> List.choose distinctArgument |> List.map fst |> List.distinct with
+                    | [] -> None
+                    | [ x ] -> Some x
+                    | _ -> notNative "exact COUNT(DISTINCT) over different arguments"
+                // Without grouping keys the outer query always yields its one row: HAVING could not drop it.
+                if exactDistinct.IsSome && having.IsSome && groupExprs.IsEmpty then notNative "exact COUNT(DISTINCT) with HAVING and no grouping"
+                let dimensionKey i = if exactDistinct.IsSome then sprintf "_d%d" i else sprintf "d%d" i
+                let dimFields = groupExprs |> List.mapi (fun i e -> let _, t = translate scope e in { Qualifier = None; Name = dimensionKey i; Key = dimensionKey i; Type = t })
                 let distinctKey = sprintf "d%d" groupExprs.Length
+                // Per aggregate: the inner partials (distinct plans only), the aggregators of the
+                // (outer) query, its post-aggregator and SQL type.
                 let planned =
                     aggCalls |> List.mapi (fun i call ->
                         let name = sprintf "a%d" i
-                        match exactDistinct with
-                        | Some x -> [ AggregatorSpec.Filtered(None, NativeJson.filterText (distinctKeyPresent scope x distinctKey), AggregatorSpec.Count name) ], None, SqlType.Bigint
-                        | None -> aggregatorFor scope approxDistinct addVirtual name call)
-                let aggregations = planned |> List.collect (fun (a, _, _) -> a)
-                let aggPosts = planned |> List.choose (fun (_, p, _) -> p)
-                let aggFields = planned |> List.mapi (fun i (_, _, t) -> { Qualifier = None; Name = sprintf "a%d" i; Key = sprintf "a%d" i; Type = t })
+                        match exactDistinct, distinctArgument call with
+                        | None, _ ->
+                            let specs, post, t = aggregatorFor scope approxDistinct addVirtual name call
+                            [], specs, post, t
+                        | Some x, Some(_, filter) ->
+                            let present = distinctKeyPresent scope x distinctKey
+                            match filter with
+                            | None -> [], [ AggregatorSpec.Filtered(None, NativeJson.filterText present, AggregatorSpec.Count name) ], None, SqlType.Bigint
+                            | Some f ->
+                                // A key counts when at least one of its rows passes the filter.
+                                let hits = AggregatorSpec.Filtered(None, NativeJson.filterText (toFilter scope f), AggregatorSpec.Count name)
+                                let hit = Filter.Range { Column = name; MatchValueType = "LONG"; Lower = Value.Long 0L; Upper = Value.Null; LowerOpen = true; UpperOpen = false }
+                                [ hits ], [ AggregatorSpec.Filtered(None, NativeJson.filterText (Filter.And [ present; hit ]), AggregatorSpec.Count name) ], None, SqlType.Bigint
+                        | Some _, None ->
+                            let partials, post, t = aggregatorFor scope approxDistinct addVirtual name call
+                            partials, partials |> List.map combiningPartial, post, t)
+                let innerAggregations = planned |> List.collect (fun (p, _, _, _) -> p)
+                // As Druid names them: outer aggregators take a "_" prefix when inner ones exist.
+                let aggregatorKey (name: string) = if innerAggregations.IsEmpty then name else "_" + name
+                let aggregations = planned |> List.collect (fun (_, a, _, _) -> a |> List.map (fun a -> renameAggregator (aggregatorKey (AggregatorSpec.name a)) a))
+                let aggPosts = planned |> List.choose (fun (_, _, p, _) -> p) |> List.map (fun p -> if innerAggregations.IsEmpty then p else renamePost aggregatorKey p)
+                let aggFields = planned |> List.mapi (fun i (_, _, _, t) -> let key = aggregatorKey (sprintf "a%d" i) in { Qualifier = None; Name = key; Key = key; Type = t })
+                let countFields =
+                    if exactDistinct.IsNone then Set.empty
+                    else aggCalls |> List.indexed |> List.choose (fun (i, call) -> match call with Expr.Call("COUNT", false, _, _, _) -> Some aggFields.[i].Key | _ -> None) |> set
                 let substitute = groupedSubstitute scope groupExprs dimFields aggCalls aggFields
                 let postScope = { scope with Fields = dimFields @ aggFields; Substitute = substitute }
                 let posts = ResizeArray<PostAggregator>(aggPosts)
@@ -331,11 +385,19 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         let k, t = fieldOf e
                         k, t, o.Descending)
                 let anyOrder = not q.OrderBy.IsEmpty
+                // Over no input the one row's re-aggregated counts are null until `rowsOf` makes
+                // them 0: expressions reading them would see the null.
+                let readsCount (post: PostAggregator) =
+                    match post with
+                    | PostAggregator.Expression(_, d) -> Expr.requiredColumns d |> List.exists countFields.Contains
+                    | _ -> true
+                if groupExprs.IsEmpty && not countFields.IsEmpty && posts |> Seq.skip aggPosts.Length |> Seq.exists readsCount then
+                    notNative "an expression over a re-aggregated COUNT without grouping"
                 let sourceDimensions () =
-                    List.zip groupExprs dimFields |> List.map (fun (e, f) ->
+                    groupExprs |> List.mapi (fun i e ->
                         let d, t = translate scope e
                         let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
-                        DimensionSpec.Default(source, f.Key, druidTypeOf t))
+                        DimensionSpec.Default(source, sprintf "d%d" i, druidTypeOf t))
                 let baseQuery kind =
                     match exactDistinct with
                     | None -> baseQuery kind
@@ -343,21 +405,21 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         let d, t = translate scope x
                         let source = match d with DExpr.Identifier k -> k | _ -> addVirtual d t
                         let innerDims = sourceDimensions () @ [ DimensionSpec.Default(source, distinctKey, druidTypeOf t) ]
-                        let inner = baseQuery (QueryKind.GroupBy { Granularity = Time.Granularity.All; Dimensions = innerDims; Aggregations = []; PostAggregations = []; Having = None; LimitSpec = None; SubtotalsSpec = None })
+                        let inner = baseQuery (QueryKind.GroupBy { Granularity = Time.Granularity.All; Dimensions = innerDims; Aggregations = innerAggregations; PostAggregations = []; Having = None; LimitSpec = None; SubtotalsSpec = None })
                         { inner with DataSource = DataSource.Query inner; Intervals = [ Time.eternity ]; Filter = None; VirtualColumns = []; Kind = kind }
                 let granularityAll = Time.Granularity.All
                 match groupExprs, timeFloors with
                 | [], _ when having.IsNone && not anyOrder ->
                     let kind = QueryKind.Timeseries { Granularity = granularityAll; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = false; SkipEmptyBuckets = false; GrandTotal = false; Limit = None }
-                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = true; Offset = offset }
-                | [ _ ], [ Some g ] when having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
+                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = true; Offset = offset; CountFields = countFields }
+                | [ _ ], [ Some g ] when exactDistinct.IsNone && having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
                     let descending = match orderFields with [ (_, _, d) ] -> d | _ -> false
                     let kind = QueryKind.Timeseries { Granularity = g; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = descending; SkipEmptyBuckets = true; GrandTotal = false; Limit = limit |> Option.map (fun l -> l + offset) }
-                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset }
+                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset; CountFields = countFields }
                 | _ ->
                     let dimensions =
                         match exactDistinct with
-                        | Some _ -> dimFields |> List.map (fun f -> DimensionSpec.Default(f.Key, f.Key, druidTypeOf f.Type))
+                        | Some _ -> dimFields |> List.mapi (fun i f -> DimensionSpec.Default(sprintf "d%d" i, f.Key, druidTypeOf f.Type))
                         | None -> sourceDimensions ()
                     let topN =
                         match dimensions, orderFields with
@@ -378,7 +440,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                                           Offset = offset }
                             let havingSpec = having |> Option.map (fun h -> Having.Filter(toFilter postScope h))
                             QueryKind.GroupBy { Granularity = granularityAll; Dimensions = dimensions; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Having = havingSpec; LimitSpec = limitSpec; SubtotalsSpec = None }
-                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = groupExprs.IsEmpty; Offset = 0 }
+                    Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = groupExprs.IsEmpty; Offset = 0; CountFields = countFields }
         | _ -> None
     with NotNative _ -> None
 
@@ -389,7 +451,12 @@ let rowsOf (plan: Plan) (result: Json.Out) : Value[] list =
         | Some(_, v) -> NativeJson.outValue v
         | None -> Value.Null
     let timeOf (o: Json.Out) = match o with Json.Out.String s -> (match Time.tryParseInstant s with Some t -> Value.Long t | None -> Value.Null) | _ -> Value.Null
-    let project (get: string -> Value) = plan.Outputs |> List.map (fun (_, _, k) -> get k) |> Array.ofList
+    let project (get: string -> Value) =
+        plan.Outputs |> List.map (fun (_, _, k) ->
+            match get k with
+            | Value.Null when plan.CountFields.Contains k -> Value.Long 0L
+            | v -> v)
+        |> Array.ofList
     let items = match result with Json.Out.Array xs -> xs | _ -> []
     let rows =
         match plan.Query.Kind with

@@ -209,9 +209,11 @@ let private explain (options: Options) (request: Request) (q: Query) : ResultSet
                     "signature", Json.Out.Array(plan.Outputs |> List.map (fun (n, t, _) -> Json.Out.Object [ "name", Json.Out.String n; "type", Json.Out.String t.NativeName ]))
                     "columnMappings", Json.Out.Array(plan.Outputs |> List.map (fun (n, _, k) -> Json.Out.Object [ "queryColumn", Json.Out.String k; "outputColumn", Json.Out.String n ])) ] ]
         | None ->
-            // Planned as native scans of each table plus in-memory operators on top.
+            // Planned as native scans of each table plus in-memory operators on top; the scans
+            // read only the columns the statement names (as the in-memory reader does).
+            let needed = SqlRewrite.referencedColumns q
             [ for t in tablesOf q ->
-                  let columns = options.Catalog.ColumnsOf t |> List.map fst
+                  let columns = options.Catalog.ColumnsOf t |> List.map fst |> List.filter (fun c -> needed |> Option.forall (fun n -> n.Contains c))
                   let scan =
                       { DataSource = DataSource.Table t; Intervals = [ Time.eternity ]; Filter = None; VirtualColumns = []
                         Kind = QueryKind.Scan { Columns = columns; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
