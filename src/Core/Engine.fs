@@ -27,12 +27,13 @@ let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: Se
     QueryResults.finish q plan (mergedGroups ctx plan slices)
 
 /// A groupBy without subtotals as segment content (its rows read as a query data source),
-/// skipping the JSON result; other queries answer None.
-let groupByContentWith (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : SegmentContent option =
+/// skipping the JSON result; other queries answer None. `ordered`: as in the result, rather
+/// than in any order within a time.
+let groupByContentWith (ctx: QuerySlices.RunContext) (ordered: bool) (q: NativeQuery) (slices: SegmentSlice list) : SegmentContent option =
     match q.Kind with
     | QueryKind.GroupBy g when g.SubtotalsSpec.IsNone ->
         let plan = (QueryResults.plan q).Value
-        Some(QueryResults.groupByContent q g (mergedGroups ctx plan slices))
+        Some(QueryResults.groupByContent ordered q g (mergedGroups ctx plan slices))
     | _ -> None
 
 /// Runs a query over the slices the timeline made visible for its intervals, with the

@@ -314,14 +314,32 @@ let private joinSlices (ctx: RunContext) (intervals: Time.Interval list) (leftSl
                 [ sliceOfContent "join" { content with Interval = Time.eternity } ]
     (joined |> Array.map fst |> List.ofArray) @ remainder
 
+/// Whether a query's result can depend on the order of its input rows within a time: only
+/// first/last aggregators (ties by row order) among aggregating queries; scans and others do.
+let private readsRowOrder (q: NativeQuery) =
+    let rec sensitive (a: AggregatorSpec) =
+        match a with
+        | AggregatorSpec.FirstLast _ -> true
+        | AggregatorSpec.Filtered(_, _, inner) -> sensitive inner
+        | _ -> false
+    match q.Kind with
+    | QueryKind.Timeseries t -> t.Aggregations |> List.exists sensitive
+    | QueryKind.TopN t -> t.Aggregations |> List.exists sensitive
+    | QueryKind.GroupBy g -> g.Aggregations |> List.exists sensitive
+    | _ -> true
+
 /// Runs a query, resolving its data source recursively.
 let rec execute (ctx: RunContext) (slicesOf: SliceSource) (q: NativeQuery) : Json.Out =
     ctx.Cancel.ThrowIfCancellationRequested()
-    Engine.runWith ctx q (slicesOfSource ctx slicesOf q.Intervals q.DataSource)
+    Engine.runWith ctx q (slicesOfSourceReadBy (readsRowOrder q) ctx slicesOf q.Intervals q.DataSource)
 
 /// The slices a data source reads for the given intervals: stored ones for tables, built
 /// ones for inline rows, subquery results and joins.
 and slicesOfSource (ctx: RunContext) (slicesOf: SliceSource) (intervals: Time.Interval list) (source: DataSource) : SegmentSlice list =
+    slicesOfSourceReadBy true ctx slicesOf intervals source
+
+/// As `slicesOfSource`, for a reader that says whether it reads rows in order.
+and private slicesOfSourceReadBy (ordered: bool) (ctx: RunContext) (slicesOf: SliceSource) (intervals: Time.Interval list) (source: DataSource) : SegmentSlice list =
     match source with
     | DataSource.Table name -> slicesOf name intervals
     | DataSource.Union names -> names |> List.collect (fun n -> slicesOf n intervals)
@@ -334,8 +352,8 @@ and slicesOfSource (ctx: RunContext) (slicesOf: SliceSource) (intervals: Time.In
         [ sliceOfContent "inline" content ]
     | DataSource.Query inner ->
         ctx.Cancel.ThrowIfCancellationRequested()
-        let innerSlices = slicesOfSource ctx slicesOf inner.Intervals inner.DataSource
-        match Engine.groupByContentWith ctx inner innerSlices with
+        let innerSlices = slicesOfSourceReadBy (readsRowOrder inner) ctx slicesOf inner.Intervals inner.DataSource
+        match Engine.groupByContentWith ctx ordered inner innerSlices with
         | Some content -> [ sliceOfContent "query" content ]
         | None -> [ sliceOfContent "query" (contentOfResults inner (Engine.runWith ctx inner innerSlices)) ]
     | DataSource.Join(left, right, prefix, condition, joinType) ->

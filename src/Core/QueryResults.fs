@@ -332,8 +332,9 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
 
 /// A groupBy's result rows as segment content, the way a query data source reads them: the
 /// same rows, columns and times as the JSON result read back, without building the JSON (a
-/// subquery's result of a million groups would otherwise travel through text).
-let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentContent =
+/// subquery's result of a million groups would otherwise travel through text). Unless
+/// `ordered`, rows of one time may come in any order (the reader aggregates them anyway).
+let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentContent =
     let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
     let zone = Time.granularityZone g.Granularity
     let readBack (stamp: string) = defaultArg (Time.tryParseInstant stamp) 0L
@@ -376,7 +377,7 @@ let groupByContent (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentCont
                 c <- compareValues a.Values.[d] b.Values.[d]
                 d <- d + 1
             if c <> 0 then c else compare x y
-        Array.Sort(order, Comparison byBucketThenDimensions)
+        if ordered || g.Granularity <> Time.Granularity.All then Array.Sort(order, Comparison byBucketThenDimensions)
         let dimensionColumns =
             builder.Dims |> Array.mapi (fun d spec -> spec.OutputName, None, order |> Array.map (fun i -> plain keys.[i].Values.[d]))
         let aggregatorColumns =

@@ -65,21 +65,40 @@ let private sameContent (seed: int) =
     let text = genQuery rnd
     let q = match QueryParseSurface.parseText text with Ok q -> q | Error(path, problem) -> failwithf "%s: %s in %s" path problem text
     let general = QueryExecution.contentOfResults q (Engine.run q slices)
-    match Engine.groupByContentWith QuerySlices.sequential q slices with
+    match Engine.groupByContentWith QuerySlices.sequential true q slices with
     | Some direct ->
         if shape direct <> shape general then failwithf "%s\ndirect  %A\ngeneral %A" text (shape direct) (shape general)
         true
     | None -> failwithf "no direct content for %s" text
 
+/// Unordered content (for readers that aggregate) holds the same rows at the same times.
+let private unorderedHoldsSameRows (seed: int) =
+    let rnd = Random(seed)
+    let rows = genRows rnd
+    let slices =
+        let c = rawSegment span rows
+        [ ({ Id = "seg"; Content = c; Serves = c.Interval }: Engine.SegmentSlice) ]
+    let text = genQuery rnd
+    let q = match QueryParseSurface.parseText text with Ok q -> q | Error(path, problem) -> failwithf "%s: %s in %s" path problem text
+    let rowsOf (content: SegmentContent) =
+        let columns = content.Dimensions @ content.Metrics
+        [ for r in 0 .. content.Times.Length - 1 -> content.Times.[r], [ for (name, c) in columns -> name, c.Cell r ] ] |> List.sort
+    match Engine.groupByContentWith QuerySlices.sequential true q slices, Engine.groupByContentWith QuerySlices.sequential false q slices with
+    | Some ordered, Some unordered ->
+        if rowsOf ordered <> rowsOf unordered then failwithf "%s\nordered   %A\nunordered %A" text (rowsOf ordered) (rowsOf unordered)
+        true
+    | _ -> failwithf "no content for %s" text
+
 [<Tests>]
 let tests =
     testList "core/subquery-content" [
         testProperty "a groupBy's content built from its groups equals its JSON result read back" sameContent
+        testProperty "unordered content holds the ordered content's rows" unorderedHoldsSameRows
         test "only groupBy answers directly" {
             let q =
                 match QueryParseSurface.parseText (sprintf """{"queryType":"timeseries","dataSource":"t","intervals":"%s","granularity":"all","aggregations":[{"type":"count","name":"c"}]}""" (Time.formatInterval span)) with
                 | Ok q -> q
                 | Error e -> failwithf "%A" e
-            Expect.isNone (Engine.groupByContentWith QuerySlices.sequential q []) "timeseries"
+            Expect.isNone (Engine.groupByContentWith QuerySlices.sequential true q []) "timeseries"
         }
     ]
