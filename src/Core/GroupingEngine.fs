@@ -50,19 +50,23 @@ module KeyValue =
         | Value.Array xs -> xs |> Array.fold (fun h x -> h * 31 + hash x) 17
 
 /// A group: its time bucket start and one value per dimension, typed by its output type.
-[<CustomEquality; NoComparison>]
-type GroupKey =
-    { Bucket: int64; Values: Value[] }
+/// The hash is computed where the key is made (segments run in parallel), not where the
+/// single-threaded merge looks it up.
+[<Sealed>]
+type GroupKey(bucket: int64, values: Value[]) =
+    let hash =
+        let mutable h = bucket.GetHashCode()
+        for v in values do h <- h * 31 + KeyValue.hash v
+        h
+    member _.Bucket = bucket
+    member _.Values = values
     override this.Equals(o: obj) =
         match o with
         | :? GroupKey as k ->
-            k.Bucket = this.Bucket && k.Values.Length = this.Values.Length
-            && Array.forall2 KeyValue.equal k.Values this.Values
+            k.GetHashCode() = hash && k.Bucket = bucket && k.Values.Length = values.Length
+            && Array.forall2 KeyValue.equal k.Values values
         | _ -> false
-    override this.GetHashCode() =
-        let mutable h = this.Bucket.GetHashCode()
-        for v in this.Values do h <- h * 31 + KeyValue.hash v
-        h
+    override _.GetHashCode() = hash
 
 /// Aggregated groups of one or more segments.
 type Partial =
@@ -163,7 +167,9 @@ let private stringSources (values: string[]) = values |> Array.map (fun v -> if 
 /// of many distinct values by doubling costs more than the lookups themselves.
 let private expectedDistinct (rows: int) = min rows 65_536
 
-let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (valueAt: int -> Value) : DimIds =
+/// `keys` identify values (a long, or a double's bits); `nulls` flags null rows (or is null).
+let private numericIds (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) : DimIds =
+    let n = keys.Length
     let byKey = Dictionary<int64, int>(expectedDistinct n)
     let sources = ResizeArray<Value>(expectedDistinct n)
     let mutable nullId = -1
@@ -172,24 +178,21 @@ let private numericIds (n: int) (isNullAt: int -> bool) (keyAt: int -> int64) (v
     let ids = Array.zeroCreate<int> n
     for r in 0 .. n - 1 do
         ids.[r] <-
-            if isNullAt r then
+            if not (isNull nulls) && nulls.[r] then
                 if nullId < 0 then
                     nullId <- sources.Count
                     sources.Add Value.Null
                 nullId
             else
-                let k = keyAt r
+                let k = keys.[r]
                 // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
                 if k = lastKey && lastId >= 0 then lastId
                 else
-                    let id =
-                        match byKey.TryGetValue k with
-                        | true, id -> id
-                        | _ ->
-                            let id = sources.Count
-                            byKey.[k] <- id
-                            sources.Add(valueAt r)
-                            id
+                    let mutable id = 0
+                    if not (byKey.TryGetValue(k, &id)) then
+                        id <- sources.Count
+                        byKey.[k] <- id
+                        sources.Add(valueAt r)
                     lastKey <- k
                     lastId <- id
                     id
@@ -225,7 +228,6 @@ let private jsonIds (n: int) (column: ColumnData) : DimIds =
 
 let private baseIds (columns: Columns) (dimension: string) : DimIds =
     let n = columns.RowCount
-    let isNullIn (nulls: bool[] option) = match nulls with Some m -> (fun r -> m.[r]) | None -> (fun _ -> false)
     match columns.Column dimension with
     | Some(ColumnData.Strings s) ->
         let sources = stringSources s.Dictionary
@@ -243,11 +245,11 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
                     values.Length - 1
             let nullRow = [| nullId |]
             { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids); Texts = textsOf values; Sources = sources }
-    | Some(ColumnData.Longs(v, nulls)) -> numericIds n (isNullIn nulls) (fun r -> v.[r]) (fun r -> Value.Long v.[r])
+    | Some(ColumnData.Longs(v, nulls)) -> numericIds v (Option.toObj nulls) (fun r -> Value.Long v.[r])
     | Some(ColumnData.Doubles(v, nulls)) ->
-        numericIds n (isNullIn nulls) (fun r -> BitConverter.DoubleToInt64Bits v.[r]) (fun r -> Value.Double v.[r])
+        numericIds (Array.map BitConverter.DoubleToInt64Bits v) (Option.toObj nulls) (fun r -> Value.Double v.[r])
     | Some(ColumnData.Floats(v, nulls)) ->
-        numericIds n (isNullIn nulls) (fun r -> int64 (BitConverter.SingleToInt32Bits v.[r])) (fun r -> Value.Double(float v.[r]))
+        numericIds (v |> Array.map (fun x -> int64 (BitConverter.SingleToInt32Bits x))) (Option.toObj nulls) (fun r -> Value.Double(float v.[r]))
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) -> arrayIds n column
     | Some(ColumnData.Complex(ComplexJson.TypeName, _) as column) -> jsonIds n column
     | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Texts = textsOf [| null |]; Sources = [| Value.Null |] }
@@ -382,7 +384,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     | _ ->
                         let g = keys.Count
                         groupOfBucket.[b] <- g
-                        keys.Add { Bucket = b; Values = [||] }
+                        keys.Add(GroupKey(b, [||]))
                         g
                 for a in aggs do
                     a.EnsureGroups keys.Count
@@ -528,12 +530,10 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         if longKeys then
             for key in groupLongKeys do
                 let bucket = if bucketBits = 0 then Time.minInstant else bucketStarts.[int (key &&& ((1L <<< bucketBits) - 1L))]
-                keys.Add
-                    { Bucket = bucket
-                      Values = Array.init dimCount (fun d -> valueOf d (int ((key >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L)))) }
+                keys.Add(GroupKey(bucket, Array.init dimCount (fun d -> valueOf d (int ((key >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L))))))
         else
             for key in groupArrayKeys do
-                keys.Add { Bucket = (if bucketBits = 0 then Time.minInstant else bucketStarts.[key.[dimCount]]); Values = Array.init dimCount (fun d -> valueOf d key.[d]) }
+                keys.Add(GroupKey((if bucketBits = 0 then Time.minInstant else bucketStarts.[key.[dimCount]]), Array.init dimCount (fun d -> valueOf d key.[d])))
     { Keys = keys.ToArray(); Aggregators = aggs; CoveredBuckets = covered; FirstTime = firstTime }
 
 // ---- merging -----------------------------------------------------------------------------

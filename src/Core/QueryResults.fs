@@ -327,7 +327,7 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
                 let m = Merger(plan)
                 for i in 0 .. p.Keys.Length - 1 do
                     let k = p.Keys.[i]
-                    m.AddGroup({ Bucket = k.Bucket; Values = k.Values |> Array.mapi (fun d v -> if kept.[d] then v else Value.Null) }, p.Aggregators, i)
+                    m.AddGroup(GroupKey(k.Bucket, k.Values |> Array.mapi (fun d v -> if kept.[d] then v else Value.Null)), p.Aggregators, i)
                 yield! finishGroups q g builder (m.Result()) |> List.map event ]
 
 /// A groupBy's result rows as segment content, the way a query data source reads them: the

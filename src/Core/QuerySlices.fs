@@ -251,22 +251,24 @@ let private columnOf (declared: ColumnType option) (values: Value[]) : ColumnDat
             elif values |> Array.forall isLong then ColumnType.Long
             elif values |> Array.forall isNumber then ColumnType.Double
             else ColumnType.String
-    let numbers (zero: 'T) (read: Value -> 'T option) =
+    let numbers (zero: 'T) (read: Value -> 'T voption) =
         let numbers = Array.zeroCreate<'T> values.Length
         let mutable nulls: bool[] = null
         for i in 0 .. values.Length - 1 do
             match read values.[i] with
-            | Some x -> numbers.[i] <- x
-            | None ->
+            | ValueSome x -> numbers.[i] <- x
+            | ValueNone ->
                 if isNull nulls then nulls <- Array.zeroCreate values.Length
                 numbers.[i] <- zero
                 nulls.[i] <- true
         numbers, Option.ofObj nulls
     match kind with
     | ColumnType.Long ->
-        let read v = match v with Value.Long l -> Some l | v -> Value.toLong v
+        let read v = match v with Value.Long l -> ValueSome l | v -> ValueOption.ofOption (Value.toLong v)
         ColumnData.Longs(numbers 0L read)
-    | ColumnType.Float | ColumnType.Double -> ColumnData.Doubles(numbers 0.0 Value.toDouble)
+    | ColumnType.Float | ColumnType.Double ->
+        let read v = match v with Value.Double d -> ValueSome d | v -> ValueOption.ofOption (Value.toDouble v)
+        ColumnData.Doubles(numbers 0.0 read)
     | _ -> stringColumnOfValues values
 
 /// A segment holding columns of values already in time order (`times` ascending); string
