@@ -109,6 +109,13 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
         | true, (_, i) -> this.Posts(row).[i]
         | _ -> Value.Null
     member _.IsDimension(name: string) = match names.TryGetValue name with | true, (0, _) -> true | _ -> false
+    member _.IsPostAggregator(name: string) = match names.TryGetValue name with | true, (2, _) -> true | _ -> false
+    /// A named dimension or finalized aggregator of a group not made a row (null otherwise).
+    member _.GroupValue(key: GroupKey, states: GroupAggregators.GroupAgg[], group: int, name: string) : Value =
+        match names.TryGetValue name with
+        | true, (0, i) -> key.Values.[i]
+        | true, (1, i) -> Aggregation.finalize aggArr.[i] (states.[i].Raw group)
+        | _ -> Value.Null
     /// The fields of a row: dimensions, aggregators, post-aggregators.
     member this.Fields(row: Row) : (string * Json.Out) list =
         [ for i in 0 .. dimArr.Length - 1 -> dimArr.[i].OutputName, toOut row.Dims.[i] ]
@@ -175,8 +182,8 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
 
 /// The `k` smallest rows under a total order, sorted: one pass with a sorted buffer, so a
 /// LIMIT over many groups costs a scan rather than a sort of them all.
-let private smallestSorted (compare: Row -> Row -> int) (k: int) (rows: Row[]) : Row[] =
-    let buffer = Array.zeroCreate<Row> k
+let private smallestSorted (compare: 'r -> 'r -> int) (k: int) (rows: 'r[]) : 'r[] =
+    let buffer = Array.zeroCreate<'r> k
     let mutable count = 0
     for r in rows do
         if count < k || compare r buffer.[count - 1] < 0 then
@@ -249,49 +256,74 @@ let rec private havingHolds (builder: RowBuilder) (h: Having) (row: Row) : bool 
     | Having.Or hs -> hs |> List.exists (fun x -> havingHolds builder x row)
     | Having.Not x -> not (havingHolds builder x row)
 
-/// Having, ordering, offset and limit over one set of groups.
-let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : Row list =
-    let rows = p.Keys |> Array.mapi (fun i k -> builder.Build(k.Bucket, k.Values, rawValues p i))
-    let rows = match g.Having with Some h -> rows |> Array.filter (havingHolds builder h) | None -> rows
-    let dimCompare (a: Row) (b: Row) =
-        let mutable c = compare a.Bucket b.Bucket
+/// A groupBy's result order over items (rows, or groups not yet made rows), read through
+/// `bucketOf`, `valueOf` (a named output) and `dimsOf`: the dimension order, which is total
+/// within a bucket, and the limit spec's column order when it has columns.
+let private resultOrder (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder)
+                        (bucketOf: 'a -> int64) (valueOf: 'a -> string -> Value) (dimsOf: 'a -> Value[]) =
+    let dimCompare (a: 'a) (b: 'a) =
+        let mutable c = compare (bucketOf a) (bucketOf b)
+        let da, db = dimsOf a, dimsOf b
         let mutable i = 0
-        while c = 0 && i < a.Dims.Length do
-            c <- compareValues a.Dims.[i] b.Dims.[i]
+        while c = 0 && i < da.Length do
+            c <- compareValues da.[i] db.[i]
             i <- i + 1
         c
     let sortByDimsFirst = match q.ContextValue "sortByDimsFirst" with Some v -> v.Trim().ToLowerInvariant() = "true" | None -> false
     let byLimitColumns =
         match g.LimitSpec with
         | Some l when not l.Columns.IsEmpty ->
-            let columnCompare (c: OrderByColumn) (a: Row) (b: Row) =
-                let va, vb = builder.Value(a, c.Column), builder.Value(b, c.Column)
+            let columnCompare (c: OrderByColumn) (a: 'a) (b: 'a) =
+                let va, vb = valueOf a c.Column, valueOf b c.Column
                 let r =
                     if builder.IsDimension c.Column && c.Ordering <> Ordering.StringOrdering.Lexicographic then
                         Ordering.compareWith c.Ordering (Value.toStringOrNull va) (Value.toStringOrNull vb)
                     else compareValues va vb
                 if c.Descending then -r else r
             let columns = l.Columns |> List.map columnCompare
-            let byColumns (a: Row) (b: Row) =
+            let byColumns (a: 'a) (b: 'a) =
                 let mutable r = 0
                 let mutable rest = columns
                 while r = 0 && not rest.IsEmpty do
                     r <- rest.Head a b
                     rest <- rest.Tail
                 r
-            let full (a: Row) (b: Row) =
-                if sortByDimsFirst then (let r = byColumns a b in if r <> 0 then r else compare a.Bucket b.Bucket)
-                else (let r = compare a.Bucket b.Bucket in if r <> 0 then r else byColumns a b)
+            let full (a: 'a) (b: 'a) =
+                if sortByDimsFirst then (let r = byColumns a b in if r <> 0 then r else compare (bucketOf a) (bucketOf b))
+                else (let r = compare (bucketOf a) (bucketOf b) in if r <> 0 then r else byColumns a b)
             Some full
         | _ -> None
+    // Groups are unique per bucket, so the limit columns then the dimensions order them
+    // totally: a top-k selection gives the same rows as a stable full sort.
+    let total =
+        match byLimitColumns with
+        | Some full -> fun a b -> (let r = full a b in if r <> 0 then r else dimCompare a b)
+        | None -> dimCompare
+    dimCompare, byLimitColumns, total
+
+/// Having, ordering, offset and limit over one set of groups.
+let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : Row list =
+    let build (i: int) = let k = p.Keys.[i] in builder.Build(k.Bucket, k.Values, rawValues p i)
+    match g.Having, g.LimitSpec with
+    | None, Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 p.Keys.Length / 4L
+                                               && l.Columns |> List.forall (fun c -> not (builder.IsPostAggregator c.Column)) ->
+        // A few rows out of many groups: only the ordering columns are read for every group,
+        // rows are made for the groups kept.
+        let columnValues = Dictionary<string, Value[]>(StringComparer.Ordinal)
+        for c in l.Columns do
+            if not (columnValues.ContainsKey c.Column) then
+                columnValues.[c.Column] <- Array.init p.Keys.Length (fun i -> builder.GroupValue(p.Keys.[i], p.Aggregators, i, c.Column))
+        let _, _, total =
+            resultOrder q g builder (fun (i: int) -> p.Keys.[i].Bucket) (fun i name -> columnValues.[name].[i]) (fun i -> p.Keys.[i].Values)
+        smallestSorted total (l.Offset + n) (Array.init p.Keys.Length id)
+        |> Array.skip (min l.Offset p.Keys.Length) |> Array.map build |> List.ofArray
+    | _ ->
+    let rows = Array.init p.Keys.Length build
+    let rows = match g.Having with Some h -> rows |> Array.filter (havingHolds builder h) | None -> rows
+    let dimCompare, byLimitColumns, total =
+        resultOrder q g builder (fun (r: Row) -> r.Bucket) (fun r name -> builder.Value(r, name)) (fun r -> r.Dims)
     match g.LimitSpec with
     | Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 rows.Length / 4L ->
-        // Groups are unique per bucket, so the limit columns then the dimensions order them
-        // totally: the same rows as the stable full sort below.
-        let total =
-            match byLimitColumns with
-            | Some full -> fun a b -> (let r = full a b in if r <> 0 then r else dimCompare a b)
-            | None -> dimCompare
         smallestSorted total (l.Offset + n) rows |> Array.skip (min l.Offset rows.Length) |> List.ofArray
     | _ ->
     let natural = Array.sortWith dimCompare rows
