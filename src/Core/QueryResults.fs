@@ -203,7 +203,6 @@ let private smallestSorted (compare: 'r -> 'r -> int) (k: int) (rows: 'r[]) : 'r
 
 let topN (t: TopNQuery) (p: Partial) : Json.Out =
     let builder = RowBuilder([ t.Dimension ], t.Aggregations, t.PostAggregations)
-    let rows = p.Keys |> Array.mapi (fun g k -> builder.Build(k.Bucket, k.Values, rawValues p g))
     let rec comparer (m: TopNMetric) : Row -> Row -> int =
         match m with
         | TopNMetric.Numeric name ->
@@ -228,15 +227,32 @@ let topN (t: TopNQuery) (p: Partial) : Json.Out =
                 let c = Ordering.compareWith ordering (Value.toStringOrNull r.Dims.[0]) stop
                 if inverted then c < 0 else c > 0
         | None -> fun _ -> true
-    let compare = comparer t.Metric
+    // Ties order by the dimension value, unique per bucket: the order is total.
+    let topOf (compare: 'r -> 'r -> int) (group: 'r[]) =
+        if t.Threshold < group.Length / 4 then smallestSorted compare t.Threshold group
+        else group |> Array.sortWith compare |> Array.truncate t.Threshold
     let zone = Time.granularityZone t.Granularity
-    let byBucket = rows |> Array.filter keep |> Array.groupBy (fun r -> r.Bucket) |> Array.sortBy fst
+    let byBucket =
+        match t.Metric with
+        | TopNMetric.Numeric name | TopNMetric.Inverted(TopNMetric.Numeric name) when not (builder.IsPostAggregator name) ->
+            // Only the metric is read for every group; rows are made for the groups kept.
+            let metric = Array.init p.Keys.Length (fun i -> builder.GroupValue(p.Keys.[i], p.Aggregators, i, name))
+            let inverted = match t.Metric with TopNMetric.Inverted _ -> true | _ -> false
+            let compare (a: int) (b: int) =
+                let c = compareValues metric.[b] metric.[a]
+                let c = if c <> 0 then c else compareValues p.Keys.[a].Values.[0] p.Keys.[b].Values.[0]
+                if inverted then -c else c
+            Array.init p.Keys.Length id
+            |> Array.groupBy (fun i -> p.Keys.[i].Bucket) |> Array.sortBy fst
+            |> Array.map (fun (bucket, group) ->
+                bucket, topOf compare group |> Array.map (fun i -> builder.Build(p.Keys.[i].Bucket, p.Keys.[i].Values, rawValues p i)))
+        | _ ->
+            let rows = p.Keys |> Array.mapi (fun g k -> builder.Build(k.Bucket, k.Values, rawValues p g))
+            let compare = comparer t.Metric
+            rows |> Array.filter keep |> Array.groupBy (fun r -> r.Bucket) |> Array.sortBy fst
+            |> Array.map (fun (bucket, group) -> bucket, topOf compare group)
     Json.Out.Array
-        [ for (bucket, group) in byBucket ->
-            // Ties order by the dimension value, unique per bucket: the order is total.
-            let top =
-                if t.Threshold < group.Length / 4 then smallestSorted compare t.Threshold group
-                else group |> Array.sortWith compare |> Array.truncate t.Threshold
+        [ for (bucket, top) in byBucket ->
             let timestamp = if t.Granularity = Time.Granularity.All then Json.Out.String(Time.formatIso p.FirstTime) else stamp zone bucket
             Json.Out.Object [ "timestamp", timestamp; "result", Json.Out.Array [ for r in top -> Json.Out.Object(builder.Fields r) ] ] ]
 
