@@ -359,7 +359,9 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
     let times = content.Times
     let ranges = rowRanges plan times serves
     let aggs = plan.Aggregations |> Array.map (create (Some columns))
-    let mask = match plan.Filter with Some f -> (FilterBitmaps.matching columns f).Words | None -> null
+    let matching = plan.Filter |> Option.map (FilterBitmaps.matching columns)
+    columns.RowsOfInterest <- matching
+    let mask = match matching with Some rows -> rows.Words | None -> null
     // As Druid, empty buckets are filled between the segment's first and last row (the last
     // one's bucket included), not over the whole segment interval.
     let covered =

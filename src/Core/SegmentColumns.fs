@@ -92,8 +92,14 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
     let notNulls = Dictionary<string, Bitmap.RowSet>(StringComparer.Ordinal)
     let inProgress = HashSet<string>(StringComparer.Ordinal)
     let timeData = ColumnData.Longs(content.Times, None)
+    let mutable rowsOfInterest: Bitmap.RowSet option = None
 
     member _.Content = content
+    /// The only rows a query will read from virtual columns made from now on (the rows its
+    /// filter kept): expressions evaluated row by row skip the others, which read as null.
+    member _.RowsOfInterest
+        with get () = rowsOfInterest
+        and set (rows: Bitmap.RowSet option) = rowsOfInterest <- rows
     member _.RowCount = content.Times.Length
     member _.Times = content.Times
 
@@ -147,9 +153,17 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
         | None ->
             let reader = RowReader(this)
             let get = reader.Get
-            columnOfValues v.OutputType n (fun r ->
-                reader.Row <- r
-                compiled get)
+            match rowsOfInterest with
+            | Some rows ->
+                columnOfValues v.OutputType n (fun r ->
+                    if rows.Contains r then
+                        reader.Row <- r
+                        compiled get
+                    else Value.Null)
+            | None ->
+                columnOfValues v.OutputType n (fun r ->
+                    reader.Row <- r
+                    compiled get)
 
     /// Rows whose value is not null, for columns that have nulls.
     member this.NotNull(name: string) : Bitmap.RowSet option =

@@ -1,0 +1,43 @@
+/// Virtual columns evaluated row by row skip the rows the query's filter drops: grouping by
+/// such a column over filtered rows gives what the same query gives over only those rows.
+module FunctionalDruid.Tests.Core.FilteredVirtualColumnTests
+
+open System
+open Expecto
+open FunctionalDruid.Core
+open FunctionalDruid.Tests.Core.EngineTestData
+
+let private dayStart = iso "2020-01-01"
+let private span: Time.Interval = { Start = dayStart; End = dayStart + 86_400_000L }
+
+let private filteredEqualsPrefiltered (seed: int) =
+    let rnd = Random(seed)
+    let rows =
+        [ for _ in 1 .. rnd.Next 80 ->
+            { Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
+              D = [| "a"; "b"; null |].[rnd.Next 3]
+              Tags = [||]
+              L = (if rnd.Next 4 = 0 then None else Some(int64 (rnd.Next(-3, 5))))
+              X = None } ]
+    let keep, filter =
+        match rnd.Next 3 with
+        | 0 -> (fun (r: RawRow) -> r.D = "a"), """{"type":"selector","dimension":"d","value":"a"}"""
+        | 1 -> (fun (r: RawRow) -> r.L = Some 1L), """{"type":"equals","column":"l","matchValueType":"LONG","matchValue":1}"""
+        | _ -> (fun (r: RawRow) -> r.L.IsSome && r.L.Value > 0L), """{"type":"range","column":"l","matchValueType":"LONG","lower":0,"lowerOpen":true}"""
+    let expression = [| "concat(d, '-', l)"; "case_searched(l > 2, 'big', d)"; "nvl(d, 'none')" |].[rnd.Next 3]
+    let granularity = [| "all"; "hour" |].[rnd.Next 2]
+    let query (filterPart: string) =
+        sprintf """{"queryType":"groupBy","dataSource":"t","intervals":"%s","granularity":"%s"%s,
+                    "virtualColumns":[{"type":"expression","name":"v","expression":"%s","outputType":"STRING"}],
+                    "dimensions":["v"],"aggregations":[{"type":"count","name":"c"},{"type":"longSum","name":"s","fieldName":"l"}]}"""
+            (Time.formatInterval span) granularity filterPart expression
+    let filtered = runQuery (query (sprintf ""","filter":%s""" filter)) [ rawSegment span rows ]
+    let prefiltered = runQuery (query "") [ rawSegment span (rows |> List.filter keep) ]
+    if filtered <> prefiltered then failwithf "%s %s\nfiltered    %s\nprefiltered %s" filter expression filtered prefiltered
+    true
+
+[<Tests>]
+let tests =
+    testList "core/filtered-virtual-columns" [
+        testProperty "a virtual column over the filtered rows groups as over only those rows" filteredEqualsPrefiltered
+    ]
