@@ -321,6 +321,16 @@ let private keyValues (spec: DimensionSpec) (d: DimIds) : Value[] =
         | Value.Double _, (ColumnType.Double | ColumnType.Float) -> source
         | _ -> typedDimension t d.Texts.Value.[i])
 
+/// Keys of ids too wide for one long: compared and hashed element by element, without the
+/// generic structural comparer's per-element dispatch.
+let private idArrayComparer =
+    { new IEqualityComparer<int[]> with
+        member _.Equals(a, b) = ReadOnlySpan<int>(a).SequenceEqual(ReadOnlySpan<int>(b))
+        member _.GetHashCode(a) =
+            let mutable h = 17
+            for x in a do h <- h * 31 + x
+            h }
+
 let private bitsFor (count: int) = if count <= 1 then 0 else 64 - System.Numerics.BitOperations.LeadingZeroCount(uint64 (count - 1))
 
 // ---- one segment -------------------------------------------------------------------------
@@ -405,7 +415,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         let longKeys = total <= 62
         let dense = if longKeys && total <= 18 then Array.create (1 <<< total) -1 else null
         let byLong = Dictionary<int64, int>(if isNull dense then expectedDistinct times.Length else 0)
-        let byArray = Dictionary<int[], int>(HashIdentity.Structural)
+        let byArray = Dictionary<int[], int>(idArrayComparer)
         let groupLongKeys = ResizeArray<int64>(if isNull dense then expectedDistinct times.Length else 0)
         let groupArrayKeys = ResizeArray<int[]>()
         let scratchKey = Array.zeroCreate<int> (dimCount + 1)
