@@ -20,6 +20,31 @@ let relationOf (qualifier: string option) (columns: (string * SqlType) list) (ro
     { Fields = columns |> List.mapi (fun i (n, t) -> { Qualifier = qualifier; Name = n; Key = fieldKey i; Type = t })
       Rows = rows }
 
+/// The most distinct strings one memoized expression remembers.
+let private memoCapacity = 1 <<< 18
+
+/// `f` remembered per distinct string argument (and for null); other values are computed
+/// each time.
+let private memoizedByValue (f: Value -> Value) : Value -> Value =
+    let byString = Dictionary<string, Value>(StringComparer.Ordinal)
+    let mutable nullDone = false
+    let mutable ofNull = Value.Null
+    fun v ->
+        match v with
+        | Value.String s ->
+            match byString.TryGetValue s with
+            | true, r -> r
+            | _ ->
+                let r = f v
+                if byString.Count < memoCapacity then byString.[s] <- r
+                r
+        | Value.Null ->
+            if not nullDone then
+                ofNull <- f v
+                nullDone <- true
+            ofNull
+        | _ -> f v
+
 /// Compiles an expression over rows of a relation's layout.
 let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     let index = Dictionary<string, int>(StringComparer.Ordinal)
@@ -30,6 +55,14 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     | DExpr.Literal v -> fun _ -> v
     | _ ->
     let compiled = Expr.compile e
+    match Expr.requiredColumns e with
+    | [ column ] when index.ContainsKey column ->
+        // An expression of one column is a function of that column's value: computed once
+        // per distinct string (dictionary columns repeat their values), not once per row.
+        let i = index.[column]
+        let memo = memoizedByValue (fun v -> compiled (fun name -> if name = column then v else Value.Null))
+        fun row -> memo row.[i]
+    | _ ->
     fun row ->
         compiled (fun name ->
             match index.TryGetValue name with
@@ -86,6 +119,8 @@ let hashedCandidates (keys: ((Value[] -> Value) * (Value[] -> Value)) list) (rig
 // ---- value order (ORDER BY, MIN/MAX, window ordering) -------------------------------------------
 
 let rec compareValues (a: Value) (b: Value) : int =
+    // Rows read from one dictionary share their cells, so equal values are often one object.
+    if obj.ReferenceEquals(a, b) then 0 else
     match a, b with
     | Value.Null, Value.Null -> 0
     | Value.Null, _ -> -1
@@ -106,11 +141,41 @@ let rec compareValues (a: Value) (b: Value) : int =
     | Value.Array _, _ -> 1
     | _, Value.Array _ -> -1
 
+/// Structural equality of one value, as F#'s `=` and `hash` see it, with the common string
+/// and long cases compared directly.
+type ValueComparer() =
+    static member val Instance = ValueComparer()
+    member _.Same(a: Value, b: Value) =
+        obj.ReferenceEquals(a, b)
+        || (match a, b with
+            | Value.String x, Value.String y -> String.Equals(x, y)
+            | Value.Long x, Value.Long y -> x = y
+            | _ -> a = b)
+    member _.Hash(v: Value) =
+        match v with
+        | Value.String s when not (isNull s) -> s.GetHashCode()
+        | Value.Long l -> l.GetHashCode()
+        | v -> hash v
+    interface IEqualityComparer<Value> with
+        member this.Equals(a, b) = this.Same(a, b)
+        member this.GetHashCode(v) = this.Hash v
+
 /// Structural equality for grouping keys (Long 1 and Double 1.0 are different keys, as in Druid).
 type KeyComparer() =
+    let values = ValueComparer.Instance
     interface IEqualityComparer<Value[]> with
-        member _.Equals(a, b) = a.Length = b.Length && Array.forall2 (fun x y -> x = y) a b
-        member _.GetHashCode(a) = a |> Array.fold (fun h v -> h * 31 + hash v) 17
+        member _.Equals(a, b) =
+            a.Length = b.Length
+            && (let mutable same = true
+                let mutable i = 0
+                while same && i < a.Length do
+                    same <- values.Same(a.[i], b.[i])
+                    i <- i + 1
+                same)
+        member _.GetHashCode(a) =
+            let mutable h = 17
+            for v in a do h <- h * 31 + values.Hash v
+            h
 
 // ---- aggregates ------------------------------------------------------------------------------------
 
@@ -227,24 +292,162 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
         else Value.Long(if (if name = "BOOL_OR" then Array.exists id xs else Array.forall id xs) then 1L else 0L)
     | other -> SqlError.unsupported (sprintf "Aggregate function %s is not supported" other)
 
+/// The common aggregates computed straight from a group's rows, with the results of
+/// `aggregate` but without gathering argument arrays: COUNT, MIN, MAX, and SUM and AVG
+/// without DISTINCT, over at most one argument. None for the others.
+let streamingAggregate (name: string) (distinct: bool) (resultType: SqlType) (evals: (Value[] -> Value)[]) : (Value[] seq -> Value) option =
+    match name, evals with
+    | "COUNT", [||] -> Some(fun rows -> Value.Long(int64 (Seq.length rows)))
+    | "COUNT", [| arg |] when distinct ->
+        Some(fun rows ->
+            let seen = HashSet<Value>(HashIdentity.Structural)
+            for r in rows do
+                match arg r with
+                | Value.Null -> ()
+                | v -> seen.Add v |> ignore
+            Value.Long(int64 seen.Count))
+    | "COUNT", [| arg |] ->
+        Some(fun rows ->
+            let mutable n = 0L
+            for r in rows do
+                match arg r with
+                | Value.Null -> ()
+                | _ -> n <- n + 1L
+            Value.Long n)
+    | ("MIN" | "MAX"), [| arg |] ->
+        let isMin = name = "MIN"
+        Some(fun rows ->
+            let mutable found = false
+            let mutable pick = Value.Null
+            for r in rows do
+                match arg r with
+                | Value.Null -> ()
+                | v when not found ->
+                    pick <- v
+                    found <- true
+                | v ->
+                    // As `aggregate`: MIN keeps the earlier of equal values, MAX the later.
+                    if not ((compareValues pick v <= 0) = isMin) then pick <- v
+            if not found then Value.Null
+            else
+                match resultType, pick with
+                | SqlType.Bigint, Value.Double d -> Value.Long(int64 d)
+                | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
+                | _ -> pick)
+    | "SUM", [| arg |] when not distinct ->
+        let asLong = resultType = SqlType.Bigint
+        Some(fun rows ->
+            let mutable any = false
+            let mutable longSum = 0L
+            let mutable doubleSum = 0.0
+            for r in rows do
+                match arg r with
+                | Value.Null -> ()
+                | v ->
+                    any <- true
+                    match v with
+                    // Checked, as Array.sumBy in `aggregate`: an overflow fails the query.
+                    | Value.Long l when asLong -> longSum <- Checked.(+) longSum l
+                    | v when asLong -> longSum <- Checked.(+) longSum (defaultArg (Value.toLong v) 0L)
+                    | Value.Long l -> doubleSum <- doubleSum + float l
+                    | Value.Double d -> doubleSum <- doubleSum + d
+                    | v ->
+                        match Value.toDouble v with
+                        | Some d -> doubleSum <- doubleSum + d
+                        | None -> ()
+            if not any then Value.Null elif asLong then Value.Long longSum else Value.Double doubleSum)
+    | "AVG", [| arg |] when not distinct ->
+        Some(fun rows ->
+            let mutable count = 0
+            let mutable sum = 0.0
+            for r in rows do
+                match arg r with
+                | Value.Null -> ()
+                | Value.Long l ->
+                    sum <- sum + float l
+                    count <- count + 1
+                | Value.Double d ->
+                    sum <- sum + d
+                    count <- count + 1
+                | v ->
+                    match Value.toDouble v with
+                    | Some d ->
+                        sum <- sum + d
+                        count <- count + 1
+                    | None -> ()
+            if count = 0 then Value.Null else Value.Double(sum / float count))
+    | _ -> None
+
 // ---- ordering --------------------------------------------------------------------------------------
 
-let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (rows: 'r list) : 'r list =
+/// Druid's order of one key: nulls first ascending and last descending unless told otherwise.
+let compareKey (desc: bool) (nulls: bool option) (va: Value) (vb: Value) : int =
+    let nullsFirst = defaultArg nulls (not desc)
+    match va, vb with
+    | Value.Null, Value.Null -> 0
+    | Value.Null, _ -> if nullsFirst then -1 else 1
+    | _, Value.Null -> if nullsFirst then 1 else -1
+    | _ -> let c = compareValues va vb in if desc then -c else c
+
+let private rowComparer (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) : 'r -> 'r -> int =
     let specs = List.zip3 keys descending nullsFirst |> Array.ofList
-    let cmp (a: 'r) (b: 'r) =
+    fun a b ->
         let mutable result = 0
         let mutable i = 0
         while result = 0 && i < specs.Length do
             let key, desc, nulls = specs.[i]
-            let va, vb = key a, key b
-            // Druid sorts nulls first ascending and last descending unless told otherwise.
-            let nullsFirst = defaultArg nulls (not desc)
-            result <-
-                match va, vb with
-                | Value.Null, Value.Null -> 0
-                | Value.Null, _ -> if nullsFirst then -1 else 1
-                | _, Value.Null -> if nullsFirst then 1 else -1
-                | _ -> let c = compareValues va vb in if desc then -c else c
+            result <- compareKey desc nulls (key a) (key b)
             i <- i + 1
         result
-    List.sortWith cmp rows
+
+let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (rows: 'r list) : 'r list =
+    List.sortWith (rowComparer keys descending nullsFirst) rows
+
+/// The first `count` rows of `sortRows` (same rows, same order, ties in input order), found
+/// by keeping only the best `count` rows seen so far: each row's keys are read once, and a
+/// row is compared with the current worst one key at a time.
+let sortRowsTop (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (count: int) (rows: 'r list) : 'r list =
+    if count <= 0 then []
+    elif count > 4096 then List.truncate count (sortRows keys descending nullsFirst rows)
+    else
+    let keyArr = Array.ofList keys
+    let descArr = Array.ofList descending
+    let nullsArr = Array.ofList nullsFirst
+    let n = keyArr.Length
+    // Kept rows in sorted order; a row's keys are evaluated into `keptKeys` when it is kept.
+    let kept = Array.zeroCreate<'r> count
+    let keptKeys = Array.zeroCreate<Value[]> count
+    let mutable size = 0
+    let scratch = Array.zeroCreate<Value> n
+    // Compares the candidate (keys evaluated into `scratch` up to `known`) with kept row j.
+    let known = ref 0
+    let compareWith (row: 'r) (j: int) =
+        let other = keptKeys.[j]
+        let mutable result = 0
+        let mutable i = 0
+        while result = 0 && i < n do
+            if i >= known.Value then
+                scratch.[i] <- keyArr.[i] row
+                known.Value <- i + 1
+            result <- compareKey descArr.[i] nullsArr.[i] scratch.[i] other.[i]
+            i <- i + 1
+        result
+    for row in rows do
+        known.Value <- 0
+        // Later rows lose ties, so a row enters only when strictly before the worst kept one.
+        if size < count || compareWith row (size - 1) < 0 then
+            // Insert after every kept row that is not after it (upper bound).
+            let mutable lo = 0
+            let mutable hi = size
+            while lo < hi do
+                let mid = (lo + hi) >>> 1
+                if compareWith row mid < 0 then hi <- mid else lo <- mid + 1
+            let last = if size < count then size else count - 1
+            if last > lo then
+                Array.Copy(kept, lo, kept, lo + 1, last - lo)
+                Array.Copy(keptKeys, lo, keptKeys, lo + 1, last - lo)
+            for i in known.Value .. n - 1 do scratch.[i] <- keyArr.[i] row
+            kept.[lo] <- row
+            keptKeys.[lo] <- Array.copy scratch
+            if size < count then size <- size + 1
+    List.init size (fun i -> kept.[i])

@@ -22,6 +22,50 @@ let private sketchReader (blobs: byte[][]) (row: int) : Value =
     | null -> Value.Null
     | bytes -> Value.String(Convert.ToBase64String bytes)
 
+let private isArrayData (c: ColumnData) =
+    match c with
+    | ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ -> true
+    | _ -> false
+
+/// `LIKE '%text%'` (no other wildcard, no escape) as the equivalent case-sensitive contains
+/// search, which tests a string without a regular expression.
+let rec fasterFilter (f: Filter.Filter) : Filter.Filter =
+    match f with
+    | Filter.Like(dim, pattern, escape) when pattern.Length >= 2 && pattern.StartsWith "%" && pattern.EndsWith "%" ->
+        let text = pattern.Substring(1, pattern.Length - 2)
+        let plainEscape = match escape with None -> true | Some e -> e = "" || (e.Length = 1 && not (pattern.Contains e))
+        if text.Contains '%' || text.Contains '_' || not plainEscape then f
+        else Filter.Search(dim, Extraction.Contains(text, true))
+    | Filter.And fs -> Filter.And(List.map fasterFilter fs)
+    | Filter.Or fs -> Filter.Or(List.map fasterFilter fs)
+    | Filter.Not inner -> Filter.Not(fasterFilter inner)
+    | f -> f
+
+/// Which rows of a slice pass the filter. Without array columns it is decided as the native
+/// engine does, a mask over the segment with one-column parts decided once per dictionary
+/// value; array columns keep the row-by-row reading of their cells.
+let private rowFilter (filter: Filter.Filter option) (content: SegmentContent) (byName: Dictionary<string, ColumnData>) : int -> bool =
+    match filter with
+    | None -> fun _ -> true
+    | Some f ->
+        let readsArrays =
+            Filter.requiredColumns f |> List.exists (fun n -> match byName.TryGetValue n with | true, c -> isArrayData c | _ -> false)
+        if not readsArrays then
+            let mask = FilterBitmaps.matching (SegmentColumns.Columns(content, [])) f
+            fun row -> mask.Contains row
+        else
+            let matches = Filter.compile f
+            let mutable current = 0
+            let cell (name: string) =
+                if name = "__time" then Value.Long content.Times.[current]
+                else
+                    match byName.TryGetValue name with
+                    | true, c -> c.Cell current
+                    | _ -> Value.Null
+            fun row ->
+                current <- row
+                matches cell
+
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
 /// filter, in slice order.
 let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
@@ -30,7 +74,7 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
         | QueryKind.Scan s -> Array.ofList s.Columns
         | _ -> invalidArg "q" "TableReader reads scan queries"
     let intervals = Engine.condense q.Intervals
-    let matches = q.Filter |> Option.map Filter.compile
+    let filter = q.Filter |> Option.map fasterFilter
     let result = List<Value[]>()
     for slice in slices do
         let content = slice.Content
@@ -49,13 +93,7 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                         fun row -> cells.[ids.[row]]
                     | true, c -> fun row -> c.Cell row
                     | _ -> fun _ -> Value.Null)
-        let mutable current = 0
-        let cell (name: string) =
-            if name = "__time" then Value.Long content.Times.[current]
-            else
-                match byName.TryGetValue name with
-                | true, c -> c.Cell current
-                | _ -> Value.Null
+        let keep = rowFilter filter content byName
         for i in intervals do
             let s = max i.Start slice.Serves.Start
             let e = min i.End slice.Serves.End
@@ -63,9 +101,7 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                 let lo = lowerBound content.Times s
                 let hi = lowerBound content.Times e
                 for row in lo .. hi - 1 do
-                    current <- row
-                    let keep = match matches with Some m -> m cell | None -> true
-                    if keep then
+                    if keep row then
                         let cells = Array.zeroCreate<Value> readers.Length
                         for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
                         result.Add cells

@@ -1,0 +1,126 @@
+/// The fast paths of the in-memory SQL operators against the plain ones they replace: top-k
+/// against the full stable sort, streaming aggregates against `aggregate`, the contains form
+/// of `LIKE '%text%'` against the LIKE filter, and per-value memoized expressions.
+module FunctionalDruid.Tests.Sql.InMemoryOperatorsTests
+
+open Expecto
+open FsCheck
+open FsCheck.FSharp
+open FunctionalDruid.Core
+open FunctionalDruid.Sql
+open FunctionalDruid.Sql.Translate
+
+let private pool =
+    [| Value.Null; Value.String ""; Value.String "a"; Value.String "b"; Value.String "ab"; Value.String "é"
+       Value.String "1"; Value.Long 1L; Value.Long 2L; Value.Long -3L; Value.Double 1.0; Value.Double 2.5 |]
+
+let private numberPool = [| Value.Null; Value.Long 1L; Value.Long 2L; Value.Long -3L; Value.Double 1.0; Value.Double 2.5; Value.String "4"; Value.String "x" |]
+
+/// Rows of two key columns plus their input position, so ties show which row came first. A
+/// column holds one kind of value (strings or numbers, and nulls), as a SQL column does: mixed
+/// kinds have no total order, so no two sorts need agree on them.
+let private rowsGen =
+    let strings = [| Value.Null; Value.String ""; Value.String "a"; Value.String "b"; Value.String "ab"; Value.String "é"; Value.String "😀" |]
+    let numbers = [| Value.Null; Value.Long 1L; Value.Long 2L; Value.Long -3L; Value.Double 1.0; Value.Double 2.5 |]
+    Gen.zip (Gen.elements strings) (Gen.elements numbers)
+    |> Gen.listOf
+    |> Gen.map (List.mapi (fun i (a, b) -> [| a; b; Value.Long(int64 i) |]))
+
+type private Order = { Rows: Value[] list; Desc: bool list; Nulls: bool option list; KeyCount: int; Count: int }
+
+let private orderGen =
+    gen {
+        let! rows = rowsGen
+        let! keyCount = Gen.choose (1, 2)
+        let! desc = Gen.listOfLength keyCount (Gen.elements [ false; true ])
+        let! nulls = Gen.listOfLength keyCount (Gen.elements [ None; Some true; Some false ])
+        let! count = Gen.choose (0, rows.Length + 3)
+        return { Rows = rows; Desc = desc; Nulls = nulls; KeyCount = keyCount; Count = count }
+    }
+
+let private keysOf (n: int) = List.init n (fun i -> fun (row: Value[]) -> row.[i])
+
+let private show (v: Value) = sprintf "%A" v
+
+let private parsed (text: string) = match Expr.parse text with Ok e -> e | Error e -> failwith e
+
+[<Tests>]
+let tests =
+    testList "sql/in-memory operators" [
+        testProperty "top-k is the head of the stable full sort, ties included" <| fun () ->
+            Prop.forAll (Arb.fromGen orderGen) (fun o ->
+                let keys = keysOf o.KeyCount
+                let expected = Relational.sortRows keys o.Desc o.Nulls o.Rows |> List.truncate o.Count
+                let actual = Relational.sortRowsTop keys o.Desc o.Nulls o.Count o.Rows
+                actual = expected)
+
+        test "top-k keeps the earlier of tied rows and orders nulls as the full sort" {
+            let rows = [ [| Value.String "b"; Value.Long 0L |]; [| Value.Null; Value.Long 1L |]; [| Value.String "a"; Value.Long 2L |]
+                         [| Value.String "a"; Value.Long 3L |]; [| Value.String "b"; Value.Long 4L |] ]
+            let first = [ fun (r: Value[]) -> r.[0] ]
+            let positions rows = rows |> List.map (fun (r: Value[]) -> r.[1])
+            Expect.equal (positions (Relational.sortRowsTop first [ false ] [ None ] 3 rows)) [ Value.Long 1L; Value.Long 2L; Value.Long 3L ] "ascending, null first"
+            Expect.equal (positions (Relational.sortRowsTop first [ true ] [ None ] 3 rows)) [ Value.Long 0L; Value.Long 4L; Value.Long 2L ] "descending, ties in input order"
+            Expect.equal (positions (Relational.sortRowsTop first [ true ] [ Some true ] 2 rows)) [ Value.Long 1L; Value.Long 0L ] "NULLS FIRST"
+            Expect.equal (Relational.sortRowsTop first [ false ] [ None ] 0 rows) [] "no rows for a zero count"
+        }
+
+        test "a count above the bounded buffer takes the full sort" {
+            let rows = List.init 6000 (fun i -> [| Value.Long(int64 ((i * 7919) % 1000)); Value.Long(int64 i) |])
+            let keys = [ fun (r: Value[]) -> r.[0] ]
+            let expected = Relational.sortRows keys [ false ] [ None ] rows |> List.truncate 5000
+            Expect.equal (Relational.sortRowsTop keys [ false ] [ None ] 5000 rows) expected "same as the full sort"
+        }
+
+        testProperty "streaming aggregates agree with aggregate" <| fun () ->
+            let caseGen =
+                gen {
+                    let! name, distinct = Gen.elements [ "COUNT", false; "COUNT", true; "MIN", false; "MAX", false; "SUM", false; "AVG", false; "MIN", true ]
+                    let! resultType = Gen.elements [ SqlType.Bigint; SqlType.Double; SqlType.Varchar ]
+                    let! values = Gen.listOf (Gen.elements (if name = "SUM" || name = "AVG" then numberPool else pool))
+                    return name, distinct, (if name = "SUM" && resultType = SqlType.Varchar then SqlType.Double else resultType), Array.ofList values
+                }
+            Prop.forAll (Arb.fromGen caseGen) (fun (name, distinct, resultType, values) ->
+                let rows = values |> Array.map (fun v -> [| v |])
+                let run = (Relational.streamingAggregate name distinct resultType [| fun (r: Value[]) -> r.[0] |]).Value
+                let expected = Relational.aggregate name distinct resultType rows (Array.create rows.Length Value.Null) []
+                show (run rows) = show expected)
+
+        test "COUNT(*) streams the row count; other aggregates keep the general path" {
+            let count = (Relational.streamingAggregate "COUNT" false SqlType.Bigint [||]).Value
+            Expect.equal (count (Array.init 5 (fun _ -> [||]))) (Value.Long 5L) "five rows"
+            Expect.equal (count [||]) (Value.Long 0L) "no rows"
+            Expect.isNone (Relational.streamingAggregate "SUM" true SqlType.Bigint [| fun r -> r.[0] |]) "SUM(DISTINCT)"
+            Expect.isNone (Relational.streamingAggregate "STRING_AGG" false SqlType.Varchar [| fun r -> r.[0] |]) "STRING_AGG"
+        }
+
+        test "a long SUM that overflows fails as the general path does" {
+            let sum = (Relational.streamingAggregate "SUM" false SqlType.Bigint [| fun (r: Value[]) -> r.[0] |]).Value
+            Expect.throwsT<System.OverflowException> (fun () -> sum [| [| Value.Long System.Int64.MaxValue |]; [| Value.Long 1L |] |] |> ignore) "checked"
+        }
+
+        testProperty "LIKE '%text%' as a contains search matches the same strings" <| fun () ->
+            let alphabet = Gen.elements [ 'a'; 'b'; '%'; '_'; '\\'; '\n' ]
+            let text = Gen.arrayOf alphabet |> Gen.map System.String
+            let caseGen = Gen.zip3 text (Gen.listOf (Gen.elements [ None; Some(Value.Null) ] |> Gen.bind (fun n -> match n with Some v -> Gen.constant v | None -> text |> Gen.map Value.String))) (Gen.elements [ None; Some "\\"; Some "b" ])
+            Prop.forAll (Arb.fromGen caseGen) (fun (inner, values, escape) ->
+                let like = Filter.Like("d", "%" + inner + "%", escape)
+                let faster = TableReader.fasterFilter like
+                values |> List.forall (fun v -> Filter.compile like (fun _ -> v) = Filter.compile faster (fun _ -> v)))
+
+        test "only a plain '%text%' LIKE becomes a search" {
+            Expect.equal (TableReader.fasterFilter (Filter.Like("d", "%google%", None))) (Filter.Search("d", Extraction.Contains("google", true))) "plain"
+            Expect.equal (TableReader.fasterFilter (Filter.Not(Filter.Like("d", "%.google.%", None)))) (Filter.Not(Filter.Search("d", Extraction.Contains(".google.", true)))) "under NOT"
+            for pattern, escape in [ "%a_b%", None; "%a%b%", None; "google%", None; "%a!%%", Some "!"; "%ab%", Some "ab" ] do
+                Expect.equal (TableReader.fasterFilter (Filter.Like("d", pattern, escape))) (Filter.Like("d", pattern, escape)) pattern
+        }
+
+        test "an expression of one column gives the same values when remembered per value" {
+            let fields = [ { Qualifier = None; Name = "x"; Key = "x"; Type = SqlType.Varchar }; { Qualifier = None; Name = "y"; Key = "y"; Type = SqlType.Bigint } ]
+            let strlen = Relational.compileOver fields (parsed "strlen(x)")
+            let rows = [| [| Value.String "abc"; Value.Long 1L |]; [| Value.Null; Value.Long 2L |]; [| Value.String "abc"; Value.Long 3L |]; [| Value.String "z"; Value.Long 4L |]; [| Value.Null; Value.Long 5L |] |]
+            Expect.equal (rows |> Array.map strlen) [| Value.Long 3L; Value.Null; Value.Long 3L; Value.Long 1L; Value.Null |] "strlen per row"
+            let plus = Relational.compileOver fields (parsed "y + 10")
+            Expect.equal (rows |> Array.map plus) [| Value.Long 11L; Value.Long 12L; Value.Long 13L; Value.Long 14L; Value.Long 15L |] "numbers are computed each time"
+        }
+    ]
