@@ -384,7 +384,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 compiledAggs |> List.map (fun (name, distinct, evals, _, filterEval, resultType, _) ->
                     match streamingAggregate name distinct resultType evals with
                     | Some run ->
-                        Some(fun (members: List<Value[]>) ->
+                        Some(fun (members: Value[] seq) ->
                             match filterEval with
                             | Some f -> run (members |> Seq.filter (fun r -> Expr.isTruthy (f r)))
                             | None -> run members)
@@ -392,7 +392,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 |> Array.ofList
             for set in sets do
                 // Groups in order of first appearance, with their rows.
-                let order = List<struct (Value[] * List<Value[]>)>()
+                let order = List<struct (Value[] * Value[] seq)>()
                 let groups = Dictionary<Value[], List<Value[]>>(KeyComparer())
                 let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
@@ -401,7 +401,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         let l = List<Value[]>()
                         l.Add row
                         groups.[key] <- l
-                        order.Add(struct (key, l))
+                        order.Add(struct (key, l :> Value[] seq))
                 let multiValueKeys (values: Value list) : Value[] list =
                     // A multi-value string groups under each of its values (none: null).
                     let choices =
@@ -416,10 +416,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
                     product choices |> List.map Array.ofList
                 match set with
-                | [] ->
-                    let all = List<Value[]>()
-                    for row in rows do all.Add row
-                    order.Add(struct ([||], all))
+                | [] -> order.Add(struct ([||], rows :> Value[] seq))
                 | [ only ] ->
                     // One key: grouped by the value itself, without a key array per row.
                     let eval = groupEval.[only]
@@ -431,7 +428,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                             let l = List<Value[]>()
                             l.Add row
                             byValue.[v] <- l
-                            order.Add(struct ([| v |], l))
+                            order.Add(struct ([| v |], l :> Value[] seq))
                     for row in rows do
                         match eval row with
                         | Value.Array _ as v -> for key in multiValueKeys [ v ] do addValue key.[0] row
@@ -455,7 +452,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                             match streaming.[a] with
                             | Some run -> run members
                             | None ->
-                                let selected = match filterEval with Some f -> members |> Seq.filter (fun r -> Expr.isTruthy (f r)) |> Array.ofSeq | None -> members.ToArray()
+                                let selected = match filterEval with Some f -> members |> Seq.filter (fun r -> Expr.isTruthy (f r)) |> Array.ofSeq | None -> Array.ofSeq members
                                 let argValues = selected |> Array.map (fun r -> evals |> Array.map (fun ev -> ev r))
                                 let times = match timeIndex with Some ti -> selected |> Array.map (fun r -> r.[ti]) | None -> Array.create selected.Length Value.Null
                                 aggregate name distinct resultType argValues times consts)

@@ -26,17 +26,26 @@ let private memoCapacity = 1 <<< 18
 /// `f` remembered per distinct string argument (and for null); other values are computed
 /// each time.
 let private memoizedByValue (f: Value -> Value) : Value -> Value =
+    // Cells read from one dictionary are shared objects: most lookups hit by reference,
+    // without hashing the string.
+    let byCell = Dictionary<Value, Value>(HashIdentity.Reference)
     let byString = Dictionary<string, Value>(StringComparer.Ordinal)
     let mutable nullDone = false
     let mutable ofNull = Value.Null
     fun v ->
         match v with
-        | Value.String s ->
-            match byString.TryGetValue s with
+        | Value.String s when not (isNull s) ->
+            match byCell.TryGetValue v with
             | true, r -> r
             | _ ->
-                let r = f v
-                if byString.Count < memoCapacity then byString.[s] <- r
+                let r =
+                    match byString.TryGetValue s with
+                    | true, r -> r
+                    | _ ->
+                        let r = f v
+                        if byString.Count < memoCapacity then byString.[s] <- r
+                        r
+                if byCell.Count < memoCapacity then byCell.[v] <- r
                 r
         | Value.Null ->
             if not nullDone then
@@ -118,6 +127,15 @@ let hashedCandidates (keys: ((Value[] -> Value) * (Value[] -> Value)) list) (rig
 
 // ---- value order (ORDER BY, MIN/MAX, window ordering) -------------------------------------------
 
+/// `Ordering.compareLexicographic` (UTF-8 byte order, which is UTF-16 order with surrogates
+/// above every other unit), with the common prefix skipped in one vectorized step.
+let compareStrings (x: string) (y: string) : int =
+    let common = MemoryExtensions.CommonPrefixLength(x.AsSpan(), y.AsSpan())
+    if common = x.Length || common = y.Length then compare x.Length y.Length
+    else
+        let key (c: char) = if Char.IsSurrogate c then int c + 0x10000 else int c
+        compare (key x.[common]) (key y.[common])
+
 let rec compareValues (a: Value) (b: Value) : int =
     // Rows read from one dictionary share their cells, so equal values are often one object.
     if obj.ReferenceEquals(a, b) then 0 else
@@ -128,6 +146,7 @@ let rec compareValues (a: Value) (b: Value) : int =
     | Value.Long x, Value.Long y -> compare x y
     | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) ->
         compare (Value.toDouble a |> Option.get) (Value.toDouble b |> Option.get)
+    | Value.String x, Value.String y when not (isNull x || isNull y) -> compareStrings x y
     | Value.String x, Value.String y -> Ordering.compareLexicographic x y
     | Value.Array xs, Value.Array ys ->
         let n = min xs.Length ys.Length
@@ -297,7 +316,11 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
 /// without DISTINCT, over at most one argument. None for the others.
 let streamingAggregate (name: string) (distinct: bool) (resultType: SqlType) (evals: (Value[] -> Value)[]) : (Value[] seq -> Value) option =
     match name, evals with
-    | "COUNT", [||] -> Some(fun rows -> Value.Long(int64 (Seq.length rows)))
+    | "COUNT", [||] ->
+        Some(fun rows ->
+            match rows with
+            | :? IReadOnlyCollection<Value[]> as c -> Value.Long(int64 c.Count)
+            | rows -> Value.Long(int64 (Seq.length rows)))
     | "COUNT", [| arg |] when distinct ->
         Some(fun rows ->
             let seen = HashSet<Value>(HashIdentity.Structural)

@@ -94,15 +94,37 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                     | true, c -> fun row -> c.Cell row
                     | _ -> fun _ -> Value.Null)
         let keep = rowFilter filter content byName
+        // Rows are never changed once read, so a read of one dictionary column shares one
+        // row per dictionary value instead of allocating one per row.
+        let sharedRows =
+            match columns with
+            | [| name |] when name <> "__time" ->
+                match byName.TryGetValue name with
+                | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
+                    Some(strings.Ids, Array.zeroCreate<Value[]> strings.Dictionary.Length)
+                | _ -> None
+            | _ -> None
         for i in intervals do
             let s = max i.Start slice.Serves.Start
             let e = min i.End slice.Serves.End
             if s < e then
                 let lo = lowerBound content.Times s
                 let hi = lowerBound content.Times e
-                for row in lo .. hi - 1 do
-                    if keep row then
-                        let cells = Array.zeroCreate<Value> readers.Length
-                        for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
-                        result.Add cells
+                match sharedRows with
+                | Some(ids, rowOfId) ->
+                    let reader = readers.[0]
+                    for row in lo .. hi - 1 do
+                        if keep row then
+                            let id = ids.[row]
+                            let mutable shared = rowOfId.[id]
+                            if isNull shared then
+                                shared <- [| reader row |]
+                                rowOfId.[id] <- shared
+                            result.Add shared
+                | None ->
+                    for row in lo .. hi - 1 do
+                        if keep row then
+                            let cells = Array.zeroCreate<Value> readers.Length
+                            for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
+                            result.Add cells
     result.ToArray()

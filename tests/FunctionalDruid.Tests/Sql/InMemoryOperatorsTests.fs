@@ -44,6 +44,22 @@ let private show (v: Value) = sprintf "%A" v
 
 let private parsed (text: string) = match Expr.parse text with Ok e -> e | Error e -> failwith e
 
+/// One slice of rows 0 .. n-1 (time = row): a string column `s` over a small dictionary with a
+/// null entry, and a long column `l`.
+let private sliceOf (ids: int[]) : Engine.SegmentSlice =
+    let dictionary = [| null; ""; "ab"; "xaby"; "b%" |]
+    let content: SegmentContent =
+        { Interval = { Start = 0L; End = 1000L }; Times = Array.init ids.Length int64
+          Dimensions = [ "s", ColumnData.Strings { Dictionary = dictionary; Ids = ids; MultiIds = None; HasBitmapIndex = true }
+                         "l", ColumnData.Longs(Array.init ids.Length (fun i -> int64 (i % 3)), None) ]
+          Metrics = []; Metadata = "{}" }
+    { Id = "t"; Content = content; Serves = content.Interval }
+
+let private scanOf (columns: string list) (filter: Filter.Filter option) : Query.NativeQuery =
+    { DataSource = Query.DataSource.Table "t"; Intervals = [ { Start = 0L; End = 1000L } ]; Filter = filter; VirtualColumns = []
+      Kind = Query.QueryKind.Scan { Columns = columns; Limit = None; Offset = 0L; Compacted = true; Order = Query.ScanOrder.NoOrder; BatchSize = 20480 }
+      Context = [] }
+
 [<Tests>]
 let tests =
     testList "sql/in-memory operators" [
@@ -114,6 +130,28 @@ let tests =
             for pattern, escape in [ "%a_b%", None; "%a%b%", None; "google%", None; "%a!%%", Some "!"; "%ab%", Some "ab" ] do
                 Expect.equal (TableReader.fasterFilter (Filter.Like("d", pattern, escape))) (Filter.Like("d", pattern, escape)) pattern
         }
+
+        testProperty "string comparison skipping the common prefix agrees with UTF-8 order" <| fun () ->
+            let text = Gen.arrayOf (Gen.elements [ 'a'; 'b'; 'é'; '\uFFFD'; '\uD83D'; '\uDE00'; '\u0000' ]) |> Gen.map System.String
+            Prop.forAll (Arb.fromGen (Gen.zip text text)) (fun (x, y) ->
+                Relational.compareStrings x y = Ordering.compareLexicographic x y && Relational.compareStrings x x = 0)
+
+        testProperty "table reads keep the rows a row-by-row filter keeps" <| fun () ->
+            let filters =
+                [ Filter.Like("s", "%ab%", None); Filter.Not(Filter.Like("s", "%b%%", None)); Filter.Not(Filter.Selector("s", Some ""))
+                  Filter.And [ Filter.Like("s", "%a%", None); Filter.Selector("l", Some "1") ]; Filter.Or [ Filter.Null "s"; Filter.Like("s", "%_%", None) ] ]
+            let caseGen = Gen.zip (Gen.arrayOf (Gen.choose (0, 4))) (Gen.elements filters)
+            Prop.forAll (Arb.fromGen caseGen) (fun (ids, filter) ->
+                let slice = sliceOf ids
+                let cell (name: string) (row: int) =
+                    match name with
+                    | "s" -> slice.Content.Dimensions.Head |> snd |> fun c -> c.Cell row
+                    | _ -> Value.Long(int64 (row % 3))
+                let keep = Filter.compile filter
+                let expected = [| for row in 0 .. ids.Length - 1 do if keep (fun n -> cell n row) then yield [| cell "s" row |] |]
+                let oneColumn = TableReader.read (scanOf [ "s" ] (Some filter)) [ slice ]
+                let twoColumns = TableReader.read (scanOf [ "l"; "s" ] (Some filter)) [ slice ]
+                oneColumn = expected && (twoColumns |> Array.map (fun r -> [| r.[1] |])) = expected)
 
         test "an expression of one column gives the same values when remembered per value" {
             let fields = [ { Qualifier = None; Name = "x"; Key = "x"; Type = SqlType.Varchar }; { Qualifier = None; Name = "y"; Key = "y"; Type = SqlType.Bigint } ]
