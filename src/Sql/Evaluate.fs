@@ -62,6 +62,17 @@ let private widen (a: Field) (b: Field) : Field =
                          | _ -> SqlType.Bigint) }
     else a
 
+/// One group of a GROUP BY: its key, its rows when an aggregate needs them all, and the
+/// accumulators of the aggregates that take rows one at a time (null for the others).
+type private InMemoryGroup =
+    { Key: Value[]
+      Members: List<Value[]>
+      Accumulators: Accumulator[] }
+    member g.Add(row: Value[]) =
+        if not (isNull g.Members) then g.Members.Add row
+        for a in g.Accumulators do
+            if not (isNull a) then a.Add row
+
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
         q.With |> List.fold (fun (c: Context) (name, cols, sub) ->
@@ -380,28 +391,35 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                     | _ -> failwith "not an aggregate")
             let groupCount = groupExprs.Count
             let outRows = List<Value[]>()
-            let streaming =
+            // Aggregates with an accumulator see each row once; the others get the group's rows.
+            let makers =
                 compiledAggs |> List.map (fun (name, distinct, evals, _, filterEval, resultType, _) ->
-                    match streamingAggregate name distinct resultType evals with
-                    | Some run ->
-                        Some(fun (members: Value[] seq) ->
+                    if name = "GROUPING" then None
+                    else
+                        streamingAggregate name distinct resultType evals
+                        |> Option.map (fun make ->
                             match filterEval with
-                            | Some f -> run (members |> Seq.filter (fun r -> Expr.isTruthy (f r)))
-                            | None -> run members)
-                    | None -> None)
+                            | Some f -> filteredAccumulator (fun r -> Expr.isTruthy (f r)) make
+                            | None -> make))
                 |> Array.ofList
+            let keepMembers =
+                compiledAggs |> List.mapi (fun i (name, _, _, _, _, _, _) -> name <> "GROUPING" && makers.[i].IsNone) |> List.exists id
+            let newGroup (key: Value[]) : InMemoryGroup =
+                { Key = key
+                  Members = (if keepMembers then List<Value[]>() else null)
+                  Accumulators = makers |> Array.map (function Some make -> make () | None -> null) }
             for set in sets do
-                // Groups in order of first appearance, with their rows.
-                let order = List<struct (Value[] * Value[] seq)>()
-                let groups = Dictionary<Value[], List<Value[]>>(KeyComparer())
+                // Groups in order of first appearance.
+                let order = List<InMemoryGroup>()
+                let groups = Dictionary<Value[], InMemoryGroup>(KeyComparer())
                 let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
-                    | true, l -> l.Add row
+                    | true, g -> g.Add row
                     | _ ->
-                        let l = List<Value[]>()
-                        l.Add row
-                        groups.[key] <- l
-                        order.Add(struct (key, l :> Value[] seq))
+                        let g = newGroup key
+                        g.Add row
+                        groups.[key] <- g
+                        order.Add g
                 let multiValueKeys (values: Value list) : Value[] list =
                     // A multi-value string groups under each of its values (none: null).
                     let choices =
@@ -416,19 +434,22 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
                     product choices |> List.map Array.ofList
                 match set with
-                | [] -> order.Add(struct ([||], rows :> Value[] seq))
+                | [] ->
+                    let g = newGroup [||]
+                    for row in rows do g.Add row
+                    order.Add g
                 | [ only ] ->
                     // One key: grouped by the value itself, without a key array per row.
                     let eval = groupEval.[only]
-                    let byValue = Dictionary<Value, List<Value[]>>(ValueComparer.Instance)
+                    let byValue = Dictionary<Value, InMemoryGroup>(ValueComparer.Instance)
                     let addValue (v: Value) (row: Value[]) =
                         match byValue.TryGetValue v with
-                        | true, l -> l.Add row
+                        | true, g -> g.Add row
                         | _ ->
-                            let l = List<Value[]>()
-                            l.Add row
-                            byValue.[v] <- l
-                            order.Add(struct ([| v |], l :> Value[] seq))
+                            let g = newGroup [| v |]
+                            g.Add row
+                            byValue.[v] <- g
+                            order.Add g
                     for row in rows do
                         match eval row with
                         | Value.Array _ as v -> for key in multiValueKeys [ v ] do addValue key.[0] row
@@ -439,7 +460,8 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         if values |> List.exists (function Value.Array _ -> true | _ -> false) then
                             for key in multiValueKeys values do add key row
                         else add (Array.ofList values) row
-                for struct (key, members) in order do
+                for group in order do
+                    let key = group.Key
                     let full = Array.create groupCount Value.Null
                     List.iteri (fun k i -> full.[i] <- key.[k]) set
                     let aggValues =
@@ -449,13 +471,14 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                                 let bits = ids |> List.fold (fun acc i -> (acc <<< 1) ||| (if List.contains i set then 0L else 1L)) 0L
                                 Value.Long bits
                             else
-                            match streaming.[a] with
-                            | Some run -> run members
-                            | None ->
-                                let selected = match filterEval with Some f -> members |> Seq.filter (fun r -> Expr.isTruthy (f r)) |> Array.ofSeq | None -> Array.ofSeq members
+                            match group.Accumulators.[a] with
+                            | null ->
+                                let members = group.Members
+                                let selected = match filterEval with Some f -> members |> Seq.filter (fun r -> Expr.isTruthy (f r)) |> Array.ofSeq | None -> members.ToArray()
                                 let argValues = selected |> Array.map (fun r -> evals |> Array.map (fun ev -> ev r))
                                 let times = match timeIndex with Some ti -> selected |> Array.map (fun r -> r.[ti]) | None -> Array.create selected.Length Value.Null
-                                aggregate name distinct resultType argValues times consts)
+                                aggregate name distinct resultType argValues times consts
+                            | accumulator -> accumulator.Result())
                     outRows.Add(Array.append full (Array.ofList aggValues))
             let groupFields =
                 groupTranslated |> Array.mapi (fun i (_, t) -> { Qualifier = None; Name = sprintf "$g%d" i; Key = fieldKey i; Type = t }) |> List.ofArray

@@ -311,95 +311,122 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
         else Value.Long(if (if name = "BOOL_OR" then Array.exists id xs else Array.forall id xs) then 1L else 0L)
     | other -> SqlError.unsupported (sprintf "Aggregate function %s is not supported" other)
 
-/// The common aggregates computed straight from a group's rows, with the results of
-/// `aggregate` but without gathering argument arrays: COUNT, MIN, MAX, and SUM and AVG
-/// without DISTINCT, over at most one argument. None for the others.
-let streamingAggregate (name: string) (distinct: bool) (resultType: SqlType) (evals: (Value[] -> Value)[]) : (Value[] seq -> Value) option =
+/// One group's running state of an aggregate: rows go in one at a time.
+[<AbstractClass; AllowNullLiteral>]
+type Accumulator() =
+    abstract Add: Value[] -> unit
+    abstract Result: unit -> Value
+
+type private CountRows() =
+    inherit Accumulator()
+    let mutable n = 0L
+    override _.Add(_) = n <- n + 1L
+    override _.Result() = Value.Long n
+
+type private CountValues(arg: Value[] -> Value) =
+    inherit Accumulator()
+    let mutable n = 0L
+    override _.Add(row) = match arg row with Value.Null -> () | _ -> n <- n + 1L
+    override _.Result() = Value.Long n
+
+type private CountDistinct(arg: Value[] -> Value) =
+    inherit Accumulator()
+    // Structural identity, as Array.distinctBy in `aggregate`.
+    let seen = HashSet<Value>(HashIdentity.Structural)
+    override _.Add(row) = match arg row with Value.Null -> () | v -> seen.Add v |> ignore
+    override _.Result() = Value.Long(int64 seen.Count)
+
+type private Extreme(arg: Value[] -> Value, isMin: bool, resultType: SqlType) =
+    inherit Accumulator()
+    let mutable found = false
+    let mutable pick = Value.Null
+    override _.Add(row) =
+        match arg row with
+        | Value.Null -> ()
+        | v when not found ->
+            pick <- v
+            found <- true
+        | v ->
+            // As `aggregate`: MIN keeps the earlier of equal values, MAX the later.
+            if not ((compareValues pick v <= 0) = isMin) then pick <- v
+    override _.Result() =
+        if not found then Value.Null
+        else
+            match resultType, pick with
+            | SqlType.Bigint, Value.Double d -> Value.Long(int64 d)
+            | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
+            | _ -> pick
+
+type private Sum(arg: Value[] -> Value, asLong: bool) =
+    inherit Accumulator()
+    let mutable any = false
+    let mutable longSum = 0L
+    let mutable doubleSum = 0.0
+    override _.Add(row) =
+        match arg row with
+        | Value.Null -> ()
+        | v ->
+            any <- true
+            match v with
+            // Checked, as Array.sumBy in `aggregate`: an overflow fails the query.
+            | Value.Long l when asLong -> longSum <- Checked.(+) longSum l
+            | v when asLong -> longSum <- Checked.(+) longSum (defaultArg (Value.toLong v) 0L)
+            | Value.Long l -> doubleSum <- doubleSum + float l
+            | Value.Double d -> doubleSum <- doubleSum + d
+            | v ->
+                match Value.toDouble v with
+                | Some d -> doubleSum <- doubleSum + d
+                | None -> ()
+    override _.Result() = if not any then Value.Null elif asLong then Value.Long longSum else Value.Double doubleSum
+
+type private Average(arg: Value[] -> Value) =
+    inherit Accumulator()
+    let mutable count = 0
+    let mutable sum = 0.0
+    override _.Add(row) =
+        match arg row with
+        | Value.Null -> ()
+        | Value.Long l ->
+            sum <- sum + float l
+            count <- count + 1
+        | Value.Double d ->
+            sum <- sum + d
+            count <- count + 1
+        | v ->
+            match Value.toDouble v with
+            | Some d ->
+                sum <- sum + d
+                count <- count + 1
+            | None -> ()
+    override _.Result() = if count = 0 then Value.Null else Value.Double(sum / float count)
+
+type private Filtered(keep: Value[] -> bool, inner: Accumulator) =
+    inherit Accumulator()
+    override _.Add(row) = if keep row then inner.Add row
+    override _.Result() = inner.Result()
+
+/// The common aggregates as accumulators, with the results of `aggregate` but without
+/// gathering a group's rows: COUNT, MIN, MAX, and SUM and AVG without DISTINCT, over at most
+/// one argument. None for the others.
+let streamingAggregate (name: string) (distinct: bool) (resultType: SqlType) (evals: (Value[] -> Value)[]) : (unit -> Accumulator) option =
     match name, evals with
-    | "COUNT", [||] ->
-        Some(fun rows ->
-            match rows with
-            | :? IReadOnlyCollection<Value[]> as c -> Value.Long(int64 c.Count)
-            | rows -> Value.Long(int64 (Seq.length rows)))
-    | "COUNT", [| arg |] when distinct ->
-        Some(fun rows ->
-            let seen = HashSet<Value>(HashIdentity.Structural)
-            for r in rows do
-                match arg r with
-                | Value.Null -> ()
-                | v -> seen.Add v |> ignore
-            Value.Long(int64 seen.Count))
-    | "COUNT", [| arg |] ->
-        Some(fun rows ->
-            let mutable n = 0L
-            for r in rows do
-                match arg r with
-                | Value.Null -> ()
-                | _ -> n <- n + 1L
-            Value.Long n)
-    | ("MIN" | "MAX"), [| arg |] ->
-        let isMin = name = "MIN"
-        Some(fun rows ->
-            let mutable found = false
-            let mutable pick = Value.Null
-            for r in rows do
-                match arg r with
-                | Value.Null -> ()
-                | v when not found ->
-                    pick <- v
-                    found <- true
-                | v ->
-                    // As `aggregate`: MIN keeps the earlier of equal values, MAX the later.
-                    if not ((compareValues pick v <= 0) = isMin) then pick <- v
-            if not found then Value.Null
-            else
-                match resultType, pick with
-                | SqlType.Bigint, Value.Double d -> Value.Long(int64 d)
-                | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
-                | _ -> pick)
-    | "SUM", [| arg |] when not distinct ->
-        let asLong = resultType = SqlType.Bigint
-        Some(fun rows ->
-            let mutable any = false
-            let mutable longSum = 0L
-            let mutable doubleSum = 0.0
-            for r in rows do
-                match arg r with
-                | Value.Null -> ()
-                | v ->
-                    any <- true
-                    match v with
-                    // Checked, as Array.sumBy in `aggregate`: an overflow fails the query.
-                    | Value.Long l when asLong -> longSum <- Checked.(+) longSum l
-                    | v when asLong -> longSum <- Checked.(+) longSum (defaultArg (Value.toLong v) 0L)
-                    | Value.Long l -> doubleSum <- doubleSum + float l
-                    | Value.Double d -> doubleSum <- doubleSum + d
-                    | v ->
-                        match Value.toDouble v with
-                        | Some d -> doubleSum <- doubleSum + d
-                        | None -> ()
-            if not any then Value.Null elif asLong then Value.Long longSum else Value.Double doubleSum)
-    | "AVG", [| arg |] when not distinct ->
-        Some(fun rows ->
-            let mutable count = 0
-            let mutable sum = 0.0
-            for r in rows do
-                match arg r with
-                | Value.Null -> ()
-                | Value.Long l ->
-                    sum <- sum + float l
-                    count <- count + 1
-                | Value.Double d ->
-                    sum <- sum + d
-                    count <- count + 1
-                | v ->
-                    match Value.toDouble v with
-                    | Some d ->
-                        sum <- sum + d
-                        count <- count + 1
-                    | None -> ()
-            if count = 0 then Value.Null else Value.Double(sum / float count))
+    | "COUNT", [||] -> Some(fun () -> CountRows() :> Accumulator)
+    | "COUNT", [| arg |] when distinct -> Some(fun () -> CountDistinct(arg) :> Accumulator)
+    | "COUNT", [| arg |] -> Some(fun () -> CountValues(arg) :> Accumulator)
+    | ("MIN" | "MAX"), [| arg |] -> Some(fun () -> Extreme(arg, (name = "MIN"), resultType) :> Accumulator)
+    | "SUM", [| arg |] when not distinct -> Some(fun () -> Sum(arg, (resultType = SqlType.Bigint)) :> Accumulator)
+    | "AVG", [| arg |] when not distinct -> Some(fun () -> Average(arg) :> Accumulator)
     | _ -> None
+
+/// An accumulator that only sees the rows passing `keep` (an aggregate's FILTER clause).
+let filteredAccumulator (keep: Value[] -> bool) (make: unit -> Accumulator) : unit -> Accumulator =
+    fun () -> Filtered(keep, make ()) :> Accumulator
+
+/// Runs an accumulator over rows.
+let accumulate (make: unit -> Accumulator) (rows: Value[] seq) : Value =
+    let a = make ()
+    for r in rows do a.Add r
+    a.Result()
 
 // ---- ordering --------------------------------------------------------------------------------------
 

@@ -66,6 +66,27 @@ let private rowFilter (filter: Filter.Filter option) (content: SegmentContent) (
                 current <- row
                 matches cell
 
+/// Collects rows in small blocks and copies them once into an array of the exact size: a
+/// growing list of a million rows would reallocate large-object-heap arrays (each a full GC
+/// trigger) several times over.
+type private RowBuffer() =
+    let blockSize = 4096
+    let blocks = List<Value[][]>()
+    let mutable current = Array.zeroCreate<Value[]> blockSize
+    let mutable used = 0
+    member _.Add(row: Value[]) =
+        if used = blockSize then
+            blocks.Add current
+            current <- Array.zeroCreate blockSize
+            used <- 0
+        current.[used] <- row
+        used <- used + 1
+    member _.ToArray() : Value[][] =
+        let result = Array.zeroCreate<Value[]> (blocks.Count * blockSize + used)
+        for b in 0 .. blocks.Count - 1 do Array.Copy(blocks.[b], 0, result, b * blockSize, blockSize)
+        Array.Copy(current, 0, result, blocks.Count * blockSize, used)
+        result
+
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
 /// filter, in slice order.
 let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
@@ -75,7 +96,7 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
         | _ -> invalidArg "q" "TableReader reads scan queries"
     let intervals = Engine.condense q.Intervals
     let filter = q.Filter |> Option.map fasterFilter
-    let result = List<Value[]>()
+    let result = RowBuffer()
     for slice in slices do
         let content = slice.Content
         let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)

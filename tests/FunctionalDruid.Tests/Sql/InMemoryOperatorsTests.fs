@@ -98,12 +98,12 @@ let tests =
                 }
             Prop.forAll (Arb.fromGen caseGen) (fun (name, distinct, resultType, values) ->
                 let rows = values |> Array.map (fun v -> [| v |])
-                let run = (Relational.streamingAggregate name distinct resultType [| fun (r: Value[]) -> r.[0] |]).Value
+                let run = Relational.accumulate (Relational.streamingAggregate name distinct resultType [| fun (r: Value[]) -> r.[0] |]).Value
                 let expected = Relational.aggregate name distinct resultType rows (Array.create rows.Length Value.Null) []
                 show (run rows) = show expected)
 
         test "COUNT(*) streams the row count; other aggregates keep the general path" {
-            let count = (Relational.streamingAggregate "COUNT" false SqlType.Bigint [||]).Value
+            let count = Relational.accumulate (Relational.streamingAggregate "COUNT" false SqlType.Bigint [||]).Value
             Expect.equal (count (Array.init 5 (fun _ -> [||]))) (Value.Long 5L) "five rows"
             Expect.equal (count [||]) (Value.Long 0L) "no rows"
             Expect.isNone (Relational.streamingAggregate "SUM" true SqlType.Bigint [| fun r -> r.[0] |]) "SUM(DISTINCT)"
@@ -111,7 +111,7 @@ let tests =
         }
 
         test "a long SUM that overflows fails as the general path does" {
-            let sum = (Relational.streamingAggregate "SUM" false SqlType.Bigint [| fun (r: Value[]) -> r.[0] |]).Value
+            let sum = Relational.accumulate (Relational.streamingAggregate "SUM" false SqlType.Bigint [| fun (r: Value[]) -> r.[0] |]).Value
             Expect.throwsT<System.OverflowException> (fun () -> sum [| [| Value.Long System.Int64.MaxValue |]; [| Value.Long 1L |] |] |> ignore) "checked"
         }
 
@@ -152,6 +152,18 @@ let tests =
                 let oneColumn = TableReader.read (scanOf [ "s" ] (Some filter)) [ slice ]
                 let twoColumns = TableReader.read (scanOf [ "l"; "s" ] (Some filter)) [ slice ]
                 oneColumn = expected && (twoColumns |> Array.map (fun r -> [| r.[1] |])) = expected)
+
+        test "a statement reads __time only when it names it or takes EARLIEST/LATEST" {
+            let columnsOf (sql: string) =
+                match Parser.parse sql with
+                | Ok(Ast.QueryStatement q) -> SqlRewrite.referencedColumns q |> Option.map Set.toList
+                | other -> failwithf "%A" other
+            Expect.equal (columnsOf "SELECT MIN(EventDate), MAX(EventDate) FROM hits") (Some [ "EventDate" ]) "no __time"
+            Expect.equal (columnsOf "SELECT LATEST(x) FROM t") (Some [ "__time"; "x" ]) "LATEST"
+            Expect.equal (columnsOf "SELECT earliest(x, 10) FROM t GROUP BY y") (Some [ "__time"; "x"; "y" ]) "earliest, any case"
+            Expect.equal (columnsOf "SELECT x FROM t ORDER BY __time") (Some [ "__time"; "x" ]) "named"
+            Expect.equal (columnsOf "SELECT * FROM t") None "star"
+        }
 
         test "an expression of one column gives the same values when remembered per value" {
             let fields = [ { Qualifier = None; Name = "x"; Key = "x"; Type = SqlType.Varchar }; { Qualifier = None; Name = "y"; Key = "y"; Type = SqlType.Bigint } ]
