@@ -450,8 +450,14 @@ let private rowComparer (keys: ('r -> Value) list) (descending: bool list) (null
             i <- i + 1
         result
 
+/// A stable sort; each row's keys are computed once, not at every comparison.
 let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (rows: 'r list) : 'r list =
-    List.sortWith (rowComparer keys descending nullsFirst) rows
+    let keyArr = Array.ofList keys
+    let byKeys = rowComparer (List.init keyArr.Length (fun i -> fun (k: Value[]) -> k.[i])) descending nullsFirst
+    rows
+    |> List.map (fun r -> struct (keyArr |> Array.map (fun key -> key r), r))
+    |> List.sortWith (fun (struct (a, _)) (struct (b, _)) -> byKeys a b)
+    |> List.map (fun (struct (_, r)) -> r)
 
 /// The first `count` rows of `sortRows` (same rows, same order, ties in input order), found
 /// by keeping only the best `count` rows seen so far: each row's keys are read once, and a
