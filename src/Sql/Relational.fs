@@ -54,6 +54,21 @@ let private memoizedByValue (f: Value -> Value) : Value -> Value =
             ofNull
         | _ -> f v
 
+/// Functions cheaper to compute again than to look up (and, for a column with many distinct
+/// values, to remember).
+let private cheapFunctions =
+    set [ "strlen"; "cast"; "nvl"; "isnull"; "notnull"; "abs"; "if"; "case_searched"; "case_simple"; "coalesce" ]
+
+/// Whether an expression calls a function that costs more than a memo lookup (regular
+/// expressions, string building, parsing, ...).
+let rec private worthRemembering (e: DExpr) : bool =
+    match e with
+    | DExpr.Call(name, args) -> not (cheapFunctions.Contains(name.ToLowerInvariant())) || List.exists worthRemembering args
+    | DExpr.Unary(_, x) -> worthRemembering x
+    | DExpr.Binary(_, l, r) -> worthRemembering l || worthRemembering r
+    | DExpr.Lambda(_, body) -> worthRemembering body
+    | DExpr.Literal _ | DExpr.Identifier _ -> false
+
 /// Compiles an expression over rows of a relation's layout.
 let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     let index = Dictionary<string, int>(StringComparer.Ordinal)
@@ -65,18 +80,23 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     | _ ->
     let compiled = Expr.compile e
     match Expr.requiredColumns e with
-    | [ column ] when index.ContainsKey column ->
+    | [ column ] when index.ContainsKey column && worthRemembering e ->
         // An expression of one column is a function of that column's value: computed once
         // per distinct string (dictionary columns repeat their values), not once per row.
         let i = index.[column]
         let memo = memoizedByValue (fun v -> compiled (fun name -> if name = column then v else Value.Null))
         fun row -> memo row.[i]
     | _ ->
+    // One column reader for every row (evaluation is sequential and never re-enters it), so
+    // a row costs no closure.
+    let current = ref (null: Value[])
+    let read (name: string) =
+        match index.TryGetValue name with
+        | true, i -> current.Value.[i]
+        | _ -> Value.Null
     fun row ->
-        compiled (fun name ->
-            match index.TryGetValue name with
-            | true, i -> row.[i]
-            | _ -> Value.Null)
+        current.Value <- row
+        compiled read
 
 // ---- hash join candidates ---------------------------------------------------------------------
 
@@ -165,11 +185,10 @@ let rec compareValues (a: Value) (b: Value) : int =
 type ValueComparer() =
     static member val Instance = ValueComparer()
     member _.Same(a: Value, b: Value) =
-        obj.ReferenceEquals(a, b)
-        || (match a, b with
-            | Value.String x, Value.String y -> String.Equals(x, y)
-            | Value.Long x, Value.Long y -> x = y
-            | _ -> a = b)
+        match a, b with
+        | Value.String x, Value.String y -> obj.ReferenceEquals(x, y) || String.Equals(x, y)
+        | Value.Long x, Value.Long y -> x = y
+        | _ -> a = b // a NaN stays unequal to itself, as with `=`
     member _.Hash(v: Value) =
         match v with
         | Value.String s when not (isNull s) -> s.GetHashCode()

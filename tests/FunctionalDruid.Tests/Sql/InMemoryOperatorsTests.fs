@@ -170,6 +170,8 @@ let tests =
             let strlen = Relational.compileOver fields (parsed "strlen(x)")
             let rows = [| [| Value.String "abc"; Value.Long 1L |]; [| Value.Null; Value.Long 2L |]; [| Value.String "abc"; Value.Long 3L |]; [| Value.String "z"; Value.Long 4L |]; [| Value.Null; Value.Long 5L |] |]
             Expect.equal (rows |> Array.map strlen) [| Value.Long 3L; Value.Null; Value.Long 3L; Value.Long 1L; Value.Null |] "strlen per row"
+            let host = Relational.compileOver fields (parsed "regexp_replace(x, '^(a)b.*$', '$1')")
+            Expect.equal (rows |> Array.map host) [| Value.String "a"; Value.Null; Value.String "a"; Value.String "z"; Value.Null |] "regexp_replace per row"
             let plus = Relational.compileOver fields (parsed "y + 10")
             Expect.equal (rows |> Array.map plus) [| Value.Long 11L; Value.Long 12L; Value.Long 13L; Value.Long 14L; Value.Long 15L |] "numbers are computed each time"
         }
