@@ -62,6 +62,17 @@ let private widen (a: Field) (b: Field) : Field =
                          | _ -> SqlType.Bigint) }
     else a
 
+/// One group of a GROUP BY: its key, its rows when an aggregate needs them all, and the
+/// accumulators of the aggregates that take rows one at a time (null for the others).
+type private InMemoryGroup =
+    { Key: Value[]
+      Members: List<Value[]>
+      Accumulators: Accumulator[] }
+    member g.Add(row: Value[]) =
+        if not (isNull g.Members) then g.Members.Add row
+        for a in g.Accumulators do
+            if not (isNull a) then a.Add row
+
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
         q.With |> List.fold (fun (c: Context) (name, cols, sub) ->
@@ -380,51 +391,94 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                     | _ -> failwith "not an aggregate")
             let groupCount = groupExprs.Count
             let outRows = List<Value[]>()
+            // Aggregates with an accumulator see each row once; the others get the group's rows.
+            let makers =
+                compiledAggs |> List.map (fun (name, distinct, evals, _, filterEval, resultType, _) ->
+                    if name = "GROUPING" then None
+                    else
+                        streamingAggregate name distinct resultType evals
+                        |> Option.map (fun make ->
+                            match filterEval with
+                            | Some f -> filteredAccumulator (fun r -> Expr.isTruthy (f r)) make
+                            | None -> make))
+                |> Array.ofList
+            let keepMembers =
+                compiledAggs |> List.mapi (fun i (name, _, _, _, _, _, _) -> name <> "GROUPING" && makers.[i].IsNone) |> List.exists id
+            let newGroup (key: Value[]) : InMemoryGroup =
+                { Key = key
+                  Members = (if keepMembers then List<Value[]>() else null)
+                  Accumulators = makers |> Array.map (function Some make -> make () | None -> null) }
             for set in sets do
-                let groups = Dictionary<Value[], List<Value[]>>(KeyComparer())
-                let order = List<Value[]>()
+                // Groups in order of first appearance.
+                let order = List<InMemoryGroup>()
+                let groups = Dictionary<Value[], InMemoryGroup>(KeyComparer())
                 let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
-                    | true, l -> l.Add row
+                    | true, g -> g.Add row
                     | _ ->
-                        let l = List<Value[]>()
-                        l.Add row
-                        groups.[key] <- l
-                        order.Add key
-                for row in rows do
-                    let values = set |> List.map (fun i -> groupEval.[i] row)
-                    if values |> List.exists (function Value.Array _ -> true | _ -> false) then
-                        // A multi-value string groups under each of its values (none: null).
-                        let choices =
-                            List.map2 (fun i v ->
-                                match v, snd groupTranslated.[i] with
-                                | Value.Array [||], SqlType.Varchar -> [ Value.Null ]
-                                | Value.Array xs, SqlType.Varchar -> List.ofArray (Array.distinct xs)
-                                | v, _ -> [ v ]) set values
-                        let rec product (cs: Value list list) : Value list list =
-                            match cs with
-                            | [] -> [ [] ]
-                            | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
-                        for key in product choices do add (Array.ofList key) row
-                    else add (Array.ofList values) row
-                if set.IsEmpty && order.Count = 0 then
-                    groups.[[||]] <- List<Value[]>()
-                    order.Add [||]
-                for key in order do
-                    let members = groups.[key]
+                        let g = newGroup key
+                        g.Add row
+                        groups.[key] <- g
+                        order.Add g
+                let multiValueKeys (values: Value list) : Value[] list =
+                    // A multi-value string groups under each of its values (none: null).
+                    let choices =
+                        List.map2 (fun i v ->
+                            match v, snd groupTranslated.[i] with
+                            | Value.Array [||], SqlType.Varchar -> [ Value.Null ]
+                            | Value.Array xs, SqlType.Varchar -> List.ofArray (Array.distinct xs)
+                            | v, _ -> [ v ]) set values
+                    let rec product (cs: Value list list) : Value list list =
+                        match cs with
+                        | [] -> [ [] ]
+                        | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
+                    product choices |> List.map Array.ofList
+                match set with
+                | [] ->
+                    let g = newGroup [||]
+                    for row in rows do g.Add row
+                    order.Add g
+                | [ only ] ->
+                    // One key: grouped by the value itself, without a key array per row.
+                    let eval = groupEval.[only]
+                    let byValue = Dictionary<Value, InMemoryGroup>(ValueComparer.Instance)
+                    let addValue (v: Value) (row: Value[]) =
+                        match byValue.TryGetValue v with
+                        | true, g -> g.Add row
+                        | _ ->
+                            let g = newGroup [| v |]
+                            g.Add row
+                            byValue.[v] <- g
+                            order.Add g
+                    for row in rows do
+                        match eval row with
+                        | Value.Array _ as v -> for key in multiValueKeys [ v ] do addValue key.[0] row
+                        | v -> addValue v row
+                | _ ->
+                    for row in rows do
+                        let values = set |> List.map (fun i -> groupEval.[i] row)
+                        if values |> List.exists (function Value.Array _ -> true | _ -> false) then
+                            for key in multiValueKeys values do add key row
+                        else add (Array.ofList values) row
+                for group in order do
+                    let key = group.Key
                     let full = Array.create groupCount Value.Null
                     List.iteri (fun k i -> full.[i] <- key.[k]) set
                     let aggValues =
-                        compiledAggs |> List.map (fun (name, distinct, evals, consts, filterEval, resultType, args) ->
+                        compiledAggs |> List.mapi (fun a (name, distinct, evals, consts, filterEval, resultType, args) ->
                             if name = "GROUPING" then
                                 let ids = args |> List.map indexOf
                                 let bits = ids |> List.fold (fun acc i -> (acc <<< 1) ||| (if List.contains i set then 0L else 1L)) 0L
                                 Value.Long bits
                             else
+                            match group.Accumulators.[a] with
+                            | null ->
+                                let members = group.Members
                                 let selected = match filterEval with Some f -> members |> Seq.filter (fun r -> Expr.isTruthy (f r)) |> Array.ofSeq | None -> members.ToArray()
                                 let argValues = selected |> Array.map (fun r -> evals |> Array.map (fun ev -> ev r))
                                 let times = match timeIndex with Some ti -> selected |> Array.map (fun r -> r.[ti]) | None -> Array.create selected.Length Value.Null
-                                aggregate name distinct resultType argValues times consts)
+                                aggregate name distinct resultType argValues times consts
+                            | accumulator -> accumulator.Result())
                     outRows.Add(Array.append full (Array.ofList aggValues))
             let groupFields =
                 groupTranslated |> Array.mapi (fun i (_, t) -> { Qualifier = None; Name = sprintf "$g%d" i; Key = fieldKey i; Type = t }) |> List.ofArray
@@ -467,8 +521,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
     let translatedItems = items |> List.map (fun (e, _) -> translate postScope e)
     let projections = translatedItems |> List.map (fst >> compileOver postFields) |> Array.ofList
     let outFields = List.zip names translatedItems |> List.mapi (fun i (n, (_, t)) -> { Qualifier = None; Name = n; Key = fieldKey i; Type = t })
-    let projected = postRows |> List.map (fun r -> r, projections |> Array.map (fun p -> p r))
-    let projected = if s.Distinct then projected |> List.distinctBy (fun (_, o) -> List.ofArray o) else projected
+    let project (r: Value[]) = projections |> Array.map (fun p -> p r)
     // Druid's scan cannot order rows by an ARRAY value (grouped queries can).
     if not aggregating && windowCalls.IsEmpty then
         for o in orderBy do
@@ -482,23 +535,35 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
             match keyType with
             | Some(SqlType.Array _ | SqlType.Other _ as t) -> SqlError.unsupported (sprintf "Ordering rows by a column of type [%s] is not supported without GROUP BY" t.NativeName)
             | _ -> ()
-    let keys =
+    // Each ORDER BY key reads an output column (by ordinal or name) or an expression of the post row.
+    let keySources =
         orderBy |> List.map (fun o ->
             match o.Expr with
             | Expr.Literal(Literal.Number n) as e when isIntegerLiteral e ->
                 let i = int n - 1
                 if i < 0 || i >= names.Length then SqlError.invalid (sprintf "Ordinal out of range: ORDER BY %s" n)
-                fun ((_, out): Value[] * Value[]) -> out.[i]
-            | Expr.Column(None, n) when List.contains n names && not (inputNames.Contains n && aggregating = false && false) ->
-                let i = List.findIndex ((=) n) names
-                fun (_, out) -> out.[i]
-            | e ->
-                let eval = compileOver postFields (fst (translate postScope (aliasExpansion e)))
-                fun (post, _) -> eval post)
-    let sorted =
-        if keys.IsEmpty then projected
-        else sortRows keys (orderBy |> List.map (fun o -> o.Descending)) (orderBy |> List.map (fun o -> o.NullsFirst)) projected
-    { Fields = outFields; Rows = page offset limit sorted |> List.map snd }
+                Choice1Of2 i
+            | Expr.Column(None, n) when List.contains n names -> Choice1Of2(List.findIndex ((=) n) names)
+            | e -> Choice2Of2(compileOver postFields (fst (translate postScope (aliasExpansion e)))))
+    let descending = orderBy |> List.map (fun o -> o.Descending)
+    let nullsFirst = orderBy |> List.map (fun o -> o.NullsFirst)
+    // With LIMIT, only the first offset + limit rows of the order are needed.
+    let order (keys: ('r -> Value) list) (rows: 'r list) : 'r list =
+        if keys.IsEmpty then rows
+        else
+            match limit with
+            | Some l -> sortRowsTop keys descending nullsFirst (int (min (int64 l + int64 (defaultArg offset 0)) (int64 Int32.MaxValue))) rows
+            | None -> sortRows keys descending nullsFirst rows
+    let outRows =
+        if s.Distinct then
+            let projected = postRows |> List.map (fun r -> r, project r) |> List.distinctBy (fun (_, o) -> List.ofArray o)
+            let keys = keySources |> List.map (function Choice1Of2 i -> (fun ((_, out): Value[] * Value[]) -> out.[i]) | Choice2Of2 eval -> (fun (post, _) -> eval post))
+            page offset limit (order keys projected) |> List.map snd
+        else
+            // Output rows are projected only once they are known to be returned.
+            let keys = keySources |> List.map (function Choice1Of2 i -> projections.[i] | Choice2Of2 eval -> eval)
+            page offset limit (order keys postRows) |> List.map project
+    { Fields = outFields; Rows = outRows }
 
 and private windowCallsOf (e: Ast.Expr) : Ast.Expr list =
     match e with

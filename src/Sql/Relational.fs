@@ -20,6 +20,55 @@ let relationOf (qualifier: string option) (columns: (string * SqlType) list) (ro
     { Fields = columns |> List.mapi (fun i (n, t) -> { Qualifier = qualifier; Name = n; Key = fieldKey i; Type = t })
       Rows = rows }
 
+/// The most distinct strings one memoized expression remembers.
+let private memoCapacity = 1 <<< 18
+
+/// `f` remembered per distinct string argument (and for null); other values are computed
+/// each time.
+let private memoizedByValue (f: Value -> Value) : Value -> Value =
+    // Cells read from one dictionary are shared objects: most lookups hit by reference,
+    // without hashing the string.
+    let byCell = Dictionary<Value, Value>(HashIdentity.Reference)
+    let byString = Dictionary<string, Value>(StringComparer.Ordinal)
+    let mutable nullDone = false
+    let mutable ofNull = Value.Null
+    fun v ->
+        match v with
+        | Value.String s when not (isNull s) ->
+            match byCell.TryGetValue v with
+            | true, r -> r
+            | _ ->
+                let r =
+                    match byString.TryGetValue s with
+                    | true, r -> r
+                    | _ ->
+                        let r = f v
+                        if byString.Count < memoCapacity then byString.[s] <- r
+                        r
+                if byCell.Count < memoCapacity then byCell.[v] <- r
+                r
+        | Value.Null ->
+            if not nullDone then
+                ofNull <- f v
+                nullDone <- true
+            ofNull
+        | _ -> f v
+
+/// Functions cheaper to compute again than to look up (and, for a column with many distinct
+/// values, to remember).
+let private cheapFunctions =
+    set [ "strlen"; "cast"; "nvl"; "isnull"; "notnull"; "abs"; "if"; "case_searched"; "case_simple"; "coalesce" ]
+
+/// Whether an expression calls a function that costs more than a memo lookup (regular
+/// expressions, string building, parsing, ...).
+let rec private worthRemembering (e: DExpr) : bool =
+    match e with
+    | DExpr.Call(name, args) -> not (cheapFunctions.Contains(name.ToLowerInvariant())) || List.exists worthRemembering args
+    | DExpr.Unary(_, x) -> worthRemembering x
+    | DExpr.Binary(_, l, r) -> worthRemembering l || worthRemembering r
+    | DExpr.Lambda(_, body) -> worthRemembering body
+    | DExpr.Literal _ | DExpr.Identifier _ -> false
+
 /// Compiles an expression over rows of a relation's layout.
 let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     let index = Dictionary<string, int>(StringComparer.Ordinal)
@@ -30,11 +79,24 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     | DExpr.Literal v -> fun _ -> v
     | _ ->
     let compiled = Expr.compile e
+    match Expr.requiredColumns e with
+    | [ column ] when index.ContainsKey column && worthRemembering e ->
+        // An expression of one column is a function of that column's value: computed once
+        // per distinct string (dictionary columns repeat their values), not once per row.
+        let i = index.[column]
+        let memo = memoizedByValue (fun v -> compiled (fun name -> if name = column then v else Value.Null))
+        fun row -> memo row.[i]
+    | _ ->
+    // One column reader for every row (evaluation is sequential and never re-enters it), so
+    // a row costs no closure.
+    let current = ref (null: Value[])
+    let read (name: string) =
+        match index.TryGetValue name with
+        | true, i -> current.Value.[i]
+        | _ -> Value.Null
     fun row ->
-        compiled (fun name ->
-            match index.TryGetValue name with
-            | true, i -> row.[i]
-            | _ -> Value.Null)
+        current.Value <- row
+        compiled read
 
 // ---- hash join candidates ---------------------------------------------------------------------
 
@@ -85,7 +147,18 @@ let hashedCandidates (keys: ((Value[] -> Value) * (Value[] -> Value)) list) (rig
 
 // ---- value order (ORDER BY, MIN/MAX, window ordering) -------------------------------------------
 
+/// `Ordering.compareLexicographic` (UTF-8 byte order, which is UTF-16 order with surrogates
+/// above every other unit), with the common prefix skipped in one vectorized step.
+let compareStrings (x: string) (y: string) : int =
+    let common = MemoryExtensions.CommonPrefixLength(x.AsSpan(), y.AsSpan())
+    if common = x.Length || common = y.Length then compare x.Length y.Length
+    else
+        let key (c: char) = if Char.IsSurrogate c then int c + 0x10000 else int c
+        compare (key x.[common]) (key y.[common])
+
 let rec compareValues (a: Value) (b: Value) : int =
+    // Rows read from one dictionary share their cells, so equal values are often one object.
+    if obj.ReferenceEquals(a, b) then 0 else
     match a, b with
     | Value.Null, Value.Null -> 0
     | Value.Null, _ -> -1
@@ -93,6 +166,7 @@ let rec compareValues (a: Value) (b: Value) : int =
     | Value.Long x, Value.Long y -> compare x y
     | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) ->
         compare (Value.toDouble a |> Option.get) (Value.toDouble b |> Option.get)
+    | Value.String x, Value.String y when not (isNull x || isNull y) -> compareStrings x y
     | Value.String x, Value.String y -> Ordering.compareLexicographic x y
     | Value.Array xs, Value.Array ys ->
         let n = min xs.Length ys.Length
@@ -106,11 +180,40 @@ let rec compareValues (a: Value) (b: Value) : int =
     | Value.Array _, _ -> 1
     | _, Value.Array _ -> -1
 
+/// Structural equality of one value, as F#'s `=` and `hash` see it, with the common string
+/// and long cases compared directly.
+type ValueComparer() =
+    static member val Instance = ValueComparer()
+    member _.Same(a: Value, b: Value) =
+        match a, b with
+        | Value.String x, Value.String y -> obj.ReferenceEquals(x, y) || String.Equals(x, y)
+        | Value.Long x, Value.Long y -> x = y
+        | _ -> a = b // a NaN stays unequal to itself, as with `=`
+    member _.Hash(v: Value) =
+        match v with
+        | Value.String s when not (isNull s) -> s.GetHashCode()
+        | Value.Long l -> l.GetHashCode()
+        | v -> hash v
+    interface IEqualityComparer<Value> with
+        member this.Equals(a, b) = this.Same(a, b)
+        member this.GetHashCode(v) = this.Hash v
+
 /// Structural equality for grouping keys (Long 1 and Double 1.0 are different keys, as in Druid).
 type KeyComparer() =
+    let values = ValueComparer.Instance
     interface IEqualityComparer<Value[]> with
-        member _.Equals(a, b) = a.Length = b.Length && Array.forall2 (fun x y -> x = y) a b
-        member _.GetHashCode(a) = a |> Array.fold (fun h v -> h * 31 + hash v) 17
+        member _.Equals(a, b) =
+            a.Length = b.Length
+            && (let mutable same = true
+                let mutable i = 0
+                while same && i < a.Length do
+                    same <- values.Same(a.[i], b.[i])
+                    i <- i + 1
+                same)
+        member _.GetHashCode(a) =
+            let mutable h = 17
+            for v in a do h <- h * 31 + values.Hash v
+            h
 
 // ---- aggregates ------------------------------------------------------------------------------------
 
@@ -227,24 +330,199 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
         else Value.Long(if (if name = "BOOL_OR" then Array.exists id xs else Array.forall id xs) then 1L else 0L)
     | other -> SqlError.unsupported (sprintf "Aggregate function %s is not supported" other)
 
+/// One group's running state of an aggregate: rows go in one at a time.
+[<AbstractClass; AllowNullLiteral>]
+type Accumulator() =
+    abstract Add: Value[] -> unit
+    abstract Result: unit -> Value
+
+type private CountRows() =
+    inherit Accumulator()
+    let mutable n = 0L
+    override _.Add(_) = n <- n + 1L
+    override _.Result() = Value.Long n
+
+type private CountValues(arg: Value[] -> Value) =
+    inherit Accumulator()
+    let mutable n = 0L
+    override _.Add(row) = match arg row with Value.Null -> () | _ -> n <- n + 1L
+    override _.Result() = Value.Long n
+
+type private CountDistinct(arg: Value[] -> Value) =
+    inherit Accumulator()
+    // Structural identity, as Array.distinctBy in `aggregate`.
+    let seen = HashSet<Value>(HashIdentity.Structural)
+    override _.Add(row) = match arg row with Value.Null -> () | v -> seen.Add v |> ignore
+    override _.Result() = Value.Long(int64 seen.Count)
+
+type private Extreme(arg: Value[] -> Value, isMin: bool, resultType: SqlType) =
+    inherit Accumulator()
+    let mutable found = false
+    let mutable pick = Value.Null
+    override _.Add(row) =
+        match arg row with
+        | Value.Null -> ()
+        | v when not found ->
+            pick <- v
+            found <- true
+        | v ->
+            // As `aggregate`: MIN keeps the earlier of equal values, MAX the later.
+            if not ((compareValues pick v <= 0) = isMin) then pick <- v
+    override _.Result() =
+        if not found then Value.Null
+        else
+            match resultType, pick with
+            | SqlType.Bigint, Value.Double d -> Value.Long(int64 d)
+            | (SqlType.Double | SqlType.Float), Value.Long l -> Value.Double(float l)
+            | _ -> pick
+
+type private Sum(arg: Value[] -> Value, asLong: bool) =
+    inherit Accumulator()
+    let mutable any = false
+    let mutable longSum = 0L
+    let mutable doubleSum = 0.0
+    override _.Add(row) =
+        match arg row with
+        | Value.Null -> ()
+        | v ->
+            any <- true
+            match v with
+            // Checked, as Array.sumBy in `aggregate`: an overflow fails the query.
+            | Value.Long l when asLong -> longSum <- Checked.(+) longSum l
+            | v when asLong -> longSum <- Checked.(+) longSum (defaultArg (Value.toLong v) 0L)
+            | Value.Long l -> doubleSum <- doubleSum + float l
+            | Value.Double d -> doubleSum <- doubleSum + d
+            | v ->
+                match Value.toDouble v with
+                | Some d -> doubleSum <- doubleSum + d
+                | None -> ()
+    override _.Result() = if not any then Value.Null elif asLong then Value.Long longSum else Value.Double doubleSum
+
+type private Average(arg: Value[] -> Value) =
+    inherit Accumulator()
+    let mutable count = 0
+    let mutable sum = 0.0
+    override _.Add(row) =
+        match arg row with
+        | Value.Null -> ()
+        | Value.Long l ->
+            sum <- sum + float l
+            count <- count + 1
+        | Value.Double d ->
+            sum <- sum + d
+            count <- count + 1
+        | v ->
+            match Value.toDouble v with
+            | Some d ->
+                sum <- sum + d
+                count <- count + 1
+            | None -> ()
+    override _.Result() = if count = 0 then Value.Null else Value.Double(sum / float count)
+
+type private Filtered(keep: Value[] -> bool, inner: Accumulator) =
+    inherit Accumulator()
+    override _.Add(row) = if keep row then inner.Add row
+    override _.Result() = inner.Result()
+
+/// The common aggregates as accumulators, with the results of `aggregate` but without
+/// gathering a group's rows: COUNT, MIN, MAX, and SUM and AVG without DISTINCT, over at most
+/// one argument. None for the others.
+let streamingAggregate (name: string) (distinct: bool) (resultType: SqlType) (evals: (Value[] -> Value)[]) : (unit -> Accumulator) option =
+    match name, evals with
+    | "COUNT", [||] -> Some(fun () -> CountRows() :> Accumulator)
+    | "COUNT", [| arg |] when distinct -> Some(fun () -> CountDistinct(arg) :> Accumulator)
+    | "COUNT", [| arg |] -> Some(fun () -> CountValues(arg) :> Accumulator)
+    | ("MIN" | "MAX"), [| arg |] -> Some(fun () -> Extreme(arg, (name = "MIN"), resultType) :> Accumulator)
+    | "SUM", [| arg |] when not distinct -> Some(fun () -> Sum(arg, (resultType = SqlType.Bigint)) :> Accumulator)
+    | "AVG", [| arg |] when not distinct -> Some(fun () -> Average(arg) :> Accumulator)
+    | _ -> None
+
+/// An accumulator that only sees the rows passing `keep` (an aggregate's FILTER clause).
+let filteredAccumulator (keep: Value[] -> bool) (make: unit -> Accumulator) : unit -> Accumulator =
+    fun () -> Filtered(keep, make ()) :> Accumulator
+
+/// Runs an accumulator over rows.
+let accumulate (make: unit -> Accumulator) (rows: Value[] seq) : Value =
+    let a = make ()
+    for r in rows do a.Add r
+    a.Result()
+
 // ---- ordering --------------------------------------------------------------------------------------
 
-let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (rows: 'r list) : 'r list =
+/// Druid's order of one key: nulls first ascending and last descending unless told otherwise.
+let compareKey (desc: bool) (nulls: bool option) (va: Value) (vb: Value) : int =
+    let nullsFirst = defaultArg nulls (not desc)
+    match va, vb with
+    | Value.Null, Value.Null -> 0
+    | Value.Null, _ -> if nullsFirst then -1 else 1
+    | _, Value.Null -> if nullsFirst then 1 else -1
+    | _ -> let c = compareValues va vb in if desc then -c else c
+
+let private rowComparer (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) : 'r -> 'r -> int =
     let specs = List.zip3 keys descending nullsFirst |> Array.ofList
-    let cmp (a: 'r) (b: 'r) =
+    fun a b ->
         let mutable result = 0
         let mutable i = 0
         while result = 0 && i < specs.Length do
             let key, desc, nulls = specs.[i]
-            let va, vb = key a, key b
-            // Druid sorts nulls first ascending and last descending unless told otherwise.
-            let nullsFirst = defaultArg nulls (not desc)
-            result <-
-                match va, vb with
-                | Value.Null, Value.Null -> 0
-                | Value.Null, _ -> if nullsFirst then -1 else 1
-                | _, Value.Null -> if nullsFirst then 1 else -1
-                | _ -> let c = compareValues va vb in if desc then -c else c
+            result <- compareKey desc nulls (key a) (key b)
             i <- i + 1
         result
-    List.sortWith cmp rows
+
+/// A stable sort; each row's keys are computed once, not at every comparison.
+let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (rows: 'r list) : 'r list =
+    let keyArr = Array.ofList keys
+    let byKeys = rowComparer (List.init keyArr.Length (fun i -> fun (k: Value[]) -> k.[i])) descending nullsFirst
+    rows
+    |> List.map (fun r -> struct (keyArr |> Array.map (fun key -> key r), r))
+    |> List.sortWith (fun (struct (a, _)) (struct (b, _)) -> byKeys a b)
+    |> List.map (fun (struct (_, r)) -> r)
+
+/// The first `count` rows of `sortRows` (same rows, same order, ties in input order), found
+/// by keeping only the best `count` rows seen so far: each row's keys are read once, and a
+/// row is compared with the current worst one key at a time.
+let sortRowsTop (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (count: int) (rows: 'r list) : 'r list =
+    if count <= 0 then []
+    elif count > 4096 then List.truncate count (sortRows keys descending nullsFirst rows)
+    else
+    let keyArr = Array.ofList keys
+    let descArr = Array.ofList descending
+    let nullsArr = Array.ofList nullsFirst
+    let n = keyArr.Length
+    // Kept rows in sorted order; a row's keys are evaluated into `keptKeys` when it is kept.
+    let kept = Array.zeroCreate<'r> count
+    let keptKeys = Array.zeroCreate<Value[]> count
+    let mutable size = 0
+    let scratch = Array.zeroCreate<Value> n
+    // Compares the candidate (keys evaluated into `scratch` up to `known`) with kept row j.
+    let known = ref 0
+    let compareWith (row: 'r) (j: int) =
+        let other = keptKeys.[j]
+        let mutable result = 0
+        let mutable i = 0
+        while result = 0 && i < n do
+            if i >= known.Value then
+                scratch.[i] <- keyArr.[i] row
+                known.Value <- i + 1
+            result <- compareKey descArr.[i] nullsArr.[i] scratch.[i] other.[i]
+            i <- i + 1
+        result
+    for row in rows do
+        known.Value <- 0
+        // Later rows lose ties, so a row enters only when strictly before the worst kept one.
+        if size < count || compareWith row (size - 1) < 0 then
+            // Insert after every kept row that is not after it (upper bound).
+            let mutable lo = 0
+            let mutable hi = size
+            while lo < hi do
+                let mid = (lo + hi) >>> 1
+                if compareWith row mid < 0 then hi <- mid else lo <- mid + 1
+            let last = if size < count then size else count - 1
+            if last > lo then
+                Array.Copy(kept, lo, kept, lo + 1, last - lo)
+                Array.Copy(keptKeys, lo, keptKeys, lo + 1, last - lo)
+            for i in known.Value .. n - 1 do scratch.[i] <- keyArr.[i] row
+            kept.[lo] <- row
+            keptKeys.[lo] <- Array.copy scratch
+            if size < count then size <- size + 1
+    List.init size (fun i -> kept.[i])

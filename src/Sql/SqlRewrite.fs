@@ -134,6 +134,11 @@ let referencedColumns (q: Query) : Set<string> option =
         | Expr.Star _ -> ()
         | Expr.ScalarQuery sub | Expr.Exists sub -> query sub
         | Expr.InQuery(x, sub, _) -> expr x; query sub
+        | Expr.Call(name, _, _, _, _) ->
+            // EARLIEST and LATEST read __time without naming it.
+            let upper = name.ToUpperInvariant()
+            if upper.StartsWith "EARLIEST" || upper.StartsWith "LATEST" then names.Add "__time" |> ignore
+            children e |> List.iter expr
         | e -> children e |> List.iter expr
     and table (t: TableRef) =
         match t with
@@ -166,8 +171,6 @@ let referencedColumns (q: Query) : Set<string> option =
         body q.Body
         for o in q.OrderBy do expr o.Expr
     query q
-    // Aggregates read __time for EARLIEST/LATEST without naming it.
-    names.Add "__time" |> ignore
     if star then None else Some(Set.ofSeq names)
 
 

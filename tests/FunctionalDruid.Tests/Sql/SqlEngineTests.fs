@@ -228,7 +228,7 @@ let engineTests =
             Expect.equal r.Rows [ [| S "#en.wikipedia"; L 117L |] ] "rows"
             match List.ofSeq seen with
             | [ { Kind = QueryKind.Scan scan; Filter = Some filter } ] ->
-                Expect.equal scan.Columns [ "__time"; "channel"; "added" ] "pruned columns"
+                Expect.equal scan.Columns [ "channel"; "added" ] "pruned columns (no __time: no EARLIEST/LATEST)"
                 Expect.equal filter
                     (Filter.And [ Filter.Equality("channel", "STRING", S "#en.wikipedia")
                                   Filter.Range { Column = "added"; MatchValueType = "LONG"; Lower = L 5L; Upper = N; LowerOpen = true; UpperOpen = false } ])
