@@ -382,9 +382,9 @@ let private strings : (string * FunctionDef) list =
       "like", specialFn (Between(2, 3)) (fun compile args ->
           let pattern = literalString "like" "pattern" args.[1]
           let escape = if args.Length > 2 then literalString "like" "escape" args.[2] else null
-          let regex = match likeRegex pattern escape with Ok r -> r | Error e -> fail "like" e
+          let matches = match likePredicate pattern escape with Ok m -> m | Error e -> fail "like" e
           let value = compile args.[0]
-          fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Long 0L | s -> ofBool (regex.IsMatch s)))
+          fun row -> value row |> lift1 (fun v -> match str v with null -> Value.Long 0L | s -> ofBool (matches s)))
       "regexp_like", specialFn (Exactly 2) (fun compile args ->
           let regex = regexArg "regexp_like" args.[1]
           let value = compile args.[0]

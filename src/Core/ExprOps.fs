@@ -264,8 +264,60 @@ let likeRegex (pattern: string) (escape: string) : Result<Regex, string> =
             elif c = '_' then sb.Append('.') |> ignore
             else sb.Append(Regex.Escape(string c)) |> ignore
         if escaped then sb.Append(Regex.Escape(string esc.Value)) |> ignore
-        sb.Append('$') |> ignore
+        // \z, not $: the whole value must match, a trailing newline included.
+        sb.Append(@"\z") |> ignore
         Ok(Regex(sb.ToString(), RegexOptions.Singleline ||| RegexOptions.CultureInvariant))
+
+/// The literal pieces between `%` wildcards, when the pattern has no `_` wildcard.
+let private likePieces (pattern: string) (escape: char option) : string list option =
+    let pieces = ResizeArray<string>()
+    let current = StringBuilder()
+    let mutable escaped = false
+    let mutable plain = true
+    for c in pattern do
+        if escaped then
+            current.Append c |> ignore
+            escaped <- false
+        elif Some c = escape then escaped <- true
+        elif c = '%' then
+            pieces.Add(current.ToString())
+            current.Clear() |> ignore
+        elif c = '_' then plain <- false
+        else current.Append c |> ignore
+    if escaped then current.Append escape.Value |> ignore
+    pieces.Add(current.ToString())
+    if plain then Some(List.ofSeq pieces) else None
+
+/// A LIKE pattern as a test of whole strings: ordinal prefix, suffix and in-order search of
+/// the literal pieces when only `%` wildcards occur (the common `%x%`, `x%`, `%x`), the
+/// pattern's regular expression otherwise.
+let likePredicate (pattern: string) (escape: string) : Result<string -> bool, string> =
+    match likeRegex pattern escape with
+    | Error e -> Error e
+    | Ok regex ->
+        let esc = if isNull escape || escape = "" then None else Some escape.[0]
+        match likePieces pattern esc with
+        | Some [ exact ] -> Ok(fun s -> String.Equals(s, exact))
+        | Some pieces ->
+            let first, last = List.head pieces, List.last pieces
+            let middle = pieces |> List.tail |> List.take (pieces.Length - 2) |> List.filter (fun p -> p <> "") |> Array.ofList
+            let minimum = pieces |> List.sumBy (fun p -> p.Length)
+            Ok(fun s ->
+                if s.Length < minimum || not (s.StartsWith(first, StringComparison.Ordinal)) || not (s.EndsWith(last, StringComparison.Ordinal)) then false
+                else
+                    // Leftmost matches of the middle pieces, between the prefix and the suffix.
+                    let stop = s.Length - last.Length
+                    let mutable at = first.Length
+                    let mutable ok = true
+                    let mutable i = 0
+                    while ok && i < middle.Length do
+                        let found = if stop - at < middle.[i].Length then -1 else s.IndexOf(middle.[i], at, stop - at, StringComparison.Ordinal)
+                        if found < 0 then ok <- false
+                        else
+                            at <- found + middle.[i].Length
+                            i <- i + 1
+                    ok)
+        | None -> Ok regex.IsMatch
 
 // ---- greatest / least --------------------------------------------------------------------
 

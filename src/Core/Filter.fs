@@ -182,8 +182,8 @@ let rec private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option
     | Filter.Range r -> Some(r.Column, rangePredicate r)
     | Filter.Null column -> Some(column, fun v -> match v with Value.Null -> Yes | _ -> No)
     | Filter.Like(dim, pattern, escape) ->
-        match ExprOps.likeRegex pattern (Option.toObj escape) with
-        | Ok regex -> Some(dim, onStrings regex.IsMatch)
+        match ExprOps.likePredicate pattern (Option.toObj escape) with
+        | Ok matches -> Some(dim, onStrings matches)
         | Error _ -> Some(dim, fun _ -> No)
     | Filter.Regex(dim, pattern) ->
         let regex = Rx(pattern, RegexOptions.CultureInvariant)
