@@ -11,6 +11,7 @@ module FunctionalDruid.Core.GroupingEngine
 
 open System
 open System.Collections.Generic
+open System.Runtime.InteropServices
 open System.Text.RegularExpressions
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
@@ -188,11 +189,12 @@ let private numericIds (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) :
                 // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
                 if k = lastKey && lastId >= 0 then lastId
                 else
-                    let mutable id = 0
-                    if not (byKey.TryGetValue(k, &id)) then
-                        id <- sources.Count
-                        byKey.[k] <- id
+                    let mutable found = false
+                    let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byKey, k, &found)
+                    if not found then
+                        slot <- sources.Count
                         sources.Add(valueAt r)
+                    let id = slot
                     lastKey <- k
                     lastId <- id
                     id
@@ -445,13 +447,12 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     groupLongKeys.Add key
                     g
             else
-                match byLong.TryGetValue key with
-                | true, g -> g
-                | _ ->
-                    let g = groupLongKeys.Count
-                    byLong.[key] <- g
+                let mutable found = false
+                let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byLong, key, &found)
+                if not found then
+                    slot <- groupLongKeys.Count
                     groupLongKeys.Add key
-                    g
+                slot
         let slotOfArray () =
             match byArray.TryGetValue scratchKey with
             | true, g -> g
@@ -577,13 +578,12 @@ type Merger(plan: Plan) =
         for i in 0 .. p.Keys.Length - 1 do
             let key = p.Keys.[i]
             targets.[i] <-
-                match index.TryGetValue key with
-                | true, g -> g
-                | _ ->
-                    let g = keys.Count
-                    index.[key] <- g
+                let mutable found = false
+                let slot = &CollectionsMarshal.GetValueRefOrAddDefault(index, key, &found)
+                if not found then
+                    slot <- keys.Count
                     keys.Add key
-                    g
+                slot
         for a in 0 .. aggs.Length - 1 do
             let target, source = aggs.[a], p.Aggregators.[a]
             target.EnsureGroups keys.Count
