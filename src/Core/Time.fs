@@ -491,8 +491,9 @@ let isFinerOrEqual (fine: Granularity) (coarse: Granularity) : bool =
 
 // ---- intervals ---------------------------------------------------------------------------
 
-/// `start/end`, `start/period`, `period/end` (Druid's interval strings).
-let tryParseInterval (text: string) : Interval option =
+/// `start/end`, `start/period`, `period/end` (Druid's interval strings), instants without an
+/// offset read in `zone` and periods counted in it (SQL's session time zone).
+let tryParseIntervalIn (zone: DateTimeZone) (text: string) : Interval option =
     if isNull text then None
     else
     match text.Trim().Split('/') with
@@ -500,10 +501,13 @@ let tryParseInterval (text: string) : Interval option =
         let pa, pb = tryParsePeriod a, tryParsePeriod b
         match pa, pb with
         | None, None ->
-            match tryParseInstant a, tryParseInstant b with
+            match tryParseInstantIn zone a, tryParseInstantIn zone b with
             | Some s, Some e when s <= e -> Some { Start = s; End = e }
             | _ -> None
-        | None, Some p -> tryParseInstant a |> Option.map (fun s -> { Start = s; End = addPeriod DateTimeZone.Utc p 1 s })
-        | Some p, None -> tryParseInstant b |> Option.map (fun e -> { Start = addPeriod DateTimeZone.Utc p -1 e; End = e })
+        | None, Some p -> tryParseInstantIn zone a |> Option.map (fun s -> { Start = s; End = addPeriod zone p 1 s })
+        | Some p, None -> tryParseInstantIn zone b |> Option.map (fun e -> { Start = addPeriod zone p -1 e; End = e })
         | Some _, Some _ -> None
     | _ -> None
+
+/// `start/end`, `start/period`, `period/end` (Druid's interval strings), in UTC.
+let tryParseInterval (text: string) : Interval option = tryParseIntervalIn DateTimeZone.Utc text

@@ -404,10 +404,10 @@ and private callFunction (scope: Scope) (name: string) (args: Ast.Expr list) : D
         need 2 2
         call "timestamp_floor" [ arg 1; str (unitPeriod (stringConst 0)); lit Value.Null; zoneText scope ], SqlType.Timestamp
     | "TIME_IN_INTERVAL" ->
-        // The interval is a literal: start inclusive, end exclusive.
+        // The interval is a literal (start inclusive, end exclusive) read in the session zone.
         need 2 2
         let text = stringConst 1
-        match Time.tryParseInterval text with
+        match Time.tryParseIntervalIn scope.Zone text with
         | Some i -> bin And (bin GreaterOrEqual (arg 0) (lit (Value.Long i.Start))) (bin Less (arg 0) (lit (Value.Long i.End))), SqlType.Boolean
         | None -> SqlError.invalid (sprintf "TIME_IN_INTERVAL: [%s] is not an ISO 8601 interval" text)
     | "MILLIS_TO_TIMESTAMP" -> need 1 1; arg 0, SqlType.Timestamp

@@ -37,6 +37,17 @@ let tests =
             Expect.equal (rows (optionsFor twoRows SqlEngine.defaultSupports) wider) [ [ Value.Long 2L ] ] "P2D"
         }
 
+        test "TIME_IN_INTERVAL reads an interval without offsets in the session time zone" {
+            // Los Angeles is UTC-7 in September: 2015-09-12/2015-09-13 there is 07:00Z to 07:00Z.
+            let sql = "SELECT TIME_FORMAT(__time, 'yyyy-MM-dd HH:mm', 'UTC') FROM wikipedia WHERE TIME_IN_INTERVAL(__time, '2015-09-12/2015-09-13')"
+            let inZone (supports: Query.NativeQuery -> bool) (zone: string) =
+                (SqlEngine.execute (optionsFor twoRows supports) { Sql = sql; Parameters = [||]; Context = [ "sqlTimeZone", zone ] }).Rows |> List.map List.ofArray
+            Expect.equal (inZone SqlEngine.defaultSupports "UTC") [ [ Value.String "2015-09-12 00:00" ] ] "UTC"
+            Expect.equal (inZone SqlEngine.defaultSupports "America/Los_Angeles") [ [ Value.String "2015-09-13 01:00" ] ] "Los Angeles, native"
+            Expect.equal (inZone (fun _ -> false) "America/Los_Angeles") [ [ Value.String "2015-09-13 01:00" ] ] "Los Angeles, in memory"
+            Expect.equal (inZone SqlEngine.defaultSupports "America/Los_Angeles" |> List.length) 1 "one row"
+        }
+
         test "TIME_IN_INTERVAL refuses a number as its timestamp, as Calcite does" {
             let message =
                 try
