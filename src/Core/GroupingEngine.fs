@@ -333,6 +333,15 @@ let private idArrayComparer =
             for x in a do h <- h * 31 + x
             h }
 
+/// The index of `key` in `keys`, appended (and entered in `table`) when new: one table lookup.
+let inline private indexOf (table: Dictionary<'k, int>) (keys: ResizeArray<'k>) (key: 'k) : int =
+    let mutable found = false
+    let slot = &CollectionsMarshal.GetValueRefOrAddDefault(table, key, &found)
+    if not found then
+        slot <- keys.Count
+        keys.Add key
+    slot
+
 let private bitsFor (count: int) = if count <= 1 then 0 else 64 - System.Numerics.BitOperations.LeadingZeroCount(uint64 (count - 1))
 
 // ---- one segment -------------------------------------------------------------------------
@@ -447,12 +456,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     groupLongKeys.Add key
                     g
             else
-                let mutable found = false
-                let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byLong, key, &found)
-                if not found then
-                    slot <- groupLongKeys.Count
-                    groupLongKeys.Add key
-                slot
+                indexOf byLong groupLongKeys key
         let slotOfArray () =
             match byArray.TryGetValue scratchKey with
             | true, g -> g
@@ -560,14 +564,11 @@ type Merger(plan: Plan) =
     let covered = HashSet<int64>()
     let mutable firstTime = Int64.MaxValue
     member _.Group(key: GroupKey) =
-        match index.TryGetValue key with
-        | true, g -> g
-        | _ ->
-            let g = keys.Count
-            index.[key] <- g
-            keys.Add key
+        let before = keys.Count
+        let g = indexOf index keys key
+        if keys.Count > before then
             for a in aggs do a.EnsureGroups keys.Count
-            g
+        g
     /// Merges group `sourceGroup` of `source` into the group `key`.
     member this.AddGroup(key: GroupKey, source: GroupAgg[], sourceGroup: int) =
         let g = this.Group key
@@ -578,12 +579,7 @@ type Merger(plan: Plan) =
         for i in 0 .. p.Keys.Length - 1 do
             let key = p.Keys.[i]
             targets.[i] <-
-                let mutable found = false
-                let slot = &CollectionsMarshal.GetValueRefOrAddDefault(index, key, &found)
-                if not found then
-                    slot <- keys.Count
-                    keys.Add key
-                slot
+                indexOf index keys key
         for a in 0 .. aggs.Length - 1 do
             let target, source = aggs.[a], p.Aggregators.[a]
             target.EnsureGroups keys.Count
