@@ -136,7 +136,7 @@ module ArrayKey =
         Value.Array(items.ToArray())
 
 /// A dimension value's text read as the dimension's output type (as Druid casts group keys).
-let typedDimension (outputType: ColumnType) (s: string) : Value =
+let private typedDimension (outputType: ColumnType) (s: string) : Value =
     if isNull s then Value.Null
     elif ArrayKey.isKey s then ArrayKey.decode s
     else
@@ -149,7 +149,7 @@ let typedDimension (outputType: ColumnType) (s: string) : Value =
         | ColumnType.Double | ColumnType.Float -> match Value.parseDoubleText s with Some d -> Value.Double d | None -> Value.Null
         | _ -> Value.String s
 
-let rec outputType (d: DimensionSpec) =
+let rec private outputType (d: DimensionSpec) =
     match d with
     | DimensionSpec.Default(_, _, t) | DimensionSpec.Extraction(_, _, t, _) -> t
     | DimensionSpec.ListFiltered(i, _, _) | DimensionSpec.RegexFiltered(i, _) | DimensionSpec.PrefixFiltered(i, _) -> outputType i
