@@ -159,10 +159,13 @@ let rec private outputType (d: DimensionSpec) =
 /// One dimension of one segment as ids: `Ids` for single-value rows or `Multi` (never empty
 /// arrays) for multi-value ones; `Sources` maps ids to the values extraction functions read
 /// and `Texts` to their text (made only when asked: numbers need no text to group).
-type private DimIds = { Ids: int[]; Multi: int[][]; Texts: Lazy<string[]>; Sources: Value[] }
+type private DimIds = { Ids: int[]; Multi: int[][]; Count: int; Texts: Lazy<string[]>; Sources: Lazy<Value[]> }
 
 let private textsOf (values: string[]) = Lazy<string[]>.CreateFromValue values
 let private stringSources (values: string[]) = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v)
+/// Values of a string dictionary, made only if an extraction asks for them (a filter may keep
+/// few of a large dictionary's values).
+let private lazySources (values: string[]) = lazy (stringSources values)
 
 /// Initial capacity of per-segment tables that may hold a value per row: growing a table
 /// of many distinct values by doubling costs more than the lookups themselves.
@@ -199,7 +202,7 @@ let private numericIds (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) :
                     lastId <- id
                     id
     let sources = sources.ToArray()
-    { Ids = ids; Multi = null; Texts = lazy (sources |> Array.map Value.toStringOrNull); Sources = sources }
+    { Ids = ids; Multi = null; Count = sources.Length; Texts = lazy (sources |> Array.map Value.toStringOrNull); Sources = Lazy<Value[]>.CreateFromValue sources }
 
 let private arrayIds (n: int) (column: ColumnData) : DimIds =
     let byKey = Dictionary<string, int>(StringComparer.Ordinal)
@@ -219,34 +222,32 @@ let private arrayIds (n: int) (column: ColumnData) : DimIds =
                 values.Add key
                 sources.Add cell
                 id
-    { Ids = ids; Multi = null; Texts = textsOf (values.ToArray()); Sources = sources.ToArray() }
+    { Ids = ids; Multi = null; Count = values.Count; Texts = textsOf (values.ToArray()); Sources = Lazy<Value[]>.CreateFromValue(sources.ToArray()) }
 
 /// Nested JSON groups by its compact text: equal values have equal text.
 let private jsonIds (n: int) (column: ColumnData) : DimIds =
     let interner = QuerySlices.StringInterner()
     let ids = Array.init n (fun r -> interner.Id(Value.toStringOrNull (column.Cell r)))
     let values = interner.Values
-    { Ids = ids; Multi = null; Texts = textsOf values; Sources = stringSources values }
+    { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values }
 
 let private baseIds (columns: Columns) (dimension: string) : DimIds =
     let n = columns.RowCount
     match columns.Column dimension with
     | Some(ColumnData.Strings s) ->
-        let sources = stringSources s.Dictionary
         match s.MultiIds with
-        | None -> { Ids = s.Ids; Multi = null; Texts = textsOf s.Dictionary; Sources = sources }
+        | None -> { Ids = s.Ids; Multi = null; Count = s.Dictionary.Length; Texts = textsOf s.Dictionary; Sources = lazySources s.Dictionary }
         | Some multi ->
             let mutable values = s.Dictionary
-            let mutable sources = sources
             let nullId =
                 match Array.tryFindIndex isNull values with
                 | Some i -> i
                 | None ->
                     values <- Array.append values [| null |]
-                    sources <- Array.append sources [| Value.Null |]
                     values.Length - 1
             let nullRow = [| nullId |]
-            { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids); Texts = textsOf values; Sources = sources }
+            { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids)
+              Count = values.Length; Texts = textsOf values; Sources = lazySources values }
     | Some(ColumnData.Longs(v, nulls)) -> numericIds v (Option.toObj nulls) (fun r -> Value.Long v.[r])
     | Some(ColumnData.Doubles(v, nulls)) ->
         numericIds (Array.map BitConverter.DoubleToInt64Bits v) (Option.toObj nulls) (fun r -> Value.Double v.[r])
@@ -254,23 +255,23 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
         numericIds (v |> Array.map (fun x -> int64 (BitConverter.SingleToInt32Bits x))) (Option.toObj nulls) (fun r -> Value.Double(float v.[r]))
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) -> arrayIds n column
     | Some(ColumnData.Complex(ComplexJson.TypeName, _) as column) -> jsonIds n column
-    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Texts = textsOf [| null |]; Sources = [| Value.Null |] }
+    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Count = 1; Texts = textsOf [| null |]; Sources = lazySources [| null |] }
 
 /// Maps every id through `newIdOf` (a table over old ids); dropped ids (-1) leave multi-value
 /// rows, and a row left empty, or a single value dropped, becomes `nullId`.
 let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) : DimIds =
     let nullRow = [| nullId |]
-    let texts, sources = textsOf values, stringSources values
+    let texts, sources = textsOf values, lazySources values
     if isNull d.Multi then
         { Ids = d.Ids |> Array.map (fun id -> let x = newIdOf.[id] in if x < 0 then nullId else x)
-          Multi = null; Texts = texts; Sources = sources }
+          Multi = null; Count = values.Length; Texts = texts; Sources = sources }
     else
         { Ids = null
           Multi =
             d.Multi |> Array.map (fun ids ->
                 let mapped = ids |> Array.choose (fun id -> let x = newIdOf.[id] in if x < 0 then None else Some x)
                 if mapped.Length = 0 then nullRow else mapped)
-          Texts = texts; Sources = sources }
+          Count = values.Length; Texts = texts; Sources = sources }
 
 let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     let keepOnly (inner: DimensionSpec) (keep: string -> bool) =
@@ -296,12 +297,12 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
                 last <- t
             ids.[r] <- lastId
         let values = interner.Values
-        { Ids = ids; Multi = null; Texts = textsOf values; Sources = stringSources values }
+        { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values }
     | DimensionSpec.Extraction(dimension, _, _, fn) ->
         let d = baseIds columns dimension
         let extract = Extraction.compile fn
         let interner = QuerySlices.StringInterner()
-        let newIdOf = d.Sources |> Array.map (fun v -> interner.Id(extract v))
+        let newIdOf = d.Sources.Value |> Array.map (fun v -> interner.Id(extract v))
         let nullId = interner.Id null
         remap d newIdOf nullId interner.Values
     | DimensionSpec.ListFiltered(inner, list, whitelist) ->
@@ -312,16 +313,27 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
         keepOnly inner (fun v -> not (isNull v) && regex.IsMatch v)
     | DimensionSpec.PrefixFiltered(inner, prefix) -> keepOnly inner (fun v -> not (isNull v) && v.StartsWith(prefix, StringComparison.Ordinal))
 
-/// The group key value of each id: numbers already of the output type keep their value, other
-/// values are read from their text as the output type says.
-let private keyValues (spec: DimensionSpec) (d: DimIds) : Value[] =
+/// The group key value of an id, made once and only for ids that form groups: numbers already
+/// of the output type keep their value, other values are read from their text as the output
+/// type says.
+let private keyValueOf (spec: DimensionSpec) (d: DimIds) : int -> Value =
     let t = outputType spec
-    d.Sources |> Array.mapi (fun i source ->
-        match source, t with
-        | Value.Null, _ -> Value.Null
-        | Value.Long _, ColumnType.Long
-        | Value.Double _, (ColumnType.Double | ColumnType.Float) -> source
-        | _ -> typedDimension t d.Texts.Value.[i])
+    let made = Array.zeroCreate<Value> d.Count
+    fun id ->
+        let known = made.[id]
+        if not (obj.ReferenceEquals(known, null)) then known
+        else
+            let value =
+                // Number columns have their values already; string ones only their text.
+                if d.Sources.IsValueCreated then
+                    match d.Sources.Value.[id], t with
+                    | Value.Null, _ -> Value.Null
+                    | (Value.Long _ as source), ColumnType.Long
+                    | (Value.Double _ as source), (ColumnType.Double | ColumnType.Float) -> source
+                    | _ -> typedDimension t d.Texts.Value.[id]
+                else typedDimension t d.Texts.Value.[id]
+            made.[id] <- value
+            value
 
 /// Keys of ids too wide for one long: compared and hashed element by element, without the
 /// generic structural comparer's per-element dispatch.
@@ -417,7 +429,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         let dimCount = dims.Length
         let bucketStarts = ResizeArray<int64>()
         let bucketBits = if plan.Granularity = Time.Granularity.All then 0 else bitsFor (times.Length + 1)
-        let widths = dims |> Array.map (fun d -> bitsFor d.Sources.Length)
+        let widths = dims |> Array.map (fun d -> bitsFor d.Count)
         let shifts = Array.zeroCreate<int> dimCount
         let mutable total = bucketBits
         for d in 0 .. dimCount - 1 do
@@ -542,8 +554,8 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     for i in 0 .. n - 1 do processRow bi rowScratch.[i]
                     start <- stop)
         flush ()
-        let keyValuesOf = Array.map2 keyValues plan.Dimensions dims
-        let valueOf (d: int) (id: int) = keyValuesOf.[d].[id]
+        let keyValuesOf = Array.map2 keyValueOf plan.Dimensions dims
+        let valueOf (d: int) (id: int) = keyValuesOf.[d] id
         if longKeys then
             for key in groupLongKeys do
                 let bucket = if bucketBits = 0 then Time.minInstant else bucketStarts.[int (key &&& ((1L <<< bucketBits) - 1L))]
