@@ -172,7 +172,8 @@ let private lazySources (values: string[]) = lazy (stringSources values)
 let private expectedDistinct (rows: int) = min rows 65_536
 
 /// `keys` identify values (a long, or a double's bits); `nulls` flags null rows (or is null).
-let private numericIds (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) : DimIds =
+/// Only `rows` (when given: the rows the query's filter kept) get ids; grouping reads no other.
+let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) : DimIds =
     let n = keys.Length
     let byKey = Dictionary<int64, int>(expectedDistinct n)
     let sources = ResizeArray<Value>(expectedDistinct n)
@@ -180,27 +181,29 @@ let private numericIds (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) :
     let mutable lastKey = 0L
     let mutable lastId = -1
     let ids = Array.zeroCreate<int> n
+    let wanted = match rows with Some set -> set.Words | None -> null
     for r in 0 .. n - 1 do
-        ids.[r] <-
-            if not (isNull nulls) && nulls.[r] then
-                if nullId < 0 then
-                    nullId <- sources.Count
-                    sources.Add Value.Null
-                nullId
-            else
-                let k = keys.[r]
-                // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
-                if k = lastKey && lastId >= 0 then lastId
+        if isNull wanted || (wanted.[r >>> 6] >>> (r &&& 63)) &&& 1UL = 1UL then
+            ids.[r] <-
+                if not (isNull nulls) && nulls.[r] then
+                    if nullId < 0 then
+                        nullId <- sources.Count
+                        sources.Add Value.Null
+                    nullId
                 else
-                    let mutable found = false
-                    let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byKey, k, &found)
-                    if not found then
-                        slot <- sources.Count
-                        sources.Add(valueAt r)
-                    let id = slot
-                    lastKey <- k
-                    lastId <- id
-                    id
+                    let k = keys.[r]
+                    // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
+                    if k = lastKey && lastId >= 0 then lastId
+                    else
+                        let mutable found = false
+                        let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byKey, k, &found)
+                        if not found then
+                            slot <- sources.Count
+                            sources.Add(valueAt r)
+                        let id = slot
+                        lastKey <- k
+                        lastId <- id
+                        id
     let sources = sources.ToArray()
     { Ids = ids; Multi = null; Count = sources.Length; Texts = lazy (sources |> Array.map Value.toStringOrNull); Sources = Lazy<Value[]>.CreateFromValue sources }
 
@@ -248,11 +251,11 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
             let nullRow = [| nullId |]
             { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids)
               Count = values.Length; Texts = textsOf values; Sources = lazySources values }
-    | Some(ColumnData.Longs(v, nulls)) -> numericIds v (Option.toObj nulls) (fun r -> Value.Long v.[r])
+    | Some(ColumnData.Longs(v, nulls)) -> numericIds columns.RowsOfInterest v (Option.toObj nulls) (fun r -> Value.Long v.[r])
     | Some(ColumnData.Doubles(v, nulls)) ->
-        numericIds (Array.map BitConverter.DoubleToInt64Bits v) (Option.toObj nulls) (fun r -> Value.Double v.[r])
+        numericIds columns.RowsOfInterest (Array.map BitConverter.DoubleToInt64Bits v) (Option.toObj nulls) (fun r -> Value.Double v.[r])
     | Some(ColumnData.Floats(v, nulls)) ->
-        numericIds (v |> Array.map (fun x -> int64 (BitConverter.SingleToInt32Bits x))) (Option.toObj nulls) (fun r -> Value.Double(float v.[r]))
+        numericIds columns.RowsOfInterest (v |> Array.map (fun x -> int64 (BitConverter.SingleToInt32Bits x))) (Option.toObj nulls) (fun r -> Value.Double(float v.[r]))
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) -> arrayIds n column
     | Some(ColumnData.Complex(ComplexJson.TypeName, _) as column) -> jsonIds n column
     | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Count = 1; Texts = textsOf [| null |]; Sources = lazySources [| null |] }
@@ -263,7 +266,8 @@ let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) 
     let nullRow = [| nullId |]
     let texts, sources = textsOf values, lazySources values
     if isNull d.Multi then
-        { Ids = d.Ids |> Array.map (fun id -> let x = newIdOf.[id] in if x < 0 then nullId else x)
+        // Rows outside the query's filter may hold an id no value has (see `numericIds`).
+        { Ids = d.Ids |> Array.map (fun id -> let x = (if id < newIdOf.Length then newIdOf.[id] else -1) in if x < 0 then nullId else x)
           Multi = null; Count = values.Length; Texts = texts; Sources = sources }
     else
         { Ids = null

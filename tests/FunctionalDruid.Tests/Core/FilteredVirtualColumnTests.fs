@@ -36,8 +36,38 @@ let private filteredEqualsPrefiltered (seed: int) =
     if filtered <> prefiltered then failwithf "%s %s\nfiltered    %s\nprefiltered %s" filter expression filtered prefiltered
     true
 
+/// Number dimensions (plain and through an extraction) over filtered rows, including a filter
+/// no row passes: as over only the kept rows.
+let private numberDimensionsFiltered (seed: int) =
+    let rnd = Random(seed)
+    let rows =
+        [ for _ in 1 .. rnd.Next 80 ->
+            { Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
+              D = [| "a"; "b"; null |].[rnd.Next 3]
+              Tags = [||]
+              L = (if rnd.Next 4 = 0 then None else Some(int64 (rnd.Next(-3, 5))))
+              X = (if rnd.Next 4 = 0 then None else Some(float (rnd.Next(-4, 8)) / 2.0)) } ]
+    let keep, filter =
+        match rnd.Next 3 with
+        | 0 -> (fun (r: RawRow) -> r.D = "a"), """{"type":"selector","dimension":"d","value":"a"}"""
+        | 1 -> (fun (r: RawRow) -> r.D = "zzz"), """{"type":"selector","dimension":"d","value":"zzz"}"""
+        | _ -> (fun (r: RawRow) -> r.L = Some 1L), """{"type":"equals","column":"l","matchValueType":"LONG","matchValue":1}"""
+    let dimensions =
+        [| """{"type":"default","dimension":"l","outputName":"l","outputType":"LONG"}"""
+           """{"type":"default","dimension":"x","outputName":"x","outputType":"DOUBLE"}"""
+           """{"type":"extraction","dimension":"l","outputName":"e","extractionFn":{"type":"substring","index":0,"length":1}}""" |]
+        |> Array.filter (fun _ -> rnd.Next 2 = 0)
+    let query (filterPart: string) =
+        sprintf """{"queryType":"groupBy","dataSource":"t","intervals":"%s","granularity":"all"%s,"dimensions":[%s],"aggregations":[{"type":"count","name":"c"}]}"""
+            (Time.formatInterval span) filterPart (String.Join(",", dimensions))
+    let filtered = runQuery (query (sprintf ""","filter":%s""" filter)) [ rawSegment span rows ]
+    let prefiltered = runQuery (query "") [ rawSegment span (rows |> List.filter keep) ]
+    if filtered <> prefiltered then failwithf "%s %A\nfiltered    %s\nprefiltered %s" filter dimensions filtered prefiltered
+    true
+
 [<Tests>]
 let tests =
     testList "core/filtered-virtual-columns" [
         testProperty "a virtual column over the filtered rows groups as over only those rows" filteredEqualsPrefiltered
+        testProperty "number dimensions over the filtered rows group as over only those rows" numberDimensionsFiltered
     ]
