@@ -31,7 +31,7 @@ let private fromTruths (rowCount: int) (truthOf: int -> Truth) : Masks =
     { Yes = yes; No = no }
 
 /// Masks for a one-column predicate (`test` decides one scalar value).
-let private columnMasks (columns: Columns) (column: string) (test: Value -> Truth) : Masks =
+let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: Value -> Truth) : Masks =
     let n = columns.RowCount
     match columns.Column column with
     | Some(ColumnData.Strings s) ->
@@ -69,8 +69,8 @@ let private columnMasks (columns: Columns) (column: string) (test: Value -> Trut
                     t)
     | Some(ColumnData.Longs(values, nulls)) ->
         let ofNull = test Value.Null
-        let memo = ValueMemo.LongTest(test)
-        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else memo.Of values.[r])
+        let ofValue = ValueMemo.longTest f test (fun b -> if b then Yes else No)
+        fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else ofValue values.[r])
     | Some(ColumnData.Doubles(values, nulls)) ->
         let ofNull = test Value.Null
         fromTruths n (fun r -> if nulls.IsSome && nulls.Value.[r] then ofNull else test (Value.Double values.[r]))
@@ -95,12 +95,6 @@ let private numericNulls (columns: Columns) (column: string) : bool[] option opt
     match columns.Column column with
     | Some(ColumnData.Longs(_, nulls) | ColumnData.Doubles(_, nulls) | ColumnData.Floats(_, nulls)) -> Some nulls
     | _ -> None
-
-/// One row value's truth under a one-column filter.
-let private test (f: Filter) (v: Value) : Truth =
-    match singleColumnTruth f with
-    | Some(_, decide) -> decide v
-    | None -> Unknown
 
 /// The masks of a filter over every row of the segment.
 let rec masks (columns: Columns) (f: Filter) : Masks =
@@ -132,19 +126,10 @@ let rec masks (columns: Columns) (f: Filter) : Masks =
         match (numericNulls columns column).Value with
         | None -> { Yes = RowSet(n); No = RowSet.Full n }
         | Some flags -> fromTruths n (fun r -> if flags.[r] then Yes else No)
-    | Filter.Equality(column, _, Value.Long k) when (match columns.Column column with Some(ColumnData.Longs _) -> true | _ -> false) ->
-        // Long equality compares longs: no value per row (high-cardinality ids are common).
-        match columns.Column column with
-        | Some(ColumnData.Longs(values, nulls)) ->
-            let ofNull = test f Value.Null
-            match nulls with
-            | None -> fromTruths n (fun r -> if values.[r] = k then Yes else No)
-            | Some flags -> fromTruths n (fun r -> if flags.[r] then ofNull elif values.[r] = k then Yes else No)
-        | _ -> invalidOp "checked above"
     | f ->
         let wholeArray = QuerySlices.wholeArrayTruth f |> Option.filter (fst >> isArrayColumn columns)
         match wholeArray |> Option.orElse (singleColumnTruth f) with
-        | Some(column, test) -> columnMasks columns column test
+        | Some(column, test) -> columnMasks columns f column test
         | None ->
             let truth = compileTruth f
             let reader = RowReader(columns)

@@ -181,9 +181,8 @@ let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool
     let mutable lastKey = 0L
     let mutable lastId = -1
     let ids = Array.zeroCreate<int> n
-    let wanted = match rows with Some set -> set.Words | None -> null
     for r in 0 .. n - 1 do
-        if isNull wanted || (wanted.[r >>> 6] >>> (r &&& 63)) &&& 1UL = 1UL then
+        if (match rows with Some set -> set.Contains r | None -> true) then
             ids.[r] <-
                 if not (isNull nulls) && nulls.[r] then
                     if nullId < 0 then

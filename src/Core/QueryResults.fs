@@ -203,54 +203,55 @@ let private smallestSorted (compare: 'r -> 'r -> int) (k: int) (rows: 'r[]) : 'r
 
 let topN (t: TopNQuery) (p: Partial) : Json.Out =
     let builder = RowBuilder([ t.Dimension ], t.Aggregations, t.PostAggregations)
-    let rec comparer (m: TopNMetric) : Row -> Row -> int =
-        match m with
-        | TopNMetric.Numeric name ->
-            // Largest first; nulls last; ties by dimension value.
-            fun a b ->
-                let c = compareValues (builder.Value(b, name)) (builder.Value(a, name))
-                if c <> 0 then c else compareValues a.Dims.[0] b.Dims.[0]
-        | TopNMetric.Inverted inner ->
-            let c = comparer inner
-            fun a b -> c b a
-        | TopNMetric.Dimension(ordering, _) ->
-            fun a b -> Ordering.compareWith ordering (Value.toStringOrNull a.Dims.[0]) (Value.toStringOrNull b.Dims.[0])
-    let rec previousStop (m: TopNMetric) =
-        match m with
-        | TopNMetric.Dimension(ordering, Some stop) -> Some(ordering, stop, false)
-        | TopNMetric.Inverted(TopNMetric.Dimension(ordering, Some stop)) -> Some(ordering, stop, true)
-        | _ -> None
-    let keep =
-        match previousStop t.Metric with
-        | Some(ordering, stop, inverted) ->
-            fun (r: Row) ->
-                let c = Ordering.compareWith ordering (Value.toStringOrNull r.Dims.[0]) stop
-                if inverted then c < 0 else c > 0
-        | None -> fun _ -> true
-    // Ties order by the dimension value, unique per bucket: the order is total.
-    let topOf (compare: 'r -> 'r -> int) (group: 'r[]) =
-        if t.Threshold < group.Length / 4 then smallestSorted compare t.Threshold group
-        else group |> Array.sortWith compare |> Array.truncate t.Threshold
+    // Each bucket's top rows among items (rows, or groups not yet made rows) read through
+    // `valueOf` (a named metric) and `dimOf`; `rowOf` makes the kept items rows.
+    let topRows (items: 'a[]) (bucketOf: 'a -> int64) (valueOf: 'a -> string -> Value) (dimOf: 'a -> Value) (rowOf: 'a -> Row) =
+        let rec comparer (m: TopNMetric) : 'a -> 'a -> int =
+            match m with
+            | TopNMetric.Numeric name ->
+                // Largest first; nulls last; ties by dimension value.
+                fun a b ->
+                    let c = compareValues (valueOf b name) (valueOf a name)
+                    if c <> 0 then c else compareValues (dimOf a) (dimOf b)
+            | TopNMetric.Inverted inner ->
+                let c = comparer inner
+                fun a b -> c b a
+            | TopNMetric.Dimension(ordering, _) ->
+                fun a b -> Ordering.compareWith ordering (Value.toStringOrNull (dimOf a)) (Value.toStringOrNull (dimOf b))
+        let keep =
+            match t.Metric with
+            | TopNMetric.Dimension(ordering, Some stop) | TopNMetric.Inverted(TopNMetric.Dimension(ordering, Some stop)) ->
+                let inverted = match t.Metric with TopNMetric.Inverted _ -> true | _ -> false
+                fun item ->
+                    let c = Ordering.compareWith ordering (Value.toStringOrNull (dimOf item)) stop
+                    if inverted then c < 0 else c > 0
+            | _ -> fun _ -> true
+        // Ties order by the dimension value, unique per bucket: the order is total.
+        let compare = comparer t.Metric
+        items |> Array.filter keep |> Array.groupBy bucketOf |> Array.sortBy fst
+        |> Array.map (fun (bucket, group) ->
+            let top =
+                if t.Threshold < group.Length / 4 then smallestSorted compare t.Threshold group
+                else group |> Array.sortWith compare |> Array.truncate t.Threshold
+            bucket, Array.map rowOf top)
     let zone = Time.granularityZone t.Granularity
+    let build (i: int) = builder.Build(p.Keys.[i].Bucket, p.Keys.[i].Values, rawValues p i)
+    let rec metricName (m: TopNMetric) =
+        match m with
+        | TopNMetric.Numeric name -> Some name
+        | TopNMetric.Inverted inner -> metricName inner
+        | TopNMetric.Dimension _ -> None
     let byBucket =
-        match t.Metric with
-        | TopNMetric.Numeric name | TopNMetric.Inverted(TopNMetric.Numeric name) when not (builder.IsPostAggregator name) ->
+        match metricName t.Metric with
+        | Some name when builder.IsPostAggregator name ->
+            topRows (Array.init p.Keys.Length build) (fun r -> r.Bucket) (fun r n -> builder.Value(r, n)) (fun r -> r.Dims.[0]) id
+        | name ->
             // Only the metric is read for every group; rows are made for the groups kept.
-            let metric = Array.init p.Keys.Length (fun i -> builder.GroupValue(p.Keys.[i], p.Aggregators, i, name))
-            let inverted = match t.Metric with TopNMetric.Inverted _ -> true | _ -> false
-            let compare (a: int) (b: int) =
-                let c = compareValues metric.[b] metric.[a]
-                let c = if c <> 0 then c else compareValues p.Keys.[a].Values.[0] p.Keys.[b].Values.[0]
-                if inverted then -c else c
-            Array.init p.Keys.Length id
-            |> Array.groupBy (fun i -> p.Keys.[i].Bucket) |> Array.sortBy fst
-            |> Array.map (fun (bucket, group) ->
-                bucket, topOf compare group |> Array.map (fun i -> builder.Build(p.Keys.[i].Bucket, p.Keys.[i].Values, rawValues p i)))
-        | _ ->
-            let rows = p.Keys |> Array.mapi (fun g k -> builder.Build(k.Bucket, k.Values, rawValues p g))
-            let compare = comparer t.Metric
-            rows |> Array.filter keep |> Array.groupBy (fun r -> r.Bucket) |> Array.sortBy fst
-            |> Array.map (fun (bucket, group) -> bucket, topOf compare group)
+            let metric =
+                match name with
+                | Some name -> Array.init p.Keys.Length (fun i -> builder.GroupValue(p.Keys.[i], p.Aggregators, i, name))
+                | None -> [||]
+            topRows (Array.init p.Keys.Length id) (fun i -> p.Keys.[i].Bucket) (fun i _ -> metric.[i]) (fun i -> p.Keys.[i].Values.[0]) build
     Json.Out.Array
         [ for (bucket, top) in byBucket ->
             let timestamp = if t.Granularity = Time.Granularity.All then Json.Out.String(Time.formatIso p.FirstTime) else stamp zone bucket

@@ -171,19 +171,12 @@ let rowMatcher (filter: Filter.Filter option) (columns: SliceColumns) : int -> b
                     let ok = s.Dictionary |> Array.map (fun v -> predicate (if isNull v then Value.Null else Value.String v))
                     let ids = s.Ids
                     Some(fun row -> ok.[ids.[row]])
-                | Some(ColumnData.Longs(values, nulls)) when (match f with Filter.Equality(_, _, Value.Long _) -> true | _ -> false) ->
-                    // Long equality compares longs: no table of the (often unique) ids seen.
-                    let k = match f with Filter.Equality(_, _, Value.Long k) -> k | _ -> 0L
-                    let ofNull = predicate Value.Null
-                    match nulls with
-                    | Some nullAt -> Some(fun row -> if nullAt.[row] then ofNull else values.[row] = k)
-                    | None -> Some(fun row -> values.[row] = k)
                 | Some(ColumnData.Longs(values, nulls)) ->
-                    let memo = ValueMemo.LongTest(predicate)
+                    let ofValue = ValueMemo.longTest f predicate id
                     let ofNull = predicate Value.Null
                     match nulls with
-                    | Some nullAt -> Some(fun row -> if nullAt.[row] then ofNull else memo.Of values.[row])
-                    | None -> Some(fun row -> memo.Of values.[row])
+                    | Some nullAt -> Some(fun row -> if nullAt.[row] then ofNull else ofValue values.[row])
+                    | None -> Some(fun row -> ofValue values.[row])
                 | _ -> None
             | None -> None
         let isArrayColumn (name: string) = isArrayData (columns.Stored name)

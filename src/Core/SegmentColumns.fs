@@ -153,15 +153,11 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
         | None ->
             let reader = RowReader(this)
             let get = reader.Get
-            match rowsOfInterest with
-            | Some rows ->
-                columnOfValues v.OutputType n (fun r ->
-                    if rows.Contains r then
-                        reader.Row <- r
-                        compiled get
-                    else Value.Null)
-            | None ->
-                columnOfValues v.OutputType n (fun r ->
+            let wanted = rowsOfInterest
+            columnOfValues v.OutputType n (fun r ->
+                match wanted with
+                | Some rows when not (rows.Contains r) -> Value.Null
+                | _ ->
                     reader.Row <- r
                     compiled get)
 

@@ -1,6 +1,6 @@
 /// Tests on the values of a long column decided once per distinct value: a filter on
-/// `UserID` or `CounterID` then costs a table lookup per row instead of a boxed value and a
-/// predicate call.
+/// `CounterID` then costs a table lookup per row instead of a boxed value and a predicate
+/// call; long equality (`UserID = …`, often over unique ids) compares longs instead.
 module FunctionalDruid.Core.ValueMemo
 
 open System.Collections.Generic
@@ -27,3 +27,12 @@ type LongTest<'T>(test: Value -> 'T) =
             lastKey <- v
             lastResult <- result
             result
+
+/// The test of a filter on a long column's non-null values: long equality compares longs
+/// (`ofBool` makes its result), any other filter is `test` remembered per distinct value.
+let longTest (f: Filter.Filter) (test: Value -> 'T) (ofBool: bool -> 'T) : int64 -> 'T =
+    match f with
+    | Filter.Equality(_, _, Value.Long k) ->
+        let yes, no = ofBool true, ofBool false
+        fun v -> if v = k then yes else no
+    | _ -> LongTest(test).Of

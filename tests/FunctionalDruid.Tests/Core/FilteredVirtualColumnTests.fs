@@ -10,15 +10,25 @@ open FunctionalDruid.Tests.Core.EngineTestData
 let private dayStart = iso "2020-01-01"
 let private span: Time.Interval = { Start = dayStart; End = dayStart + 86_400_000L }
 
+let private genRows (rnd: Random) =
+    [ for _ in 1 .. rnd.Next 80 ->
+        { Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
+          D = [| "a"; "b"; null |].[rnd.Next 3]
+          Tags = [||]
+          L = (if rnd.Next 4 = 0 then None else Some(int64 (rnd.Next(-3, 5))))
+          X = (if rnd.Next 4 = 0 then None else Some(float (rnd.Next(-4, 8)) / 2.0)) } ]
+
+/// The query (given its filter part) with the filter over all rows, and without it over the
+/// rows `keep` selects, give the same result.
+let private sameAsPrefiltered (rows: RawRow list) (keep: RawRow -> bool) (filter: string) (query: string -> string) =
+    let filtered = runQuery (query (sprintf ""","filter":%s""" filter)) [ rawSegment span rows ]
+    let prefiltered = runQuery (query "") [ rawSegment span (rows |> List.filter keep) ]
+    if filtered <> prefiltered then failwithf "%s\nfiltered    %s\nprefiltered %s" (query (sprintf ""","filter":%s""" filter)) filtered prefiltered
+    true
+
 let private filteredEqualsPrefiltered (seed: int) =
     let rnd = Random(seed)
-    let rows =
-        [ for _ in 1 .. rnd.Next 80 ->
-            { Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
-              D = [| "a"; "b"; null |].[rnd.Next 3]
-              Tags = [||]
-              L = (if rnd.Next 4 = 0 then None else Some(int64 (rnd.Next(-3, 5))))
-              X = None } ]
+    let rows = genRows rnd
     let keep, filter =
         match rnd.Next 3 with
         | 0 -> (fun (r: RawRow) -> r.D = "a"), """{"type":"selector","dimension":"d","value":"a"}"""
@@ -31,22 +41,13 @@ let private filteredEqualsPrefiltered (seed: int) =
                     "virtualColumns":[{"type":"expression","name":"v","expression":"%s","outputType":"STRING"}],
                     "dimensions":["v"],"aggregations":[{"type":"count","name":"c"},{"type":"longSum","name":"s","fieldName":"l"}]}"""
             (Time.formatInterval span) granularity filterPart expression
-    let filtered = runQuery (query (sprintf ""","filter":%s""" filter)) [ rawSegment span rows ]
-    let prefiltered = runQuery (query "") [ rawSegment span (rows |> List.filter keep) ]
-    if filtered <> prefiltered then failwithf "%s %s\nfiltered    %s\nprefiltered %s" filter expression filtered prefiltered
-    true
+    sameAsPrefiltered rows keep filter query
 
 /// Number dimensions (plain and through an extraction) over filtered rows, including a filter
 /// no row passes: as over only the kept rows.
 let private numberDimensionsFiltered (seed: int) =
     let rnd = Random(seed)
-    let rows =
-        [ for _ in 1 .. rnd.Next 80 ->
-            { Time = dayStart + int64 (rnd.Next 24) * 3_600_000L
-              D = [| "a"; "b"; null |].[rnd.Next 3]
-              Tags = [||]
-              L = (if rnd.Next 4 = 0 then None else Some(int64 (rnd.Next(-3, 5))))
-              X = (if rnd.Next 4 = 0 then None else Some(float (rnd.Next(-4, 8)) / 2.0)) } ]
+    let rows = genRows rnd
     let keep, filter =
         match rnd.Next 3 with
         | 0 -> (fun (r: RawRow) -> r.D = "a"), """{"type":"selector","dimension":"d","value":"a"}"""
@@ -60,10 +61,7 @@ let private numberDimensionsFiltered (seed: int) =
     let query (filterPart: string) =
         sprintf """{"queryType":"groupBy","dataSource":"t","intervals":"%s","granularity":"all"%s,"dimensions":[%s],"aggregations":[{"type":"count","name":"c"}]}"""
             (Time.formatInterval span) filterPart (String.Join(",", dimensions))
-    let filtered = runQuery (query (sprintf ""","filter":%s""" filter)) [ rawSegment span rows ]
-    let prefiltered = runQuery (query "") [ rawSegment span (rows |> List.filter keep) ]
-    if filtered <> prefiltered then failwithf "%s %A\nfiltered    %s\nprefiltered %s" filter dimensions filtered prefiltered
-    true
+    sameAsPrefiltered rows keep filter query
 
 [<Tests>]
 let tests =
