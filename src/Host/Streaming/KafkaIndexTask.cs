@@ -36,6 +36,7 @@ public sealed class KafkaIndexTask
     readonly Dictionary<StreamPartition, long> _positions = [];
     readonly List<Input.RowResult> _results = [];
     bool _dirty;
+    bool _workReleased;
     long _unparseable;
     long _appendedRows, _appendedSegments;
     volatile string _state = "NOT_STARTED";
@@ -145,6 +146,11 @@ public sealed class KafkaIndexTask
             if (_status == TaskState.Success && !HandoffConfirmed)
                 foreach (var list in _parts.Values)
                     for (var i = 0; i < list.Count; i++) list[i] = PersistedPart.Held(list[i].Content);
+            else
+                // Rows of a task that failed or was handed off are answered elsewhere (a later
+                // task, the published segments); its spilled parts are about to be deleted.
+                _parts.Clear();
+            _workReleased = true;
             IntermediatePersists.Discard(_workDir);
         }
     }
@@ -294,7 +300,8 @@ public sealed class KafkaIndexTask
     {
         lock (_gate)
         {
-            if (_dirty) SnapshotLocked();
+            // Once the work dir is gone nothing may be spilled or read back from it.
+            if (_dirty && !_workReleased) SnapshotLocked();
             return _parts.Values.SelectMany(l => l).Select(p => p.Content).ToList();
         }
     }
