@@ -29,6 +29,10 @@ type GroupAgg() =
     abstract AddRows: rows: int[] * groups: int[] * count: int -> unit
     /// Combines `sourceGroup` of a state of the same spec into `group`.
     abstract MergeFrom: group: int * source: GroupAgg * sourceGroup: int -> unit
+    /// Combines every group i < targets.Length of `source` into `targets.[i]`.
+    abstract MergeAll: targets: int[] * source: GroupAgg -> unit
+    default this.MergeAll(targets, source) =
+        for i in 0 .. targets.Length - 1 do this.MergeFrom(targets.[i], source, i)
     /// The intermediate value (sketch estimates unrounded); null when nothing was aggregated.
     abstract Raw: group: int -> Value
 
@@ -55,6 +59,11 @@ type private CountAgg() =
             let g = groups.[i]
             counts.[g] <- counts.[g] + 1L
     override _.MergeFrom(g, source, sg) = counts.[g] <- counts.[g] + (source :?> CountAgg).Counts.[sg]
+    override _.MergeAll(targets, source) =
+        let from = (source :?> CountAgg).Counts
+        for i in 0 .. targets.Length - 1 do
+            let g = targets.[i]
+            counts.[g] <- counts.[g] + from.[i]
     override _.Raw g = Value.Long counts.[g]
 
 /// Typed operations a numeric state needs; the kernels work on whole arrays and ranges.
@@ -223,6 +232,11 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
     override this.MergeFrom(g, source, sg) =
         let s = source :?> NumericAgg<'T>
         if s.Seen.[sg] then this.Combine(g, s.Values.[sg])
+    override this.MergeAll(targets, source) =
+        let s = source :?> NumericAgg<'T>
+        let from, fromSeen = s.Values, s.Seen
+        for i in 0 .. targets.Length - 1 do
+            if fromSeen.[i] then this.Combine(targets.[i], from.[i])
     override _.Raw g = if seen.[g] then ops.ToValue values.[g] else Value.Null
 
 /// A filtered aggregator whose inner state is array-based: the filter becomes a row mask.
@@ -250,6 +264,8 @@ type private FilteredAgg(inner: GroupAgg, filterWords: uint64[]) =
     override _.MergeFrom(g, source, sg) =
         let s = match source with :? FilteredAgg as f -> f.Inner | other -> other
         inner.MergeFrom(g, s, sg)
+    override _.MergeAll(targets, source) =
+        inner.MergeAll(targets, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
     override _.Raw g = inner.Raw g
 
 /// Any other aggregator, through the ingestion accumulators. Groups must first appear in

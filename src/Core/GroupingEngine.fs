@@ -17,6 +17,7 @@ open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
 open FunctionalDruid.Core.SegmentColumns
 open FunctionalDruid.Core.GroupAggregators
+open FunctionalDruid.Core.GroupKeys
 
 /// What to aggregate, independent of segments.
 type Plan =
@@ -30,48 +31,16 @@ type Plan =
       /// Collect the buckets a segment covers, for timeseries zero-filling.
       ZeroFill: bool }
 
-/// Group key values are typed by the dimension's output type before groups leave a segment,
-/// so partials merge on longs and doubles rather than on their text.
-module KeyValue =
-    let rec equal (a: Value) (b: Value) =
-        match a, b with
-        | Value.Long x, Value.Long y -> x = y
-        | Value.String x, Value.String y -> String.Equals(x, y)
-        | Value.Null, Value.Null -> true
-        | Value.Double x, Value.Double y -> x.Equals y
-        | Value.Array xs, Value.Array ys -> xs.Length = ys.Length && Array.forall2 equal xs ys
-        | _ -> false
-
-    let rec hash (v: Value) =
-        match v with
-        | Value.Long l -> l.GetHashCode()
-        | Value.String s -> if isNull s then 0 else StringComparer.Ordinal.GetHashCode s
-        | Value.Null -> 0
-        | Value.Double d -> d.GetHashCode()
-        | Value.Array xs -> xs |> Array.fold (fun h x -> h * 31 + hash x) 17
-
-/// A group: its time bucket start and one value per dimension, typed by its output type.
-/// The hash is computed where the key is made (segments run in parallel), not where the
-/// single-threaded merge looks it up.
-[<Sealed>]
-type GroupKey(bucket: int64, values: Value[]) =
-    let hash =
-        let mutable h = bucket.GetHashCode()
-        for v in values do h <- h * 31 + KeyValue.hash v
-        h
-    member _.Bucket = bucket
-    member _.Values = values
-    override this.Equals(o: obj) =
-        match o with
-        | :? GroupKey as k ->
-            k.GetHashCode() = hash && k.Bucket = bucket && k.Values.Length = values.Length
-            && Array.forall2 KeyValue.equal k.Values values
-        | _ -> false
-    override _.GetHashCode() = hash
-
-/// Aggregated groups of one or more segments.
+/// Aggregated groups of one or more segments: group g has time bucket `Buckets.[g]` and the
+/// key value `KeyColumns.[d].ValueAt g` of dimension d, typed by the dimension's output type.
+/// Arrays may be longer than `Count`.
 type Partial =
-    { Keys: GroupKey[]
+    { Count: int
+      Buckets: int64[]
+      KeyColumns: KeyColumn[]
+      /// Each group's hash (`GroupKeys.hashesOf`), computed where groups are made (segments
+      /// run in parallel), not where the single-threaded merge looks them up.
+      Hashes: int[]
       Aggregators: GroupAgg[]
       /// Bucket starts between the segments' first and last rows inside the query intervals
       /// (zero-fill candidates), when the plan asks for them.
@@ -79,6 +48,8 @@ type Partial =
       /// The earliest row time inside the query intervals (Int64.MaxValue when none); with
       /// granularity `all` results are stamped with it.
       FirstTime: int64 }
+    /// The key values of group g, one per dimension.
+    member p.KeyValues(g: int) : Value[] = p.KeyColumns |> Array.map (fun c -> c.ValueAt g)
 
 /// At most this many empty buckets are zero-filled per segment (Druid's `none` granularity
 /// would otherwise ask for one per millisecond).
@@ -159,7 +130,14 @@ let rec private outputType (d: DimensionSpec) =
 /// One dimension of one segment as ids: `Ids` for single-value rows or `Multi` (never empty
 /// arrays) for multi-value ones; `Sources` maps ids to the values extraction functions read
 /// and `Texts` to their text (made only when asked: numbers need no text to group).
-type private DimIds = { Ids: int[]; Multi: int[][]; Count: int; Texts: Lazy<string[]>; Sources: Lazy<Value[]> }
+type private DimIds =
+    { Ids: int[]; Multi: int[][]; Count: int; Texts: Lazy<string[]>; Sources: Lazy<Value[]>
+      /// A number column's ids: the value of each id, as in `numericIds`.
+      Numbers: NumberIds option }
+
+/// The number of each id of a number column: a long, a double's bits or a float's bits, as
+/// `Kind` says; `NullId` (-1 when none) stands for null.
+and private NumberIds = { Keys: int64[]; NullId: int; Kind: ColumnType }
 
 let private textsOf (values: string[]) = Lazy<string[]>.CreateFromValue values
 let private stringSources (values: string[]) = values |> Array.map (fun v -> if isNull v then Value.Null else Value.String v)
@@ -173,10 +151,10 @@ let private expectedDistinct (rows: int) = min rows 65_536
 
 /// `keys` identify values (a long, or a double's bits); `nulls` flags null rows (or is null).
 /// Only `rows` (when given: the rows the query's filter kept) get ids; grouping reads no other.
-let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool[]) (valueAt: int -> Value) : DimIds =
+let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool[]) (kind: ColumnType) : DimIds =
     let n = keys.Length
     let byKey = Dictionary<int64, int>(expectedDistinct n)
-    let sources = ResizeArray<Value>(expectedDistinct n)
+    let idKeys = ResizeArray<int64>(expectedDistinct n)
     let mutable nullId = -1
     let mutable lastKey = 0L
     let mutable lastId = -1
@@ -186,8 +164,8 @@ let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool
             ids.[r] <-
                 if not (isNull nulls) && nulls.[r] then
                     if nullId < 0 then
-                        nullId <- sources.Count
-                        sources.Add Value.Null
+                        nullId <- idKeys.Count
+                        idKeys.Add 0L
                     nullId
                 else
                     let k = keys.[r]
@@ -197,14 +175,21 @@ let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool
                         let mutable found = false
                         let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byKey, k, &found)
                         if not found then
-                            slot <- sources.Count
-                            sources.Add(valueAt r)
+                            slot <- idKeys.Count
+                            idKeys.Add k
                         let id = slot
                         lastKey <- k
                         lastId <- id
                         id
-    let sources = sources.ToArray()
-    { Ids = ids; Multi = null; Count = sources.Length; Texts = lazy (sources |> Array.map Value.toStringOrNull); Sources = Lazy<Value[]>.CreateFromValue sources }
+    let numbers = { Keys = idKeys.ToArray(); NullId = nullId; Kind = kind }
+    let valueOfKey (k: int64) =
+        match kind with
+        | ColumnType.Long -> Value.Long k
+        | ColumnType.Double -> Value.Double(BitConverter.Int64BitsToDouble k)
+        | _ -> Value.Double(float (BitConverter.Int32BitsToSingle(int k)))
+    let sources = lazy (numbers.Keys |> Array.mapi (fun id k -> if id = nullId then Value.Null else valueOfKey k))
+    { Ids = ids; Multi = null; Count = numbers.Keys.Length; Texts = lazy (sources.Value |> Array.map Value.toStringOrNull)
+      Sources = sources; Numbers = Some numbers }
 
 let private arrayIds (n: int) (column: ColumnData) : DimIds =
     let byKey = Dictionary<string, int>(StringComparer.Ordinal)
@@ -224,21 +209,21 @@ let private arrayIds (n: int) (column: ColumnData) : DimIds =
                 values.Add key
                 sources.Add cell
                 id
-    { Ids = ids; Multi = null; Count = values.Count; Texts = textsOf (values.ToArray()); Sources = Lazy<Value[]>.CreateFromValue(sources.ToArray()) }
+    { Ids = ids; Multi = null; Count = values.Count; Texts = textsOf (values.ToArray()); Sources = Lazy<Value[]>.CreateFromValue(sources.ToArray()); Numbers = None }
 
 /// Nested JSON groups by its compact text: equal values have equal text.
 let private jsonIds (n: int) (column: ColumnData) : DimIds =
     let interner = QuerySlices.StringInterner()
     let ids = Array.init n (fun r -> interner.Id(Value.toStringOrNull (column.Cell r)))
     let values = interner.Values
-    { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values }
+    { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values; Numbers = None }
 
 let private baseIds (columns: Columns) (dimension: string) : DimIds =
     let n = columns.RowCount
     match columns.Column dimension with
     | Some(ColumnData.Strings s) ->
         match s.MultiIds with
-        | None -> { Ids = s.Ids; Multi = null; Count = s.Dictionary.Length; Texts = textsOf s.Dictionary; Sources = lazySources s.Dictionary }
+        | None -> { Ids = s.Ids; Multi = null; Count = s.Dictionary.Length; Texts = textsOf s.Dictionary; Sources = lazySources s.Dictionary; Numbers = None }
         | Some multi ->
             let mutable values = s.Dictionary
             let nullId =
@@ -249,15 +234,15 @@ let private baseIds (columns: Columns) (dimension: string) : DimIds =
                     values.Length - 1
             let nullRow = [| nullId |]
             { Ids = null; Multi = multi |> Array.map (fun ids -> if ids.Length = 0 then nullRow else ids)
-              Count = values.Length; Texts = textsOf values; Sources = lazySources values }
-    | Some(ColumnData.Longs(v, nulls)) -> numericIds columns.RowsOfInterest v (Option.toObj nulls) (fun r -> Value.Long v.[r])
+              Count = values.Length; Texts = textsOf values; Sources = lazySources values; Numbers = None }
+    | Some(ColumnData.Longs(v, nulls)) -> numericIds columns.RowsOfInterest v (Option.toObj nulls) ColumnType.Long
     | Some(ColumnData.Doubles(v, nulls)) ->
-        numericIds columns.RowsOfInterest (Array.map BitConverter.DoubleToInt64Bits v) (Option.toObj nulls) (fun r -> Value.Double v.[r])
+        numericIds columns.RowsOfInterest (Array.map BitConverter.DoubleToInt64Bits v) (Option.toObj nulls) ColumnType.Double
     | Some(ColumnData.Floats(v, nulls)) ->
-        numericIds columns.RowsOfInterest (v |> Array.map (fun x -> int64 (BitConverter.SingleToInt32Bits x))) (Option.toObj nulls) (fun r -> Value.Double(float v.[r]))
+        numericIds columns.RowsOfInterest (v |> Array.map (fun x -> int64 (BitConverter.SingleToInt32Bits x))) (Option.toObj nulls) ColumnType.Float
     | Some(ColumnData.LongArrays _ | ColumnData.DoubleArrays _ | ColumnData.StringArrays _ as column) -> arrayIds n column
     | Some(ColumnData.Complex(ComplexJson.TypeName, _) as column) -> jsonIds n column
-    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Count = 1; Texts = textsOf [| null |]; Sources = lazySources [| null |] }
+    | Some(ColumnData.Complex _) | None -> { Ids = Array.zeroCreate n; Multi = null; Count = 1; Texts = textsOf [| null |]; Sources = lazySources [| null |]; Numbers = None }
 
 /// Maps every id through `newIdOf` (a table over old ids); dropped ids (-1) leave multi-value
 /// rows, and a row left empty, or a single value dropped, becomes `nullId`.
@@ -267,14 +252,14 @@ let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) 
     if isNull d.Multi then
         // Rows outside the query's filter may hold an id no value has (see `numericIds`).
         { Ids = d.Ids |> Array.map (fun id -> let x = (if id < newIdOf.Length then newIdOf.[id] else -1) in if x < 0 then nullId else x)
-          Multi = null; Count = values.Length; Texts = texts; Sources = sources }
+          Multi = null; Count = values.Length; Texts = texts; Sources = sources; Numbers = None }
     else
         { Ids = null
           Multi =
             d.Multi |> Array.map (fun ids ->
                 let mapped = ids |> Array.choose (fun id -> let x = newIdOf.[id] in if x < 0 then None else Some x)
                 if mapped.Length = 0 then nullRow else mapped)
-          Count = values.Length; Texts = texts; Sources = sources }
+          Count = values.Length; Texts = texts; Sources = sources; Numbers = None }
 
 let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     let keepOnly (inner: DimensionSpec) (keep: string -> bool) =
@@ -300,7 +285,7 @@ let rec private dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
                 last <- t
             ids.[r] <- lastId
         let values = interner.Values
-        { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values }
+        { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values; Numbers = None }
     | DimensionSpec.Extraction(dimension, _, _, fn) ->
         let d = baseIds columns dimension
         let extract = Extraction.compile fn
@@ -328,7 +313,7 @@ let private keyValueOf (spec: DimensionSpec) (d: DimIds) : int -> Value =
         else
             let value =
                 // Number columns have their values already; string ones only their text.
-                if d.Sources.IsValueCreated then
+                if d.Numbers.IsSome || d.Sources.IsValueCreated then
                     match d.Sources.Value.[id], t with
                     | Value.Null, _ -> Value.Null
                     | (Value.Long _ as source), ColumnType.Long
@@ -337,6 +322,43 @@ let private keyValueOf (spec: DimensionSpec) (d: DimIds) : int -> Value =
                 else typedDimension t d.Texts.Value.[id]
             made.[id] <- value
             value
+
+/// The key column of groups whose ids of dimension `spec` are `ids`: number columns of the
+/// output type are copied number by number, strings text by text; other values go through
+/// `keyValueOf` (one value per id).
+let private keyColumnOf (spec: DimensionSpec) (d: DimIds) (ids: int[]) : KeyColumn =
+    let t = outputType spec
+    let n = ids.Length
+    let numbers (convert: int64 -> 'T) (make: 'T[] -> bool[] -> KeyColumn) (numbers: NumberIds) =
+        let values = Array.zeroCreate<'T> n
+        let nulls = if numbers.NullId >= 0 then Array.zeroCreate<bool> n else null
+        for g in 0 .. n - 1 do
+            let id = ids.[g]
+            if id = numbers.NullId then nulls.[g] <- true else values.[g] <- convert numbers.Keys.[id]
+        make values nulls
+    let throughValues () : KeyColumn =
+        let valueOf = keyValueOf spec d
+        let values = Array.init n (fun g -> valueOf ids.[g])
+        let fits (isKind: Value -> bool) = values |> Array.forall (fun v -> v = Value.Null || isKind v)
+        let nullsOf () = if values |> Array.contains Value.Null then values |> Array.map (fun v -> v = Value.Null) else null
+        match t with
+        | ColumnType.Long when fits (function Value.Long _ -> true | _ -> false) ->
+            LongKeys(values |> Array.map (function Value.Long l -> l | _ -> 0L), nullsOf (), n)
+        | ColumnType.Double | ColumnType.Float when fits (function Value.Double _ -> true | _ -> false) ->
+            DoubleKeys(values |> Array.map (function Value.Double x -> x | _ -> 0.0), nullsOf (), n)
+        | _ -> ValueKeys values
+    match d.Numbers, t with
+    | Some ns, ColumnType.Long when ns.Kind = ColumnType.Long -> numbers id (fun v nulls -> LongKeys(v, nulls, n)) ns
+    | Some ns, (ColumnType.Double | ColumnType.Float) when ns.Kind = ColumnType.Double ->
+        numbers BitConverter.Int64BitsToDouble (fun v nulls -> DoubleKeys(v, nulls, n)) ns
+    | Some ns, (ColumnType.Double | ColumnType.Float) when ns.Kind = ColumnType.Float ->
+        numbers (fun k -> float (BitConverter.Int32BitsToSingle(int k))) (fun v nulls -> DoubleKeys(v, nulls, n)) ns
+    | _, (ColumnType.Long | ColumnType.Double | ColumnType.Float) -> throughValues ()
+    | _ ->
+        // Text is the key of a string output, unless it encodes an array.
+        let texts = d.Texts.Value
+        let keys = Array.init n (fun g -> texts.[ids.[g]])
+        if keys |> Array.exists ArrayKey.isKey then throughValues () else TextKeys keys
 
 /// Keys of ids too wide for one long: compared and hashed element by element, without the
 /// generic structural comparer's per-element dispatch.
@@ -410,24 +432,19 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                      yield! Time.bucketsOf plan.Granularity { Start = s; End = e } |> Seq.truncate maxZeroFilledBuckets |> Seq.map (fun b -> b.Start) |]
         else [||]
     let firstTime = ranges |> List.fold (fun t (_, _, lo, hi) -> if lo < hi then min t times.[lo] else t) Int64.MaxValue
-    let keys = ResizeArray<GroupKey>()
-    if plan.Dimensions.Length = 0 then
+    let groupBuckets, keyColumns =
+      if plan.Dimensions.Length = 0 then
         let groupOfBucket = Dictionary<int64, int>()
+        let buckets = ResizeArray<int64>()
         forEachBucket plan times ranges (fun b lo hi ->
             let matched = if isNull mask then hi - lo else Kernels.countMasked mask lo hi
             if matched > 0 then
-                let g =
-                    match groupOfBucket.TryGetValue b with
-                    | true, g -> g
-                    | _ ->
-                        let g = keys.Count
-                        groupOfBucket.[b] <- g
-                        keys.Add(GroupKey(b, [||]))
-                        g
+                let g = indexOf groupOfBucket buckets b
                 for a in aggs do
-                    a.EnsureGroups keys.Count
+                    a.EnsureGroups buckets.Count
                     a.AddRange(lo, hi, mask, g))
-    else
+        buckets.ToArray(), [||]
+      else
         let dims = plan.Dimensions |> Array.map (dimIds columns)
         let dimCount = dims.Length
         let bucketStarts = ResizeArray<int64>()
@@ -557,52 +574,98 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     for i in 0 .. n - 1 do processRow bi rowScratch.[i]
                     start <- stop)
         flush ()
-        let keyValuesOf = Array.map2 keyValueOf plan.Dimensions dims
-        let valueOf (d: int) (id: int) = keyValuesOf.[d] id
-        if longKeys then
-            for key in groupLongKeys do
-                let bucket = if bucketBits = 0 then Time.minInstant else bucketStarts.[int (key &&& ((1L <<< bucketBits) - 1L))]
-                keys.Add(GroupKey(bucket, Array.init dimCount (fun d -> valueOf d (int ((key >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L))))))
-        else
-            for key in groupArrayKeys do
-                keys.Add(GroupKey((if bucketBits = 0 then Time.minInstant else bucketStarts.[key.[dimCount]]), Array.init dimCount (fun d -> valueOf d key.[d])))
-    { Keys = keys.ToArray(); Aggregators = aggs; CoveredBuckets = covered; FirstTime = firstTime }
+        let groupCount = if longKeys then groupLongKeys.Count else groupArrayKeys.Count
+        let bucketOf (bucketIndex: int) = if bucketBits = 0 then Time.minInstant else bucketStarts.[bucketIndex]
+        let buckets, idsOf =
+            if longKeys then
+                let keys = groupLongKeys.ToArray()
+                Array.init groupCount (fun g -> bucketOf (int (keys.[g] &&& ((1L <<< bucketBits) - 1L)))),
+                fun d -> Array.init groupCount (fun g -> int ((keys.[g] >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L)))
+            else
+                let keys = groupArrayKeys.ToArray()
+                Array.init groupCount (fun g -> bucketOf keys.[g].[dimCount]), fun d -> Array.init groupCount (fun g -> keys.[g].[d])
+        buckets, Array.init dimCount (fun d -> keyColumnOf plan.Dimensions.[d] dims.[d] (idsOf d))
+    { Count = groupBuckets.Length; Buckets = groupBuckets; KeyColumns = keyColumns
+      Hashes = hashesOf groupBuckets keyColumns groupBuckets.Length
+      Aggregators = aggs; CoveredBuckets = covered; FirstTime = firstTime }
 
 // ---- merging -----------------------------------------------------------------------------
 
 /// Groups together with states that merge from partials; `Add` is associative and the group
-/// order is the order of first appearance.
+/// order is the order of first appearance. Groups are found through an open-addressing table
+/// of group numbers over the groups' hashes, buckets and key columns.
 type Merger(plan: Plan) =
-    let index = Dictionary<GroupKey, int>()
-    let keys = ResizeArray<GroupKey>()
     let aggs = plan.Aggregations |> Array.map (create None)
     let covered = HashSet<int64>()
     let mutable firstTime = Int64.MaxValue
-    member _.Group(key: GroupKey) =
-        let before = keys.Count
-        let g = indexOf index keys key
-        if keys.Count > before then
-            for a in aggs do a.EnsureGroups keys.Count
-        g
-    /// Merges group `sourceGroup` of `source` into the group `key`.
-    member this.AddGroup(key: GroupKey, source: GroupAgg[], sourceGroup: int) =
-        let g = this.Group key
-        for i in 0 .. aggs.Length - 1 do aggs.[i].MergeFrom(g, source.[i], sourceGroup)
-    member this.Add(p: Partial) =
+    let mutable count = 0
+    let mutable buckets = Array.zeroCreate<int64> 16
+    let mutable hashes = Array.zeroCreate<int> 16
+    // Made like the first partial's columns; a column turns into `ValueKeys` when a partial
+    // brings one of another kind.
+    let mutable columns: KeyColumn[] = null
+    // Group number + 1 per slot (0: empty), at most half full.
+    let mutable slots = Array.zeroCreate<int> 32
+    let mutable slotBits = 5
+    let slotOf (hash: int) = int ((uint32 hash * 2654435769u) >>> (32 - slotBits))
+    let rehash () =
+        slotBits <- slotBits + 1
+        slots <- Array.zeroCreate (1 <<< slotBits)
+        let last = slots.Length - 1
+        for g in 0 .. count - 1 do
+            let mutable s = slotOf hashes.[g]
+            while slots.[s] <> 0 do s <- (s + 1) &&& last
+            slots.[s] <- g + 1
+    let append (p: Partial) (i: int) =
+        if count = buckets.Length then
+            buckets <- Array.append buckets (Array.zeroCreate buckets.Length)
+            hashes <- Array.append hashes (Array.zeroCreate hashes.Length)
+        buckets.[count] <- p.Buckets.[i]
+        hashes.[count] <- p.Hashes.[i]
+        for d in 0 .. columns.Length - 1 do
+            if not (columns.[d].TryAppend(p.KeyColumns.[d], i)) then
+                let general = ValueKeys.Of columns.[d]
+                general.TryAppend(p.KeyColumns.[d], i) |> ignore
+                columns.[d] <- general
+        count <- count + 1
+    /// The group of group i of `p`, added when new.
+    let groupOf (p: Partial) (i: int) =
+        let hash = p.Hashes.[i]
+        let bucket = p.Buckets.[i]
+        let source = p.KeyColumns
+        let last = slots.Length - 1
+        let mutable s = slotOf hash
+        let mutable result = -1
+        while result < 0 do
+            let candidate = slots.[s] - 1
+            if candidate < 0 then
+                append p i
+                slots.[s] <- count
+                result <- count - 1
+            elif hashes.[candidate] = hash && buckets.[candidate] = bucket
+                 && (let mutable same = true
+                     let mutable d = 0
+                     while same && d < source.Length do
+                         same <- columns.[d].EqualsAt(candidate, source.[d], i)
+                         d <- d + 1
+                     same) then
+                result <- candidate
+            else s <- (s + 1) &&& last
+        if count * 2 > slots.Length then rehash ()
+        result
+    member _.Add(p: Partial) =
+        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
         // Groups first, then each aggregator's states in one pass.
-        let targets = Array.zeroCreate<int> p.Keys.Length
-        for i in 0 .. p.Keys.Length - 1 do
-            let key = p.Keys.[i]
-            targets.[i] <-
-                indexOf index keys key
+        let targets = Array.init p.Count (groupOf p)
         for a in 0 .. aggs.Length - 1 do
-            let target, source = aggs.[a], p.Aggregators.[a]
-            target.EnsureGroups keys.Count
-            for i in 0 .. targets.Length - 1 do target.MergeFrom(targets.[i], source, i)
+            aggs.[a].EnsureGroups count
+            aggs.[a].MergeAll(targets, p.Aggregators.[a])
         for b in p.CoveredBuckets do covered.Add b |> ignore
         firstTime <- min firstTime p.FirstTime
     member _.Result() : Partial =
-        { Keys = keys.ToArray(); Aggregators = aggs; CoveredBuckets = Seq.toArray covered; FirstTime = firstTime }
+        let columns = if isNull columns then plan.Dimensions |> Array.map (fun _ -> ValueKeys([||]) :> KeyColumn) else columns
+        { Count = count; Buckets = buckets; KeyColumns = columns; Hashes = hashes
+          Aggregators = aggs; CoveredBuckets = Seq.toArray covered; FirstTime = firstTime }
 
 /// One partial from many (associative; an empty list gives an empty partial).
 let merge (plan: Plan) (partials: Partial list) : Partial =

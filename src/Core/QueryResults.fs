@@ -9,6 +9,7 @@ open System.Collections.Generic
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
 open FunctionalDruid.Core.GroupingEngine
+open FunctionalDruid.Core.GroupKeys
 
 let private toOut = QuerySlices.toOut
 
@@ -111,10 +112,10 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
     member _.IsDimension(name: string) = match names.TryGetValue name with | true, (0, _) -> true | _ -> false
     member _.IsPostAggregator(name: string) = match names.TryGetValue name with | true, (2, _) -> true | _ -> false
     /// A named dimension or finalized aggregator of a group not made a row (null otherwise).
-    member _.GroupValue(key: GroupKey, states: GroupAggregators.GroupAgg[], group: int, name: string) : Value =
+    member _.GroupValue(p: Partial, group: int, name: string) : Value =
         match names.TryGetValue name with
-        | true, (0, i) -> key.Values.[i]
-        | true, (1, i) -> Aggregation.finalize aggArr.[i] (states.[i].Raw group)
+        | true, (0, i) -> p.KeyColumns.[i].ValueAt group
+        | true, (1, i) -> Aggregation.finalize aggArr.[i] (p.Aggregators.[i].Raw group)
         | _ -> Value.Null
     /// The fields of a row: dimensions, aggregators, post-aggregators.
     member this.Fields(row: Row) : (string * Json.Out) list =
@@ -124,23 +125,16 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
 
 let private rawValues (p: Partial) (g: int) = p.Aggregators |> Array.map (fun a -> a.Raw g)
 
-/// Nulls first, numbers numerically, strings lexicographically.
-let rec private compareValues (a: Value) (b: Value) : int =
-    match a, b with
-    | Value.Null, Value.Null -> 0
-    | Value.Null, _ -> -1
-    | _, Value.Null -> 1
-    | Value.Array xs, Value.Array ys ->
-        // Druid's array order: element by element (null first), then the shorter array first.
-        let mutable c = 0
-        let mutable i = 0
-        while c = 0 && i < min xs.Length ys.Length do
-            c <- compareValues xs.[i] ys.[i]
-            i <- i + 1
-        if c <> 0 then c else compare xs.Length ys.Length
-    | Value.Long x, Value.Long y -> compare x y
-    | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) -> compare (asDouble a).Value (asDouble b).Value
-    | _ -> Ordering.compareLexicographic (Value.toStringOrNull a) (Value.toStringOrNull b)
+let private compareValues = KeyValue.compare
+
+/// Orders groups of `p` by bucket, then key values.
+let private groupCompare (p: Partial) (x: int) (y: int) : int =
+    let mutable c = compare p.Buckets.[x] p.Buckets.[y]
+    let mutable d = 0
+    while c = 0 && d < p.KeyColumns.Length do
+        c <- p.KeyColumns.[d].CompareAt(x, y)
+        d <- d + 1
+    c
 
 let private stamp (zone: NodaTime.DateTimeZone) (t: int64) = Json.Out.String(Time.formatInZone zone t)
 
@@ -149,7 +143,7 @@ let private stamp (zone: NodaTime.DateTimeZone) (t: int64) = Json.Out.String(Tim
 let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
     let builder = RowBuilder([], ts.Aggregations, ts.PostAggregations)
     let groupOf = Dictionary<int64, int>()
-    p.Keys |> Array.iteri (fun g k -> groupOf.[k.Bucket] <- g)
+    for g in 0 .. p.Count - 1 do groupOf.[p.Buckets.[g]] <- g
     let empty = ts.Aggregations |> List.map Aggregation.emptyValue |> Array.ofList
     let rowOf (bucket: int64) =
         match groupOf.TryGetValue bucket with
@@ -161,7 +155,7 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
             if p.FirstTime = Int64.MaxValue then []
             else [ Time.formatIso p.FirstTime, rowOf Time.minInstant ]
         else
-            let buckets = SortedSet<int64>(p.Keys |> Array.map (fun k -> k.Bucket))
+            let buckets = SortedSet<int64>(Seq.take p.Count p.Buckets)
             if not ts.SkipEmptyBuckets then
                 for b in p.CoveredBuckets do buckets.Add b |> ignore
             [ for b in buckets -> Time.formatInZone zone b, rowOf b ]
@@ -173,9 +167,9 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
         if ts.GrandTotal && not rows.IsEmpty then
             let aggs = ts.Aggregations |> List.map (GroupAggregators.create None) |> Array.ofList
             for a in aggs do a.EnsureGroups 1
-            for g in 0 .. p.Keys.Length - 1 do
+            for g in 0 .. p.Count - 1 do
                 for i in 0 .. aggs.Length - 1 do aggs.[i].MergeFrom(0, p.Aggregators.[i], g)
-            let raw = if p.Keys.Length = 0 then empty else aggs |> Array.map (fun a -> a.Raw 0)
+            let raw = if p.Count = 0 then empty else aggs |> Array.map (fun a -> a.Raw 0)
             [ Json.Out.Object [ "timestamp", Json.Out.Null; "result", result (builder.Build(0L, [||], raw)) ] ]
         else []
     Json.Out.Array(out @ total)
@@ -235,7 +229,7 @@ let topN (t: TopNQuery) (p: Partial) : Json.Out =
                 else group |> Array.sortWith compare |> Array.truncate t.Threshold
             bucket, Array.map rowOf top)
     let zone = Time.granularityZone t.Granularity
-    let build (i: int) = builder.Build(p.Keys.[i].Bucket, p.Keys.[i].Values, rawValues p i)
+    let build (i: int) = builder.Build(p.Buckets.[i], p.KeyValues i, rawValues p i)
     let rec metricName (m: TopNMetric) =
         match m with
         | TopNMetric.Numeric name -> Some name
@@ -244,14 +238,15 @@ let topN (t: TopNQuery) (p: Partial) : Json.Out =
     let byBucket =
         match metricName t.Metric with
         | Some name when builder.IsPostAggregator name ->
-            topRows (Array.init p.Keys.Length build) (fun r -> r.Bucket) (fun r n -> builder.Value(r, n)) (fun r -> r.Dims.[0]) id
+            topRows (Array.init p.Count build) (fun r -> r.Bucket) (fun r n -> builder.Value(r, n)) (fun r -> r.Dims.[0]) id
         | name ->
             // Only the metric is read for every group; rows are made for the groups kept.
             let metric =
                 match name with
-                | Some name -> Array.init p.Keys.Length (fun i -> builder.GroupValue(p.Keys.[i], p.Aggregators, i, name))
+                | Some name -> Array.init p.Count (fun i -> builder.GroupValue(p, i, name))
                 | None -> [||]
-            topRows (Array.init p.Keys.Length id) (fun i -> p.Keys.[i].Bucket) (fun i _ -> metric.[i]) (fun i -> p.Keys.[i].Values.[0]) build
+            let dimension = Array.init p.Count p.KeyColumns.[0].ValueAt
+            topRows (Array.init p.Count id) (fun i -> p.Buckets.[i]) (fun i _ -> metric.[i]) (fun i -> dimension.[i]) build
     Json.Out.Array
         [ for (bucket, top) in byBucket ->
             let timestamp = if t.Granularity = Time.Granularity.All then Json.Out.String(Time.formatIso p.FirstTime) else stamp zone bucket
@@ -274,18 +269,11 @@ let rec private havingHolds (builder: RowBuilder) (h: Having) (row: Row) : bool 
     | Having.Not x -> not (havingHolds builder x row)
 
 /// A groupBy's result order over items (rows, or groups not yet made rows), read through
-/// `bucketOf`, `valueOf` (a named output) and `dimsOf`: the dimension order, which is total
-/// within a bucket, and the limit spec's column order when it has columns.
+/// `bucketOf`, `valueOf` (a named output) and `dimCompare` (bucket, then dimension values):
+/// the dimension order, which is total within a bucket, and the limit spec's column order
+/// when it has columns.
 let private resultOrder (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder)
-                        (bucketOf: 'a -> int64) (valueOf: 'a -> string -> Value) (dimsOf: 'a -> Value[]) =
-    let dimCompare (a: 'a) (b: 'a) =
-        let mutable c = compare (bucketOf a) (bucketOf b)
-        let da, db = dimsOf a, dimsOf b
-        let mutable i = 0
-        while c = 0 && i < da.Length do
-            c <- compareValues da.[i] db.[i]
-            i <- i + 1
-        c
+                        (bucketOf: 'a -> int64) (valueOf: 'a -> string -> Value) (dimCompare: 'a -> 'a -> int) =
     let sortByDimsFirst = match q.ContextValue "sortByDimsFirst" with Some v -> v.Trim().ToLowerInvariant() = "true" | None -> false
     let byLimitColumns =
         match g.LimitSpec with
@@ -320,25 +308,32 @@ let private resultOrder (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder)
 
 /// Having, ordering, offset and limit over one set of groups.
 let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : Row list =
-    let build (i: int) = let k = p.Keys.[i] in builder.Build(k.Bucket, k.Values, rawValues p i)
+    let build (i: int) = builder.Build(p.Buckets.[i], p.KeyValues i, rawValues p i)
     match g.Having, g.LimitSpec with
-    | None, Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 p.Keys.Length / 4L
+    | None, Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 p.Count / 4L
                                                && l.Columns |> List.forall (fun c -> not (builder.IsPostAggregator c.Column)) ->
         // A few rows out of many groups: only the ordering columns are read for every group,
         // rows are made for the groups kept.
         let columnValues = Dictionary<string, Value[]>(StringComparer.Ordinal)
         for c in l.Columns do
             if not (columnValues.ContainsKey c.Column) then
-                columnValues.[c.Column] <- Array.init p.Keys.Length (fun i -> builder.GroupValue(p.Keys.[i], p.Aggregators, i, c.Column))
+                columnValues.[c.Column] <- Array.init p.Count (fun i -> builder.GroupValue(p, i, c.Column))
         let _, _, total =
-            resultOrder q g builder (fun (i: int) -> p.Keys.[i].Bucket) (fun i name -> columnValues.[name].[i]) (fun i -> p.Keys.[i].Values)
-        smallestSorted total (l.Offset + n) (Array.init p.Keys.Length id)
-        |> Array.skip (min l.Offset p.Keys.Length) |> Array.map build |> List.ofArray
+            resultOrder q g builder (fun (i: int) -> p.Buckets.[i]) (fun i name -> columnValues.[name].[i]) (groupCompare p)
+        smallestSorted total (l.Offset + n) (Array.init p.Count id)
+        |> Array.skip (min l.Offset p.Count) |> Array.map build |> List.ofArray
     | _ ->
-    let rows = Array.init p.Keys.Length build
+    let rows = Array.init p.Count build
     let rows = match g.Having with Some h -> rows |> Array.filter (havingHolds builder h) | None -> rows
     let dimCompare, byLimitColumns, total =
-        resultOrder q g builder (fun (r: Row) -> r.Bucket) (fun r name -> builder.Value(r, name)) (fun r -> r.Dims)
+        let byBucketThenDimensions (a: Row) (b: Row) =
+            let mutable c = compare a.Bucket b.Bucket
+            let mutable i = 0
+            while c = 0 && i < a.Dims.Length do
+                c <- compareValues a.Dims.[i] b.Dims.[i]
+                i <- i + 1
+            c
+        resultOrder q g builder (fun (r: Row) -> r.Bucket) (fun r name -> builder.Value(r, name)) byBucketThenDimensions
     match g.LimitSpec with
     | Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 rows.Length / 4L ->
         smallestSorted total (l.Offset + n) rows |> Array.skip (min l.Offset rows.Length) |> List.ofArray
@@ -372,11 +367,12 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
         let outputs = g.Dimensions |> List.map (fun d -> d.OutputName) |> Array.ofList
         Json.Out.Array
             [ for subset in subtotals do
-                let kept = outputs |> Array.map (fun o -> List.contains o subset)
+                // Dimensions left out of the subtotal are null, so their groups merge.
+                let columns =
+                    outputs |> Array.mapi (fun d o ->
+                        if List.contains o subset then p.KeyColumns.[d] else ValueKeys(Array.create p.Count Value.Null) :> KeyColumn)
                 let m = Merger(plan)
-                for i in 0 .. p.Keys.Length - 1 do
-                    let k = p.Keys.[i]
-                    m.AddGroup(GroupKey(k.Bucket, k.Values |> Array.mapi (fun d v -> if kept.[d] then v else Value.Null)), p.Aggregators, i)
+                m.Add { p with KeyColumns = columns; Hashes = hashesOf p.Buckets columns p.Count; CoveredBuckets = [||] }
                 yield! finishGroups q g builder (m.Result()) |> List.map event ]
 
 /// A groupBy's result rows as segment content, the way a query data source reads them: the
@@ -416,25 +412,17 @@ let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partia
     if plainGroups then
         // Groups in the result's order (time bucket, then dimensions), read column by column
         // straight from the keys and aggregator states: no result rows are built.
-        let keys = p.Keys
-        let order = Array.init keys.Length id
-        let byBucketThenDimensions (x: int) (y: int) =
-            let a, b = keys.[x], keys.[y]
-            let mutable c = compare a.Bucket b.Bucket
-            let mutable d = 0
-            while c = 0 && d < a.Values.Length do
-                c <- compareValues a.Values.[d] b.Values.[d]
-                d <- d + 1
-            if c <> 0 then c else compare x y
+        let order = Array.init p.Count id
+        let byBucketThenDimensions (x: int) (y: int) = let c = groupCompare p x y in if c <> 0 then c else compare x y
         if ordered || g.Granularity <> Time.Granularity.All then Array.Sort(order, Comparison byBucketThenDimensions)
         let dimensionColumns =
-            builder.Dims |> Array.mapi (fun d spec -> spec.OutputName, None, order |> Array.map (fun i -> plain keys.[i].Values.[d]))
+            builder.Dims |> Array.mapi (fun d spec -> spec.OutputName, None, order |> Array.map (fun i -> plain (p.KeyColumns.[d].ValueAt i)))
         let aggregatorColumns =
             builder.Aggs |> Array.mapi (fun a spec ->
                 let state = p.Aggregators.[a]
                 Aggregation.name spec, None, order |> Array.map (fun i -> plain (Aggregation.finalize spec (state.Raw i))))
-        let columns = if keys.Length = 0 then [] else List.ofArray (Array.append dimensionColumns aggregatorColumns)
-        QuerySlices.contentOfColumns columns (order |> Array.map (fun i -> timeOf keys.[i].Bucket))
+        let columns = if p.Count = 0 then [] else List.ofArray (Array.append dimensionColumns aggregatorColumns)
+        QuerySlices.contentOfColumns columns (order |> Array.map (fun i -> timeOf p.Buckets.[i]))
     else
     let rows = finishGroups q g builder p |> Array.ofList
     // Later fields of the same name win, as when the JSON object is read back.

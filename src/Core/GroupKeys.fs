@@ -1,0 +1,227 @@
+/// Group keys held as columns: one typed column per dimension over all groups of a partial
+/// result, so a million groups are a few arrays rather than a million key objects with a boxed
+/// value per dimension (which the garbage collector would trace on every collection). Columns
+/// of different kinds still compare by value, so partials of segments whose columns differ in
+/// type merge correctly.
+module FunctionalDruid.Core.GroupKeys
+
+open System
+open FunctionalDruid.Core
+
+/// Equality, hashing and result order of single group key values.
+module KeyValue =
+    let rec equal (a: Value) (b: Value) =
+        match a, b with
+        | Value.Long x, Value.Long y -> x = y
+        | Value.String x, Value.String y -> String.Equals(x, y)
+        | Value.Null, Value.Null -> true
+        | Value.Double x, Value.Double y -> x.Equals y
+        | Value.Array xs, Value.Array ys -> xs.Length = ys.Length && Array.forall2 equal xs ys
+        | _ -> false
+
+    let hashOfLong (l: int64) = l.GetHashCode()
+    let hashOfDouble (d: float) = d.GetHashCode()
+    let hashOfText (s: string) = if isNull s then 0 else StringComparer.Ordinal.GetHashCode s
+
+    let rec hash (v: Value) =
+        match v with
+        | Value.Long l -> hashOfLong l
+        | Value.String s -> hashOfText s
+        | Value.Null -> 0
+        | Value.Double d -> hashOfDouble d
+        | Value.Array xs -> xs |> Array.fold (fun h x -> h * 31 + hash x) 17
+
+    let private asDouble (v: Value) : float option =
+        match v with
+        | Value.Long l -> Some(float l)
+        | Value.Double d -> Some d
+        | Value.String s -> Value.parseDoubleText s
+        | _ -> None
+
+    /// Result order of key values: nulls first, numbers numerically, arrays element by element
+    /// (then the shorter first), anything else by its text's UTF-8 bytes.
+    let rec compare (a: Value) (b: Value) : int =
+        match a, b with
+        | Value.Null, Value.Null -> 0
+        | Value.Null, _ -> -1
+        | _, Value.Null -> 1
+        | Value.Array xs, Value.Array ys ->
+            let mutable c = 0
+            let mutable i = 0
+            while c = 0 && i < min xs.Length ys.Length do
+                c <- compare xs.[i] ys.[i]
+                i <- i + 1
+            if c <> 0 then c else Operators.compare xs.Length ys.Length
+        | Value.Long x, Value.Long y -> Operators.compare x y
+        | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) -> Operators.compare (asDouble a).Value (asDouble b).Value
+        | _ -> Ordering.compareLexicographic (Value.toStringOrNull a) (Value.toStringOrNull b)
+
+let private grown (a: 'T[]) (needed: int) : 'T[] =
+    if needed <= a.Length then a
+    else
+        let b = Array.zeroCreate (max needed (max 16 (a.Length * 2)))
+        Array.blit a 0 b 0 a.Length
+        b
+
+/// One dimension's key values of a partial's groups. Columns made by a segment run are read
+/// only; a merger appends to columns of its own.
+[<AbstractClass>]
+type KeyColumn() =
+    /// Groups held.
+    abstract Count: int
+    /// The key value of a group, as results show it.
+    abstract ValueAt: group: int -> Value
+    /// Equal to `KeyValue.hash (ValueAt group)`.
+    abstract HashAt: group: int -> int
+    /// Whether `group` holds the value `otherGroup` of `other` (a column of any kind) holds.
+    abstract EqualsAt: group: int * other: KeyColumn * otherGroup: int -> bool
+    /// `KeyValue.compare` of two groups' values.
+    abstract CompareAt: group: int * otherGroup: int -> int
+    /// Appends a group of `source`; false, appending nothing, when `source` is of another kind.
+    abstract TryAppend: source: KeyColumn * sourceGroup: int -> bool
+    /// An empty column of the same kind.
+    abstract EmptyLike: unit -> KeyColumn
+    /// Folds the column into the first `count` hashes of groups (`h * 31 + hash`).
+    abstract MixHashes: hashes: int[] * count: int -> unit
+    default this.MixHashes(hashes: int[], count: int) =
+        for g in 0 .. count - 1 do hashes.[g] <- hashes.[g] * 31 + this.HashAt g
+
+/// Any values (arrays, or a mix of kinds after merging columns that differ in kind).
+[<Sealed>]
+type ValueKeys(initial: Value[], initialCount: int) =
+    inherit KeyColumn()
+    let mutable values = initial
+    let mutable count = initialCount
+    new(values: Value[]) = ValueKeys(values, values.Length)
+    /// The values of any column, as a column that takes values of every kind.
+    static member Of(column: KeyColumn) = ValueKeys(Array.init column.Count column.ValueAt)
+    override _.Count = count
+    override _.ValueAt g = values.[g]
+    override _.HashAt g = KeyValue.hash values.[g]
+    override _.EqualsAt(g, other, j) = KeyValue.equal values.[g] (other.ValueAt j)
+    override _.CompareAt(g, j) = KeyValue.compare values.[g] values.[j]
+    override _.TryAppend(source, j) =
+        values <- grown values (count + 1)
+        values.[count] <- source.ValueAt j
+        count <- count + 1
+        true
+    override _.EmptyLike() = ValueKeys([||], 0)
+
+/// Longs, with null flags (`nulls` is null while no group is null).
+[<Sealed>]
+type LongKeys(initial: int64[], initialNulls: bool[], initialCount: int) =
+    inherit KeyColumn()
+    let mutable values = initial
+    let mutable nulls = initialNulls
+    let mutable count = initialCount
+    member _.Values = values
+    member _.IsNullAt g = not (isNull nulls) && nulls.[g]
+    override _.Count = count
+    override this.ValueAt g = if this.IsNullAt g then Value.Null else Value.Long values.[g]
+    override this.HashAt g = if this.IsNullAt g then 0 else KeyValue.hashOfLong values.[g]
+    override this.MixHashes(hashes, n) =
+        if isNull nulls then
+            for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + KeyValue.hashOfLong values.[g]
+        else
+            for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + (if nulls.[g] then 0 else KeyValue.hashOfLong values.[g])
+    override this.EqualsAt(g, other, j) =
+        match other with
+        | :? LongKeys as o ->
+            let isNull = this.IsNullAt g
+            isNull = o.IsNullAt j && (isNull || values.[g] = o.Values.[j])
+        | _ -> KeyValue.equal (this.ValueAt g) (other.ValueAt j)
+    override this.CompareAt(g, j) =
+        match this.IsNullAt g, this.IsNullAt j with
+        | true, true -> 0
+        | true, false -> -1
+        | false, true -> 1
+        | false, false -> compare values.[g] values.[j]
+    override _.TryAppend(source, j) =
+        match source with
+        | :? LongKeys as s ->
+            values <- grown values (count + 1)
+            values.[count] <- s.Values.[j]
+            if s.IsNullAt j then
+                nulls <- if isNull nulls then Array.zeroCreate values.Length else grown nulls values.Length
+                nulls.[count] <- true
+            elif not (isNull nulls) then nulls <- grown nulls values.Length
+            count <- count + 1
+            true
+        | _ -> false
+    override _.EmptyLike() = LongKeys([||], null, 0)
+
+/// Doubles (floats widened), with null flags as `LongKeys`.
+[<Sealed>]
+type DoubleKeys(initial: float[], initialNulls: bool[], initialCount: int) =
+    inherit KeyColumn()
+    let mutable values = initial
+    let mutable nulls = initialNulls
+    let mutable count = initialCount
+    member _.Values = values
+    member _.IsNullAt g = not (isNull nulls) && nulls.[g]
+    override _.Count = count
+    override this.ValueAt g = if this.IsNullAt g then Value.Null else Value.Double values.[g]
+    override this.HashAt g = if this.IsNullAt g then 0 else KeyValue.hashOfDouble values.[g]
+    override this.EqualsAt(g, other, j) =
+        match other with
+        | :? DoubleKeys as o ->
+            let isNull = this.IsNullAt g
+            isNull = o.IsNullAt j && (isNull || values.[g].Equals o.Values.[j])
+        | _ -> KeyValue.equal (this.ValueAt g) (other.ValueAt j)
+    override this.CompareAt(g, j) =
+        match this.IsNullAt g, this.IsNullAt j with
+        | true, true -> 0
+        | true, false -> -1
+        | false, true -> 1
+        | false, false -> compare values.[g] values.[j]
+    override _.TryAppend(source, j) =
+        match source with
+        | :? DoubleKeys as s ->
+            values <- grown values (count + 1)
+            values.[count] <- s.Values.[j]
+            if s.IsNullAt j then
+                nulls <- if isNull nulls then Array.zeroCreate values.Length else grown nulls values.Length
+                nulls.[count] <- true
+            elif not (isNull nulls) then nulls <- grown nulls values.Length
+            count <- count + 1
+            true
+        | _ -> false
+    override _.EmptyLike() = DoubleKeys([||], null, 0)
+
+/// Strings; a null string is Druid's null.
+[<Sealed>]
+type TextKeys(initial: string[], initialCount: int) =
+    inherit KeyColumn()
+    let mutable values = initial
+    let mutable count = initialCount
+    new(values: string[]) = TextKeys(values, values.Length)
+    member _.Values = values
+    override _.Count = count
+    override _.ValueAt g = let s = values.[g] in if isNull s then Value.Null else Value.String s
+    override _.HashAt g = KeyValue.hashOfText values.[g]
+    override _.MixHashes(hashes, n) =
+        for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + KeyValue.hashOfText values.[g]
+    override this.EqualsAt(g, other, j) =
+        match other with
+        | :? TextKeys as o -> String.Equals(values.[g], o.Values.[j])
+        | _ -> KeyValue.equal (this.ValueAt g) (other.ValueAt j)
+    override _.CompareAt(g, j) =
+        let a, b = values.[g], values.[j]
+        if isNull a then (if isNull b then 0 else -1)
+        elif isNull b then 1
+        else Ordering.compareLexicographic a b
+    override _.TryAppend(source, j) =
+        match source with
+        | :? TextKeys as s ->
+            values <- grown values (count + 1)
+            values.[count] <- s.Values.[j]
+            count <- count + 1
+            true
+        | _ -> false
+    override _.EmptyLike() = TextKeys([||], 0)
+
+/// Hashes of the first `count` groups: bucket start, then each dimension's value.
+let hashesOf (buckets: int64[]) (columns: KeyColumn[]) (count: int) : int[] =
+    let hashes = Array.init count (fun g -> buckets.[g].GetHashCode())
+    for c in columns do c.MixHashes(hashes, count)
+    hashes

@@ -1,0 +1,116 @@
+/// Group key columns agree with the key values they hold, and merging partials whose key
+/// columns differ in kind groups exactly as grouping the values themselves.
+module FunctionalDruid.Tests.Core.GroupKeysTests
+
+open System
+open Expecto
+open FunctionalDruid.Core
+open FunctionalDruid.Core.GroupKeys
+
+type private Kind =
+    | Longs
+    | Doubles
+    | Texts
+
+let private valueOfKind (rnd: Random) (kind: Kind) =
+    if rnd.Next 5 = 0 then Value.Null
+    else
+        match kind with
+        | Longs -> Value.Long(int64 (rnd.Next 7) - 3L)
+        | Doubles -> Value.Double([| -0.5; 0.0; 1.25; 3.0; 1e300 |].[rnd.Next 5])
+        | Texts -> Value.String([| ""; "a"; "b"; "é"; "ab"; "\u0001" |].[rnd.Next 6])
+
+/// A column of the kind's own type, or the general one.
+let private columnOf (general: bool) (kind: Kind) (values: Value[]) : KeyColumn =
+    let nulls = values |> Array.map (fun v -> v = Value.Null)
+    if general then ValueKeys(Array.copy values)
+    else
+        match kind with
+        | Longs -> LongKeys(values |> Array.map (function Value.Long l -> l | _ -> 0L), nulls, values.Length)
+        | Doubles -> DoubleKeys(values |> Array.map (function Value.Double d -> d | _ -> 0.0), nulls, values.Length)
+        | Texts -> TextKeys(values |> Array.map (function Value.String s -> s | _ -> null))
+
+let private kinds = [| Longs; Doubles; Texts |]
+
+let private columnsAgreeWithValues (seed: int) =
+    let rnd = Random(seed)
+    let kind = kinds.[rnd.Next 3]
+    let values = Array.init (rnd.Next(1, 12)) (fun _ -> valueOfKind rnd kind)
+    let typed = columnOf false kind values
+    let general = columnOf true kind values
+    for i in 0 .. values.Length - 1 do
+        if typed.ValueAt i <> values.[i] then failwithf "value %d: %A, not %A" i (typed.ValueAt i) values.[i]
+        if typed.HashAt i <> KeyValue.hash values.[i] then failwithf "hash of %A" values.[i]
+        for j in 0 .. values.Length - 1 do
+            let equal = KeyValue.equal values.[i] values.[j]
+            if typed.EqualsAt(i, typed, j) <> equal || typed.EqualsAt(i, general, j) <> equal || general.EqualsAt(j, typed, i) <> equal then
+                failwithf "equality of %A and %A" values.[i] values.[j]
+            if sign (typed.CompareAt(i, j)) <> sign (KeyValue.compare values.[i] values.[j]) then
+                failwithf "order of %A and %A" values.[i] values.[j]
+    // Hashes mixed column by column are the per-value hashes mixed.
+    let hashes = hashesOf (Array.zeroCreate values.Length) [| typed |] values.Length
+    hashes |> Array.forall2 (fun (v: Value) h -> h = 0L.GetHashCode() * 31 + KeyValue.hash v) values
+
+let private plan (dimensions: int) : GroupingEngine.Plan =
+    { Granularity = Time.Granularity.All
+      Dimensions = Array.init dimensions (fun d -> Query.DimensionSpec.Default(sprintf "d%d" d, sprintf "d%d" d, ColumnType.String))
+      Aggregations = [| AggregatorSpec.Count "rows" |]
+      Filter = None
+      VirtualColumns = []
+      Intervals = []
+      ZeroFill = false }
+
+/// A partial of the given groups (bucket, key values) with a row count each; every column is
+/// typed unless `general` says otherwise for it.
+let private partialOf (kindsOfDims: Kind[]) (general: bool[]) (groups: (int64 * Value[] * int)[]) : GroupingEngine.Partial =
+    let n = groups.Length
+    let buckets = groups |> Array.map (fun (b, _, _) -> b)
+    let columns = kindsOfDims |> Array.mapi (fun d kind -> columnOf general.[d] kind (groups |> Array.map (fun (_, vs, _) -> vs.[d])))
+    let count = GroupAggregators.create None (AggregatorSpec.Count "rows")
+    count.EnsureGroups n
+    let rows = [| for g in 0 .. n - 1 do let (_, _, c) = groups.[g] in for _ in 1 .. c -> g |]
+    count.AddRows(Array.zeroCreate rows.Length, rows, rows.Length)
+    { Count = n; Buckets = buckets; KeyColumns = columns; Hashes = hashesOf buckets columns n
+      Aggregators = [| count |]; CoveredBuckets = [||]; FirstTime = Int64.MaxValue }
+
+let private mergingEqualsGroupingValues (seed: int) =
+    let rnd = Random(seed)
+    let dims = rnd.Next(0, 3)
+    let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
+    let partials =
+        List.init (rnd.Next(1, 5)) (fun _ ->
+            // Groups are distinct within a partial, as a segment run makes them.
+            let groups =
+                Array.init (rnd.Next(0, 15)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
+                |> Array.distinctBy (fun (b, vs) -> b, vs)
+                |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
+            groups, Array.init dims (fun _ -> rnd.Next 3 = 0))
+    let merged = GroupingEngine.merge (plan dims) [ for groups, general in partials -> partialOf kindsOfDims general groups ]
+    let actual =
+        [ for g in 0 .. merged.Count - 1 -> (merged.Buckets.[g], merged.KeyValues g), merged.Aggregators.[0].Raw g ]
+    // Groups in order of first appearance, with the rows of every partial's equal group.
+    let expected =
+        [ for groups, _ in partials do yield! groups ]
+        |> List.groupBy (fun (b, vs, _) -> b, vs)
+        |> List.map (fun (key, members) -> key, Value.Long(members |> List.sumBy (fun (_, _, c) -> int64 c)))
+    if actual <> expected then failwithf "merged %A, expected %A" actual expected
+    true
+
+[<Tests>]
+let tests =
+    testList "core/group-keys" [
+        testProperty "typed key columns agree with their values' equality, hash and order" columnsAgreeWithValues
+        testProperty "merging partials with typed and general columns groups as the values do" mergingEqualsGroupingValues
+        test "a column of one kind turns general when a partial brings another kind" {
+            let longs = partialOf [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
+            let general =
+                let p = partialOf [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
+                p
+            let merged = GroupingEngine.merge (plan 1) [ longs; general; longs ]
+            let groups = [ for g in 0 .. merged.Count - 1 -> merged.KeyValues g, merged.Aggregators.[0].Raw g ]
+            Expect.equal groups
+                [ [| Value.Long 1L |], Value.Long 5L
+                  [| Value.Null |], Value.Long 2L
+                  [| Value.String "1" |], Value.Long 5L ] "a long 1 and a string \"1\" are different keys"
+        }
+    ]
