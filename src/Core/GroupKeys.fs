@@ -225,3 +225,50 @@ let hashesOf (buckets: int64[]) (columns: KeyColumn[]) (count: int) : int[] =
     let hashes = Array.init count (fun g -> buckets.[g].GetHashCode())
     for c in columns do c.MixHashes(hashes, count)
     hashes
+
+/// Numbers 0, 1, 2… handed to distinct longs in order of first appearance (an id per value of
+/// a number column, a group per composite key). Open addressing over two flat arrays: growing
+/// rehashes without the per-entry chains of a dictionary, and `Keys` is the first-appearance
+/// order itself.
+[<Sealed>]
+type LongIndex(expected: int) =
+    let bitsFor (n: int) = max 4 (64 - System.Numerics.BitOperations.LeadingZeroCount(uint64 (max 1 (n * 2 - 1))))
+    let mutable bits = bitsFor expected
+    // Slot: the key, and its id + 1 (0: empty).
+    let mutable slotKeys = Array.zeroCreate<int64> (1 <<< bits)
+    let mutable slotIds = Array.zeroCreate<int> (1 <<< bits)
+    let mutable keys = Array.zeroCreate<int64> (max 4 expected)
+    let mutable count = 0
+    let slotOf (key: int64) = int ((uint64 key * 0x9E3779B97F4A7C15UL) >>> (64 - bits))
+    let grow () =
+        bits <- bits + 1
+        slotKeys <- Array.zeroCreate (1 <<< bits)
+        slotIds <- Array.zeroCreate (1 <<< bits)
+        let last = slotIds.Length - 1
+        for id in 0 .. count - 1 do
+            let mutable s = slotOf keys.[id]
+            while slotIds.[s] <> 0 do s <- (s + 1) &&& last
+            slotKeys.[s] <- keys.[id]
+            slotIds.[s] <- id + 1
+    /// Distinct keys so far.
+    member _.Count = count
+    /// The distinct keys in order of first appearance (the first `Count` entries).
+    member _.Keys = keys
+    /// The id of `key`, handed out when new.
+    member _.IdOf(key: int64) : int =
+        let last = slotIds.Length - 1
+        let mutable s = slotOf key
+        let mutable result = -1
+        while result < 0 do
+            let id = slotIds.[s] - 1
+            if id < 0 then
+                if count = keys.Length then keys <- Array.append keys (Array.zeroCreate keys.Length)
+                keys.[count] <- key
+                slotKeys.[s] <- key
+                slotIds.[s] <- count + 1
+                result <- count
+                count <- count + 1
+            elif slotKeys.[s] = key then result <- id
+            else s <- (s + 1) &&& last
+        if count * 2 > slotIds.Length then grow ()
+        result

@@ -153,9 +153,8 @@ let private expectedDistinct (rows: int) = min rows 65_536
 /// Only `rows` (when given: the rows the query's filter kept) get ids; grouping reads no other.
 let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool[]) (kind: ColumnType) : DimIds =
     let n = keys.Length
-    let byKey = Dictionary<int64, int>(expectedDistinct n)
-    let idKeys = ResizeArray<int64>(expectedDistinct n)
-    let mutable nullId = -1
+    let byKey = LongIndex(expectedDistinct n)
+    let mutable anyNull = false
     let mutable lastKey = 0L
     let mutable lastId = -1
     let ids = Array.zeroCreate<int> n
@@ -163,25 +162,24 @@ let private numericIds (rows: Bitmap.RowSet option) (keys: int64[]) (nulls: bool
         if (match rows with Some set -> set.Contains r | None -> true) then
             ids.[r] <-
                 if not (isNull nulls) && nulls.[r] then
-                    if nullId < 0 then
-                        nullId <- idKeys.Count
-                        idKeys.Add 0L
-                    nullId
+                    anyNull <- true
+                    -1
                 else
                     let k = keys.[r]
                     // Sorted columns (`__time`) repeat the previous key; skip the lookup then.
                     if k = lastKey && lastId >= 0 then lastId
                     else
-                        let mutable found = false
-                        let slot = &CollectionsMarshal.GetValueRefOrAddDefault(byKey, k, &found)
-                        if not found then
-                            slot <- idKeys.Count
-                            idKeys.Add k
-                        let id = slot
+                        let id = byKey.IdOf k
                         lastKey <- k
                         lastId <- id
                         id
-    let numbers = { Keys = idKeys.ToArray(); NullId = nullId; Kind = kind }
+    // Null rows take the id after the numbers'.
+    let nullId = if anyNull then byKey.Count else -1
+    if anyNull then
+        for r in 0 .. n - 1 do
+            if ids.[r] < 0 then ids.[r] <- nullId
+    let idKeys = Array.init (byKey.Count + (if anyNull then 1 else 0)) (fun id -> if id < byKey.Count then byKey.Keys.[id] else 0L)
+    let numbers = { Keys = idKeys; NullId = nullId; Kind = kind }
     let valueOfKey (k: int64) =
         match kind with
         | ColumnType.Long -> Value.Long k
@@ -457,9 +455,18 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
             total <- total + widths.[d]
         let longKeys = total <= 62
         let dense = if longKeys && total <= 18 then Array.create (1 <<< total) -1 else null
-        let byLong = Dictionary<int64, int>(if isNull dense then expectedDistinct times.Length else 0)
+        // No more groups than kept rows, nor than combinations of ids: aggregator states are
+        // sized once rather than grown by copying.
+        let maxGroups =
+            let kept = match matching with Some rows -> rows.Count() | None -> times.Length
+            let buckets = if plan.Granularity = Time.Granularity.All then 1L else int64 kept
+            dims |> Array.fold (fun bound d -> if bound >= int64 kept then bound else bound * int64 (max 1 d.Count)) buckets
+            |> min (int64 kept) |> int
+        for a in aggs do a.EnsureGroups maxGroups
+        let byLong = LongIndex(if isNull dense then min maxGroups (1 <<< 20) else 0)
         let byArray = Dictionary<int[], int>(idArrayComparer)
-        let groupLongKeys = ResizeArray<int64>(if isNull dense then expectedDistinct times.Length else 0)
+        let denseKeys = ResizeArray<int64>()
+        let longGroupCount () = if isNull dense then byLong.Count else denseKeys.Count
         let groupArrayKeys = ResizeArray<int[]>()
         let scratchKey = Array.zeroCreate<int> (dimCount + 1)
         let rows = Array.zeroCreate<int> batchSize
@@ -468,7 +475,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         let flush () =
             if pending > 0 then
                 for a in aggs do
-                    a.EnsureGroups groupLongKeys.Count
+                    a.EnsureGroups(longGroupCount ())
                     a.EnsureGroups groupArrayKeys.Count
                     a.AddRows(rows, groups, pending)
                 pending <- 0
@@ -483,12 +490,11 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                 let g = dense.[k]
                 if g >= 0 then g
                 else
-                    let g = groupLongKeys.Count
+                    let g = denseKeys.Count
                     dense.[k] <- g
-                    groupLongKeys.Add key
+                    denseKeys.Add key
                     g
-            else
-                indexOf byLong groupLongKeys key
+            else byLong.IdOf key
         let slotOfArray () =
             match byArray.TryGetValue scratchKey with
             | true, g -> g
@@ -574,11 +580,11 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     for i in 0 .. n - 1 do processRow bi rowScratch.[i]
                     start <- stop)
         flush ()
-        let groupCount = if longKeys then groupLongKeys.Count else groupArrayKeys.Count
+        let groupCount = if longKeys then longGroupCount () else groupArrayKeys.Count
         let bucketOf (bucketIndex: int) = if bucketBits = 0 then Time.minInstant else bucketStarts.[bucketIndex]
         let buckets, idsOf =
             if longKeys then
-                let keys = groupLongKeys.ToArray()
+                let keys = if isNull dense then byLong.Keys else denseKeys.ToArray()
                 Array.init groupCount (fun g -> bucketOf (int (keys.[g] &&& ((1L <<< bucketBits) - 1L)))),
                 fun d -> Array.init groupCount (fun g -> int ((keys.[g] >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L)))
             else

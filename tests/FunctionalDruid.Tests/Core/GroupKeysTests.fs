@@ -96,9 +96,21 @@ let private mergingEqualsGroupingValues (seed: int) =
     if actual <> expected then failwithf "merged %A, expected %A" actual expected
     true
 
+let private longIndexNumbersFirstAppearances (seed: int) =
+    let rnd = Random(seed)
+    let pool = [| 0L; 1L; -1L; Int64.MinValue; Int64.MaxValue; 1L <<< 40 |]
+    let spread = [| 1; 10; 1000; 100000 |].[rnd.Next 4]
+    let keys = Array.init (rnd.Next 3000) (fun _ -> if rnd.Next 4 = 0 then pool.[rnd.Next pool.Length] else int64 (rnd.Next spread) * 7919L)
+    let index = LongIndex(rnd.Next 40)
+    let ids = keys |> Array.map index.IdOf
+    let distinct = Array.distinct keys
+    let expected = keys |> Array.map (fun k -> Array.IndexOf(distinct, k))
+    ids = expected && index.Count = distinct.Length && Array.sub index.Keys 0 index.Count = distinct
+
 [<Tests>]
 let tests =
     testList "core/group-keys" [
+        testProperty "a long index numbers keys by first appearance" longIndexNumbersFirstAppearances
         testProperty "typed key columns agree with their values' equality, hash and order" columnsAgreeWithValues
         testProperty "merging partials with typed and general columns groups as the values do" mergingEqualsGroupingValues
         test "a column of one kind turns general when a partial brings another kind" {
