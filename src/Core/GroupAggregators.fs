@@ -35,6 +35,10 @@ type GroupAgg() =
         for i in 0 .. targets.Length - 1 do this.MergeFrom(targets.[i], source, i)
     /// The intermediate value (sketch estimates unrounded); null when nothing was aggregated.
     abstract Raw: group: int -> Value
+    /// The raw values of groups `order` as stored column data, where the state is a plain
+    /// number array and some group has a value (None: build it from `Raw`).
+    abstract ColumnOf: order: int[] -> ColumnData option
+    default _.ColumnOf _ = None
 
 /// `a AND b` over the words of rows [lo, hi), into `scratch`; either side may be null.
 let private andWords (a: uint64[]) (b: uint64[]) (lo: int) (hi: int) (scratch: byref<uint64[]>) : uint64[] =
@@ -65,6 +69,7 @@ type private CountAgg() =
             let g = targets.[i]
             counts.[g] <- counts.[g] + from.[i]
     override _.Raw g = Value.Long counts.[g]
+    override _.ColumnOf order = Some(ColumnData.Longs(order |> Array.map (fun g -> counts.[g]), None))
 
 /// Typed operations a numeric state needs; the kernels work on whole arrays and ranges.
 [<AbstractClass>]
@@ -238,6 +243,15 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
         for i in 0 .. targets.Length - 1 do
             if fromSeen.[i] then this.Combine(targets.[i], from.[i])
     override _.Raw g = if seen.[g] then ops.ToValue values.[g] else Value.Null
+    override _.ColumnOf order =
+        if not (order |> Array.exists (fun g -> seen.[g])) then None
+        else
+            let nulls = if order |> Array.forall (fun g -> seen.[g]) then None else Some(order |> Array.map (fun g -> not seen.[g]))
+            match box values with
+            | :? (int64[]) as longs -> Some(ColumnData.Longs(order |> Array.map (fun g -> if seen.[g] then longs.[g] else 0L), nulls))
+            | :? (float[]) as doubles -> Some(ColumnData.Doubles(order |> Array.map (fun g -> if seen.[g] then doubles.[g] else 0.0), nulls))
+            | :? (float32[]) as floats -> Some(ColumnData.Doubles(order |> Array.map (fun g -> if seen.[g] then float floats.[g] else 0.0), nulls))
+            | _ -> None
 
 /// A filtered aggregator whose inner state is array-based: the filter becomes a row mask.
 type private FilteredAgg(inner: GroupAgg, filterWords: uint64[]) =
@@ -267,6 +281,7 @@ type private FilteredAgg(inner: GroupAgg, filterWords: uint64[]) =
     override _.MergeAll(targets, source) =
         inner.MergeAll(targets, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
     override _.Raw g = inner.Raw g
+    override _.ColumnOf order = inner.ColumnOf order
 
 /// Any other aggregator, through the ingestion accumulators. Groups must first appear in
 /// increasing order, which holds because group ids are handed out in row order.

@@ -81,6 +81,10 @@ type KeyColumn() =
     abstract TryAppend: source: KeyColumn * sourceGroup: int -> bool
     /// An empty column of the same kind.
     abstract EmptyLike: unit -> KeyColumn
+    /// The values of groups `order` as stored column data, where the kind allows it without
+    /// boxing (None: build it from `ValueAt`). Columns of only nulls are left to the caller.
+    abstract ColumnOf: order: int[] -> ColumnData option
+    default _.ColumnOf _ = None
     /// Folds the column into the first `count` hashes of groups (`h * 31 + hash`).
     abstract MixHashes: hashes: int[] * count: int -> unit
     default this.MixHashes(hashes: int[], count: int) =
@@ -149,6 +153,11 @@ type LongKeys(initial: int64[], initialNulls: bool[], initialCount: int) =
             true
         | _ -> false
     override _.EmptyLike() = LongKeys([||], null, 0)
+    override this.ColumnOf order =
+        if order |> Array.forall this.IsNullAt then None
+        else
+            let nulls = if isNull nulls then None else Some(order |> Array.map (fun g -> nulls.[g]))
+            Some(ColumnData.Longs(order |> Array.map (fun g -> if this.IsNullAt g then 0L else values.[g]), nulls))
 
 /// Doubles (floats widened), with null flags as `LongKeys`.
 [<Sealed>]
@@ -187,6 +196,11 @@ type DoubleKeys(initial: float[], initialNulls: bool[], initialCount: int) =
             true
         | _ -> false
     override _.EmptyLike() = DoubleKeys([||], null, 0)
+    override this.ColumnOf order =
+        if order |> Array.forall this.IsNullAt then None
+        else
+            let nulls = if isNull nulls then None else Some(order |> Array.map (fun g -> nulls.[g]))
+            Some(ColumnData.Doubles(order |> Array.map (fun g -> if this.IsNullAt g then 0.0 else values.[g]), nulls))
 
 /// Strings; a null string is Druid's null.
 [<Sealed>]
@@ -219,6 +233,10 @@ type TextKeys(initial: string[], initialCount: int) =
             true
         | _ -> false
     override _.EmptyLike() = TextKeys([||], 0)
+    override _.ColumnOf order =
+        let interner = QuerySlices.StringInterner()
+        let ids = order |> Array.map (fun g -> interner.Id values.[g])
+        Some(ColumnData.Strings { Dictionary = interner.Values; Ids = ids; MultiIds = None; HasBitmapIndex = true })
 
 /// Hashes of the first `count` groups: bucket start, then each dimension's value.
 let hashesOf (buckets: int64[]) (columns: KeyColumn[]) (count: int) : int[] =

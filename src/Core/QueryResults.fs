@@ -415,14 +415,27 @@ let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partia
         let order = Array.init p.Count id
         let byBucketThenDimensions (x: int) (y: int) = let c = groupCompare p x y in if c <> 0 then c else compare x y
         if ordered || g.Granularity <> Time.Granularity.All then Array.Sort(order, Comparison byBucketThenDimensions)
+        // Typed keys and plain number states become columns directly; other values are read
+        // into columns of the type they suggest, as when the JSON result is read back.
+        let built (name: string) (typed: ColumnData option) (valueAt: int -> Value) =
+            match typed with
+            | Some column -> name, column
+            | None -> name, QuerySlices.columnOfValues (order |> Array.map (fun i -> plain (valueAt i)))
         let dimensionColumns =
-            builder.Dims |> Array.mapi (fun d spec -> spec.OutputName, None, order |> Array.map (fun i -> plain (p.KeyColumns.[d].ValueAt i)))
+            builder.Dims |> Array.mapi (fun d spec ->
+                let keys = p.KeyColumns.[d]
+                built spec.OutputName (keys.ColumnOf order) keys.ValueAt)
         let aggregatorColumns =
             builder.Aggs |> Array.mapi (fun a spec ->
                 let state = p.Aggregators.[a]
-                Aggregation.name spec, None, order |> Array.map (fun i -> plain (Aggregation.finalize spec (state.Raw i))))
+                let rec finalizedAsIs (spec: AggregatorSpec) =
+                    match spec with
+                    | AggregatorSpec.Count _ | AggregatorSpec.Numeric _ -> true
+                    | AggregatorSpec.Filtered(_, _, inner) -> finalizedAsIs inner
+                    | _ -> false
+                built (Aggregation.name spec) (if finalizedAsIs spec then state.ColumnOf order else None) (fun i -> Aggregation.finalize spec (state.Raw i)))
         let columns = if p.Count = 0 then [] else List.ofArray (Array.append dimensionColumns aggregatorColumns)
-        QuerySlices.contentOfColumns columns (order |> Array.map (fun i -> timeOf p.Buckets.[i]))
+        QuerySlices.contentOfBuiltColumns columns (order |> Array.map (fun i -> timeOf p.Buckets.[i]))
     else
     let rows = finishGroups q g builder p |> Array.ofList
     // Later fields of the same name win, as when the JSON object is read back.

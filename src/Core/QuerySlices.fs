@@ -273,8 +273,14 @@ let private columnOf (declared: ColumnType option) (values: Value[]) : ColumnDat
 
 /// A segment holding columns of values already in time order (`times` ascending); string
 /// columns become dimensions, numeric ones metrics.
-let contentOfColumns (columns: (string * ColumnType option * Value[]) list) (sortedTimes: int64[]) : SegmentContent =
-    let built = columns |> List.map (fun (name, declared, values) -> name, columnOf declared values)
+/// A column of plain values in the stored form their values suggest.
+let columnOfValues (values: Value[]) : ColumnData = columnOf None values
+
+let rec contentOfColumns (columns: (string * ColumnType option * Value[]) list) (sortedTimes: int64[]) : SegmentContent =
+    contentOfBuiltColumns (columns |> List.map (fun (name, declared, values) -> name, columnOf declared values)) sortedTimes
+
+/// A segment holding columns already built, in time order (`times` ascending).
+and contentOfBuiltColumns (built: (string * ColumnData) list) (sortedTimes: int64[]) : SegmentContent =
     let isString (_, c: ColumnData) = match c with ColumnData.Strings _ -> true | _ -> false
     let interval =
         if sortedTimes.Length = 0 then Time.eternity
