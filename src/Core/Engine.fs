@@ -3,6 +3,7 @@
 /// each segment on its own (in parallel on the run's runner) and merge the partials.
 module FunctionalDruid.Core.Engine
 
+open System.Threading
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
 
@@ -12,14 +13,29 @@ type SegmentSlice = QuerySlices.SegmentSlice
 let condense = QuerySlices.condense
 
 /// The merged groups of a timeseries, topN or groupBy: one partial per segment, run by the
-/// context's runner, merged associatively.
+/// context's runner. Partials merge in segment order (so sums of doubles come out the same
+/// every time), each as soon as those before it are merged: a worker that finds the merge free
+/// takes it over, so merging overlaps the other workers' segments instead of following them.
 let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
-    let partials =
-        ctx.Runner.Map(segments.Length, fun i ->
-            ctx.Cancel.ThrowIfCancellationRequested()
-            GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
-    GroupingEngine.merge plan (List.ofArray partials)
+    let merger = GroupingEngine.Merger(plan)
+    let finished = Array.zeroCreate<GroupingEngine.Partial> segments.Length
+    let mergeGate = obj ()
+    let mutable merged = 0
+    let mergeFinished () =
+        while merged < finished.Length && not (obj.ReferenceEquals(Volatile.Read(&finished.[merged]), null)) do
+            merger.Add finished.[merged]
+            finished.[merged] <- Unchecked.defaultof<_>
+            merged <- merged + 1
+    ctx.Runner.Map(segments.Length, fun i ->
+        ctx.Cancel.ThrowIfCancellationRequested()
+        Volatile.Write(&finished.[i], GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
+        if Monitor.TryEnter mergeGate then
+            try mergeFinished ()
+            finally Monitor.Exit mergeGate)
+    |> ignore
+    lock mergeGate mergeFinished
+    merger.Result()
 
 /// A timeseries, topN or groupBy finished into Druid's result shape.
 let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =

@@ -290,3 +290,64 @@ type LongIndex(expected: int) =
             else s <- (s + 1) &&& last
         if count * 2 > slotIds.Length then grow ()
         result
+
+/// `LongIndex` over keys of `width` longs (a composite group key holding raw numbers), stored
+/// flat in first-appearance order: key i is `Keys.[i * width .. i * width + width - 1]`.
+[<Sealed>]
+type LongTupleIndex(width: int, expected: int) =
+    let bitsFor (n: int) = max 4 (64 - System.Numerics.BitOperations.LeadingZeroCount(uint64 (max 1 (n * 2 - 1))))
+    let mutable bits = bitsFor expected
+    // Slot: id + 1 (0: empty) and the key's hash, compared before the key itself.
+    let mutable slotIds = Array.zeroCreate<int> (1 <<< bits)
+    let mutable slotHashes = Array.zeroCreate<uint64> (1 <<< bits)
+    let mutable keys = Array.zeroCreate<int64> (width * max 4 expected)
+    let mutable count = 0
+    let hashOf (key: int64[]) =
+        let mutable h = 0x2545F4914F6CDD1DUL
+        for k in key do h <- (h ^^^ uint64 k) * 0x9E3779B97F4A7C15UL
+        h ^^^ (h >>> 29)
+    let slotOf (hash: uint64) = int (hash >>> (64 - bits))
+    let grow () =
+        bits <- bits + 1
+        slotIds <- Array.zeroCreate (1 <<< bits)
+        slotHashes <- Array.zeroCreate (1 <<< bits)
+        let last = slotIds.Length - 1
+        let key = Array.zeroCreate<int64> width
+        for id in 0 .. count - 1 do
+            Array.blit keys (id * width) key 0 width
+            let hash = hashOf key
+            let mutable s = slotOf hash
+            while slotIds.[s] <> 0 do s <- (s + 1) &&& last
+            slotIds.[s] <- id + 1
+            slotHashes.[s] <- hash
+    let sameKey (id: int) (key: int64[]) =
+        let mutable same = true
+        let mutable i = 0
+        let start = id * width
+        while same && i < width do
+            same <- keys.[start + i] = key.[i]
+            i <- i + 1
+        same
+    member _.Count = count
+    member _.Width = width
+    /// The distinct keys in order of first appearance, flat (the first `Count * Width` entries).
+    member _.Keys = keys
+    /// The id of `key` (its first `Width` longs), handed out when new.
+    member _.IdOf(key: int64[]) : int =
+        let hash = hashOf key
+        let last = slotIds.Length - 1
+        let mutable s = slotOf hash
+        let mutable result = -1
+        while result < 0 do
+            let id = slotIds.[s] - 1
+            if id < 0 then
+                if (count + 1) * width > keys.Length then keys <- Array.append keys (Array.zeroCreate keys.Length)
+                Array.blit key 0 keys (count * width) width
+                slotIds.[s] <- count + 1
+                slotHashes.[s] <- hash
+                result <- count
+                count <- count + 1
+            elif slotHashes.[s] = hash && sameKey id key then result <- id
+            else s <- (s + 1) &&& last
+        if count * 2 > slotIds.Length then grow ()
+        result

@@ -177,6 +177,7 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
 /// The `k` smallest rows under a total order, sorted: one pass with a sorted buffer, so a
 /// LIMIT over many groups costs a scan rather than a sort of them all.
 let private smallestSorted (compare: 'r -> 'r -> int) (k: int) (rows: 'r[]) : 'r[] =
+    if k <= 0 then [||] else
     let buffer = Array.zeroCreate<'r> k
     let mutable count = 0
     for r in rows do

@@ -19,7 +19,10 @@ public sealed class QueryFailure(string error, string message, string errorClass
 /// <summary>A finished query: its JSON text and its id.</summary>
 public sealed record QueryAnswer(string Body, string QueryId);
 
-/// <summary>Runs per-segment work on all cores.</summary>
+/// <summary>
+/// Runs per-segment work on all cores, taking items in index order (each worker takes the next
+/// one) so that results finishing in order can be consumed while later items still run.
+/// </summary>
 sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
 {
     public static readonly ParallelSegmentRunner Instance = new();
@@ -28,7 +31,16 @@ sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
     {
         var results = new T[count];
         if (count == 1) results[0] = work.Invoke(0);
-        else if (count > 1) Parallel.For(0, count, i => results[i] = work.Invoke(i));
+        else if (count > 1)
+        {
+            var next = -1;
+            Parallel.For(0, Math.Min(count, Environment.ProcessorCount), (_, loop) =>
+            {
+                // A failed item (its exception is rethrown by Parallel.For) stops the others.
+                int i;
+                while (!loop.ShouldExitCurrentIteration && (i = Interlocked.Increment(ref next)) < count) results[i] = work.Invoke(i);
+            });
+        }
         return results;
     }
 }

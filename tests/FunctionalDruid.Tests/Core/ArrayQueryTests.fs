@@ -95,6 +95,6 @@ let arrayQueryTests =
                 Array.append (longs |> List.map Value.Long |> Array.ofList)
                              (texts |> List.map (fun s -> if isNull s then Value.Null else Value.String s) |> Array.ofList)
                 |> Array.append (Array.create (abs nulls % 3) Value.Null)
-            let key = GroupingEngine.ArrayKey.encode elements
-            GroupingEngine.ArrayKey.isKey key && GroupingEngine.ArrayKey.decode key = Value.Array elements)
+            let key = GroupDimensions.ArrayKey.encode elements
+            GroupDimensions.ArrayKey.isKey key && GroupDimensions.ArrayKey.decode key = Value.Array elements)
     ]

@@ -1,0 +1,80 @@
+/// Grouping on number columns by their raw values (no ids) gives the groups of a plain
+/// grouping of the rows, with nulls, filters, time buckets and string dimensions beside them.
+module FunctionalDruid.Tests.Core.RawNumberKeysTests
+
+open System
+open System.Text.Json
+open Expecto
+open FunctionalDruid.Core
+open FunctionalDruid.Tests.Core.EngineTestData
+
+let private dayStart = iso "2020-01-01"
+let private hour = 3_600_000L
+
+let private genSegments (rnd: Random) =
+    [ for s in 0 .. rnd.Next 3 ->
+        let interval: Time.Interval = { Start = dayStart + int64 s * 4L * hour; End = dayStart + int64 (s + 1) * 4L * hour }
+        let rows =
+            [ for _ in 1 .. rnd.Next 40 ->
+                { Time = interval.Start + int64 (rnd.Next 4) * hour + int64 (rnd.Next 1000)
+                  D = [| "a"; "b"; null |].[rnd.Next 3]
+                  Tags = [||]
+                  L = (if rnd.Next 4 = 0 then None else Some([| -3L; 0L; 7L; Int64.MaxValue; Int64.MinValue |].[rnd.Next 5]))
+                  X = (if rnd.Next 4 = 0 then None else Some([| -0.5; 0.0; 2.25; 1e300 |].[rnd.Next 4])) } ]
+            |> List.sortBy (fun r -> r.Time)
+        interval, rows ]
+
+/// Events of a groupBy result as comparable text, in result order.
+let private eventsOf (json: string) =
+    use doc = JsonDocument.Parse json
+    [ for row in doc.RootElement.EnumerateArray() ->
+        row.GetProperty("timestamp").GetString() + " " + row.GetProperty("event").GetRawText() ]
+
+let private rawKeysGroupAsRows (seed: int) =
+    let rnd = Random(seed)
+    let segments = genSegments rnd
+    let dims = [| "d"; "l"; "x" |] |> Array.filter (fun _ -> rnd.Next 3 > 0)
+    let dims = if dims.Length = 0 then [| "l" |] else dims
+    let hourly = rnd.Next 2 = 0
+    let filterOnD = rnd.Next 3 = 0
+    let dimensionJson (d: string) =
+        match d with
+        | "l" -> """{"type":"default","dimension":"l","outputName":"l","outputType":"LONG"}"""
+        | "x" -> """{"type":"default","dimension":"x","outputName":"x","outputType":"DOUBLE"}"""
+        | other -> sprintf "\"%s\"" other
+    let query =
+        sprintf """{"queryType":"groupBy","dataSource":"t","intervals":"2020-01-01/2020-01-02","granularity":"%s","dimensions":[%s],%s
+                   "aggregations":[{"type":"count","name":"n"},{"type":"longSum","name":"ls","fieldName":"l"}]}"""
+            (if hourly then "hour" else "all") (String.Join(",", dims |> Array.map dimensionJson))
+            (if filterOnD then """"filter":{"type":"selector","dimension":"d","value":"a"},""" else "")
+    let actual = eventsOf (runQuery query [ for interval, rows in segments -> rawSegment interval rows ])
+    // The oracle: rows grouped by bucket and key values, ordered by bucket then keys (nulls
+    // first, numbers numerically, strings by their text).
+    let keyOf (r: RawRow) =
+        dims |> Array.map (fun d ->
+            match d with
+            | "d" -> (if isNull r.D then Value.Null else Value.String r.D)
+            | "l" -> (match r.L with Some l -> Value.Long l | None -> Value.Null)
+            | _ -> (match r.X with Some x -> Value.Double x | None -> Value.Null))
+    let bucketOf (t: int64) = if hourly then t - (t - dayStart) % hour else dayStart
+    let compareKeys (a: Value[]) (b: Value[]) =
+        Array.fold2 (fun c x y -> if c <> 0 then c else GroupKeys.KeyValue.compare x y) 0 a b
+    let expected =
+        [ for _, rows in segments do yield! rows ]
+        |> List.filter (fun r -> not filterOnD || r.D = "a")
+        |> List.groupBy (fun r -> bucketOf r.Time, keyOf r)
+        |> List.sortWith (fun ((b1, k1), _) ((b2, k2), _) -> let c = compare b1 b2 in if c <> 0 then c else compareKeys k1 k2)
+        |> List.map (fun ((bucket, key), rows) ->
+            let fields =
+                [ for i in 0 .. dims.Length - 1 -> dims.[i], QuerySlices.toOut key.[i] ]
+                @ [ "n", Json.Out.Long(int64 rows.Length)
+                    "ls", (match rows |> List.choose (fun r -> r.L) with [] -> Json.Out.Null | ls -> Json.Out.Long(List.fold (+) 0L ls)) ]
+            Time.formatIso bucket + " " + Json.Out.toText false (Json.Out.Object fields))
+    if actual <> expected then failwithf "query %s\nactual   %A\nexpected %A" query actual expected
+    true
+
+[<Tests>]
+let tests =
+    testList "core/raw-number-keys" [
+        testProperty "grouping on raw numbers equals grouping the rows" rawKeysGroupAsRows
+    ]
