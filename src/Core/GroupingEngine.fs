@@ -148,7 +148,11 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let rawDims = [| for d in 0 .. dimCount - 1 do if raw.[d].IsSome then yield d |]
     let idDims = [| for d in 0 .. dimCount - 1 do if ids.[d].IsSome then yield d |]
     let width = 1 + rawDims.Length
-    let table = LongTupleIndex(width, 1024)
+    // Sized for the rows kept, up to a bound (few-valued numbers should not pay for a table
+    // per row); aggregator states likewise.
+    let expected = min 65_536 (if isNull mask then times.Length else Kernels.countMasked mask 0 times.Length)
+    let table = LongTupleIndex(width, max 16 expected)
+    for a in aggs do a.EnsureGroups expected
     let key = Array.zeroCreate<int64> width
     let rows = Array.zeroCreate<int> batchSize
     let groups = Array.zeroCreate<int> batchSize
