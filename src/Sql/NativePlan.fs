@@ -2,7 +2,8 @@
 /// bounds become intervals, WHERE a filter, no grouping or only a time floor a timeseries,
 /// one dimension ordered by a metric with a limit a topN, other grouping a groupBy, and no
 /// aggregation a scan. Expressions become virtual columns, expression filters and
-/// post-aggregators. Shapes outside this return None and run through the in-memory operators.
+/// post-aggregators; GROUP BY keys that are functions of other keys are post-aggregators too
+/// (see DependentKeys). Shapes outside this return None and run through the in-memory operators.
 module FunctionalDruid.Sql.NativePlan
 
 open System
@@ -247,94 +248,6 @@ let private distinctKeyPresent (scope: Scope) (x: Ast.Expr) (key: string) : Filt
         Filter.Expression(ExprText.toText notNull, notNull)
     | _ -> Filter.Not(Filter.Null key)
 
-/// The kind of value our expression engine yields for an expression, where it can be told
-/// from the expression alone.
-type private ValueKind =
-    | LongValue
-    | DoubleValue
-    | StringValue
-    /// Always null: fits any kind.
-    | NullValue
-
-/// The value kind of an expression built only from the columns `columnKind` knows, literals,
-/// arithmetic, comparisons, CASE, casts and a few string functions (all deterministic); None
-/// for anything else.
-let rec private valueKindOf (columnKind: string -> ValueKind option) (d: DExpr) : ValueKind option =
-    let kindOf = valueKindOf columnKind
-    let unify (kinds: ValueKind option list) =
-        kinds |> List.fold (fun acc k ->
-            match acc, k with
-            | Some NullValue, k | k, Some NullValue -> k
-            | Some a, Some b when a = b -> Some a
-            | _ -> None) (Some NullValue)
-    let isNumber k = match k with Some(LongValue | DoubleValue | NullValue) -> true | _ -> false
-    match d with
-    | DExpr.Literal Value.Null -> Some NullValue
-    | DExpr.Literal(Value.Long _) -> Some LongValue
-    | DExpr.Literal(Value.Double _) -> Some DoubleValue
-    | DExpr.Literal(Value.String s) when not (isNull s) -> Some StringValue
-    | DExpr.Identifier key -> columnKind key
-    | DExpr.Unary(ExprSyntax.UnaryOp.Negate, x) -> (match kindOf x with Some(LongValue | DoubleValue | NullValue) as k -> k | _ -> None)
-    | DExpr.Unary(ExprSyntax.UnaryOp.Not, x) -> kindOf x |> Option.map (fun _ -> LongValue)
-    | DExpr.Binary((ExprSyntax.BinaryOp.Add | ExprSyntax.BinaryOp.Subtract | ExprSyntax.BinaryOp.Multiply | ExprSyntax.BinaryOp.Divide | ExprSyntax.BinaryOp.Modulo), l, r) ->
-        let l, r = kindOf l, kindOf r
-        if not (isNumber l && isNumber r) then None
-        elif l = Some DoubleValue || r = Some DoubleValue then Some DoubleValue
-        else unify [ l; r ]
-    | DExpr.Binary(ExprSyntax.BinaryOp.Power, _, _) -> None
-    // Comparisons and logic yield 1, 0 or null whatever they compare.
-    | DExpr.Binary(_, l, r) -> if (kindOf l).IsSome && (kindOf r).IsSome then Some LongValue else None
-    | DExpr.Call("case_searched", args) ->
-        let conditions, results = args |> List.indexed |> List.partition (fun (i, _) -> i % 2 = 0 && i < args.Length - 1)
-        if conditions |> List.exists (fun (_, c) -> (kindOf c).IsNone) then None
-        else unify (results |> List.map (snd >> kindOf))
-    | DExpr.Call("case_simple", operand :: rest) ->
-        let tests, results = rest |> List.indexed |> List.partition (fun (i, _) -> i % 2 = 0 && i < rest.Length - 1)
-        if (kindOf operand).IsNone || tests |> List.exists (fun (_, c) -> (kindOf c).IsNone) then None
-        else unify (results |> List.map (snd >> kindOf))
-    | DExpr.Call("cast", [ x; DExpr.Literal(Value.String target) ]) when (kindOf x).IsSome ->
-        match target with
-        | "LONG" -> Some LongValue
-        | "DOUBLE" -> Some DoubleValue
-        | "STRING" -> Some StringValue
-        | _ -> None
-    | DExpr.Call("concat", args) when args |> List.forall (fun a -> (kindOf a).IsSome) -> Some StringValue
-    | DExpr.Call(("upper" | "lower"), [ x ]) when (match kindOf x with Some(StringValue | NullValue) -> true | _ -> false) -> Some StringValue
-    | _ -> None
-
-/// The GROUP BY keys to group on: a key that is a function of other keys adds no groups, so
-/// grouping by (k, f(k)) groups by k, and f(k) is computed per result row by a post-aggregator
-/// (grouping on it would build wide composite keys for nothing). Only clear cases are dropped:
-/// f is a deterministic expression (no aggregates) whose value kind is the kind its dimension
-/// would have had, reading only keys that are plain LONG or DOUBLE columns (one value per row:
-/// a multi-value string would expand into several groups, and whether a string column is one
-/// is not known here).
-let private keysToGroupOn (scope: Scope) (groupExprs: Ast.Expr list) : Ast.Expr list =
-    let keyColumnKinds =
-        groupExprs |> List.choose (fun e ->
-            match e with
-            | Expr.Column(q, n) ->
-                match (try Some(resolve scope q n) with _ -> None) with
-                | Some f when f.Type = SqlType.Bigint -> Some(f.Key, LongValue)
-                | Some f when f.Type = SqlType.Double -> Some(f.Key, DoubleValue)
-                | _ -> None
-            | _ -> None)
-        |> Map.ofList
-    let isFunctionOfKeys (e: Ast.Expr) =
-        match e with
-        | Expr.Column _ -> false
-        | _ when keyColumnKinds.IsEmpty || hasAggregate e || hasWindow e -> false
-        | _ ->
-            match (try Some(translate scope e) with _ -> None) with
-            | Some(d, t) when not t.IsTime ->
-                let reads = Expr.requiredColumns d
-                not reads.IsEmpty && reads |> List.forall keyColumnKinds.ContainsKey
-                && (match valueKindOf keyColumnKinds.TryFind d, druidTypeOf t with
-                    | Some LongValue, ColumnType.Long | Some DoubleValue, ColumnType.Double | Some StringValue, ColumnType.String -> true
-                    | _ -> false)
-            | _ -> false
-    groupExprs |> List.filter (isFunctionOfKeys >> not)
-
 let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
     try
         match q with
@@ -402,7 +315,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         | _ -> notNative "grouping sets")
                     |> List.distinct
                 // Keys that are functions of other keys read those keys' dimensions instead.
-                let groupExprs = keysToGroupOn scope writtenGroupExprs
+                let groupExprs = DependentKeys.keysToGroupOn scope writtenGroupExprs
                 let droppedDependentKeys = groupExprs.Length < writtenGroupExprs.Length
                 let timeFloors = groupExprs |> List.map (timeFloorOf scope)
                 let aggCalls = (List.map fst items @ Option.toList having @ (q.OrderBy |> List.map (fun o -> aliasExpansion o.Expr))) |> List.collect Relational.collectAggregates |> List.distinct
