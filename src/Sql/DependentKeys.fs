@@ -1,5 +1,6 @@
 /// GROUP BY keys that are functions of other GROUP BY keys (ClickBench Q36 groups by ClientIP,
-/// ClientIP - 1, ClientIP - 2, ClientIP - 3): they add no groups, so the native plan groups on
+/// ClientIP - 1, ClientIP - 2, ClientIP - 3) or constants (Q35: GROUP BY 1, URL): they add no
+/// groups, so the native plan groups on
 /// the other keys only and computes them per result row as post-aggregators over the kept
 /// dimensions, instead of building wide composite keys for nothing.
 module FunctionalDruid.Sql.DependentKeys
@@ -67,9 +68,11 @@ let rec private valueKindOf (columnKind: string -> ValueKind option) (d: DExpr) 
 /// grouping by (k, f(k)) groups by k, and f(k) is computed per result row by a post-aggregator
 /// (grouping on it would build wide composite keys for nothing). Only clear cases are dropped:
 /// f is a deterministic expression (no aggregates) whose value kind is the kind its dimension
-/// would have had, reading only keys that are plain LONG or DOUBLE columns (one value per row:
-/// a multi-value string would expand into several groups, and whether a string column is one
-/// is not known here).
+/// would have had (a post-aggregator's value is not cast as a dimension's is), reading only
+/// keys that are plain LONG or DOUBLE columns (one value per row: a multi-value string would
+/// expand into several groups, and whether a string column is one is not known here), or
+/// nothing (a constant, as in ClickBench Q35's GROUP BY 1, URL). At least one key is kept: a
+/// grouping on constants alone yields no row over no input, GROUP BY () one.
 let keysToGroupOn (scope: Scope) (groupExprs: Ast.Expr list) : Ast.Expr list =
     let keyColumnKinds =
         groupExprs |> List.choose (fun e ->
@@ -84,14 +87,16 @@ let keysToGroupOn (scope: Scope) (groupExprs: Ast.Expr list) : Ast.Expr list =
     let isFunctionOfKeys (e: Ast.Expr) =
         match e with
         | Expr.Column _ -> false
-        | _ when keyColumnKinds.IsEmpty || hasAggregate e || hasWindow e -> false
+        | _ when hasAggregate e || hasWindow e -> false
         | _ ->
             match (try Some(translate scope e) with _ -> None) with
             | Some(d, t) ->
                 let reads = Expr.requiredColumns d
-                not reads.IsEmpty && reads |> List.forall keyColumnKinds.ContainsKey
+                reads |> List.forall keyColumnKinds.ContainsKey
                 && (match valueKindOf keyColumnKinds.TryFind d, t with
                     | Some LongValue, (SqlType.Bigint | SqlType.Boolean) | Some DoubleValue, SqlType.Double | Some StringValue, SqlType.Varchar -> true
                     | _ -> false)
             | _ -> false
-    groupExprs |> List.filter (isFunctionOfKeys >> not)
+    match groupExprs |> List.filter (isFunctionOfKeys >> not) with
+    | [] -> groupExprs
+    | independent -> independent

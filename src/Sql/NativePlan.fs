@@ -421,7 +421,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                 | [], _ when having.IsNone && not anyOrder ->
                     let kind = QueryKind.Timeseries { Granularity = granularityAll; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = false; SkipEmptyBuckets = false; GrandTotal = false; Limit = None }
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = true; Offset = offset; CountFields = countFields }
-                | [ _ ], [ Some g ] when exactDistinct.IsNone && having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
+                | [ _ ], [ Some g ] when exactDistinct.IsNone && not droppedDependentKeys && having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
                     let descending = match orderFields with [ (_, _, d) ] -> d | _ -> false
                     let kind = QueryKind.Timeseries { Granularity = g; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = descending; SkipEmptyBuckets = true; GrandTotal = false; Limit = limit |> Option.map (fun l -> l + offset) }
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset; CountFields = countFields }
@@ -432,7 +432,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         | None -> sourceDimensions ()
                     let topN =
                         match dimensions, orderFields with
-                        // Dropped dependent keys keep the groupBy: its ties order by the keys, as before.
+                        // With dependent keys dropped it stays a groupBy, whose ties order by the keys, as before.
                         | [ dim ], [ (k, t, desc) ] when having.IsNone && offset = 0 && limit.IsSome && k <> "d0" && t.IsNumeric && timeFloors.Head.IsNone && not droppedDependentKeys ->
                             let metric = if desc then TopNMetric.Numeric k else TopNMetric.Inverted(TopNMetric.Numeric k)
                             Some(QueryKind.TopN { Granularity = granularityAll; Dimension = dim; Metric = metric; Threshold = limit.Value; Aggregations = aggregations; PostAggregations = List.ofSeq posts })

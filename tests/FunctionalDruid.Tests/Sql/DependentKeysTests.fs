@@ -153,6 +153,21 @@ let dependentKeysTests =
             | other -> failtestf "data source %A" other
             expectRows exact [ [ N; N; L 1L; L 5L ]; [ L -2L; L -1L; L 1L; L 6L ]; [ L 0L; L 1L; L 0L; L 7L ]; [ L 5L; L 6L; L 2L; L 3L ]; [ L 7L; L 8L; L 1L; L 7L ] ]
         }
+        test "ClickBench Q35 shape: constant keys beside a string or multi-value key; constants alone stay keys" {
+            let q35 = "SELECT 1, s, COUNT(*) AS c FROM t GROUP BY 1, s ORDER BY c DESC, s"
+            let plan = planOf q35
+            Expect.equal (groupingOf plan) [ "s", "d0" ] "one dimension"
+            Expect.equal (postAggregatorsOf plan) [ "p0", "1" ] "the constant"
+            expectRows q35 [ [ L 1L; S "a"; L 3L ]; [ L 1L; N; L 2L ]; [ L 1L; S "b"; L 2L ]; [ L 1L; S "c"; L 2L ] ]
+            let multiValue = "SELECT 'x' AS c, tags, COUNT(*) FROM t GROUP BY 1, 2 ORDER BY tags"
+            Expect.equal (groupingOf (planOf multiValue)) [ "tags", "d0" ] "one multi-value dimension"
+            Expect.equal (rowsOf native multiValue) [ [ S "x"; N; L 3L ]; [ S "x"; S "p"; L 3L ]; [ S "x"; S "q"; L 3L ]; [ S "x"; S "r"; L 2L ] ] "native"
+            // Grouping on a constant alone: no row over no input (GROUP BY () would give one).
+            let constantOnly = "SELECT 1, COUNT(*) FROM t WHERE k = 99 GROUP BY 1"
+            Expect.equal (groupingOf (planOf constantOnly)).Length 1 "the constant stays a key"
+            expectRows constantOnly []
+            expectRows "SELECT 1, COUNT(*) FROM t GROUP BY 1" [ [ L 1L; L 9L ] ]
+        }
         test "keys that must stay dimensions: an ungrouped column, a string or multi-value key, a mixed-type CASE" {
             let expectKept (sql: string) (dimensions: int) (expected: Value list list) =
                 Expect.equal (groupingOf (planOf sql)).Length dimensions ("dimensions: " + sql)
