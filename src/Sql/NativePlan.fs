@@ -2,7 +2,8 @@
 /// bounds become intervals, WHERE a filter, no grouping or only a time floor a timeseries,
 /// one dimension ordered by a metric with a limit a topN, other grouping a groupBy, and no
 /// aggregation a scan. Expressions become virtual columns, expression filters and
-/// post-aggregators. Shapes outside this return None and run through the in-memory operators.
+/// post-aggregators; GROUP BY keys that are functions of other keys are post-aggregators too
+/// (see DependentKeys). Shapes outside this return None and run through the in-memory operators.
 module FunctionalDruid.Sql.NativePlan
 
 open System
@@ -306,13 +307,16 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                 Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = false; Offset = 0; CountFields = Set.empty }
             else
                 let groupElements = defaultArg s.GroupBy []
-                let groupExprs =
+                let writtenGroupExprs =
                     groupElements |> List.collect (function
                         | GroupEmpty -> []
                         | GroupExpr(Expr.Literal(Literal.Number n)) when n |> Seq.forall Char.IsDigit -> [ fst items.[int n - 1] ]
                         | GroupExpr e -> [ aliasExpansion e ]
                         | _ -> notNative "grouping sets")
                     |> List.distinct
+                // Keys that are functions of other keys read those keys' dimensions instead.
+                let groupExprs = DependentKeys.keysToGroupOn scope writtenGroupExprs
+                let droppedDependentKeys = groupExprs.Length < writtenGroupExprs.Length
                 let timeFloors = groupExprs |> List.map (timeFloorOf scope)
                 let aggCalls = (List.map fst items @ Option.toList having @ (q.OrderBy |> List.map (fun o -> aliasExpansion o.Expr))) |> List.collect Relational.collectAggregates |> List.distinct
                 // Exact COUNT(DISTINCT x) (useApproximateCountDistinct=false), planned as Calcite's
@@ -371,9 +375,14 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                     match d with
                     | DExpr.Identifier k -> k, t
                     | _ ->
-                        let name = sprintf "p%d" (posts.Count - aggPosts.Length)
-                        posts.Add(PostAggregator.Expression(name, d))
-                        name, t
+                        // An expression both selected and ordered on (a dependent key's often is) is computed once.
+                        let same = posts |> Seq.skip aggPosts.Length |> Seq.tryPick (function PostAggregator.Expression(name, x) when x = d -> Some name | _ -> None)
+                        match same with
+                        | Some name -> name, t
+                        | None ->
+                            let name = sprintf "p%d" (posts.Count - aggPosts.Length)
+                            posts.Add(PostAggregator.Expression(name, d))
+                            name, t
                 let outputs = items |> List.mapi (fun i (e, _) -> let k, t = fieldOf e in names.[i], t, k)
                 let orderFields =
                     q.OrderBy |> List.map (fun o ->
@@ -412,7 +421,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                 | [], _ when having.IsNone && not anyOrder ->
                     let kind = QueryKind.Timeseries { Granularity = granularityAll; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = false; SkipEmptyBuckets = false; GrandTotal = false; Limit = None }
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = true; Offset = offset; CountFields = countFields }
-                | [ _ ], [ Some g ] when exactDistinct.IsNone && having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
+                | [ _ ], [ Some g ] when exactDistinct.IsNone && not droppedDependentKeys && having.IsNone && (orderFields |> List.forall (fun (k, _, _) -> k = "d0")) && g <> Time.Granularity.NoTruncation ->
                     let descending = match orderFields with [ (_, _, d) ] -> d | _ -> false
                     let kind = QueryKind.Timeseries { Granularity = g; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Descending = descending; SkipEmptyBuckets = true; GrandTotal = false; Limit = limit |> Option.map (fun l -> l + offset) }
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = Some "d0"; AlwaysOneRow = false; Offset = offset; CountFields = countFields }
@@ -423,7 +432,8 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                         | None -> sourceDimensions ()
                     let topN =
                         match dimensions, orderFields with
-                        | [ dim ], [ (k, t, desc) ] when having.IsNone && offset = 0 && limit.IsSome && k <> "d0" && t.IsNumeric && timeFloors.Head.IsNone ->
+                        // With dependent keys dropped it stays a groupBy, whose ties order by the keys, as before.
+                        | [ dim ], [ (k, t, desc) ] when having.IsNone && offset = 0 && limit.IsSome && k <> "d0" && t.IsNumeric && timeFloors.Head.IsNone && not droppedDependentKeys ->
                             let metric = if desc then TopNMetric.Numeric k else TopNMetric.Inverted(TopNMetric.Numeric k)
                             Some(QueryKind.TopN { Granularity = granularityAll; Dimension = dim; Metric = metric; Threshold = limit.Value; Aggregations = aggregations; PostAggregations = List.ofSeq posts })
                         | _ -> None
