@@ -230,7 +230,7 @@ type private CaseArb =
             let! derived = Gen.elements derivedKeys
             let! byDerived = Gen.elements [ true; false ]
             let! descending = Gen.elements [ true; false ]
-            let! limit = Gen.optionOf (Gen.choose (1, 6))
+            let! limit = Gen.optionOf (Gen.choose (0, 6))
             return { Rows = rows; Derived = derived; ByDerived = byDerived; Descending = descending; Limit = limit }
         }
         |> Arb.fromGen
