@@ -16,6 +16,10 @@ type Context =
     { Catalog: ICatalog
       /// Reads the given columns of a datasource's rows inside the intervals, in column order.
       ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[] list
+      /// Reads one column of a datasource as its distinct values (in the order of their first
+      /// row) with the number of rows of each; None when that column cannot be read so. None
+      /// (no such reader) aggregates every statement row by row.
+      ReadCounted: (string -> Time.Interval list -> string * ColumnType -> Filter.Filter option -> (Value[] * int64[]) option) option
       Params: (Value * SqlType)[]
       Zone: NodaTime.DateTimeZone
       Now: int64
@@ -72,6 +76,64 @@ type private InMemoryGroup =
         if not (isNull g.Members) then g.Members.Add row
         for a in g.Accumulators do
             if not (isNull a) then a.Add row
+    /// A row standing for `weight` rows; members keep it once (only aggregates that ignore
+    /// repetitions read members on that path).
+    member g.AddWeighted(row: Value[], weight: int64) =
+        if not (isNull g.Members) then g.Members.Add row
+        for a in g.Accumulators do
+            if not (isNull a) then a.AddWeighted(row, weight)
+
+/// Aggregates whose result over rows given with counts is the row-by-row result (or whose
+/// accumulator says otherwise by raising NotWeightable): counts, extremes, sums and averages
+/// of longs, and those that ignore repeated and later rows.
+let private weightableAggregate (call: Ast.Expr) : bool =
+    match call with
+    | Expr.Call(name, distinct, args, _, None) ->
+        match name, args with
+        | "COUNT", ([] | [ _ ]) -> true
+        | ("MIN" | "MAX"), [ _ ] -> true
+        | ("SUM" | "AVG"), [ _ ] -> not distinct
+        | ("ANY_VALUE" | "BIT_AND" | "BIT_OR" | "BOOL_AND" | "BOOL_OR" | "EVERY" | "GROUPING"), _ -> true
+        | _ -> false
+    | _ -> false
+
+let rec private mentionsSubquery (e: Ast.Expr) : bool =
+    match e with
+    | Expr.ScalarQuery _ | Expr.Exists _ | Expr.InQuery _ -> true
+    | e -> children e |> List.exists mentionsSubquery
+
+/// Whether a SELECT may aggregate its table's rows given as distinct values with counts: it
+/// reads one Druid table and only aggregates (no window functions, no subqueries), all of
+/// them weightable. Whether the table read is one column is known once the columns are.
+let private countedCandidate (ctx: Context) (s: Select) (orderBy: OrderItem list) : bool =
+    let expressions =
+        (s.Items |> List.choose (function Item(e, _) -> Some e | AllColumns _ -> None))
+        @ Option.toList s.Where @ Option.toList s.Having @ (orderBy |> List.map (fun o -> o.Expr))
+        @ (match s.GroupBy with
+           | Some gs ->
+               gs |> List.collect (function
+                   | GroupEmpty -> []
+                   | GroupExpr e -> [ e ]
+                   | GroupingSets sets -> List.concat sets
+                   | Rollup xs | Cube xs -> xs)
+           | None -> [])
+    ctx.ReadCounted.IsSome
+    && (match s.From with
+        | Some(Table((None | Some "druid"), name, alias) as t) -> not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias))
+        | _ -> false)
+    && s.Items |> List.forall (function Item _ -> true | AllColumns _ -> false)
+    && (s.GroupBy.IsSome || expressions |> List.exists hasAggregate)
+    && not (expressions |> List.exists (fun e -> hasWindow e || mentionsSubquery e))
+    && expressions |> List.collect collectAggregates |> List.forall weightableAggregate
+
+type private TableRead =
+    { Name: string
+      Qualifier: string option
+      Columns: (string * ColumnType) list
+      SqlColumns: (string * SqlType) list
+      Intervals: Time.Interval list
+      Filter: Filter.Filter option
+      Residual: Ast.Expr option }
 
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
@@ -140,6 +202,15 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation = 
 /// Reads a FROM clause; for a single Druid table, the WHERE conjuncts that become native
 /// filters run in the table read and only the rest (returned) remains to evaluate.
 and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation * Ast.Expr option =
+    match tableRead ctx where t with
+    | Some read ->
+        let rows = if read.Intervals.IsEmpty then [] else ctx.ReadTable read.Name read.Intervals read.Columns read.Filter
+        relationOf read.Qualifier read.SqlColumns rows, read.Residual
+    | None -> evalFromOther ctx t, where
+
+/// A Druid table's read: its columns the statement needs, and the WHERE as intervals, a
+/// pushed native filter and the residual conjuncts to evaluate in memory. None for other FROMs.
+and private tableRead (ctx: Context) (where: Ast.Expr option) (t: TableRef) : TableRead option =
     match t with
     | Table((None | Some "druid"), name, alias) when not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias)) ->
         let qualifier = Some(defaultArg alias name)
@@ -162,9 +233,8 @@ and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relati
             match split |> List.filter (snd >> Option.isNone) |> List.map fst with
             | [] -> None
             | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
-        let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns filter
-        relationOf qualifier sqlColumns rows, residual
-    | _ -> evalFromOther ctx t, where
+        Some { Name = name; Qualifier = qualifier; Columns = columns; SqlColumns = sqlColumns; Intervals = intervals; Filter = filter; Residual = residual }
+    | _ -> None
 
 and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
     match t with
@@ -296,22 +366,48 @@ and private equiJoinKeys (ctx: Context) (left: Relation) (right: Relation) (cond
               | None -> ()
           | _ -> () ]
 
+/// A SELECT. An aggregate over one column of a table first reads that column as distinct
+/// values with row counts, and aggregates each value once with its count; when an aggregate
+/// could then answer differently than over the rows one by one, it reads the rows instead.
 and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) : Relation =
+    if countedCandidate ctx s orderBy then
+        try evalSelectWith ctx s orderBy limit offset true
+        with NotWeightable -> evalSelectWith ctx s orderBy limit offset false
+    else evalSelectWith ctx s orderBy limit offset false
+
+/// `counted`: read the table as distinct values with counts, or raise NotWeightable (before
+/// reading, when it reads other than one column).
+and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) (counted: bool) : Relation =
     let where = s.Where |> Option.map (resolveSubqueries ctx)
-    let input, where =
+    // Rows given with counts carry them in `weights` (null: each row is one row).
+    let input, weights, where =
         match s.From with
-        | Some t -> evalFromSplit ctx where t
-        | None -> { Fields = []; Rows = [ [||] ] }, where
+        | Some t when counted ->
+            match tableRead ctx where t, ctx.ReadCounted with
+            | Some({ Columns = [ column ] } as read), Some readCounted ->
+                let values, counts =
+                    if read.Intervals.IsEmpty then [||], [||]
+                    else
+                        match readCounted read.Name read.Intervals column read.Filter with
+                        | Some pair -> pair
+                        | None -> raise NotWeightable
+                relationOf read.Qualifier read.SqlColumns (values |> Array.map (fun v -> [| v |]) |> List.ofArray), counts, read.Residual
+            | _ -> raise NotWeightable
+        | Some t -> let r, w = evalFromSplit ctx where t in r, null, w
+        | None -> { Fields = []; Rows = [ [||] ] }, null, where
     let scope0 = emptyScope ctx input.Fields
     match s.From, where with
     | Some(Join _), Some w -> checkJoinCondition scope0 w
     | _ -> ()
-    let rows =
+    let rows, weights =
         match where with
-        | None -> input.Rows
+        | None -> input.Rows, weights
         | Some w ->
             let test = compileOver input.Fields (fst (translate scope0 w))
-            input.Rows |> List.filter (fun r -> Expr.isTruthy (test r))
+            if isNull weights then input.Rows |> List.filter (fun r -> Expr.isTruthy (test r)), null
+            else
+                let kept = Seq.zip input.Rows weights |> Seq.filter (fun (r, _) -> Expr.isTruthy (test r)) |> Array.ofSeq
+                kept |> Array.map fst |> List.ofArray, kept |> Array.map snd
     // SELECT * and t.* expand to the visible columns.
     let items =
         s.Items |> List.collect (function
@@ -404,20 +500,28 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 |> Array.ofList
             let keepMembers =
                 compiledAggs |> List.mapi (fun i (name, _, _, _, _, _, _) -> name <> "GROUPING" && makers.[i].IsNone) |> List.exists id
+            let weighted = not (isNull weights)
+            let keyEquality = KeyComparer() :> IEqualityComparer<Value[]>
             let newGroup (key: Value[]) : InMemoryGroup =
+                // One by one, a key unequal to itself (NaN) makes a group per row.
+                if weighted && not (keyEquality.Equals(key, key)) then raise NotWeightable
                 { Key = key
                   Members = (if keepMembers then List<Value[]>() else null)
                   Accumulators = makers |> Array.map (function Some make -> make () | None -> null) }
+            // Rows by position, so a row given with a count finds it.
+            let position = ref 0
+            let feed (g: InMemoryGroup) (row: Value[]) =
+                if weighted then g.AddWeighted(row, weights.[position.Value]) else g.Add row
             for set in sets do
                 // Groups in order of first appearance.
                 let order = List<InMemoryGroup>()
                 let groups = Dictionary<Value[], InMemoryGroup>(KeyComparer())
                 let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
-                    | true, g -> g.Add row
+                    | true, g -> feed g row
                     | _ ->
                         let g = newGroup key
-                        g.Add row
+                        feed g row
                         groups.[key] <- g
                         order.Add g
                 let multiValueKeys (values: Value list) : Value[] list =
@@ -433,10 +537,13 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         | [] -> [ [] ]
                         | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
                     product choices |> List.map Array.ofList
+                position.Value <- 0
                 match set with
                 | [] ->
                     let g = newGroup [||]
-                    for row in rows do g.Add row
+                    for row in rows do
+                        feed g row
+                        position.Value <- position.Value + 1
                     order.Add g
                 | [ only ] ->
                     // One key: grouped by the value itself, without a key array per row.
@@ -444,22 +551,24 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                     let byValue = Dictionary<Value, InMemoryGroup>(ValueComparer.Instance)
                     let addValue (v: Value) (row: Value[]) =
                         match byValue.TryGetValue v with
-                        | true, g -> g.Add row
+                        | true, g -> feed g row
                         | _ ->
                             let g = newGroup [| v |]
-                            g.Add row
+                            feed g row
                             byValue.[v] <- g
                             order.Add g
                     for row in rows do
                         match eval row with
                         | Value.Array _ as v -> for key in multiValueKeys [ v ] do addValue key.[0] row
                         | v -> addValue v row
+                        position.Value <- position.Value + 1
                 | _ ->
                     for row in rows do
                         let values = set |> List.map (fun i -> groupEval.[i] row)
                         if values |> List.exists (function Value.Array _ -> true | _ -> false) then
                             for key in multiValueKeys values do add key row
                         else add (Array.ofList values) row
+                        position.Value <- position.Value + 1
                 for group in order do
                     let key = group.Key
                     let full = Array.create groupCount Value.Null
