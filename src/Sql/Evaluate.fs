@@ -15,7 +15,7 @@ open FunctionalDruid.Sql.SqlRewrite
 type Context =
     { Catalog: ICatalog
       /// Reads the given columns of a datasource's rows inside the intervals, in column order.
-      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[] list
+      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[][]
       /// Reads one column of a datasource as its distinct values (in the order of their first
       /// row) with the number of rows of each; None when that column cannot be read so. None
       /// (no such reader) aggregates every statement row by row.
@@ -202,11 +202,19 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation = 
 /// Reads a FROM clause; for a single Druid table, the WHERE conjuncts that become native
 /// filters run in the table read and only the rest (returned) remains to evaluate.
 and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation * Ast.Expr option =
+    let fields, rows, residual = evalFromArray ctx where t
+    { Fields = fields; Rows = List.ofArray rows }, residual
+
+/// `evalFromSplit` with the rows in an array: a table's rows are read into one, and a SELECT
+/// over them needs no list of millions of rows.
+and private evalFromArray (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Field list * Value[][] * Ast.Expr option =
     match tableRead ctx where t with
     | Some read ->
-        let rows = if read.Intervals.IsEmpty then [] else ctx.ReadTable read.Name read.Intervals read.Columns read.Filter
-        relationOf read.Qualifier read.SqlColumns rows, read.Residual
-    | None -> evalFromOther ctx t, where
+        let rows = if read.Intervals.IsEmpty then [||] else ctx.ReadTable read.Name read.Intervals read.Columns read.Filter
+        (relationOf read.Qualifier read.SqlColumns []).Fields, rows, read.Residual
+    | None ->
+        let r = evalFromOther ctx t
+        r.Fields, Array.ofList r.Rows, where
 
 /// A Druid table's read: its columns the statement needs, and the WHERE as intervals, a
 /// pushed native filter and the residual conjuncts to evaluate in memory. None for other FROMs.
@@ -380,7 +388,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
 and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) (counted: bool) : Relation =
     let where = s.Where |> Option.map (resolveSubqueries ctx)
     // Rows given with counts carry them in `weights` (null: each row is one row).
-    let input, weights, where =
+    let inputFields, inputRows, weights, where =
         match s.From with
         | Some t when counted ->
             match tableRead ctx where t, ctx.ReadCounted with
@@ -391,23 +399,26 @@ and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) 
                         match readCounted read.Name read.Intervals column read.Filter with
                         | Some pair -> pair
                         | None -> raise NotWeightable
-                relationOf read.Qualifier read.SqlColumns (values |> Array.map (fun v -> [| v |]) |> List.ofArray), counts, read.Residual
+                (relationOf read.Qualifier read.SqlColumns []).Fields, values |> Array.map (fun v -> [| v |]), counts, read.Residual
             | _ -> raise NotWeightable
-        | Some t -> let r, w = evalFromSplit ctx where t in r, null, w
-        | None -> { Fields = []; Rows = [ [||] ] }, null, where
+        | Some t -> let fields, rows, w = evalFromArray ctx where t in fields, rows, null, w
+        | None -> [], [| [||] |], null, where
+    let input = { Fields = inputFields; Rows = [] }
     let scope0 = emptyScope ctx input.Fields
     match s.From, where with
     | Some(Join _), Some w -> checkJoinCondition scope0 w
     | _ -> ()
+    // Distinct values: nothing to remember per value.
+    let compileInput = if isNull weights then compileOver else compileOverDistinct
     let rows, weights =
         match where with
-        | None -> input.Rows, weights
+        | None -> inputRows, weights
         | Some w ->
-            let test = compileOver input.Fields (fst (translate scope0 w))
-            if isNull weights then input.Rows |> List.filter (fun r -> Expr.isTruthy (test r)), null
+            let test = compileInput input.Fields (fst (translate scope0 w))
+            if isNull weights then inputRows |> Array.filter (fun r -> Expr.isTruthy (test r)), null
             else
-                let kept = Seq.zip input.Rows weights |> Seq.filter (fun (r, _) -> Expr.isTruthy (test r)) |> Array.ofSeq
-                kept |> Array.map fst |> List.ofArray, kept |> Array.map snd
+                let kept = Array.zip inputRows weights |> Array.filter (fun (r, _) -> Expr.isTruthy (test r))
+                Array.map fst kept, Array.map snd kept
     // SELECT * and t.* expand to the visible columns.
     let items =
         s.Items |> List.collect (function
@@ -431,7 +442,7 @@ and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) 
         s.GroupBy.IsSome || items |> List.exists (fst >> hasAggregate) || (having |> Option.exists hasAggregate)
     // Rows after grouping (or the filtered input), with the scope that reads them.
     let postFields, postRows, postSubstitute =
-        if not aggregating then input.Fields, rows, (fun (_: Ast.Expr) -> None)
+        if not aggregating then input.Fields, List.ofArray rows, (fun (_: Ast.Expr) -> None)
         else
             let groupExprOf (e: Ast.Expr) =
                 match e with
@@ -462,7 +473,7 @@ and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) 
                 |> List.fold (fun acc g -> [ for a in acc do for b in setsOf g -> a @ b ]) [ [] ]
                 |> List.map List.distinct
             let groupTranslated = groupExprs |> Seq.map (translate scope0) |> Array.ofSeq
-            let groupEval = groupTranslated |> Array.map (fst >> compileOver input.Fields)
+            let groupEval = groupTranslated |> Array.map (fst >> compileInput input.Fields)
             let aggCalls =
                 (List.map fst items @ Option.toList having @ (orderBy |> List.map (fun o -> aliasExpansion o.Expr)))
                 |> List.collect collectAggregates |> List.distinct
@@ -479,9 +490,9 @@ and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) 
                                 | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" | "ARRAY_AGG" -> [ args.Head ], args
                                 | _ -> args, args
                         let translatedArgs = valueArgs |> List.map (translate scope0)
-                        let evals = translatedArgs |> List.map (fst >> compileOver input.Fields) |> Array.ofList
+                        let evals = translatedArgs |> List.map (fst >> compileInput input.Fields) |> Array.ofList
                         let consts = constArgs |> List.map (fun a -> defaultArg (constantValue scope0 a) Value.Null)
-                        let filterEval = filter |> Option.map (fun f -> compileOver input.Fields (fst (translate scope0 (resolveSubqueries ctx f))))
+                        let filterEval = filter |> Option.map (fun f -> compileInput input.Fields (fst (translate scope0 (resolveSubqueries ctx f))))
                         let resultType = aggregateType name (translatedArgs |> List.map snd)
                         name, distinct, evals, consts, filterEval, resultType, args
                     | _ -> failwith "not an aggregate")

@@ -69,8 +69,9 @@ let rec private worthRemembering (e: DExpr) : bool =
     | DExpr.Lambda(_, body) -> worthRemembering body
     | DExpr.Literal _ | DExpr.Identifier _ -> false
 
-/// Compiles an expression over rows of a relation's layout.
-let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
+/// Compiles an expression over rows of a relation's layout; `remember`: an expensive
+/// expression of one column keeps its result per distinct value of that column.
+let private compileRows (remember: bool) (fields: Field list) (e: DExpr) : Value[] -> Value =
     let index = Dictionary<string, int>(StringComparer.Ordinal)
     fields |> List.iteri (fun i f -> index.[f.Key] <- i)
     match e with
@@ -80,7 +81,7 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     | _ ->
     let compiled = Expr.compile e
     match Expr.requiredColumns e with
-    | [ column ] when index.ContainsKey column && worthRemembering e ->
+    | [ column ] when remember && index.ContainsKey column && worthRemembering e ->
         // An expression of one column is a function of that column's value: computed once
         // per distinct string (dictionary columns repeat their values), not once per row.
         let i = index.[column]
@@ -97,6 +98,13 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     fun row ->
         current.Value <- row
         compiled read
+
+/// Compiles an expression over rows of a relation's layout.
+let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value = compileRows true fields e
+
+/// Compiles an expression over rows that each hold another value (distinct values with counts),
+/// where remembering results per value would only cost.
+let compileOverDistinct (fields: Field list) (e: DExpr) : Value[] -> Value = compileRows false fields e
 
 // ---- hash join candidates ---------------------------------------------------------------------
 

@@ -89,14 +89,14 @@ let private readCounted (read: NativeQuery -> TableReader.CountedColumn option) 
     read (tableScan dataSource intervals [ fst column ] filter) |> Option.map (fun c -> c.Values, c.Counts)
 
 /// Reads columns of a datasource through a compacted native scan.
-let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[] list =
+let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[][] =
     let scan = tableScan dataSource intervals (columns |> List.map fst) filter
     match options.ReadRows with
-    | Some read -> List.ofArray (read scan)
+    | Some read -> read scan
     | None ->
     match options.Run scan with
     | Json.Out.Array batches ->
-        [ for b in batches do
+        [| for b in batches do
               match b with
               | Json.Out.Object f ->
                   match f |> List.tryFind (fun (k, _) -> k = "events") with
@@ -106,8 +106,8 @@ let private readTable (options: Options) (dataSource: string) (intervals: Time.I
                           | Json.Out.Array cells -> yield cells |> List.map NativeJson.outValue |> Array.ofList
                           | _ -> ()
                   | _ -> ()
-              | _ -> () ]
-    | _ -> []
+              | _ -> () |]
+    | _ -> [||]
 
 let rec private hasSubquery (q: Query) : bool =
     let rec inExpr (e: Ast.Expr) =
