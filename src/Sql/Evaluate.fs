@@ -102,9 +102,47 @@ let rec private mentionsSubquery (e: Ast.Expr) : bool =
     | Expr.ScalarQuery _ | Expr.Exists _ | Expr.InQuery _ -> true
     | e -> children e |> List.exists mentionsSubquery
 
+type private TableRead =
+    { Name: string
+      Qualifier: string option
+      Columns: (string * ColumnType) list
+      SqlColumns: (string * SqlType) list
+      Intervals: Time.Interval list
+      Filter: Filter.Filter option
+      Residual: Ast.Expr option }
+
+/// A Druid table's read: its columns the statement needs, and the WHERE as intervals, a
+/// pushed native filter and the residual conjuncts to evaluate in memory. None for other FROMs.
+let private tableRead (ctx: Context) (where: Ast.Expr option) (t: TableRef) : TableRead option =
+    match t with
+    | Table((None | Some "druid"), name, alias) when not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias)) ->
+        let qualifier = Some(defaultArg alias name)
+        let columns = ctx.Catalog.ColumnsOf name
+        if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
+        let columns =
+            match ctx.Needed with
+            | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
+            | None -> columns
+        let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
+        let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
+        let intervals = timeIntervals tableScope where
+        let split = (match where with Some w -> conjuncts w | None -> []) |> List.map (fun c -> c, (try ctx.PushFilter tableScope c with _ -> None))
+        let filter =
+            match split |> List.choose snd with
+            | [] -> None
+            | [ f ] -> Some f
+            | fs -> Some(Filter.And fs)
+        let residual =
+            match split |> List.filter (snd >> Option.isNone) |> List.map fst with
+            | [] -> None
+            | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
+        Some { Name = name; Qualifier = qualifier; Columns = columns; SqlColumns = sqlColumns; Intervals = intervals; Filter = filter; Residual = residual }
+    | _ -> None
+
 /// Whether a SELECT may aggregate its table's rows given as distinct values with counts: it
 /// reads one Druid table and only aggregates (no window functions, no subqueries), all of
-/// them weightable. Whether the table read is one column is known once the columns are.
+/// them weightable, sums and averages over integers (doubles would read the table twice).
+/// Whether the table read is one column is known once the columns are.
 let private countedCandidate (ctx: Context) (s: Select) (orderBy: OrderItem list) : bool =
     let expressions =
         (s.Items |> List.choose (function Item(e, _) -> Some e | AllColumns _ -> None))
@@ -124,16 +162,17 @@ let private countedCandidate (ctx: Context) (s: Select) (orderBy: OrderItem list
     && s.Items |> List.forall (function Item _ -> true | AllColumns _ -> false)
     && (s.GroupBy.IsSome || expressions |> List.exists hasAggregate)
     && not (expressions |> List.exists (fun e -> hasWindow e || mentionsSubquery e))
-    && expressions |> List.collect collectAggregates |> List.forall weightableAggregate
-
-type private TableRead =
-    { Name: string
-      Qualifier: string option
-      Columns: (string * ColumnType) list
-      SqlColumns: (string * SqlType) list
-      Intervals: Time.Interval list
-      Filter: Filter.Filter option
-      Residual: Ast.Expr option }
+    && (let calls = expressions |> List.collect collectAggregates
+        calls |> List.forall weightableAggregate
+        && (let sums = calls |> List.choose (function Expr.Call(("SUM" | "AVG"), _, [ x ], _, _) -> Some x | _ -> None)
+            sums.IsEmpty
+            || (match s.From |> Option.bind (tableRead ctx None) with
+                | Some read ->
+                    let scope = emptyScope ctx (relationOf read.Qualifier read.SqlColumns []).Fields
+                    sums |> List.forall (fun x ->
+                        try (match snd (translate scope x) with SqlType.Bigint | SqlType.Boolean -> true | _ -> false)
+                        with _ -> false)
+                | None -> false)))
 
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
@@ -215,34 +254,6 @@ and private evalFromArray (ctx: Context) (where: Ast.Expr option) (t: TableRef) 
     | None ->
         let r = evalFromOther ctx t
         r.Fields, Array.ofList r.Rows, where
-
-/// A Druid table's read: its columns the statement needs, and the WHERE as intervals, a
-/// pushed native filter and the residual conjuncts to evaluate in memory. None for other FROMs.
-and private tableRead (ctx: Context) (where: Ast.Expr option) (t: TableRef) : TableRead option =
-    match t with
-    | Table((None | Some "druid"), name, alias) when not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias)) ->
-        let qualifier = Some(defaultArg alias name)
-        let columns = ctx.Catalog.ColumnsOf name
-        if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
-        let columns =
-            match ctx.Needed with
-            | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
-            | None -> columns
-        let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
-        let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
-        let intervals = timeIntervals tableScope where
-        let split = (match where with Some w -> conjuncts w | None -> []) |> List.map (fun c -> c, (try ctx.PushFilter tableScope c with _ -> None))
-        let filter =
-            match split |> List.choose snd with
-            | [] -> None
-            | [ f ] -> Some f
-            | fs -> Some(Filter.And fs)
-        let residual =
-            match split |> List.filter (snd >> Option.isNone) |> List.map fst with
-            | [] -> None
-            | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
-        Some { Name = name; Qualifier = qualifier; Columns = columns; SqlColumns = sqlColumns; Intervals = intervals; Filter = filter; Residual = residual }
-    | _ -> None
 
 and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
     match t with

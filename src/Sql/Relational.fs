@@ -403,19 +403,21 @@ type private Extreme(arg: Value[] -> Value, isMin: bool, resultType: SqlType) =
             if not ((compareValues pick v <= 0) = isMin) then pick <- v
     override _.Add(row) = consider (arg row)
     override _.AddWeighted(row, _) =
-        // Which of two equal values wins depends on the order of rows; among only longs or
-        // only strings, equal values are the same value (doubles have -0.0 = 0.0, a string
-        // can equal a number, arrays compare by elements).
+        // Which of two equal values wins depends on the order of rows; among only longs, only
+        // strings or only doubles other than zeros and NaN, equal values are the same value
+        // (-0.0 = 0.0, a string can equal a number, arrays compare by elements).
         let sameKind (v: Value) =
             not found
             || (match pick, v with
                 | Value.Long _, Value.Long _ -> true
                 | Value.String _, Value.String _ -> true
+                | Value.Double _, Value.Double _ -> true
                 | _ -> false)
         match arg row with
         | Value.Null -> ()
         | Value.Long _ as v when sameKind v -> consider v
         | Value.String s as v when not (isNull s) && sameKind v -> consider v
+        | Value.Double d as v when d <> 0.0 && not (Double.IsNaN d) && sameKind v -> consider v
         | _ -> raise NotWeightable
     override _.Result() =
         if not found then Value.Null
