@@ -11,26 +11,12 @@ open FunctionalDruid.Sql.Ast
 open FunctionalDruid.Sql.Translate
 open FunctionalDruid.Sql.Relational
 open FunctionalDruid.Sql.SqlRewrite
+open FunctionalDruid.Sql.EvalContext
 
-type Context =
-    { Catalog: ICatalog
-      /// Reads the given columns of a datasource's rows inside the intervals, in column order.
-      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[] list
-      Params: (Value * SqlType)[]
-      Zone: NodaTime.DateTimeZone
-      Now: int64
-      Ctes: Map<string, Relation>
-      /// Column names the statement mentions anywhere (None: a `*` reads every column), so
-      /// table reads fetch only those.
-      Needed: Set<string> option
-      /// A native filter equivalent to (or weaker than) a WHERE over one table, pushed into
-      /// the table read; the WHERE still runs in memory afterwards.
-      PushFilter: Scope -> Ast.Expr -> Filter.Filter option
-      /// Druid's `extendedFilteredSumRewrite` (default on).
-      FilteredSumRewrite: bool }
+/// The evaluation context (see EvalContext).
+type Context = EvalContext.Context
 
-let emptyScope (ctx: Context) (fields: Field list) : Scope =
-    { Fields = fields; Substitute = (fun _ -> None); Params = ctx.Params; Zone = ctx.Zone; Now = ctx.Now }
+let emptyScope (ctx: Context) (fields: Field list) : Scope = EvalContext.emptyScope ctx fields
 
 // ---- queries ---------------------------------------------------------------------------------------
 
@@ -72,6 +58,12 @@ type private InMemoryGroup =
         if not (isNull g.Members) then g.Members.Add row
         for a in g.Accumulators do
             if not (isNull a) then a.Add row
+    /// A row standing for `weight` rows; members keep it once (only aggregates that ignore
+    /// repetitions read members on that path).
+    member g.AddWeighted(row: Value[], weight: int64) =
+        if not (isNull g.Members) then g.Members.Add row
+        for a in g.Accumulators do
+            if not (isNull a) then a.AddWeighted(row, weight)
 
 let rec evalQuery (ctx: Context) (q: Query) : Relation =
     let ctx =
@@ -140,31 +132,19 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation = 
 /// Reads a FROM clause; for a single Druid table, the WHERE conjuncts that become native
 /// filters run in the table read and only the rest (returned) remains to evaluate.
 and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation * Ast.Expr option =
-    match t with
-    | Table((None | Some "druid"), name, alias) when not (ctx.Ctes.ContainsKey name && t = Table(None, name, alias)) ->
-        let qualifier = Some(defaultArg alias name)
-        let columns = ctx.Catalog.ColumnsOf name
-        if columns.IsEmpty then SqlError.invalid (sprintf "Object '%s' not found within 'druid'" name)
-        let columns =
-            match ctx.Needed with
-            | Some needed -> columns |> List.filter (fun (n, _) -> needed.Contains n)
-            | None -> columns
-        let sqlColumns = columns |> List.map (fun (n, t) -> n, (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t))
-        let tableScope = emptyScope ctx (sqlColumns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = t }))
-        let intervals = timeIntervals tableScope where
-        let split = (match where with Some w -> conjuncts w | None -> []) |> List.map (fun c -> c, (try ctx.PushFilter tableScope c with _ -> None))
-        let filter =
-            match split |> List.choose snd with
-            | [] -> None
-            | [ f ] -> Some f
-            | fs -> Some(Filter.And fs)
-        let residual =
-            match split |> List.filter (snd >> Option.isNone) |> List.map fst with
-            | [] -> None
-            | c :: rest -> Some(rest |> List.fold (fun a b -> Expr.Binary(BinaryOp.And, a, b)) c)
-        let rows = if intervals.IsEmpty then [] else ctx.ReadTable name intervals columns filter
-        relationOf qualifier sqlColumns rows, residual
-    | _ -> evalFromOther ctx t, where
+    let fields, rows, residual = evalFromArray ctx where t
+    { Fields = fields; Rows = List.ofArray rows }, residual
+
+/// `evalFromSplit` with the rows in an array: a table's rows are read into one, and a SELECT
+/// over them needs no list of millions of rows.
+and private evalFromArray (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Field list * Value[][] * Ast.Expr option =
+    match tableRead ctx where t with
+    | Some read ->
+        let rows = if read.Intervals.IsEmpty then [||] else ctx.ReadTable read.Name read.Intervals read.Columns read.Filter
+        (relationOf read.Qualifier read.SqlColumns []).Fields, rows, read.Residual
+    | None ->
+        let r = evalFromOther ctx t
+        r.Fields, Array.ofList r.Rows, where
 
 and private evalFromOther (ctx: Context) (t: TableRef) : Relation =
     match t with
@@ -296,22 +276,51 @@ and private equiJoinKeys (ctx: Context) (left: Relation) (right: Relation) (cond
               | None -> ()
           | _ -> () ]
 
+/// A SELECT. An aggregate over one column of a table first reads that column as distinct
+/// values with row counts, and aggregates each value once with its count; when an aggregate
+/// could then answer differently than over the rows one by one, it reads the rows instead.
 and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) : Relation =
+    if countedCandidate ctx s orderBy then
+        try evalSelectWith ctx s orderBy limit offset true
+        with NotWeightable -> evalSelectWith ctx s orderBy limit offset false
+    else evalSelectWith ctx s orderBy limit offset false
+
+/// `counted`: read the table as distinct values with counts, or raise NotWeightable (before
+/// reading, when it reads other than one column).
+and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) (counted: bool) : Relation =
     let where = s.Where |> Option.map (resolveSubqueries ctx)
-    let input, where =
+    // Rows given with counts carry them in `weights` (null: each row is one row).
+    let inputFields, inputRows, weights, where =
         match s.From with
-        | Some t -> evalFromSplit ctx where t
-        | None -> { Fields = []; Rows = [ [||] ] }, where
+        | Some t when counted ->
+            match tableRead ctx where t, ctx.ReadCounted with
+            | Some({ Columns = [ column ] } as read), Some readCounted ->
+                let values, counts =
+                    if read.Intervals.IsEmpty then [||], [||]
+                    else
+                        match readCounted read.Name read.Intervals column read.Filter with
+                        | Some pair -> pair
+                        | None -> raise NotWeightable
+                (relationOf read.Qualifier read.SqlColumns []).Fields, values |> Array.map (fun v -> [| v |]), counts, read.Residual
+            | _ -> raise NotWeightable
+        | Some t -> let fields, rows, w = evalFromArray ctx where t in fields, rows, null, w
+        | None -> [], [| [||] |], null, where
+    let input = { Fields = inputFields; Rows = [] }
     let scope0 = emptyScope ctx input.Fields
     match s.From, where with
     | Some(Join _), Some w -> checkJoinCondition scope0 w
     | _ -> ()
-    let rows =
+    // Distinct values: nothing to remember per value.
+    let compileInput = if isNull weights then compileOver else compileOverDistinct
+    let rows, weights =
         match where with
-        | None -> input.Rows
+        | None -> inputRows, weights
         | Some w ->
-            let test = compileOver input.Fields (fst (translate scope0 w))
-            input.Rows |> List.filter (fun r -> Expr.isTruthy (test r))
+            let test = compileInput input.Fields (fst (translate scope0 w))
+            if isNull weights then inputRows |> Array.filter (fun r -> Expr.isTruthy (test r)), null
+            else
+                let kept = Array.zip inputRows weights |> Array.filter (fun (r, _) -> Expr.isTruthy (test r))
+                Array.map fst kept, Array.map snd kept
     // SELECT * and t.* expand to the visible columns.
     let items =
         s.Items |> List.collect (function
@@ -335,7 +344,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
         s.GroupBy.IsSome || items |> List.exists (fst >> hasAggregate) || (having |> Option.exists hasAggregate)
     // Rows after grouping (or the filtered input), with the scope that reads them.
     let postFields, postRows, postSubstitute =
-        if not aggregating then input.Fields, rows, (fun (_: Ast.Expr) -> None)
+        if not aggregating then input.Fields, List.ofArray rows, (fun (_: Ast.Expr) -> None)
         else
             let groupExprOf (e: Ast.Expr) =
                 match e with
@@ -366,7 +375,7 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 |> List.fold (fun acc g -> [ for a in acc do for b in setsOf g -> a @ b ]) [ [] ]
                 |> List.map List.distinct
             let groupTranslated = groupExprs |> Seq.map (translate scope0) |> Array.ofSeq
-            let groupEval = groupTranslated |> Array.map (fst >> compileOver input.Fields)
+            let groupEval = groupTranslated |> Array.map (fst >> compileInput input.Fields)
             let aggCalls =
                 (List.map fst items @ Option.toList having @ (orderBy |> List.map (fun o -> aliasExpansion o.Expr)))
                 |> List.collect collectAggregates |> List.distinct
@@ -383,9 +392,9 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                                 | "STRING_AGG" | "LISTAGG" | "APPROX_QUANTILE" | "APPROX_QUANTILE_DS" | "EARLIEST" | "LATEST" | "ARRAY_AGG" -> [ args.Head ], args
                                 | _ -> args, args
                         let translatedArgs = valueArgs |> List.map (translate scope0)
-                        let evals = translatedArgs |> List.map (fst >> compileOver input.Fields) |> Array.ofList
+                        let evals = translatedArgs |> List.map (fst >> compileInput input.Fields) |> Array.ofList
                         let consts = constArgs |> List.map (fun a -> defaultArg (constantValue scope0 a) Value.Null)
-                        let filterEval = filter |> Option.map (fun f -> compileOver input.Fields (fst (translate scope0 (resolveSubqueries ctx f))))
+                        let filterEval = filter |> Option.map (fun f -> compileInput input.Fields (fst (translate scope0 (resolveSubqueries ctx f))))
                         let resultType = aggregateType name (translatedArgs |> List.map snd)
                         name, distinct, evals, consts, filterEval, resultType, args
                     | _ -> failwith "not an aggregate")
@@ -404,20 +413,28 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                 |> Array.ofList
             let keepMembers =
                 compiledAggs |> List.mapi (fun i (name, _, _, _, _, _, _) -> name <> "GROUPING" && makers.[i].IsNone) |> List.exists id
+            let weighted = not (isNull weights)
+            let keyEquality = KeyComparer() :> IEqualityComparer<Value[]>
             let newGroup (key: Value[]) : InMemoryGroup =
+                // One by one, a key unequal to itself (NaN) makes a group per row.
+                if weighted && not (keyEquality.Equals(key, key)) then raise NotWeightable
                 { Key = key
                   Members = (if keepMembers then List<Value[]>() else null)
                   Accumulators = makers |> Array.map (function Some make -> make () | None -> null) }
+            // Rows by position, so a row given with a count finds it.
+            let position = ref 0
+            let feed (g: InMemoryGroup) (row: Value[]) =
+                if weighted then g.AddWeighted(row, weights.[position.Value]) else g.Add row
             for set in sets do
                 // Groups in order of first appearance.
                 let order = List<InMemoryGroup>()
                 let groups = Dictionary<Value[], InMemoryGroup>(KeyComparer())
                 let add (key: Value[]) (row: Value[]) =
                     match groups.TryGetValue key with
-                    | true, g -> g.Add row
+                    | true, g -> feed g row
                     | _ ->
                         let g = newGroup key
-                        g.Add row
+                        feed g row
                         groups.[key] <- g
                         order.Add g
                 let multiValueKeys (values: Value list) : Value[] list =
@@ -433,10 +450,13 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                         | [] -> [ [] ]
                         | c :: rest -> [ for x in c do for tail in product rest -> x :: tail ]
                     product choices |> List.map Array.ofList
+                position.Value <- 0
                 match set with
                 | [] ->
                     let g = newGroup [||]
-                    for row in rows do g.Add row
+                    for row in rows do
+                        feed g row
+                        position.Value <- position.Value + 1
                     order.Add g
                 | [ only ] ->
                     // One key: grouped by the value itself, without a key array per row.
@@ -444,22 +464,24 @@ and evalSelect (ctx: Context) (s: Select) (orderBy: OrderItem list) (limit: int 
                     let byValue = Dictionary<Value, InMemoryGroup>(ValueComparer.Instance)
                     let addValue (v: Value) (row: Value[]) =
                         match byValue.TryGetValue v with
-                        | true, g -> g.Add row
+                        | true, g -> feed g row
                         | _ ->
                             let g = newGroup [| v |]
-                            g.Add row
+                            feed g row
                             byValue.[v] <- g
                             order.Add g
                     for row in rows do
                         match eval row with
                         | Value.Array _ as v -> for key in multiValueKeys [ v ] do addValue key.[0] row
                         | v -> addValue v row
+                        position.Value <- position.Value + 1
                 | _ ->
                     for row in rows do
                         let values = set |> List.map (fun i -> groupEval.[i] row)
                         if values |> List.exists (function Value.Array _ -> true | _ -> false) then
                             for key in multiValueKeys values do add key row
                         else add (Array.ofList values) row
+                        position.Value <- position.Value + 1
                 for group in order do
                     let key = group.Key
                     let full = Array.create groupCount Value.Null

@@ -69,8 +69,9 @@ let rec private worthRemembering (e: DExpr) : bool =
     | DExpr.Lambda(_, body) -> worthRemembering body
     | DExpr.Literal _ | DExpr.Identifier _ -> false
 
-/// Compiles an expression over rows of a relation's layout.
-let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
+/// Compiles an expression over rows of a relation's layout; `remember`: an expensive
+/// expression of one column keeps its result per distinct value of that column.
+let private compileRows (remember: bool) (fields: Field list) (e: DExpr) : Value[] -> Value =
     let index = Dictionary<string, int>(StringComparer.Ordinal)
     fields |> List.iteri (fun i f -> index.[f.Key] <- i)
     match e with
@@ -80,7 +81,7 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     | _ ->
     let compiled = Expr.compile e
     match Expr.requiredColumns e with
-    | [ column ] when index.ContainsKey column && worthRemembering e ->
+    | [ column ] when remember && index.ContainsKey column && worthRemembering e ->
         // An expression of one column is a function of that column's value: computed once
         // per distinct string (dictionary columns repeat their values), not once per row.
         let i = index.[column]
@@ -97,6 +98,13 @@ let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value =
     fun row ->
         current.Value <- row
         compiled read
+
+/// Compiles an expression over rows of a relation's layout.
+let compileOver (fields: Field list) (e: DExpr) : Value[] -> Value = compileRows true fields e
+
+/// Compiles an expression over rows that each hold another value (distinct values with counts),
+/// where remembering results per value would only cost.
+let compileOverDistinct (fields: Field list) (e: DExpr) : Value[] -> Value = compileRows false fields e
 
 // ---- hash join candidates ---------------------------------------------------------------------
 
@@ -330,22 +338,42 @@ let aggregate (name: string) (distinct: bool) (resultType: SqlType) (args: Value
         else Value.Long(if (if name = "BOOL_OR" then Array.exists id xs else Array.forall id xs) then 1L else 0L)
     | other -> SqlError.unsupported (sprintf "Aggregate function %s is not supported" other)
 
-/// One group's running state of an aggregate: rows go in one at a time.
+/// An aggregate over rows given with counts (a distinct value standing for that many rows)
+/// would not give exactly the answer of the same rows one by one: the caller reads the rows
+/// one by one instead.
+exception NotWeightable
+
+/// One group's running state of an aggregate: rows go in one at a time, or (`AddWeighted`) a
+/// row with the number of rows it stands for. An accumulator is fed one way only. The rows
+/// given with counts come in the order of their first row, so aggregates whose result depends
+/// only on that (ANY_VALUE's first value, which group comes first) are unchanged.
 [<AbstractClass; AllowNullLiteral>]
 type Accumulator() =
     abstract Add: Value[] -> unit
+    abstract AddWeighted: Value[] * int64 -> unit
+    default _.AddWeighted(_, _) = raise NotWeightable
     abstract Result: unit -> Value
+
+/// Below this bound on the sum of |value| × count, every partial sum of the same longs, in
+/// any order, is exact in a double (< 2^53; the bound itself is summed in doubles, whose
+/// rounding this margin covers) — so adding the rows one by one gives the exact sum.
+let private exactInDouble = 4503599627370496.0 // 2^52
+
+/// Likewise for partial sums in a long (< 2^63): no order of the rows overflows.
+let private exactInLong = 4611686018427387904.0 // 2^62
 
 type private CountRows() =
     inherit Accumulator()
     let mutable n = 0L
     override _.Add(_) = n <- n + 1L
+    override _.AddWeighted(_, weight) = n <- n + weight
     override _.Result() = Value.Long n
 
 type private CountValues(arg: Value[] -> Value) =
     inherit Accumulator()
     let mutable n = 0L
     override _.Add(row) = match arg row with Value.Null -> () | _ -> n <- n + 1L
+    override _.AddWeighted(row, weight) = match arg row with Value.Null -> () | _ -> n <- n + weight
     override _.Result() = Value.Long n
 
 type private CountDistinct(arg: Value[] -> Value) =
@@ -353,14 +381,19 @@ type private CountDistinct(arg: Value[] -> Value) =
     // Structural identity, as Array.distinctBy in `aggregate`.
     let seen = HashSet<Value>(HashIdentity.Structural)
     override _.Add(row) = match arg row with Value.Null -> () | v -> seen.Add v |> ignore
+    override _.AddWeighted(row, _) =
+        match arg row with
+        | Value.Null -> ()
+        // A value unequal to itself (NaN) counts once per row.
+        | v -> if seen.Comparer.Equals(v, v) then seen.Add v |> ignore else raise NotWeightable
     override _.Result() = Value.Long(int64 seen.Count)
 
 type private Extreme(arg: Value[] -> Value, isMin: bool, resultType: SqlType) =
     inherit Accumulator()
     let mutable found = false
     let mutable pick = Value.Null
-    override _.Add(row) =
-        match arg row with
+    let consider (v: Value) =
+        match v with
         | Value.Null -> ()
         | v when not found ->
             pick <- v
@@ -368,6 +401,24 @@ type private Extreme(arg: Value[] -> Value, isMin: bool, resultType: SqlType) =
         | v ->
             // As `aggregate`: MIN keeps the earlier of equal values, MAX the later.
             if not ((compareValues pick v <= 0) = isMin) then pick <- v
+    override _.Add(row) = consider (arg row)
+    override _.AddWeighted(row, _) =
+        // Which of two equal values wins depends on the order of rows; among only longs, only
+        // strings or only doubles other than zeros and NaN, equal values are the same value
+        // (-0.0 = 0.0, a string can equal a number, arrays compare by elements).
+        let sameKind (v: Value) =
+            not found
+            || (match pick, v with
+                | Value.Long _, Value.Long _ -> true
+                | Value.String _, Value.String _ -> true
+                | Value.Double _, Value.Double _ -> true
+                | _ -> false)
+        match arg row with
+        | Value.Null -> ()
+        | Value.Long _ as v when sameKind v -> consider v
+        | Value.String s as v when not (isNull s) && sameKind v -> consider v
+        | Value.Double d as v when d <> 0.0 && not (Double.IsNaN d) && sameKind v -> consider v
+        | _ -> raise NotWeightable
     override _.Result() =
         if not found then Value.Null
         else
@@ -381,6 +432,9 @@ type private Sum(arg: Value[] -> Value, asLong: bool) =
     let mutable any = false
     let mutable longSum = 0L
     let mutable doubleSum = 0.0
+    // Rows given with counts: the sum of long × count (exact while `magnitude` is in bounds).
+    let mutable weighted = false
+    let mutable magnitude = 0.0
     override _.Add(row) =
         match arg row with
         | Value.Null -> ()
@@ -396,12 +450,36 @@ type private Sum(arg: Value[] -> Value, asLong: bool) =
                 match Value.toDouble v with
                 | Some d -> doubleSum <- doubleSum + d
                 | None -> ()
-    override _.Result() = if not any then Value.Null elif asLong then Value.Long longSum else Value.Double doubleSum
+    override _.AddWeighted(row, weight) =
+        match arg row with
+        | Value.Null -> ()
+        | v ->
+            // Doubles add up differently in another order: only longs (or, for a BIGINT sum,
+            // values that are read as longs) take counts.
+            let l =
+                match v with
+                | Value.Long l -> l
+                | v when asLong -> defaultArg (Value.toLong v) 0L
+                | _ -> raise NotWeightable
+            any <- true
+            weighted <- true
+            longSum <- longSum + l * weight
+            magnitude <- magnitude + abs (float l) * float weight
+    override _.Result() =
+        if weighted && magnitude > (if asLong then exactInLong else exactInDouble) then raise NotWeightable
+        if not any then Value.Null
+        elif asLong then Value.Long longSum
+        elif weighted then Value.Double(float longSum)
+        else Value.Double doubleSum
 
 type private Average(arg: Value[] -> Value) =
     inherit Accumulator()
     let mutable count = 0
     let mutable sum = 0.0
+    // Rows given with counts: longs only, summed exactly while `magnitude` is in bounds.
+    let mutable weightedCount = 0L
+    let mutable weightedSum = 0L
+    let mutable magnitude = 0.0
     override _.Add(row) =
         match arg row with
         | Value.Null -> ()
@@ -417,11 +495,26 @@ type private Average(arg: Value[] -> Value) =
                 sum <- sum + d
                 count <- count + 1
             | None -> ()
-    override _.Result() = if count = 0 then Value.Null else Value.Double(sum / float count)
+    override _.AddWeighted(row, weight) =
+        match arg row with
+        | Value.Null -> ()
+        | Value.Long l ->
+            weightedCount <- weightedCount + weight
+            weightedSum <- weightedSum + l * weight
+            magnitude <- magnitude + abs (float l) * float weight
+        | _ -> raise NotWeightable
+    override _.Result() =
+        if weightedCount > 0L then
+            // One by one, the count is an int.
+            if magnitude > exactInDouble || weightedCount > int64 Int32.MaxValue then raise NotWeightable
+            Value.Double(float weightedSum / float (int weightedCount))
+        elif count = 0 then Value.Null
+        else Value.Double(sum / float count)
 
 type private Filtered(keep: Value[] -> bool, inner: Accumulator) =
     inherit Accumulator()
     override _.Add(row) = if keep row then inner.Add row
+    override _.AddWeighted(row, weight) = if keep row then inner.AddWeighted(row, weight)
     override _.Result() = inner.Result()
 
 /// The common aggregates as accumulators, with the results of `aggregate` but without

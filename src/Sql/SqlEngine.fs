@@ -20,7 +20,11 @@ type Options =
       /// The query's start time, for CURRENT_TIMESTAMP (Core reads no clock).
       Now: int64
       /// Reads a compacted scan's rows directly (see TableReader); None reads them through `Run`.
-      ReadRows: (NativeQuery -> Value[][]) option }
+      ReadRows: (NativeQuery -> Value[][]) option
+      /// Reads a compacted scan of one column as distinct values with row counts (see
+      /// TableReader.readCounted), for in-memory aggregates over that column; None aggregates
+      /// the rows one by one.
+      ReadCounted: (NativeQuery -> TableReader.CountedColumn option) option }
 
 /// What a native engine executes completely; the SQL layer runs everything else in memory.
 type Capabilities =
@@ -72,22 +76,27 @@ let zoneOf (ctx: (string * string) list) =
         | None -> SqlError.invalid (sprintf "Invalid value for context parameter sqlTimeZone [%s]: unknown time zone" z)
     | None -> NodaTime.DateTimeZone.Utc
 
+let private tableScan (dataSource: string) (intervals: Time.Interval list) (names: string list) (filter: Filter.Filter option) : NativeQuery =
+    { DataSource = DataSource.Table dataSource
+      Intervals = intervals
+      Filter = filter
+      VirtualColumns = []
+      Kind = QueryKind.Scan { Columns = names; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
+      Context = [] }
+
+/// Reads one column of a datasource as distinct values with row counts.
+let private readCounted (read: NativeQuery -> TableReader.CountedColumn option) (dataSource: string) (intervals: Time.Interval list) (column: string * ColumnType) (filter: Filter.Filter option) : (Value[] * int64[]) option =
+    read (tableScan dataSource intervals [ fst column ] filter) |> Option.map (fun c -> c.Values, c.Counts)
+
 /// Reads columns of a datasource through a compacted native scan.
-let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[] list =
-    let names = columns |> List.map fst
-    let scan =
-        { DataSource = DataSource.Table dataSource
-          Intervals = intervals
-          Filter = filter
-          VirtualColumns = []
-          Kind = QueryKind.Scan { Columns = names; Limit = None; Offset = 0L; Compacted = true; Order = ScanOrder.NoOrder; BatchSize = 20480 }
-          Context = [] }
+let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[][] =
+    let scan = tableScan dataSource intervals (columns |> List.map fst) filter
     match options.ReadRows with
-    | Some read -> List.ofArray (read scan)
+    | Some read -> read scan
     | None ->
     match options.Run scan with
     | Json.Out.Array batches ->
-        [ for b in batches do
+        [| for b in batches do
               match b with
               | Json.Out.Object f ->
                   match f |> List.tryFind (fun (k, _) -> k = "events") with
@@ -97,8 +106,8 @@ let private readTable (options: Options) (dataSource: string) (intervals: Time.I
                           | Json.Out.Array cells -> yield cells |> List.map NativeJson.outValue |> Array.ofList
                           | _ -> ()
                   | _ -> ()
-              | _ -> () ]
-    | _ -> []
+              | _ -> () |]
+    | _ -> [||]
 
 let rec private hasSubquery (q: Query) : bool =
     let rec inExpr (e: Ast.Expr) =
@@ -129,6 +138,7 @@ let private nowOf (options: Options) (request: Request) : int64 =
 let private evalContextFor (options: Options) (request: Request) (q: Query option) : Evaluate.Context =
     { Catalog = options.Catalog
       ReadTable = readTable options
+      ReadCounted = options.ReadCounted |> Option.map readCounted
       Params = request.Parameters
       Zone = zoneOf request.Context
       Now = nowOf options request

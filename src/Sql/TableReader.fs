@@ -149,3 +149,139 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                             for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
                             result.Add cells
     result.ToArray()
+
+/// One column's distinct values (in the order of their first row) with the number of rows
+/// holding each: the rows `read` would return for that column, without one row per table row.
+type CountedColumn = { Values: Value[]; Counts: int64[] }
+
+/// Equality of cells as the row reader makes them: strings ordinally, doubles by their bits
+/// (so -0.0, 0.0 and each NaN stay apart, as distinct rows keep them), kinds never mix.
+type private CellComparer() =
+    interface IEqualityComparer<Value> with
+        member _.Equals(a, b) =
+            match a, b with
+            | Value.String x, Value.String y -> String.Equals(x, y)
+            | Value.Long x, Value.Long y -> x = y
+            | Value.Double x, Value.Double y -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y
+            | Value.Null, Value.Null -> true
+            | _ -> false
+        member _.GetHashCode(v) =
+            match v with
+            | Value.String s when not (isNull s) -> s.GetHashCode()
+            | Value.Long l -> l.GetHashCode()
+            | Value.Double d -> (BitConverter.DoubleToInt64Bits d).GetHashCode()
+            | _ -> 0
+
+/// Counts of one slice's values in first-row order; a number value is known by a 64-bit key
+/// (the long, or the bits of the double) so a row costs no allocation.
+type private SliceCounts() =
+    let slotOfKey = Dictionary<int64, int>()
+    let mutable nullSlot = -1
+    member val Values = List<Value>()
+    member val Counts = List<int64>()
+    member this.AddNull() =
+        if nullSlot < 0 then
+            nullSlot <- this.Values.Count
+            this.Values.Add Value.Null
+            this.Counts.Add 1L
+        else this.Counts.[nullSlot] <- this.Counts.[nullSlot] + 1L
+    member this.AddKey(key: int64, make: int64 -> Value) =
+        match slotOfKey.TryGetValue key with
+        | true, slot -> this.Counts.[slot] <- this.Counts.[slot] + 1L
+        | _ ->
+            slotOfKey.[key] <- this.Values.Count
+            this.Values.Add(make key)
+            this.Counts.Add 1L
+
+/// Whether a slice holds the column as one scalar per row (or not at all: all nulls).
+let private countable (byName: Dictionary<string, ColumnData>) (column: string) =
+    column = "__time"
+    || (match byName.TryGetValue column with
+        | true, ColumnData.Strings s -> s.MultiIds.IsNone
+        | true, (ColumnData.Longs _ | ColumnData.Floats _ | ColumnData.Doubles _) -> true
+        | true, _ -> false
+        | _ -> true)
+
+/// The one column of a compacted scan as (distinct value, row count) pairs: the same rows as
+/// `read` (same intervals, filter and served parts), values in the order of their first row.
+/// None when the scan reads other than one column, or a slice holds it as multi-value
+/// strings, arrays or complex values (rows that are no single comparable value).
+let readCounted (q: NativeQuery) (slices: Engine.SegmentSlice list) : CountedColumn option =
+    match q.Kind with
+    | QueryKind.Scan { Columns = [ column ] } ->
+        let byNames =
+            slices |> List.map (fun slice ->
+                let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)
+                for (n, c) in slice.Content.Dimensions @ slice.Content.Metrics do byName.[n] <- c
+                byName)
+        if not (byNames |> List.forall (fun b -> countable b column)) then None
+        else
+        let intervals = Engine.condense q.Intervals
+        let filter = q.Filter |> Option.map fasterFilter
+        let index = Dictionary<Value, int>(CellComparer())
+        // Strings, the common case, by the string itself: ordinal string keys hash fastest.
+        let stringIndex = Dictionary<string, int>(StringComparer.Ordinal)
+        let values = List<Value>()
+        let counts = List<int64>()
+        let add (v: Value) (n: int64) =
+            match index.TryGetValue v with
+            | true, i -> counts.[i] <- counts.[i] + n
+            | _ ->
+                index.[v] <- values.Count
+                values.Add v
+                counts.Add n
+        let addString (s: string) (n: int64) =
+            match stringIndex.TryGetValue s with
+            | true, i -> counts.[i] <- counts.[i] + n
+            | _ ->
+                stringIndex.[s] <- values.Count
+                values.Add(Value.String s)
+                counts.Add n
+        for slice, byName in List.zip slices byNames do
+            let content = slice.Content
+            let keep = rowFilter filter content byName
+            let ranges =
+                [ for i in intervals do
+                      let s = max i.Start slice.Serves.Start
+                      let e = min i.End slice.Serves.End
+                      if s < e then yield lowerBound content.Times s, lowerBound content.Times e ]
+            let countNumbers (key: int -> int64) (make: int64 -> Value) (nulls: bool[] option) =
+                let local = SliceCounts()
+                for lo, hi in ranges do
+                    for row in lo .. hi - 1 do
+                        if keep row then
+                            if nulls.IsSome && nulls.Value.[row] then local.AddNull() else local.AddKey(key row, make)
+                for i in 0 .. local.Values.Count - 1 do add local.Values.[i] local.Counts.[i]
+            if column = "__time" then countNumbers (fun row -> content.Times.[row]) Value.Long None
+            else
+            match byName.TryGetValue column with
+            | true, ColumnData.Strings strings ->
+                // Rows are counted per dictionary id; each id becomes a value once.
+                let ids = strings.Ids
+                let perId = Array.zeroCreate<int64> strings.Dictionary.Length
+                let firstSeen = List<int>()
+                for lo, hi in ranges do
+                    for row in lo .. hi - 1 do
+                        if keep row then
+                            let id = ids.[row]
+                            if perId.[id] = 0L then firstSeen.Add id
+                            perId.[id] <- perId.[id] + 1L
+                for id in firstSeen do
+                    let d = strings.Dictionary.[id]
+                    if isNull d then add Value.Null perId.[id] else addString d perId.[id]
+            | true, ColumnData.Longs(v, nulls) -> countNumbers (fun row -> v.[row]) Value.Long nulls
+            | true, ColumnData.Doubles(v, nulls) ->
+                countNumbers (fun row -> BitConverter.DoubleToInt64Bits v.[row]) (BitConverter.Int64BitsToDouble >> Value.Double) nulls
+            | true, ColumnData.Floats(v, nulls) ->
+                countNumbers (fun row -> BitConverter.DoubleToInt64Bits(float v.[row])) (BitConverter.Int64BitsToDouble >> Value.Double) nulls
+            | true, _ -> () // not countable: refused above
+            | _ ->
+                // A slice without the column reads it as null on every row.
+                let mutable n = 0L
+                for lo, hi in ranges do
+                    for row in lo .. hi - 1 do
+                        if keep row then n <- n + 1L
+                if n > 0L then add Value.Null n
+        Some { Values = values.ToArray(); Counts = counts.ToArray() }
+    | QueryKind.Scan _ -> None
+    | _ -> invalidArg "q" "TableReader reads scan queries"

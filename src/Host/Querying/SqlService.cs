@@ -29,12 +29,22 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
         return queries.WithTableSlices(query, slices => TableReader.read(query, slices));
     }
 
+    /// <summary>Reads one column of a table as distinct values with row counts (in-memory aggregates over it).</summary>
+    public FSharpOption<TableReader.CountedColumn> ReadCounted(Query.NativeQuery query)
+    {
+        if (!query.DataSource.IsTable)
+            return FSharpOption<TableReader.CountedColumn>.None;
+        return queries.WithTableSlices(query, slices => TableReader.readCounted(query, slices));
+    }
+
     SqlEngine.Options OptionsAt(long now) => new(
         this,
         FuncConvert.FromFunc<Query.NativeQuery, Json.Out>(RunNative),
         FuncConvert.FromFunc<Query.NativeQuery, bool>(SqlEngine.defaultSupports),
         now,
-        FSharpOption<FSharpFunc<Query.NativeQuery, Value[][]>>.Some(FuncConvert.FromFunc<Query.NativeQuery, Value[][]>(ReadRows)));
+        FSharpOption<FSharpFunc<Query.NativeQuery, Value[][]>>.Some(FuncConvert.FromFunc<Query.NativeQuery, Value[][]>(ReadRows)),
+        FSharpOption<FSharpFunc<Query.NativeQuery, FSharpOption<TableReader.CountedColumn>>>.Some(
+            FuncConvert.FromFunc<Query.NativeQuery, FSharpOption<TableReader.CountedColumn>>(ReadCounted)));
 
     /// <summary>Runs a statement under its query id; a timeout or a cancel ends the wait with
     /// an OperationCanceledException (TimeoutException for the timeout).</summary>

@@ -43,7 +43,8 @@ let private optionsFor (rows: Row list) (supports: NativeQuery -> bool) : SqlEng
       Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
       Supports = supports
       Now = 0L
-      ReadRows = Some(fun q -> TableReader.read q [ slice ]) }
+      ReadRows = Some(fun q -> TableReader.read q [ slice ])
+      ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
 
 let private request (sql: string) : SqlEngine.Request = { Sql = sql; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
 

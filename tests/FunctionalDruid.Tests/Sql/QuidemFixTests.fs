@@ -47,7 +47,8 @@ let private arrayOptions (supports: NativeQuery -> bool) : SqlEngine.Options =
       Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
       Supports = supports
       Now = 0L
-      ReadRows = Some(fun q -> TableReader.read q [ slice ]) }
+      ReadRows = Some(fun q -> TableReader.read q [ slice ])
+      ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
 
 [<Tests>]
 let quidemFixTests =

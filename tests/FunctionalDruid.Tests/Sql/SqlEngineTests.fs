@@ -50,7 +50,8 @@ let optionsFor (rows: Row list) (supports: NativeQuery -> bool) : SqlEngine.Opti
       Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
       Supports = supports
       Now = t0 + 100L * hour
-      ReadRows = Some(fun q -> TableReader.read q [ slice ]) }
+      ReadRows = Some(fun q -> TableReader.read q [ slice ])
+      ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
 
 let private native = optionsFor wikiRows SqlEngine.defaultSupports
 let private inMemory = optionsFor wikiRows (fun _ -> false)
@@ -223,7 +224,7 @@ let engineTests =
         }
         test "in-memory reads push the WHERE into the scan and read only the named columns" {
             let seen = ResizeArray<NativeQuery>()
-            let options = { inMemory with Run = (fun q -> seen.Add q; inMemory.Run q); ReadRows = None }
+            let options = { inMemory with Run = (fun q -> seen.Add q; inMemory.Run q); ReadRows = None; ReadCounted = None }
             let r = run options "SELECT channel, SUM(added) FROM wikipedia WHERE channel = '#en.wikipedia' AND added > 5 GROUP BY channel" []
             Expect.equal r.Rows [ [| S "#en.wikipedia"; L 117L |] ] "rows"
             match List.ofSeq seen with
@@ -250,7 +251,7 @@ let engineTests =
             let slice: Engine.SegmentSlice = { Id = "mv"; Content = content; Serves = content.Interval }
             let options: SqlEngine.Options =
                 { Catalog = StaticCatalog [ "mv", [ "__time", ColumnType.Long; "tags", ColumnType.String ] ]
-                  Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q); Supports = SqlEngine.defaultSupports; Now = t0; ReadRows = None }
+                  Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q); Supports = SqlEngine.defaultSupports; Now = t0; ReadRows = None; ReadCounted = None }
             Expect.equal (rowsOf options "SELECT tags, COUNT(*) FROM mv GROUP BY tags ORDER BY 1") [ [ N; L 1L ]; [ S "a"; L 2L ]; [ S "b"; L 2L ]; [ S "c"; L 1L ] ] "groups"
             Expect.equal (rowsOf options "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "native filter matches any value"
             Expect.equal (rowsOf (({ options with Supports = fun _ -> false }: SqlEngine.Options)) "SELECT COUNT(*) FROM mv WHERE tags = 'b'") [ [ L 2L ] ] "pushed filter on the in-memory path"
@@ -332,7 +333,7 @@ let oracleTests =
             let expected = oracle q
             let nativeRows = (run (optionsFor q.Rows SqlEngine.defaultSupports) sql []).Rows |> List.map List.ofArray
             let memoryRows = (run (optionsFor q.Rows (fun _ -> false)) sql []).Rows |> List.map List.ofArray
-            let throughScanRows = (run { optionsFor q.Rows (fun _ -> false) with ReadRows = None } sql []).Rows |> List.map List.ofArray
+            let throughScanRows = (run { optionsFor q.Rows (fun _ -> false) with ReadRows = None; ReadCounted = None } sql []).Rows |> List.map List.ofArray
             Expect.equal throughScanRows expected ("in memory, tables read through native scans: " + sql)
             Expect.equal nativeRows expected ("native plan: " + sql)
             Expect.equal memoryRows expected ("in memory: " + sql)
