@@ -23,7 +23,7 @@ public sealed record QueryAnswer(string Body, string QueryId);
 /// Runs per-segment work on all cores, taking items in index order (each worker takes the next
 /// one) so that results finishing in order can be consumed while later items still run.
 /// </summary>
-sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
+public sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
 {
     public static readonly ParallelSegmentRunner Instance = new();
 
@@ -34,12 +34,24 @@ sealed class ParallelSegmentRunner : QuerySlices.ISegmentRunner
         else if (count > 1)
         {
             var next = -1;
-            Parallel.For(0, Math.Min(count, Environment.ProcessorCount), (_, loop) =>
+            try
             {
-                // A failed item (its exception is rethrown by Parallel.For) stops the others.
-                int i;
-                while (!loop.ShouldExitCurrentIteration && (i = Interlocked.Increment(ref next)) < count) results[i] = work.Invoke(i);
-            });
+                Parallel.For(0, Math.Min(count, Environment.ProcessorCount), (_, loop) =>
+                {
+                    // A failed item stops the others.
+                    int i;
+                    while (!loop.ShouldExitCurrentIteration && (i = Interlocked.Increment(ref next)) < count) results[i] = work.Invoke(i);
+                });
+            }
+            catch (AggregateException e)
+            {
+                // The item's own exception, as a sequential run throws it (a bad expression is a
+                // 400, not a 500 about an AggregateException); a cancellation only when that is all.
+                var inner = e.Flatten().InnerExceptions;
+                var first = inner.FirstOrDefault(x => x is not OperationCanceledException) ?? inner.FirstOrDefault();
+                if (first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+                throw;
+            }
         }
         return results;
     }
