@@ -10,7 +10,8 @@ open FunctionalDruid.Core
 open FunctionalDruid.Core.Aggregation
 open FunctionalDruid.Core.SegmentColumns
 
-let private grow (a: 'T[]) (n: int) : 'T[] =
+/// `a`, or a copy at least twice as long when it has fewer than `n` entries.
+let grow (a: 'T[]) (n: int) : 'T[] =
     if n <= a.Length then a
     else
         let b = Array.zeroCreate (max n (max 16 (a.Length * 2)))

@@ -290,16 +290,16 @@ let keyColumnOf (spec: DimensionSpec) (d: DimIds) (ids: int[]) : KeyColumn =
         let nullsOf () = if values |> Array.contains Value.Null then values |> Array.map (fun v -> v = Value.Null) else null
         match t with
         | ColumnType.Long when fits (function Value.Long _ -> true | _ -> false) ->
-            LongKeys(values |> Array.map (function Value.Long l -> l | _ -> 0L), nullsOf (), n)
+            longKeys (values |> Array.map (function Value.Long l -> l | _ -> 0L)) (nullsOf ()) n
         | ColumnType.Double | ColumnType.Float when fits (function Value.Double _ -> true | _ -> false) ->
-            DoubleKeys(values |> Array.map (function Value.Double x -> x | _ -> 0.0), nullsOf (), n)
+            doubleKeys (values |> Array.map (function Value.Double x -> x | _ -> 0.0)) (nullsOf ()) n
         | _ -> ValueKeys values
     match d.Numbers, t with
-    | Some ns, ColumnType.Long when ns.Kind = ColumnType.Long -> numbers id (fun v nulls -> LongKeys(v, nulls, n)) ns
+    | Some ns, ColumnType.Long when ns.Kind = ColumnType.Long -> numbers id (fun v nulls -> longKeys v nulls n) ns
     | Some ns, (ColumnType.Double | ColumnType.Float) when ns.Kind = ColumnType.Double ->
-        numbers BitConverter.Int64BitsToDouble (fun v nulls -> DoubleKeys(v, nulls, n)) ns
+        numbers BitConverter.Int64BitsToDouble (fun v nulls -> doubleKeys v nulls n) ns
     | Some ns, (ColumnType.Double | ColumnType.Float) when ns.Kind = ColumnType.Float ->
-        numbers (fun k -> float (BitConverter.Int32BitsToSingle(int k))) (fun v nulls -> DoubleKeys(v, nulls, n)) ns
+        numbers (fun k -> float (BitConverter.Int32BitsToSingle(int k))) (fun v nulls -> doubleKeys v nulls n) ns
     | _, (ColumnType.Long | ColumnType.Double | ColumnType.Float) -> throughValues ()
     | _ ->
         // Text is the key of a string output, unless it encodes an array.

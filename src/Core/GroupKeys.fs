@@ -7,6 +7,7 @@ module FunctionalDruid.Core.GroupKeys
 
 open System
 open FunctionalDruid.Core
+open FunctionalDruid.Core.GroupAggregators
 
 /// Equality, hashing and result order of single group key values.
 module KeyValue =
@@ -31,7 +32,8 @@ module KeyValue =
         | Value.Double d -> hashOfDouble d
         | Value.Array xs -> xs |> Array.fold (fun h x -> h * 31 + hash x) 17
 
-    let private asDouble (v: Value) : float option =
+    /// A number key value (or number text) as a double.
+    let asDouble (v: Value) : float option =
         match v with
         | Value.Long l -> Some(float l)
         | Value.Double d -> Some d
@@ -55,13 +57,6 @@ module KeyValue =
         | Value.Long x, Value.Long y -> Operators.compare x y
         | (Value.Long _ | Value.Double _), (Value.Long _ | Value.Double _) -> Operators.compare (asDouble a).Value (asDouble b).Value
         | _ -> Ordering.compareLexicographic (Value.toStringOrNull a) (Value.toStringOrNull b)
-
-let private grown (a: 'T[]) (needed: int) : 'T[] =
-    if needed <= a.Length then a
-    else
-        let b = Array.zeroCreate (max needed (max 16 (a.Length * 2)))
-        Array.blit a 0 b 0 a.Length
-        b
 
 /// One dimension's key values of a partial's groups. Columns made by a segment run are read
 /// only; a merger appends to columns of its own.
@@ -105,63 +100,25 @@ type ValueKeys(initial: Value[], initialCount: int) =
     override _.EqualsAt(g, other, j) = KeyValue.equal values.[g] (other.ValueAt j)
     override _.CompareAt(g, j) = KeyValue.compare values.[g] values.[j]
     override _.TryAppend(source, j) =
-        values <- grown values (count + 1)
+        values <- grow values (count + 1)
         values.[count] <- source.ValueAt j
         count <- count + 1
         true
     override _.EmptyLike() = ValueKeys([||], 0)
 
-/// Longs, with null flags (`nulls` is null while no group is null).
-[<Sealed>]
-type LongKeys(initial: int64[], initialNulls: bool[], initialCount: int) =
-    inherit KeyColumn()
-    let mutable values = initial
-    let mutable nulls = initialNulls
-    let mutable count = initialCount
-    member _.Values = values
-    member _.IsNullAt g = not (isNull nulls) && nulls.[g]
-    override _.Count = count
-    override this.ValueAt g = if this.IsNullAt g then Value.Null else Value.Long values.[g]
-    override this.HashAt g = if this.IsNullAt g then 0 else KeyValue.hashOfLong values.[g]
-    override this.MixHashes(hashes, n) =
-        if isNull nulls then
-            for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + KeyValue.hashOfLong values.[g]
-        else
-            for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + (if nulls.[g] then 0 else KeyValue.hashOfLong values.[g])
-    override this.EqualsAt(g, other, j) =
-        match other with
-        | :? LongKeys as o ->
-            let isNull = this.IsNullAt g
-            isNull = o.IsNullAt j && (isNull || values.[g] = o.Values.[j])
-        | _ -> KeyValue.equal (this.ValueAt g) (other.ValueAt j)
-    override this.CompareAt(g, j) =
-        match this.IsNullAt g, this.IsNullAt j with
-        | true, true -> 0
-        | true, false -> -1
-        | false, true -> 1
-        | false, false -> compare values.[g] values.[j]
-    override _.TryAppend(source, j) =
-        match source with
-        | :? LongKeys as s ->
-            values <- grown values (count + 1)
-            values.[count] <- s.Values.[j]
-            if s.IsNullAt j then
-                nulls <- if isNull nulls then Array.zeroCreate values.Length else grown nulls values.Length
-                nulls.[count] <- true
-            elif not (isNull nulls) then nulls <- grown nulls values.Length
-            count <- count + 1
-            true
-        | _ -> false
-    override _.EmptyLike() = LongKeys([||], null, 0)
-    override this.ColumnOf order =
-        if order |> Array.forall this.IsNullAt then None
-        else
-            let nulls = if isNull nulls then None else Some(order |> Array.map (fun g -> nulls.[g]))
-            Some(ColumnData.Longs(order |> Array.map (fun g -> if this.IsNullAt g then 0L else values.[g]), nulls))
+/// What a column of numbers needs of its number type.
+type NumberKind<'T> =
+    { ToValue: 'T -> Value
+      Hash: 'T -> int
+      Equal: 'T -> 'T -> bool
+      Compare: 'T -> 'T -> int
+      /// Stored column data of the numbers (nulls as flags).
+      ToColumn: 'T[] -> bool[] option -> ColumnData }
 
-/// Doubles (floats widened), with null flags as `LongKeys`.
+/// Numbers with null flags (`nulls` is null while no group is null): longs, or doubles
+/// (floats widened).
 [<Sealed>]
-type DoubleKeys(initial: float[], initialNulls: bool[], initialCount: int) =
+type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], initialCount: int) =
     inherit KeyColumn()
     let mutable values = initial
     let mutable nulls = initialNulls
@@ -169,38 +126,53 @@ type DoubleKeys(initial: float[], initialNulls: bool[], initialCount: int) =
     member _.Values = values
     member _.IsNullAt g = not (isNull nulls) && nulls.[g]
     override _.Count = count
-    override this.ValueAt g = if this.IsNullAt g then Value.Null else Value.Double values.[g]
-    override this.HashAt g = if this.IsNullAt g then 0 else KeyValue.hashOfDouble values.[g]
+    override this.ValueAt g = if this.IsNullAt g then Value.Null else kind.ToValue values.[g]
+    override this.HashAt g = if this.IsNullAt g then 0 else kind.Hash values.[g]
+    override this.MixHashes(hashes, n) =
+        for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + this.HashAt g
     override this.EqualsAt(g, other, j) =
         match other with
-        | :? DoubleKeys as o ->
+        | :? NumberKeys<'T> as o ->
             let isNull = this.IsNullAt g
-            isNull = o.IsNullAt j && (isNull || values.[g].Equals o.Values.[j])
+            isNull = o.IsNullAt j && (isNull || kind.Equal values.[g] o.Values.[j])
         | _ -> KeyValue.equal (this.ValueAt g) (other.ValueAt j)
     override this.CompareAt(g, j) =
         match this.IsNullAt g, this.IsNullAt j with
         | true, true -> 0
         | true, false -> -1
         | false, true -> 1
-        | false, false -> compare values.[g] values.[j]
+        | false, false -> kind.Compare values.[g] values.[j]
     override _.TryAppend(source, j) =
         match source with
-        | :? DoubleKeys as s ->
-            values <- grown values (count + 1)
+        | :? NumberKeys<'T> as s ->
+            values <- grow values (count + 1)
             values.[count] <- s.Values.[j]
             if s.IsNullAt j then
-                nulls <- if isNull nulls then Array.zeroCreate values.Length else grown nulls values.Length
+                nulls <- if isNull nulls then Array.zeroCreate values.Length else grow nulls values.Length
                 nulls.[count] <- true
-            elif not (isNull nulls) then nulls <- grown nulls values.Length
+            elif not (isNull nulls) then nulls <- grow nulls values.Length
             count <- count + 1
             true
         | _ -> false
-    override _.EmptyLike() = DoubleKeys([||], null, 0)
+    override _.EmptyLike() = NumberKeys<'T>(kind, [||], null, 0)
     override this.ColumnOf order =
         if order |> Array.forall this.IsNullAt then None
         else
             let nulls = if isNull nulls then None else Some(order |> Array.map (fun g -> nulls.[g]))
-            Some(ColumnData.Doubles(order |> Array.map (fun g -> if this.IsNullAt g then 0.0 else values.[g]), nulls))
+            Some(kind.ToColumn (order |> Array.map (fun g -> if this.IsNullAt g then Unchecked.defaultof<'T> else values.[g])) nulls)
+
+let private longKind: NumberKind<int64> =
+    { ToValue = Value.Long; Hash = KeyValue.hashOfLong; Equal = (=); Compare = compare
+      ToColumn = fun values nulls -> ColumnData.Longs(values, nulls) }
+
+let private doubleKind: NumberKind<float> =
+    { ToValue = Value.Double; Hash = KeyValue.hashOfDouble; Equal = (fun a b -> a.Equals b); Compare = compare
+      ToColumn = fun values nulls -> ColumnData.Doubles(values, nulls) }
+
+/// A column of longs; `nulls` may be null (no group null).
+let longKeys (values: int64[]) (nulls: bool[]) (count: int) = NumberKeys(longKind, values, nulls, count) :> KeyColumn
+/// A column of doubles; `nulls` may be null (no group null).
+let doubleKeys (values: float[]) (nulls: bool[]) (count: int) = NumberKeys(doubleKind, values, nulls, count) :> KeyColumn
 
 /// Strings; a null string is Druid's null.
 [<Sealed>]
@@ -227,7 +199,7 @@ type TextKeys(initial: string[], initialCount: int) =
     override _.TryAppend(source, j) =
         match source with
         | :? TextKeys as s ->
-            values <- grown values (count + 1)
+            values <- grow values (count + 1)
             values.[count] <- s.Values.[j]
             count <- count + 1
             true

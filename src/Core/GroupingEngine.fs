@@ -115,6 +115,13 @@ let private forEachBucket (plan: Plan) (times: int64[]) (ranges: (int64 * int64 
 
 let private batchSize = 4096
 
+/// Rows of [start, stop) that `mask` keeps (all when null) into `rows`; how many.
+let private collectChunk (mask: uint64[]) (start: int) (stop: int) (rows: int[]) =
+    if isNull mask then
+        for i in 0 .. stop - start - 1 do rows.[i] <- start + i
+        stop - start
+    else Kernels.collectRows mask start stop rows
+
 /// A plain dimension on a number column of its output type, read as raw numbers (a long, or a
 /// double's bits) and null flags (null when none): grouping needs no ids for it.
 let private rawNumbers (columns: Columns) (spec: DimensionSpec) : (int64[] * bool[] * ColumnType) option =
@@ -164,11 +171,7 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
         let mutable start = lo
         while start < hi do
             let stop = min hi (start + batchSize)
-            let n =
-                if isNull mask then
-                    for i in 0 .. stop - start - 1 do rows.[i] <- start + i
-                    stop - start
-                else Kernels.collectRows mask start stop rows
+            let n = collectChunk mask start stop rows
             for i in 0 .. n - 1 do packed.[i] <- int64 bi
             for d in idDims do
                 let dimIds = ids.[d].Value.Ids
@@ -203,8 +206,8 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
                 let j = Array.IndexOf(rawDims, d)
                 let isNullAt = if isNull nulls then null else Array.init count (fun g -> field g d = 1)
                 let numberAt (g: int) = if not (isNull isNullAt) && isNullAt.[g] then 0L else keys.[g * width + 1 + j]
-                if kind = ColumnType.Long then LongKeys(Array.init count numberAt, isNullAt, count) :> KeyColumn
-                else DoubleKeys(Array.init count (numberAt >> BitConverter.Int64BitsToDouble), isNullAt, count) :> KeyColumn
+                if kind = ColumnType.Long then longKeys (Array.init count numberAt) isNullAt count
+                else doubleKeys (Array.init count (numberAt >> BitConverter.Int64BitsToDouble)) isNullAt count
             | None, Some dimension -> keyColumnOf plan.Dimensions.[d] dimension (Array.init count (fun g -> field g d))
             | None, None -> ValueKeys(Array.create count Value.Null) :> KeyColumn)
     Some(buckets, columns)
@@ -261,8 +264,8 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         for d in 0 .. dimCount - 1 do
             shifts.[d] <- total
             total <- total + widths.[d]
-        let longKeys = total <= 62
-        let dense = if longKeys && total <= 18 then Array.create (1 <<< total) -1 else null
+        let keysFitOneLong = total <= 62
+        let dense = if keysFitOneLong && total <= 18 then Array.create (1 <<< total) -1 else null
         // No more groups than kept rows, nor than combinations of ids: aggregator states are
         // sized once rather than grown by copying.
         let maxGroups =
@@ -322,8 +325,8 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                 let ids = dims.[d].Ids
                 if not (isNull ids) then
                     let id = ids.[r]
-                    if longKeys then baseKey <- baseKey ||| (int64 id <<< shifts.[d]) else scratchKey.[d] <- id
-            if multiDims.Length = 0 then emit r (if longKeys then slotOfLong baseKey else slotOfArray ())
+                    if keysFitOneLong then baseKey <- baseKey ||| (int64 id <<< shifts.[d]) else scratchKey.[d] <- id
+            if multiDims.Length = 0 then emit r (if keysFitOneLong then slotOfLong baseKey else slotOfArray ())
             else
                 Array.Clear positions
                 let mutable running = true
@@ -332,8 +335,8 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     for m in 0 .. multiDims.Length - 1 do
                         let d = multiDims.[m]
                         let id = dims.[d].Multi.[r].[positions.[m]]
-                        if longKeys then key <- key ||| (int64 id <<< shifts.[d]) else scratchKey.[d] <- id
-                    emit r (if longKeys then slotOfLong key else slotOfArray ())
+                        if keysFitOneLong then key <- key ||| (int64 id <<< shifts.[d]) else scratchKey.[d] <- id
+                    emit r (if keysFitOneLong then slotOfLong key else slotOfArray ())
                     // Advance the odometer over the multi-value dimensions.
                     let mutable m = multiDims.Length - 1
                     let mutable carry = true
@@ -356,18 +359,14 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     bucketIndexOf.[b] <- i
                     bucketStarts.Add b
                     i
-            if multiDims.Length = 0 && longKeys then
+            if multiDims.Length = 0 && keysFitOneLong then
                 // Single-value dimensions: keys are composed column by column over a chunk of
                 // rows, then looked up; the chunk is the aggregators' batch.
                 let mutable start = lo
                 while start < hi do
                     flush ()
                     let stop = min hi (start + batchSize)
-                    let n =
-                        if isNull mask then
-                            for i in 0 .. stop - start - 1 do rows.[i] <- start + i
-                            stop - start
-                        else Kernels.collectRows mask start stop rows
+                    let n = collectChunk mask start stop rows
                     let bucketPart = int64 bi
                     for i in 0 .. n - 1 do chunkKeys.[i] <- bucketPart
                     for d in 0 .. dimCount - 1 do
@@ -388,10 +387,10 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     for i in 0 .. n - 1 do processRow bi rowScratch.[i]
                     start <- stop)
         flush ()
-        let groupCount = if longKeys then longGroupCount () else groupArrayKeys.Count
+        let groupCount = if keysFitOneLong then longGroupCount () else groupArrayKeys.Count
         let bucketOf (bucketIndex: int) = if bucketBits = 0 then Time.minInstant else bucketStarts.[bucketIndex]
         let buckets, idsOf =
-            if longKeys then
+            if keysFitOneLong then
                 let keys = if isNull dense then byLong.Keys else denseKeys.ToArray()
                 Array.init groupCount (fun g -> bucketOf (int (keys.[g] &&& ((1L <<< bucketBits) - 1L)))),
                 fun d -> Array.init groupCount (fun g -> int ((keys.[g] >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L)))

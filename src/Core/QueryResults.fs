@@ -15,12 +15,7 @@ let private toOut = QuerySlices.toOut
 
 // ---- post-aggregators ------------------------------------------------------------------------
 
-let private asDouble (v: Value) : float option =
-    match v with
-    | Value.Long l -> Some(float l)
-    | Value.Double d -> Some d
-    | Value.String s -> Value.parseDoubleText s
-    | _ -> None
+let private asDouble = KeyValue.asDouble
 
 /// A post-aggregator over a row's intermediate values (`raw`) and finalized values.
 let rec compilePost (p: PostAggregator) : (string -> Value) -> (string -> Value) -> Value =

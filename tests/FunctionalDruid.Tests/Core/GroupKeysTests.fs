@@ -26,8 +26,8 @@ let private columnOf (general: bool) (kind: Kind) (values: Value[]) : KeyColumn 
     if general then ValueKeys(Array.copy values)
     else
         match kind with
-        | Longs -> LongKeys(values |> Array.map (function Value.Long l -> l | _ -> 0L), nulls, values.Length)
-        | Doubles -> DoubleKeys(values |> Array.map (function Value.Double d -> d | _ -> 0.0), nulls, values.Length)
+        | Longs -> longKeys (values |> Array.map (function Value.Long l -> l | _ -> 0L)) nulls values.Length
+        | Doubles -> doubleKeys (values |> Array.map (function Value.Double d -> d | _ -> 0.0)) nulls values.Length
         | Texts -> TextKeys(values |> Array.map (function Value.String s -> s | _ -> null))
 
 let private kinds = [| Longs; Doubles; Texts |]

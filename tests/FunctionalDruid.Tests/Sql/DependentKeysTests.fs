@@ -38,13 +38,7 @@ let private optionsFor (rows: Row list) (supports: NativeQuery -> bool) : SqlEng
               "m", longs (rows |> Array.map (fun r -> r.M))
               "x", ColumnData.Doubles(rows |> Array.map (fun r -> defaultArg r.X 0.0), Some(rows |> Array.map (fun r -> r.X.IsNone))) ]
           Metadata = "{}" }
-    let slice: Engine.SegmentSlice = { Id = "t_seg"; Content = content; Serves = content.Interval }
-    { Catalog = StaticCatalog [ "t", columns ]
-      Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
-      Supports = supports
-      Now = 0L
-      ReadRows = Some(fun q -> TableReader.read q [ slice ])
-      ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
+    SingleSliceOptions.optionsOver "t" columns content supports 0L
 
 let private request (sql: string) : SqlEngine.Request = { Sql = sql; Parameters = [||]; Context = [ "useApproximateCountDistinct", "false" ] }
 

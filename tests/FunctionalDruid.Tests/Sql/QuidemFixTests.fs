@@ -42,13 +42,7 @@ let private plannerError (sql: string) =
 let private arrayOptions (supports: NativeQuery -> bool) : SqlEngine.Options =
     let arr = ColumnData.LongArrays { Offsets = [| 0; 2; 4; 4 |]; Values = [| 1L; 0L; 1L; 2L |]; ElementNulls = Some [| false; true; false; false |]; RowNulls = Some [| false; false; true |] }
     let content: SegmentContent = { Interval = { Start = 0L; End = 10L }; Times = [| 1L; 2L; 3L |]; Dimensions = [ "arr", arr ]; Metrics = []; Metadata = "{}" }
-    let slice: Engine.SegmentSlice = { Id = "t_seg"; Content = content; Serves = content.Interval }
-    { Catalog = StaticCatalog [ "t", [ "__time", ColumnType.Long; "arr", ColumnType.Array ColumnType.Long ] ]
-      Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
-      Supports = supports
-      Now = 0L
-      ReadRows = Some(fun q -> TableReader.read q [ slice ])
-      ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
+    SingleSliceOptions.optionsOver "t" [ "__time", ColumnType.Long; "arr", ColumnType.Array ColumnType.Long ] content supports 0L
 
 [<Tests>]
 let quidemFixTests =

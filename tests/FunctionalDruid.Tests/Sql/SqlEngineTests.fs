@@ -45,13 +45,7 @@ let wikiColumns =
 /// Engine options over one in-memory segment; `supports` decides native vs in-memory.
 let optionsFor (rows: Row list) (supports: NativeQuery -> bool) : SqlEngine.Options =
     let content = contentOf rows
-    let slice: Engine.SegmentSlice = { Id = "wikipedia_seg"; Content = content; Serves = content.Interval }
-    { Catalog = StaticCatalog [ "wikipedia", wikiColumns ]
-      Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
-      Supports = supports
-      Now = t0 + 100L * hour
-      ReadRows = Some(fun q -> TableReader.read q [ slice ])
-      ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
+    SingleSliceOptions.optionsOver "wikipedia" wikiColumns content supports (t0 + 100L * hour)
 
 let private native = optionsFor wikiRows SqlEngine.defaultSupports
 let private inMemory = optionsFor wikiRows (fun _ -> false)
