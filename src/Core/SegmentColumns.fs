@@ -45,17 +45,23 @@ let columnOfValues (outputType: ColumnType option) (rowCount: int) (valueAt: int
         let values = Array.zeroCreate<int64> rowCount
         let nulls = Array.zeroCreate<bool> rowCount
         for r in 0 .. rowCount - 1 do
-            match ExprOps.asLong (valueAt r) with
-            | Some l -> values.[r] <- l
-            | None -> nulls.[r] <- true
+            match valueAt r with
+            | Value.Long l -> values.[r] <- l
+            | v ->
+                match ExprOps.asLong v with
+                | Some l -> values.[r] <- l
+                | None -> nulls.[r] <- true
         ColumnData.Longs(values, (if Array.contains true nulls then Some nulls else None))
     let doubles () =
         let values = Array.zeroCreate<float> rowCount
         let nulls = Array.zeroCreate<bool> rowCount
         for r in 0 .. rowCount - 1 do
-            match ExprOps.asDouble (valueAt r) with
-            | Some d -> values.[r] <- d
-            | None -> nulls.[r] <- true
+            match valueAt r with
+            | Value.Double d -> values.[r] <- d
+            | v ->
+                match ExprOps.asDouble v with
+                | Some d -> values.[r] <- d
+                | None -> nulls.[r] <- true
         ColumnData.Doubles(values, (if Array.contains true nulls then Some nulls else None))
     match outputType with
     | Some ColumnType.Long -> longs ()
@@ -146,7 +152,16 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
                 s.Dictionary |> Array.map (fun d ->
                     let cell = if isNull d then Value.Null else Value.String d
                     compiled (fun name -> if name = c then cell else Value.Null))
-            columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
+            // Typed once per dictionary value, then gathered by each row's id.
+            let gather (values: 'T[]) = s.Ids |> Array.map (fun id -> values.[id])
+            let nullsOf (nulls: bool[] option) = nulls |> Option.map gather |> Option.filter (Array.contains true)
+            match v.OutputType with
+            | Some(ColumnType.Long | ColumnType.Double | ColumnType.Float) ->
+                match columnOfValues v.OutputType perValue.Length (fun i -> perValue.[i]) with
+                | ColumnData.Longs(values, nulls) -> ColumnData.Longs(gather values, nullsOf nulls)
+                | ColumnData.Doubles(values, nulls) -> ColumnData.Doubles(gather values, nullsOf nulls)
+                | _ -> columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
+            | _ -> columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
         | None ->
         match VectorExpr.tryColumn this.Column n v.OutputType v.Parsed with
         | Some column -> column

@@ -63,9 +63,31 @@ let private numberDimensionsFiltered (seed: int) =
             (Time.formatInterval span) filterPart (String.Join(",", dimensions))
     sameAsPrefiltered rows keep filter query
 
+/// A number virtual column over one string column is computed once per dictionary value and
+/// gathered per row: the same result as the expression evaluated row by row (here forced by
+/// also reading `__time`).
+let private perValueEqualsPerRow (seed: int) =
+    let rnd = Random(seed)
+    let rows = genRows rnd
+    let expression, outputType, sum =
+        [| "strlen(d)", "LONG", "longSum"
+           "strlen(d) / 2.0", "DOUBLE", "doubleSum"
+           "case_searched(d == 'a', 7, null)", "LONG", "longSum" |].[rnd.Next 3]
+    let query (e: string) =
+        sprintf """{"queryType":"groupBy","dataSource":"t","intervals":"%s","granularity":"all",
+                    "virtualColumns":[{"type":"expression","name":"v","expression":"%s","outputType":"%s"}],
+                    "dimensions":[{"type":"default","dimension":"v","outputName":"v","outputType":"%s"}],
+                    "aggregations":[{"type":"count","name":"c"},{"type":"%s","name":"s","fieldName":"v"}]}"""
+            (Time.formatInterval span) e outputType outputType sum
+    let perValue = runQuery (query expression) [ rawSegment span rows ]
+    let perRow = runQuery (query (expression + " + __time * 0")) [ rawSegment span rows ]
+    if perValue <> perRow then failwithf "%s\nper value %s\nper row   %s" expression perValue perRow
+    true
+
 [<Tests>]
 let tests =
     testList "core/filtered-virtual-columns" [
+        testProperty "a number virtual column over one string column equals it computed row by row" perValueEqualsPerRow
         testProperty "a virtual column over the filtered rows groups as over only those rows" filteredEqualsPrefiltered
         testProperty "number dimensions over the filtered rows group as over only those rows" numberDimensionsFiltered
     ]
