@@ -155,6 +155,8 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let rawDims = [| for d in 0 .. dimCount - 1 do if raw.[d].IsSome then yield d |]
     let idDims = [| for d in 0 .. dimCount - 1 do if ids.[d].IsSome then yield d |]
     let width = 1 + rawDims.Length
+    let rawValues = rawDims |> Array.map (fun d -> let (values, _, _) = raw.[d].Value in values)
+    let rawNulls = rawDims |> Array.map (fun d -> let (_, nulls, _) = raw.[d].Value in nulls)
     // Sized for the rows kept, up to a bound (few-valued numbers should not pay for a table
     // per row); aggregator states likewise.
     let expected = min 65_536 (if isNull mask then times.Length else Kernels.countMasked mask 0 times.Length)
@@ -177,18 +179,18 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
                 let dimIds = ids.[d].Value.Ids
                 let shift = shifts.[d]
                 for i in 0 .. n - 1 do packed.[i] <- packed.[i] ||| (int64 dimIds.[rows.[i]] <<< shift)
-            for d in rawDims do
-                let (_, nulls, _) = raw.[d].Value
+            for j in 0 .. rawDims.Length - 1 do
+                let nulls = rawNulls.[j]
                 if not (isNull nulls) then
-                    let flag = 1L <<< shifts.[d]
+                    let flag = 1L <<< shifts.[rawDims.[j]]
                     for i in 0 .. n - 1 do
                         if nulls.[rows.[i]] then packed.[i] <- packed.[i] ||| flag
             for i in 0 .. n - 1 do
                 let r = rows.[i]
                 key.[0] <- packed.[i]
                 for j in 0 .. rawDims.Length - 1 do
-                    let (values, nulls, _) = raw.[rawDims.[j]].Value
-                    key.[j + 1] <- if not (isNull nulls) && nulls.[r] then 0L else values.[r]
+                    let nulls = rawNulls.[j]
+                    key.[j + 1] <- if not (isNull nulls) && nulls.[r] then 0L else rawValues.[j].[r]
                 groups.[i] <- table.IdOf key
             for a in aggs do
                 a.EnsureGroups table.Count
