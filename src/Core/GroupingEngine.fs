@@ -419,18 +419,23 @@ type Merger(plan: Plan) =
     // Made like the first partial's columns; a column turns into `ValueKeys` when a partial
     // brings one of another kind.
     let mutable columns: KeyColumn[] = null
-    // Group number + 1 per slot (0: empty), at most half full.
-    let mutable slots = Array.zeroCreate<int> 32
+    // Per slot the group's hash (high half) and group number + 1 (low half; 0: empty), at most
+    // half full: a probe reads one entry, and a different hash is told apart without reading
+    // the group's own arrays.
+    let mutable slots = Array.zeroCreate<int64> 32
     let mutable slotBits = 5
     let slotOf (hash: int) = int ((uint32 hash * 2654435769u) >>> (32 - slotBits))
+    let entryOf (hash: int) (group: int) = (int64 hash <<< 32) ||| int64 (uint32 (group + 1))
     let rehash () =
+        let old = slots
         slotBits <- slotBits + 1
         slots <- Array.zeroCreate (1 <<< slotBits)
         let last = slots.Length - 1
-        for g in 0 .. count - 1 do
-            let mutable s = slotOf hashes.[g]
-            while slots.[s] <> 0 do s <- (s + 1) &&& last
-            slots.[s] <- g + 1
+        for entry in old do
+            if entry <> 0L then
+                let mutable s = slotOf (int (entry >>> 32))
+                while slots.[s] <> 0L do s <- (s + 1) &&& last
+                slots.[s] <- entry
     let append (p: Partial) (i: int) =
         if count = buckets.Length then
             buckets <- Array.append buckets (Array.zeroCreate buckets.Length)
@@ -452,12 +457,13 @@ type Merger(plan: Plan) =
         let mutable s = slotOf hash
         let mutable result = -1
         while result < 0 do
-            let candidate = slots.[s] - 1
-            if candidate < 0 then
+            let entry = slots.[s]
+            let candidate = int (uint32 entry) - 1
+            if entry = 0L then
                 append p i
-                slots.[s] <- count
+                slots.[s] <- entryOf hash (count - 1)
                 result <- count - 1
-            elif hashes.[candidate] = hash && buckets.[candidate] = bucket
+            elif int (entry >>> 32) = hash && buckets.[candidate] = bucket
                  && (let mutable same = true
                      let mutable d = 0
                      while same && d < source.Length do
