@@ -128,8 +128,6 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
     override _.Count = count
     override this.ValueAt g = if this.IsNullAt g then Value.Null else kind.ToValue values.[g]
     override this.HashAt g = if this.IsNullAt g then 0 else kind.Hash values.[g]
-    override this.MixHashes(hashes, n) =
-        for g in 0 .. n - 1 do hashes.[g] <- hashes.[g] * 31 + this.HashAt g
     override this.EqualsAt(g, other, j) =
         match other with
         | :? NumberKeys<'T> as o ->

@@ -87,6 +87,20 @@ type private RowBuffer() =
         Array.Copy(current, 0, result, blocks.Count * blockSize, used)
         result
 
+/// A slice's columns by name.
+let private columnsByName (content: SegmentContent) =
+    let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)
+    for (n, c) in content.Dimensions @ content.Metrics do byName.[n] <- c
+    byName
+
+/// The row ranges [lo, hi) of a slice inside the (condensed) query intervals and the part of
+/// time the slice serves.
+let private rowRanges (intervals: Time.Interval list) (slice: Engine.SegmentSlice) =
+    [ for i in intervals do
+        let s = max i.Start slice.Serves.Start
+        let e = min i.End slice.Serves.End
+        if s < e then yield lowerBound slice.Content.Times s, lowerBound slice.Content.Times e ]
+
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
 /// filter, in slice order.
 let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
@@ -99,8 +113,7 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
     let result = RowBuffer()
     for slice in slices do
         let content = slice.Content
-        let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)
-        for (n, c) in content.Dimensions @ content.Metrics do byName.[n] <- c
+        let byName = columnsByName content
         let readers: (int -> Value)[] =
             columns |> Array.map (fun name ->
                 if name = "__time" then fun row -> Value.Long content.Times.[row]
@@ -125,29 +138,24 @@ let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
                     Some(strings.Ids, Array.zeroCreate<Value[]> strings.Dictionary.Length)
                 | _ -> None
             | _ -> None
-        for i in intervals do
-            let s = max i.Start slice.Serves.Start
-            let e = min i.End slice.Serves.End
-            if s < e then
-                let lo = lowerBound content.Times s
-                let hi = lowerBound content.Times e
-                match sharedRows with
-                | Some(ids, rowOfId) ->
-                    let reader = readers.[0]
-                    for row in lo .. hi - 1 do
-                        if keep row then
-                            let id = ids.[row]
-                            let mutable shared = rowOfId.[id]
-                            if isNull shared then
-                                shared <- [| reader row |]
-                                rowOfId.[id] <- shared
-                            result.Add shared
-                | None ->
-                    for row in lo .. hi - 1 do
-                        if keep row then
-                            let cells = Array.zeroCreate<Value> readers.Length
-                            for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
-                            result.Add cells
+        for lo, hi in rowRanges intervals slice do
+            match sharedRows with
+            | Some(ids, rowOfId) ->
+                let reader = readers.[0]
+                for row in lo .. hi - 1 do
+                    if keep row then
+                        let id = ids.[row]
+                        let mutable shared = rowOfId.[id]
+                        if isNull shared then
+                            shared <- [| reader row |]
+                            rowOfId.[id] <- shared
+                        result.Add shared
+            | None ->
+                for row in lo .. hi - 1 do
+                    if keep row then
+                        let cells = Array.zeroCreate<Value> readers.Length
+                        for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
+                        result.Add cells
     result.ToArray()
 
 /// One column's distinct values (in the order of their first row) with the number of rows
@@ -175,23 +183,22 @@ type private CellComparer() =
 /// Counts of one slice's values in first-row order; a number value is known by a 64-bit key
 /// (the long, or the bits of the double) so a row costs no allocation.
 type private SliceCounts() =
-    let slotOfKey = Dictionary<int64, int>()
-    let mutable nullSlot = -1
-    member val Values = List<Value>()
-    member val Counts = List<int64>()
-    member this.AddNull() =
-        if nullSlot < 0 then
-            nullSlot <- this.Values.Count
-            this.Values.Add Value.Null
-            this.Counts.Add 1L
-        else this.Counts.[nullSlot] <- this.Counts.[nullSlot] + 1L
-    member this.AddKey(key: int64, make: int64 -> Value) =
-        match slotOfKey.TryGetValue key with
-        | true, slot -> this.Counts.[slot] <- this.Counts.[slot] + 1L
-        | _ ->
-            slotOfKey.[key] <- this.Values.Count
-            this.Values.Add(make key)
-            this.Counts.Add 1L
+    let ids = GroupKeys.LongIndex(1024)
+    let counts = List<int64>()
+    let mutable nullCount = 0L
+    // How many distinct numbers came before the first null row.
+    let mutable nullPosition = -1
+    member _.AddNull() =
+        if nullPosition < 0 then nullPosition <- counts.Count
+        nullCount <- nullCount + 1L
+    member _.AddKey(key: int64) =
+        let id = ids.IdOf key
+        if id = counts.Count then counts.Add 1L else counts.[id] <- counts.[id] + 1L
+    /// Each distinct value (made by `make` from its key) with its count, in first-row order.
+    member _.Pairs(make: int64 -> Value) =
+        [ for id in 0 .. counts.Count do
+            if id = nullPosition then yield Value.Null, nullCount
+            if id < counts.Count then yield make ids.Keys.[id], counts.[id] ]
 
 /// Whether a slice holds the column as one scalar per row (or not at all: all nulls).
 let private countable (byName: Dictionary<string, ColumnData>) (column: string) =
@@ -210,10 +217,7 @@ let readCounted (q: NativeQuery) (slices: Engine.SegmentSlice list) : CountedCol
     match q.Kind with
     | QueryKind.Scan { Columns = [ column ] } ->
         let byNames =
-            slices |> List.map (fun slice ->
-                let byName = Dictionary<string, ColumnData>(StringComparer.Ordinal)
-                for (n, c) in slice.Content.Dimensions @ slice.Content.Metrics do byName.[n] <- c
-                byName)
+            slices |> List.map (fun slice -> columnsByName slice.Content)
         if not (byNames |> List.forall (fun b -> countable b column)) then None
         else
         let intervals = Engine.condense q.Intervals
@@ -240,18 +244,14 @@ let readCounted (q: NativeQuery) (slices: Engine.SegmentSlice list) : CountedCol
         for slice, byName in List.zip slices byNames do
             let content = slice.Content
             let keep = rowFilter filter content byName
-            let ranges =
-                [ for i in intervals do
-                      let s = max i.Start slice.Serves.Start
-                      let e = min i.End slice.Serves.End
-                      if s < e then yield lowerBound content.Times s, lowerBound content.Times e ]
+            let ranges = rowRanges intervals slice
             let countNumbers (key: int -> int64) (make: int64 -> Value) (nulls: bool[] option) =
                 let local = SliceCounts()
                 for lo, hi in ranges do
                     for row in lo .. hi - 1 do
                         if keep row then
-                            if nulls.IsSome && nulls.Value.[row] then local.AddNull() else local.AddKey(key row, make)
-                for i in 0 .. local.Values.Count - 1 do add local.Values.[i] local.Counts.[i]
+                            if nulls.IsSome && nulls.Value.[row] then local.AddNull() else local.AddKey(key row)
+                for v, n in local.Pairs make do add v n
             if column = "__time" then countNumbers (fun row -> content.Times.[row]) Value.Long None
             else
             match byName.TryGetValue column with

@@ -115,9 +115,7 @@ let tests =
         testProperty "merging partials with typed and general columns groups as the values do" mergingEqualsGroupingValues
         test "a column of one kind turns general when a partial brings another kind" {
             let longs = partialOf [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
-            let general =
-                let p = partialOf [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
-                p
+            let general = partialOf [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
             let merged = GroupingEngine.merge (plan 1) [ longs; general; longs ]
             let groups = [ for g in 0 .. merged.Count - 1 -> merged.KeyValues g, merged.Aggregators.[0].Raw g ]
             Expect.equal groups
