@@ -12,29 +12,43 @@ type SegmentSlice = QuerySlices.SegmentSlice
 
 let condense = QuerySlices.condense
 
+/// Hash partitions of a merge with dimensions (2^bits): enough that one partition's table of
+/// a few million groups stays small, few enough that a handful of groups costs nothing.
+let private partitionBits (plan: GroupingEngine.Plan) = if plan.Dimensions.Length = 0 then 0 else 6
+
 /// The merged groups of a timeseries, topN or groupBy: one partial per segment, run by the
-/// context's runner. Partials merge in segment order (so sums of doubles come out the same
-/// every time), each as soon as those before it are merged: a worker that finds the merge free
-/// takes it over, so merging overlaps the other workers' segments instead of following them.
+/// context's runner. Each hash partition takes the partials in segment order (so sums of
+/// doubles come out the same every time), each as soon as those before it are merged: a
+/// worker that finishes a segment merges every partition it finds free, so merging overlaps
+/// the other workers' segments, and partitions merge in parallel at the end.
 let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
-    let merger = GroupingEngine.Merger(plan)
-    let finished = Array.zeroCreate<GroupingEngine.Partial> segments.Length
-    let mergeGate = obj ()
-    let mutable merged = 0
-    let mergeFinished () =
-        while merged < finished.Length && not (obj.ReferenceEquals(Volatile.Read(&finished.[merged]), null)) do
-            merger.Add finished.[merged]
-            finished.[merged] <- Unchecked.defaultof<_>
-            merged <- merged + 1
+    let bits = partitionBits plan
+    let merger = GroupingEngine.PartitionedMerger(plan, bits)
+    let partitions = merger.Partitions
+    let finished = Array.zeroCreate<GroupingEngine.PartitionedPartial> segments.Length
+    // Partitions still to merge each partial; it is let go when none is left.
+    let pending = Array.create segments.Length partitions
+    let gates = Array.init partitions (fun _ -> obj ())
+    let merged = Array.zeroCreate<int> partitions
+    let mergeFinished (q: int) =
+        while merged.[q] < finished.Length && not (obj.ReferenceEquals(Volatile.Read(&finished.[merged.[q]]), null)) do
+            let i = merged.[q]
+            merger.Add(q, finished.[i])
+            if Interlocked.Decrement(&pending.[i]) = 0 then finished.[i] <- Unchecked.defaultof<_>
+            merged.[q] <- i + 1
+    let mergeIfFree (q: int) =
+        if Monitor.TryEnter gates.[q] then
+            try mergeFinished q
+            finally Monitor.Exit gates.[q]
     ctx.Runner.Map(segments.Length, fun i ->
         ctx.Cancel.ThrowIfCancellationRequested()
-        Volatile.Write(&finished.[i], GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves)
-        if Monitor.TryEnter mergeGate then
-            try mergeFinished ()
-            finally Monitor.Exit mergeGate)
+        let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
+        Volatile.Write(&finished.[i], GroupingEngine.partitionGroups bits partial)
+        // Workers start at different partitions so that they rarely meet at a gate.
+        for k in 0 .. partitions - 1 do mergeIfFree ((i + k) % partitions))
     |> ignore
-    lock mergeGate mergeFinished
+    ctx.Runner.Map(partitions, fun q -> lock gates.[q] (fun () -> mergeFinished q)) |> ignore
     merger.Result()
 
 /// A timeseries, topN or groupBy finished into Druid's result shape.

@@ -34,12 +34,21 @@ type GroupAgg() =
     abstract MergeAll: targets: int[] * source: GroupAgg -> unit
     default this.MergeAll(targets, source) =
         for i in 0 .. targets.Length - 1 do this.MergeFrom(targets.[i], source, i)
+    /// Combines group `sources.[start + k]` of `source` into `targets.[k]` for k < count (a
+    /// subset of another state's groups, such as one hash partition of them).
+    abstract MergeGroups: targets: int[] * sources: int[] * start: int * count: int * source: GroupAgg -> unit
+    default this.MergeGroups(targets, sources, start, count, source) =
+        for k in 0 .. count - 1 do this.MergeFrom(targets.[k], source, sources.[start + k])
     /// The intermediate value (sketch estimates unrounded); null when nothing was aggregated.
     abstract Raw: group: int -> Value
     /// The raw values of groups `order` as stored column data, where the state is a plain
     /// number array and some group has a value (None: build it from `Raw`).
     abstract ColumnOf: order: int[] -> ColumnData option
     default _.ColumnOf _ = None
+    /// The states as longs and presence flags (flags null: every group has a value), for a
+    /// state whose raw value is `Value.Long` or null; otherwise nulls.
+    abstract LongStates: unit -> struct (int64[] * bool[])
+    default _.LongStates() = struct (null, null)
 
 /// `a AND b` over the words of rows [lo, hi), into `scratch`; either side may be null.
 let private andWords (a: uint64[]) (b: uint64[]) (lo: int) (hi: int) (scratch: byref<uint64[]>) : uint64[] =
@@ -69,7 +78,13 @@ type private CountAgg() =
         for i in 0 .. targets.Length - 1 do
             let g = targets.[i]
             counts.[g] <- counts.[g] + from.[i]
+    override _.MergeGroups(targets, sources, start, count, source) =
+        let from = (source :?> CountAgg).Counts
+        for k in 0 .. count - 1 do
+            let g = targets.[k]
+            counts.[g] <- counts.[g] + from.[sources.[start + k]]
     override _.Raw g = Value.Long counts.[g]
+    override _.LongStates() = struct (counts, null)
     override _.ColumnOf order = Some(ColumnData.Longs(order |> Array.map (fun g -> counts.[g]), None))
 
 /// Typed operations a numeric state needs; the kernels work on whole arrays and ranges.
@@ -243,7 +258,17 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
         let from, fromSeen = s.Values, s.Seen
         for i in 0 .. targets.Length - 1 do
             if fromSeen.[i] then this.Combine(targets.[i], from.[i])
+    override this.MergeGroups(targets, sources, start, count, source) =
+        let s = source :?> NumericAgg<'T>
+        let from, fromSeen = s.Values, s.Seen
+        for k in 0 .. count - 1 do
+            let i = sources.[start + k]
+            if fromSeen.[i] then this.Combine(targets.[k], from.[i])
     override _.Raw g = if seen.[g] then ops.ToValue values.[g] else Value.Null
+    override _.LongStates() =
+        match box values with
+        | :? (int64[]) as longs -> struct (longs, seen)
+        | _ -> struct (null, null)
     override _.ColumnOf order =
         if not (order |> Array.exists (fun g -> seen.[g])) then None
         else
@@ -281,8 +306,11 @@ type private FilteredAgg(inner: GroupAgg, filterWords: uint64[]) =
         inner.MergeFrom(g, s, sg)
     override _.MergeAll(targets, source) =
         inner.MergeAll(targets, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
+    override _.MergeGroups(targets, sources, start, count, source) =
+        inner.MergeGroups(targets, sources, start, count, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
     override _.Raw g = inner.Raw g
     override _.ColumnOf order = inner.ColumnOf order
+    override _.LongStates() = inner.LongStates()
 
 /// Any other aggregator, through the ingestion accumulators. Groups must first appear in
 /// increasing order, which holds because group ids are handed out in row order.

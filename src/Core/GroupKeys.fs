@@ -74,6 +74,14 @@ type KeyColumn() =
     abstract CompareAt: group: int * otherGroup: int -> int
     /// Appends a group of `source`; false, appending nothing, when `source` is of another kind.
     abstract TryAppend: source: KeyColumn * sourceGroup: int -> bool
+    /// Appends every group of `source`; false, appending nothing, when it is of another kind.
+    abstract AppendAll: source: KeyColumn -> bool
+    default this.AppendAll(source) =
+        // A column's groups are all of its kind: when the first appends, the others do.
+        source.Count = 0
+        || (this.TryAppend(source, 0)
+            && (for j in 1 .. source.Count - 1 do this.TryAppend(source, j) |> ignore
+                true))
     /// An empty column of the same kind.
     abstract EmptyLike: unit -> KeyColumn
     /// The values of groups `order` as stored column data, where the kind allows it without
@@ -124,6 +132,8 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
     let mutable nulls = initialNulls
     let mutable count = initialCount
     member _.Values = values
+    /// Null flags (null while no group is null).
+    member _.Nulls = nulls
     member _.IsNullAt g = not (isNull nulls) && nulls.[g]
     override _.Count = count
     override this.ValueAt g = if this.IsNullAt g then Value.Null else kind.ToValue values.[g]
@@ -152,6 +162,18 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
             count <- count + 1
             true
         | _ -> false
+    override _.AppendAll(source) =
+        match source with
+        | :? NumberKeys<'T> as s ->
+            let n = s.Count
+            values <- grow values (count + n)
+            Array.blit s.Values 0 values count n
+            if not (isNull s.Nulls) || not (isNull nulls) then
+                nulls <- if isNull nulls then Array.zeroCreate values.Length else grow nulls values.Length
+                if isNull s.Nulls then Array.fill nulls count n false else Array.blit s.Nulls 0 nulls count n
+            count <- count + n
+            true
+        | _ -> source.Count = 0
     override _.EmptyLike() = NumberKeys<'T>(kind, [||], null, 0)
     override this.ColumnOf order =
         if order |> Array.forall this.IsNullAt then None
@@ -202,6 +224,14 @@ type TextKeys(initial: string[], initialCount: int) =
             count <- count + 1
             true
         | _ -> false
+    override _.AppendAll(source) =
+        match source with
+        | :? TextKeys as s ->
+            values <- grow values (count + s.Count)
+            Array.blit s.Values 0 values count s.Count
+            count <- count + s.Count
+            true
+        | _ -> source.Count = 0
     override _.EmptyLike() = TextKeys([||], 0)
     override _.ColumnOf order =
         let interner = QuerySlices.StringInterner()
@@ -277,8 +307,8 @@ type LongTupleIndex(width: int, expected: int) =
         for k in key do h <- (h ^^^ uint64 k) * 0x9E3779B97F4A7C15UL
         h ^^^ (h >>> 29)
     let slotOf (hash: uint64) = int (hash >>> (64 - bits))
-    let grow () =
-        bits <- bits + 1
+    let growTo (newBits: int) =
+        bits <- newBits
         slotIds <- Array.zeroCreate (1 <<< bits)
         slotHashes <- Array.zeroCreate (1 <<< bits)
         let last = slotIds.Length - 1
@@ -319,5 +349,13 @@ type LongTupleIndex(width: int, expected: int) =
                 count <- count + 1
             elif slotHashes.[s] = hash && sameKey id key then result <- id
             else s <- (s + 1) &&& last
-        if count * 2 > slotIds.Length then grow ()
+        if count * 2 > slotIds.Length then growTo (bits + 1)
         result
+    /// Makes room for `n` keys at once (rather than doubling step by step).
+    member _.Reserve(n: int) =
+        let wanted = bitsFor n
+        if wanted > bits then growTo wanted
+        if n * width > keys.Length then
+            let larger = Array.zeroCreate<int64> (n * width)
+            Array.blit keys 0 larger 0 (count * width)
+            keys <- larger

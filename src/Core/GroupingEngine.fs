@@ -159,7 +159,9 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let rawNulls = rawDims |> Array.map (fun d -> let (_, nulls, _) = raw.[d].Value in nulls)
     // Sized for the rows kept, up to a bound (few-valued numbers should not pay for a table
     // per row); aggregator states likewise.
-    let expected = min 65_536 (if isNull mask then times.Length else Kernels.countMasked mask 0 times.Length)
+    let kept = if isNull mask then times.Length else Kernels.countMasked mask 0 times.Length
+    let expected = min 65_536 kept
+    let mutable sized = false
     let table = LongTupleIndex(width, max 16 expected)
     for a in aggs do a.EnsureGroups expected
     let key = Array.zeroCreate<int64> width
@@ -192,6 +194,13 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
                     let nulls = rawNulls.[j]
                     key.[j + 1] <- if not (isNull nulls) && nulls.[r] then 0L else rawValues.[j].[r]
                 groups.[i] <- table.IdOf key
+            // Mostly new keys in the first chunk (ids, timestamps): one group per kept row is
+            // likely, so the table and states are sized for all of them at once.
+            if not sized && n >= 1024 then
+                sized <- true
+                if table.Count * 8 >= n * 7 && expected < kept then
+                    table.Reserve kept
+                    for a in aggs do a.EnsureGroups kept
             for a in aggs do
                 a.EnsureGroups table.Count
                 a.AddRows(rows, groups, n)
@@ -474,19 +483,94 @@ type Merger(plan: Plan) =
             else s <- (s + 1) &&& last
         if count * 2 > slots.Length then rehash ()
         result
-    member _.Add(p: Partial) =
+    /// Merges groups `sources.[start .. start + count - 1]` of `p` (not its covered buckets
+    /// and first time: `AddBounds`).
+    member _.AddGroups(p: Partial, sources: int[], start: int, groupCount: int) =
         if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
         // Groups first, then each aggregator's states in one pass.
+        let targets = Array.init groupCount (fun k -> groupOf p sources.[start + k])
+        for a in 0 .. aggs.Length - 1 do
+            aggs.[a].EnsureGroups count
+            aggs.[a].MergeGroups(targets, sources, start, groupCount, p.Aggregators.[a])
+    /// Takes in the covered buckets and first time of `p`.
+    member _.AddBounds(p: Partial) =
+        for b in p.CoveredBuckets do covered.Add b |> ignore
+        firstTime <- min firstTime p.FirstTime
+    member this.Add(p: Partial) =
+        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
         let targets = Array.init p.Count (groupOf p)
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
             aggs.[a].MergeAll(targets, p.Aggregators.[a])
-        for b in p.CoveredBuckets do covered.Add b |> ignore
-        firstTime <- min firstTime p.FirstTime
+        this.AddBounds p
     member _.Result() : Partial =
         let columns = if isNull columns then plan.Dimensions |> Array.map (fun _ -> ValueKeys([||]) :> KeyColumn) else columns
         { Count = count; Buckets = buckets; KeyColumns = columns; Hashes = hashes
           Aggregators = aggs; CoveredBuckets = Seq.toArray covered; FirstTime = firstTime }
+
+/// Partials of disjoint groups as one, their groups in order (no lookups: nothing merges).
+let concatenate (plan: Plan) (parts: Partial[]) : Partial =
+    let total = parts |> Array.sumBy (fun p -> p.Count)
+    let buckets = Array.zeroCreate<int64> total
+    let hashes = Array.zeroCreate<int> total
+    let aggs = plan.Aggregations |> Array.map (create None)
+    for a in aggs do a.EnsureGroups total
+    let mutable columns: KeyColumn[] = null
+    let mutable offset = 0
+    for p in parts do
+        if p.Count > 0 then
+            if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
+            Array.blit p.Buckets 0 buckets offset p.Count
+            Array.blit p.Hashes 0 hashes offset p.Count
+            for d in 0 .. columns.Length - 1 do
+                if not (columns.[d].AppendAll p.KeyColumns.[d]) then
+                    let general = ValueKeys.Of columns.[d]
+                    general.AppendAll p.KeyColumns.[d] |> ignore
+                    columns.[d] <- general
+            let targets = Array.init p.Count (fun g -> offset + g)
+            for a in 0 .. aggs.Length - 1 do aggs.[a].MergeAll(targets, p.Aggregators.[a])
+            offset <- offset + p.Count
+    let columns = if isNull columns then plan.Dimensions |> Array.map (fun _ -> ValueKeys([||]) :> KeyColumn) else columns
+    { Count = total; Buckets = buckets; KeyColumns = columns; Hashes = hashes; Aggregators = aggs
+      CoveredBuckets = parts |> Seq.collect (fun p -> p.CoveredBuckets) |> Seq.distinct |> Seq.toArray
+      FirstTime = parts |> Array.fold (fun t p -> min t p.FirstTime) Int64.MaxValue }
+
+/// A partial's groups ordered by hash partition: partition q's groups are
+/// `Order.[Starts.[q] .. Starts.[q + 1] - 1]`, in group order.
+type PartitionedPartial = { Partial: Partial; Order: int[]; Starts: int[] }
+
+/// The partition of a group hash among 2^bits: bits of another product than the merge table's
+/// slot, so one partition's groups still spread over its whole table.
+let private partitionOf (bits: int) (hash: int) = if bits = 0 then 0 else int ((uint32 hash * 0x85EBCA77u) >>> (32 - bits))
+
+/// Orders a partial's groups by partition (a counting sort over their hashes).
+let partitionGroups (bits: int) (p: Partial) : PartitionedPartial =
+    let starts = Array.zeroCreate<int> ((1 <<< bits) + 1)
+    for g in 0 .. p.Count - 1 do
+        let q = partitionOf bits p.Hashes.[g]
+        starts.[q + 1] <- starts.[q + 1] + 1
+    for q in 1 .. starts.Length - 1 do starts.[q] <- starts.[q] + starts.[q - 1]
+    let next = Array.copy starts
+    let order = Array.zeroCreate<int> p.Count
+    for g in 0 .. p.Count - 1 do
+        let q = partitionOf bits p.Hashes.[g]
+        order.[next.[q]] <- g
+        next.[q] <- next.[q] + 1
+    { Partial = p; Order = order; Starts = starts }
+
+/// Merges partials one hash partition at a time: each partition has a merger of its own, so
+/// partitions merge in parallel and each one's table is a fraction of the whole (fewer cache
+/// misses). A partition must take partials in the same order as every other one for results
+/// to be the same on every run; the result holds partition 0's groups first, then 1's, ...
+type PartitionedMerger(plan: Plan, bits: int) =
+    let mergers = Array.init (1 <<< bits) (fun _ -> Merger(plan))
+    member _.Partitions = mergers.Length
+    /// Merges partition q of `p` (partition 0 also takes its covered buckets and first time).
+    member _.Add(q: int, p: PartitionedPartial) =
+        let count = p.Starts.[q + 1] - p.Starts.[q]
+        if count > 0 then mergers.[q].AddGroups(p.Partial, p.Order, p.Starts.[q], count)
+        if q = 0 then mergers.[0].AddBounds p.Partial
+    member _.Result() : Partial = concatenate plan (mergers |> Array.map (fun m -> m.Result()))
 
 /// One partial from many (associative; an empty list gives an empty partial).
 let merge (plan: Plan) (partials: Partial list) : Partial =

@@ -106,6 +106,28 @@ type private RowBuilder(dims: DimensionSpec list, aggs: AggregatorSpec list, pos
         | _ -> Value.Null
     member _.IsDimension(name: string) = match names.TryGetValue name with | true, (0, _) -> true | _ -> false
     member _.IsPostAggregator(name: string) = match names.TryGetValue name with | true, (2, _) -> true | _ -> false
+    /// An ascending comparison of groups of `p` by a limit column, on the stored keys or
+    /// states without a value per group, where it orders as the column's values do: a
+    /// dimension in its natural order, an aggregator whose final value is its long state.
+    member _.TypedGroupCompare (p: Partial) (c: OrderByColumn) : (int -> int -> int) option =
+        match names.TryGetValue c.Column with
+        | true, (0, i) when c.Ordering = Ordering.StringOrdering.Lexicographic ->
+            let column = p.KeyColumns.[i]
+            Some(fun a b -> column.CompareAt(a, b))
+        | true, (1, i) ->
+            match aggArr.[i], p.Aggregators.[i].LongStates() with
+            | (AggregatorSpec.HyperUnique _ | AggregatorSpec.Cardinality _), _ -> None
+            | _, struct (null, _) -> None
+            | _, struct (longs, null) -> Some(fun a b -> compare longs.[a] longs.[b])
+            | _, struct (longs, seen) ->
+                // Nulls first, as `KeyValue.compare`.
+                Some(fun a b ->
+                    match seen.[a], seen.[b] with
+                    | true, true -> compare longs.[a] longs.[b]
+                    | false, false -> 0
+                    | false, true -> -1
+                    | true, false -> 1)
+        | _ -> None
     /// A named dimension or finalized aggregator of a group not made a row (null otherwise).
     member _.GroupValue(p: Partial, group: int, name: string) : Value =
         match names.TryGetValue name with
@@ -269,18 +291,23 @@ let rec private havingHolds (builder: RowBuilder) (h: Having) (row: Row) : bool 
 /// the dimension order, which is total within a bucket, and the limit spec's column order
 /// when it has columns.
 let private resultOrder (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder)
-                        (bucketOf: 'a -> int64) (valueOf: 'a -> string -> Value) (dimCompare: 'a -> 'a -> int) =
+                        (bucketOf: 'a -> int64) (valueOf: 'a -> string -> Value) (dimCompare: 'a -> 'a -> int)
+                        (typedCompare: OrderByColumn -> ('a -> 'a -> int) option) =
     let sortByDimsFirst = match q.ContextValue "sortByDimsFirst" with Some v -> v.Trim().ToLowerInvariant() = "true" | None -> false
     let byLimitColumns =
         match g.LimitSpec with
         | Some l when not l.Columns.IsEmpty ->
-            let columnCompare (c: OrderByColumn) (a: 'a) (b: 'a) =
-                let va, vb = valueOf a c.Column, valueOf b c.Column
-                let r =
-                    if builder.IsDimension c.Column && c.Ordering <> Ordering.StringOrdering.Lexicographic then
-                        Ordering.compareWith c.Ordering (Value.toStringOrNull va) (Value.toStringOrNull vb)
-                    else compareValues va vb
-                if c.Descending then -r else r
+            let columnCompare (c: OrderByColumn) : 'a -> 'a -> int =
+                match typedCompare c with
+                | Some ascending -> if c.Descending then fun a b -> ascending b a else ascending
+                | None ->
+                fun a b ->
+                    let va, vb = valueOf a c.Column, valueOf b c.Column
+                    let r =
+                        if builder.IsDimension c.Column && c.Ordering <> Ordering.StringOrdering.Lexicographic then
+                            Ordering.compareWith c.Ordering (Value.toStringOrNull va) (Value.toStringOrNull vb)
+                        else compareValues va vb
+                    if c.Descending then -r else r
             let columns = l.Columns |> List.map columnCompare
             let byColumns (a: 'a) (b: 'a) =
                 let mutable r = 0
@@ -310,12 +337,13 @@ let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder
                                                && l.Columns |> List.forall (fun c -> not (builder.IsPostAggregator c.Column)) ->
         // A few rows out of many groups: only the ordering columns are read for every group,
         // rows are made for the groups kept.
+        let typed = builder.TypedGroupCompare p
         let columnValues = Dictionary<string, Value[]>(StringComparer.Ordinal)
         for c in l.Columns do
-            if not (columnValues.ContainsKey c.Column) then
+            if not (columnValues.ContainsKey c.Column) && (typed c).IsNone then
                 columnValues.[c.Column] <- Array.init p.Count (fun i -> builder.GroupValue(p, i, c.Column))
         let _, _, total =
-            resultOrder q g builder (fun (i: int) -> p.Buckets.[i]) (fun i name -> columnValues.[name].[i]) (groupCompare p)
+            resultOrder q g builder (fun (i: int) -> p.Buckets.[i]) (fun i name -> columnValues.[name].[i]) (groupCompare p) typed
         smallestSorted total (l.Offset + n) (Array.init p.Count id)
         |> Array.skip (min l.Offset p.Count) |> Array.map build |> List.ofArray
     | _ ->
@@ -329,7 +357,7 @@ let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder
                 c <- compareValues a.Dims.[i] b.Dims.[i]
                 i <- i + 1
             c
-        resultOrder q g builder (fun (r: Row) -> r.Bucket) (fun r name -> builder.Value(r, name)) byBucketThenDimensions
+        resultOrder q g builder (fun (r: Row) -> r.Bucket) (fun r name -> builder.Value(r, name)) byBucketThenDimensions (fun _ -> None)
     match g.LimitSpec with
     | Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 rows.Length / 4L ->
         smallestSorted total (l.Offset + n) rows |> Array.skip (min l.Offset rows.Length) |> List.ofArray

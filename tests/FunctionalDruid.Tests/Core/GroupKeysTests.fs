@@ -96,6 +96,51 @@ let private mergingEqualsGroupingValues (seed: int) =
     if actual <> expected then failwithf "merged %A, expected %A" actual expected
     true
 
+/// Merging by hash partition (partitions taken in any order, each partition's partials in
+/// order) gives the groups, states and hashes of one merger, in another group order.
+let private partitionedMergingEqualsMerging (seed: int) =
+    let rnd = Random(seed)
+    let dims = rnd.Next(0, 3)
+    let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
+    let partials =
+        List.init (rnd.Next(1, 6)) (fun _ ->
+            let groups =
+                Array.init (rnd.Next(0, 40)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
+                |> Array.distinctBy (fun (b, vs) -> b, vs)
+                |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
+            partialOf kindsOfDims (Array.init dims (fun _ -> rnd.Next 3 = 0)) groups)
+    let bits = rnd.Next 4
+    let partitioned = GroupingEngine.PartitionedMerger(plan dims, bits)
+    let split = partials |> List.map (GroupingEngine.partitionGroups bits)
+    for q in Array.init partitioned.Partitions id |> Array.sortBy (fun _ -> rnd.Next()) do
+        for p in split do partitioned.Add(q, p)
+    let result = partitioned.Result()
+    let single = GroupingEngine.merge (plan dims) partials
+    let groupsOf (m: GroupingEngine.Partial) =
+        [ for g in 0 .. m.Count - 1 -> (m.Buckets.[g], m.KeyValues g), (m.Aggregators.[0].Raw g, m.Hashes.[g]) ]
+    let actual, expected = groupsOf result, groupsOf single
+    if List.sort actual <> List.sort expected then failwithf "partitioned %A, single %A" actual expected
+    // Each hash is its group's own; every partition's groups come together.
+    let rehashed = hashesOf result.Buckets result.KeyColumns result.Count
+    Array.sub rehashed 0 result.Count = Array.sub result.Hashes 0 result.Count
+
+/// Reserving room at any moment hands out the same ids as growing step by step.
+let private reservingKeepsIds (seed: int) =
+    let rnd = Random(seed)
+    let width = rnd.Next(1, 4)
+    let keys = Array.init (rnd.Next 2000) (fun _ -> Array.init width (fun _ -> int64 (rnd.Next 30)))
+    let plain = LongTupleIndex(width, 1 + rnd.Next 20)
+    let reserving = LongTupleIndex(width, 1 + rnd.Next 20)
+    let reserveAt = rnd.Next(keys.Length + 1)
+    let ids =
+        keys |> Array.mapi (fun i k ->
+            if i = reserveAt then reserving.Reserve(rnd.Next 5000)
+            let a, b = plain.IdOf k, reserving.IdOf k
+            if a <> b then failwithf "key %d: %d, not %d" i b a
+            a)
+    ids.Length = keys.Length && plain.Count = reserving.Count
+    && Array.sub plain.Keys 0 (plain.Count * width) = Array.sub reserving.Keys 0 (reserving.Count * width)
+
 let private longIndexNumbersFirstAppearances (seed: int) =
     let rnd = Random(seed)
     let pool = [| 0L; 1L; -1L; Int64.MinValue; Int64.MaxValue; 1L <<< 40 |]
@@ -113,6 +158,8 @@ let tests =
         testProperty "a long index numbers keys by first appearance" longIndexNumbersFirstAppearances
         testProperty "typed key columns agree with their values' equality, hash and order" columnsAgreeWithValues
         testProperty "merging partials with typed and general columns groups as the values do" mergingEqualsGroupingValues
+        testProperty "merging by hash partition equals merging at once" partitionedMergingEqualsMerging
+        testProperty "reserving room in a long tuple index keeps its ids" reservingKeepsIds
         test "a column of one kind turns general when a partial brings another kind" {
             let longs = partialOf [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
             let general = partialOf [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
