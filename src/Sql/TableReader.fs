@@ -81,11 +81,11 @@ type private RowBuffer() =
             used <- 0
         current.[used] <- row
         used <- used + 1
-    member _.ToArray() : Value[][] =
-        let result = Array.zeroCreate<Value[]> (blocks.Count * blockSize + used)
-        for b in 0 .. blocks.Count - 1 do Array.Copy(blocks.[b], 0, result, b * blockSize, blockSize)
-        Array.Copy(current, 0, result, blocks.Count * blockSize, used)
-        result
+    member _.Count = blocks.Count * blockSize + used
+    /// Copies the rows into `target` from `offset` on.
+    member _.CopyTo(target: Value[][], offset: int) =
+        for b in 0 .. blocks.Count - 1 do Array.Copy(blocks.[b], 0, target, offset + b * blockSize, blockSize)
+        Array.Copy(current, 0, target, offset + blocks.Count * blockSize, used)
 
 /// A slice's columns by name.
 let private columnsByName (content: SegmentContent) =
@@ -101,62 +101,76 @@ let private rowRanges (intervals: Time.Interval list) (slice: Engine.SegmentSlic
         let e = min i.End slice.Serves.End
         if s < e then yield lowerBound slice.Content.Times s, lowerBound slice.Content.Times e ]
 
+/// The rows of one slice inside the intervals that pass the filter.
+let private readSlice (columns: string[]) (intervals: Time.Interval list) (filter: Filter.Filter option) (slice: Engine.SegmentSlice) : RowBuffer =
+    let result = RowBuffer()
+    let content = slice.Content
+    let byName = columnsByName content
+    let readers: (int -> Value)[] =
+        columns |> Array.map (fun name ->
+            if name = "__time" then fun row -> Value.Long content.Times.[row]
+            else
+                match byName.TryGetValue name with
+                | true, ColumnData.Complex(typeName, blobs) when typeName <> ComplexJson.TypeName -> sketchReader blobs
+                | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
+                    // One shared cell per dictionary value rather than one per row.
+                    let cells = strings.Dictionary |> Array.map (fun d -> if isNull d then Value.Null else Value.String d)
+                    let ids = strings.Ids
+                    fun row -> cells.[ids.[row]]
+                | true, c -> fun row -> c.Cell row
+                | _ -> fun _ -> Value.Null)
+    let keep = rowFilter filter content byName
+    // Rows are never changed once read, so a read of one dictionary column shares one
+    // row per dictionary value instead of allocating one per row.
+    let sharedRows =
+        match columns with
+        | [| name |] when name <> "__time" ->
+            match byName.TryGetValue name with
+            | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
+                Some(strings.Ids, Array.zeroCreate<Value[]> strings.Dictionary.Length)
+            | _ -> None
+        | _ -> None
+    for lo, hi in rowRanges intervals slice do
+        match sharedRows with
+        | Some(ids, rowOfId) ->
+            let reader = readers.[0]
+            for row in lo .. hi - 1 do
+                if keep row then
+                    let id = ids.[row]
+                    let mutable shared = rowOfId.[id]
+                    if isNull shared then
+                        shared <- [| reader row |]
+                        rowOfId.[id] <- shared
+                    result.Add shared
+        | None ->
+            for row in lo .. hi - 1 do
+                if keep row then
+                    let cells = Array.zeroCreate<Value> readers.Length
+                    for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
+                    result.Add cells
+    result
+
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
-/// filter, in slice order.
-let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
+/// filter, in slice order; slices are read by `runner` (in parallel, say).
+let readWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
     let columns =
         match q.Kind with
         | QueryKind.Scan s -> Array.ofList s.Columns
         | _ -> invalidArg "q" "TableReader reads scan queries"
     let intervals = Engine.condense q.Intervals
     let filter = q.Filter |> Option.map fasterFilter
-    let result = RowBuffer()
-    for slice in slices do
-        let content = slice.Content
-        let byName = columnsByName content
-        let readers: (int -> Value)[] =
-            columns |> Array.map (fun name ->
-                if name = "__time" then fun row -> Value.Long content.Times.[row]
-                else
-                    match byName.TryGetValue name with
-                    | true, ColumnData.Complex(typeName, blobs) when typeName <> ComplexJson.TypeName -> sketchReader blobs
-                    | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
-                        // One shared cell per dictionary value rather than one per row.
-                        let cells = strings.Dictionary |> Array.map (fun d -> if isNull d then Value.Null else Value.String d)
-                        let ids = strings.Ids
-                        fun row -> cells.[ids.[row]]
-                    | true, c -> fun row -> c.Cell row
-                    | _ -> fun _ -> Value.Null)
-        let keep = rowFilter filter content byName
-        // Rows are never changed once read, so a read of one dictionary column shares one
-        // row per dictionary value instead of allocating one per row.
-        let sharedRows =
-            match columns with
-            | [| name |] when name <> "__time" ->
-                match byName.TryGetValue name with
-                | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
-                    Some(strings.Ids, Array.zeroCreate<Value[]> strings.Dictionary.Length)
-                | _ -> None
-            | _ -> None
-        for lo, hi in rowRanges intervals slice do
-            match sharedRows with
-            | Some(ids, rowOfId) ->
-                let reader = readers.[0]
-                for row in lo .. hi - 1 do
-                    if keep row then
-                        let id = ids.[row]
-                        let mutable shared = rowOfId.[id]
-                        if isNull shared then
-                            shared <- [| reader row |]
-                            rowOfId.[id] <- shared
-                        result.Add shared
-            | None ->
-                for row in lo .. hi - 1 do
-                    if keep row then
-                        let cells = Array.zeroCreate<Value> readers.Length
-                        for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
-                        result.Add cells
-    result.ToArray()
+    let slices = Array.ofList slices
+    let buffers = runner.Map(slices.Length, fun i -> readSlice columns intervals filter slices.[i])
+    // One array of the exact size, filled from every slice's blocks.
+    let rows = Array.zeroCreate<Value[]> (buffers |> Array.sumBy (fun b -> b.Count))
+    let mutable offset = 0
+    for b in buffers do
+        b.CopyTo(rows, offset)
+        offset <- offset + b.Count
+    rows
+
+/// `readWith`, one slice after another.
+let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] = readWith QuerySlices.sequential.Runner q slices
 
 /// One column's distinct values (in the order of their first row) with the number of rows
 /// holding each: the rows `read` would return for that column, without one row per table row.

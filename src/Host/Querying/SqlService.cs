@@ -26,7 +26,7 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
     {
         if (!query.DataSource.IsTable)
             throw new SqlException("UNSUPPORTED", "Only table data sources are read row by row; the SQL layer plans the rest in memory");
-        return queries.WithTableSlices(query, slices => TableReader.read(query, slices));
+        return queries.WithTableSlices(query, slices => TableReader.readWith(ParallelSegmentRunner.Instance, query, slices));
     }
 
     /// <summary>Reads one column of a table as distinct values with row counts (in-memory aggregates over it).</summary>

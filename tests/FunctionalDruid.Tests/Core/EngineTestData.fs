@@ -5,6 +5,8 @@ module FunctionalDruid.Tests.Core.EngineTestData
 
 open System
 open System.Collections.Generic
+open System.Threading
+open System.Threading.Tasks
 open FunctionalDruid.Core
 
 type RawRow = { Time: int64; D: string; Tags: string[]; L: int64 option; X: float option }
@@ -101,3 +103,16 @@ let runQuery (queryJson: string) (segments: SegmentContent list) : string =
         | Error(path, problem) -> failwithf "%s: %s" path problem
     let slices = segments |> List.mapi (fun i c -> ({ Id = sprintf "seg%d" i; Content = c; Serves = c.Interval }: Engine.SegmentSlice))
     Json.Out.toText false (Engine.run q slices)
+
+/// Runs items on the thread pool in a shuffled order, each after a short random pause.
+let shuffledRunner (seed: int) =
+    { new QuerySlices.ISegmentRunner with
+        member _.Map(count, work) =
+            let rnd = Random(seed)
+            let order = Array.init count id |> Array.sortBy (fun _ -> rnd.Next())
+            let pauses = Array.init count (fun _ -> rnd.Next 3)
+            let results = Array.zeroCreate count
+            Parallel.ForEach(order, ParallelOptions(MaxDegreeOfParallelism = 3), fun i ->
+                Thread.Sleep pauses.[i]
+                results.[i] <- work i) |> ignore
+            results }

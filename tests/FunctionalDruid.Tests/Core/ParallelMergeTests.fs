@@ -3,24 +3,9 @@
 module FunctionalDruid.Tests.Core.ParallelMergeTests
 
 open System
-open System.Threading
-open System.Threading.Tasks
 open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
-
-/// Runs items on the thread pool in a shuffled order, each after a short random pause.
-let private shuffledRunner (seed: int) =
-    { new QuerySlices.ISegmentRunner with
-        member _.Map(count, work) =
-            let rnd = Random(seed)
-            let order = Array.init count id |> Array.sortBy (fun _ -> rnd.Next())
-            let pauses = Array.init count (fun _ -> rnd.Next 3)
-            let results = Array.zeroCreate count
-            Parallel.ForEach(order, ParallelOptions(MaxDegreeOfParallelism = 3), fun i ->
-                Thread.Sleep pauses.[i]
-                results.[i] <- work i) |> ignore
-            results }
 
 let private dayStart = iso "2020-01-01"
 let private hour = 3_600_000L

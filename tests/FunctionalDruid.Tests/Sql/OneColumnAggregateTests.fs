@@ -257,6 +257,20 @@ let tests =
             Expect.equal (numbers "missing" |> Option.map (fun c -> c.Values, c.Counts)) (Some([| Value.Null |], [| 3L |])) "an absent column is null"
         }
 
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "rows read slice by slice in parallel come in slice order" <| fun (seed: int) ->
+            let rnd = Random(seed)
+            let values = [| "a"; "b"; "c"; null; "" |]
+            let slices =
+                slicesOf [ for _ in 0 .. rnd.Next 6 ->
+                             [ for _ in 1 .. rnd.Next 40 -> { row values.[rnd.Next values.Length] with N = (if rnd.Next 3 = 0 then None else Some(int64 (rnd.Next 5))) } ] ]
+            let columns = [ [ "s" ]; [ "s"; "n" ]; [ "n"; "__time" ]; [ "m"; "s" ] ].[rnd.Next 4]
+            let filter = [| None; Some(Filter.Not(Filter.Selector("s", Some "b"))); Some(Filter.Selector("n", Some "2")) |].[rnd.Next 3]
+            let scan: Query.NativeQuery =
+                { DataSource = Query.DataSource.Table "t"; Intervals = [ Time.eternity ]; Filter = filter; VirtualColumns = []
+                  Kind = Query.QueryKind.Scan { Columns = columns; Limit = None; Offset = 0L; Compacted = true; Order = Query.ScanOrder.NoOrder; BatchSize = 20480 }
+                  Context = [] }
+            TableReader.readWith (FunctionalDruid.Tests.Core.EngineTestData.shuffledRunner seed) scan slices = TableReader.read scan slices
+
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "counted values give the row-by-row results" <| fun () ->
             Prop.forAll (Arb.fromGen (Gen.zip tableGen (Gen.elements statements))) (fun (days, sql) ->
                 let slices = slicesOf days
