@@ -44,7 +44,7 @@ let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Pla
     ctx.Runner.Map(segments.Length, fun i ->
         ctx.Cancel.ThrowIfCancellationRequested()
         let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
-        Volatile.Write(&finished.[i], GroupingEngine.partitionGroups bits partial)
+        Volatile.Write(&finished.[i], GroupingEngine.partitionGroups plan bits partial)
         // Workers start at different partitions so that they rarely meet at a gate.
         for k in 0 .. partitions - 1 do mergeIfFree ((i + k) % partitions))
     |> ignore

@@ -34,11 +34,15 @@ type GroupAgg() =
     abstract MergeAll: targets: int[] * source: GroupAgg -> unit
     default this.MergeAll(targets, source) =
         for i in 0 .. targets.Length - 1 do this.MergeFrom(targets.[i], source, i)
-    /// Combines group `sources.[start + k]` of `source` into `targets.[k]` for k < count (a
-    /// subset of another state's groups, such as one hash partition of them).
-    abstract MergeGroups: targets: int[] * sources: int[] * start: int * count: int * source: GroupAgg -> unit
-    default this.MergeGroups(targets, sources, start, count, source) =
-        for k in 0 .. count - 1 do this.MergeFrom(targets.[k], source, sources.[start + k])
+    /// Combines group `start + k` of `source` into `targets.[k]` for k < count (a range of
+    /// another state's groups, such as one hash partition of them).
+    abstract MergeRange: targets: int[] * start: int * count: int * source: GroupAgg -> unit
+    default this.MergeRange(targets, start, count, source) =
+        for k in 0 .. count - 1 do this.MergeFrom(targets.[k], source, start + k)
+    /// Whether groups may be merged into this state in any order (plain arrays); otherwise
+    /// new groups must come in increasing order.
+    abstract MergesInAnyOrder: bool
+    default _.MergesInAnyOrder = false
     /// The intermediate value (sketch estimates unrounded); null when nothing was aggregated.
     abstract Raw: group: int -> Value
     /// The raw values of groups `order` as stored column data, where the state is a plain
@@ -78,11 +82,12 @@ type private CountAgg() =
         for i in 0 .. targets.Length - 1 do
             let g = targets.[i]
             counts.[g] <- counts.[g] + from.[i]
-    override _.MergeGroups(targets, sources, start, count, source) =
+    override _.MergeRange(targets, start, count, source) =
         let from = (source :?> CountAgg).Counts
         for k in 0 .. count - 1 do
             let g = targets.[k]
-            counts.[g] <- counts.[g] + from.[sources.[start + k]]
+            counts.[g] <- counts.[g] + from.[start + k]
+    override _.MergesInAnyOrder = true
     override _.Raw g = Value.Long counts.[g]
     override _.LongStates() = struct (counts, null)
     override _.ColumnOf order = Some(ColumnData.Longs(order |> Array.map (fun g -> counts.[g]), None))
@@ -258,12 +263,13 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
         let from, fromSeen = s.Values, s.Seen
         for i in 0 .. targets.Length - 1 do
             if fromSeen.[i] then this.Combine(targets.[i], from.[i])
-    override this.MergeGroups(targets, sources, start, count, source) =
+    override this.MergeRange(targets, start, count, source) =
         let s = source :?> NumericAgg<'T>
         let from, fromSeen = s.Values, s.Seen
         for k in 0 .. count - 1 do
-            let i = sources.[start + k]
+            let i = start + k
             if fromSeen.[i] then this.Combine(targets.[k], from.[i])
+    override _.MergesInAnyOrder = true
     override _.Raw g = if seen.[g] then ops.ToValue values.[g] else Value.Null
     override _.LongStates() =
         match box values with
@@ -306,8 +312,9 @@ type private FilteredAgg(inner: GroupAgg, filterWords: uint64[]) =
         inner.MergeFrom(g, s, sg)
     override _.MergeAll(targets, source) =
         inner.MergeAll(targets, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
-    override _.MergeGroups(targets, sources, start, count, source) =
-        inner.MergeGroups(targets, sources, start, count, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
+    override _.MergeRange(targets, start, count, source) =
+        inner.MergeRange(targets, start, count, (match source with :? FilteredAgg as f -> f.Inner | other -> other))
+    override _.MergesInAnyOrder = inner.MergesInAnyOrder
     override _.Raw g = inner.Raw g
     override _.ColumnOf order = inner.ColumnOf order
     override _.LongStates() = inner.LongStates()

@@ -82,6 +82,8 @@ type KeyColumn() =
         || (this.TryAppend(source, 0)
             && (for j in 1 .. source.Count - 1 do this.TryAppend(source, j) |> ignore
                 true))
+    /// The column with group g moved to `positions.[g]` (a permutation of its groups).
+    abstract Permuted: positions: int[] -> KeyColumn
     /// An empty column of the same kind.
     abstract EmptyLike: unit -> KeyColumn
     /// The values of groups `order` as stored column data, where the kind allows it without
@@ -92,6 +94,12 @@ type KeyColumn() =
     abstract MixHashes: hashes: int[] * count: int -> unit
     default this.MixHashes(hashes: int[], count: int) =
         for g in 0 .. count - 1 do hashes.[g] <- hashes.[g] * 31 + this.HashAt g
+
+/// The first `count` entries of `values` with entry g moved to `positions.[g]`.
+let private scatter (values: 'T[]) (positions: int[]) (count: int) : 'T[] =
+    let moved = Array.zeroCreate<'T> count
+    for g in 0 .. count - 1 do moved.[positions.[g]] <- values.[g]
+    moved
 
 /// Any values (arrays, or a mix of kinds after merging columns that differ in kind).
 [<Sealed>]
@@ -112,6 +120,7 @@ type ValueKeys(initial: Value[], initialCount: int) =
         values.[count] <- source.ValueAt j
         count <- count + 1
         true
+    override _.Permuted positions = ValueKeys(scatter values positions count)
     override _.EmptyLike() = ValueKeys([||], 0)
 
 /// What a column of numbers needs of its number type.
@@ -174,6 +183,8 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
             count <- count + n
             true
         | _ -> source.Count = 0
+    override _.Permuted positions =
+        NumberKeys<'T>(kind, scatter values positions count, (if isNull nulls then null else scatter nulls positions count), count)
     override _.EmptyLike() = NumberKeys<'T>(kind, [||], null, 0)
     override this.ColumnOf order =
         if order |> Array.forall this.IsNullAt then None
@@ -232,6 +243,7 @@ type TextKeys(initial: string[], initialCount: int) =
             count <- count + s.Count
             true
         | _ -> source.Count = 0
+    override _.Permuted positions = TextKeys(scatter values positions count, count)
     override _.EmptyLike() = TextKeys([||], 0)
     override _.ColumnOf order =
         let interner = QuerySlices.StringInterner()

@@ -483,15 +483,15 @@ type Merger(plan: Plan) =
             else s <- (s + 1) &&& last
         if count * 2 > slots.Length then rehash ()
         result
-    /// Merges groups `sources.[start .. start + count - 1]` of `p` (not its covered buckets
-    /// and first time: `AddBounds`).
-    member _.AddGroups(p: Partial, sources: int[], start: int, groupCount: int) =
+    /// Merges groups [start, start + count) of `p` (not its covered buckets and first time:
+    /// `AddBounds`).
+    member _.AddRange(p: Partial, start: int, groupCount: int) =
         if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
         // Groups first, then each aggregator's states in one pass.
-        let targets = Array.init groupCount (fun k -> groupOf p sources.[start + k])
+        let targets = Array.init groupCount (fun k -> groupOf p (start + k))
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
-            aggs.[a].MergeGroups(targets, sources, start, groupCount, p.Aggregators.[a])
+            aggs.[a].MergeRange(targets, start, groupCount, p.Aggregators.[a])
     /// Takes in the covered buckets and first time of `p`.
     member _.AddBounds(p: Partial) =
         for b in p.CoveredBuckets do covered.Add b |> ignore
@@ -535,28 +535,52 @@ let concatenate (plan: Plan) (parts: Partial[]) : Partial =
       CoveredBuckets = parts |> Seq.collect (fun p -> p.CoveredBuckets) |> Seq.distinct |> Seq.toArray
       FirstTime = parts |> Array.fold (fun t p -> min t p.FirstTime) Int64.MaxValue }
 
-/// A partial's groups ordered by hash partition: partition q's groups are
-/// `Order.[Starts.[q] .. Starts.[q + 1] - 1]`, in group order.
-type PartitionedPartial = { Partial: Partial; Order: int[]; Starts: int[] }
+/// A partial whose groups are ordered by hash partition: partition q's groups are
+/// [Starts.[q], Starts.[q + 1]).
+type PartitionedPartial = { Partial: Partial; Starts: int[] }
 
 /// The partition of a group hash among 2^bits: bits of another product than the merge table's
 /// slot, so one partition's groups still spread over its whole table.
 let private partitionOf (bits: int) (hash: int) = if bits = 0 then 0 else int ((uint32 hash * 0x85EBCA77u) >>> (32 - bits))
 
-/// Orders a partial's groups by partition (a counting sort over their hashes).
-let partitionGroups (bits: int) (p: Partial) : PartitionedPartial =
+/// The partial with its groups moved into partition order (a counting sort over their hashes,
+/// stable within a partition), so that merging one partition reads a contiguous range rather
+/// than every cache line of the partial.
+let partitionGroups (plan: Plan) (bits: int) (p: Partial) : PartitionedPartial =
+    if bits = 0 then { Partial = p; Starts = [| 0; p.Count |] } else
+    let n = p.Count
     let starts = Array.zeroCreate<int> ((1 <<< bits) + 1)
-    for g in 0 .. p.Count - 1 do
+    for g in 0 .. n - 1 do
         let q = partitionOf bits p.Hashes.[g]
         starts.[q + 1] <- starts.[q + 1] + 1
     for q in 1 .. starts.Length - 1 do starts.[q] <- starts.[q] + starts.[q - 1]
     let next = Array.copy starts
-    let order = Array.zeroCreate<int> p.Count
-    for g in 0 .. p.Count - 1 do
+    let positions = Array.zeroCreate<int> n
+    for g in 0 .. n - 1 do
         let q = partitionOf bits p.Hashes.[g]
-        order.[next.[q]] <- g
+        positions.[g] <- next.[q]
         next.[q] <- next.[q] + 1
-    { Partial = p; Order = order; Starts = starts }
+    let buckets = Array.zeroCreate<int64> n
+    let hashes = Array.zeroCreate<int> n
+    for g in 0 .. n - 1 do
+        buckets.[positions.[g]] <- p.Buckets.[g]
+        hashes.[positions.[g]] <- p.Hashes.[g]
+    let aggregators =
+        Array.map2 (fun spec (source: GroupAgg) ->
+            let moved = create None spec
+            moved.EnsureGroups n
+            if moved.MergesInAnyOrder then moved.MergeAll(positions, source)
+            else
+                // New groups in increasing order: gather rather than scatter.
+                let order = Array.zeroCreate<int> n
+                for g in 0 .. n - 1 do order.[positions.[g]] <- g
+                for k in 0 .. n - 1 do moved.MergeFrom(k, source, order.[k])
+            moved) plan.Aggregations p.Aggregators
+    let moved =
+        { p with
+            Buckets = buckets; Hashes = hashes; Aggregators = aggregators
+            KeyColumns = p.KeyColumns |> Array.map (fun c -> c.Permuted positions) }
+    { Partial = moved; Starts = starts }
 
 /// Merges partials one hash partition at a time: each partition has a merger of its own, so
 /// partitions merge in parallel and each one's table is a fraction of the whole (fewer cache
@@ -568,7 +592,7 @@ type PartitionedMerger(plan: Plan, bits: int) =
     /// Merges partition q of `p` (partition 0 also takes its covered buckets and first time).
     member _.Add(q: int, p: PartitionedPartial) =
         let count = p.Starts.[q + 1] - p.Starts.[q]
-        if count > 0 then mergers.[q].AddGroups(p.Partial, p.Order, p.Starts.[q], count)
+        if count > 0 then mergers.[q].AddRange(p.Partial, p.Starts.[q], count)
         if q = 0 then mergers.[0].AddBounds p.Partial
     member _.Result() : Partial = concatenate plan (mergers |> Array.map (fun m -> m.Result()))
 

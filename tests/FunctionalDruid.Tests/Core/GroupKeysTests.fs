@@ -111,7 +111,7 @@ let private partitionedMergingEqualsMerging (seed: int) =
             partialOf kindsOfDims (Array.init dims (fun _ -> rnd.Next 3 = 0)) groups)
     let bits = rnd.Next 4
     let partitioned = GroupingEngine.PartitionedMerger(plan dims, bits)
-    let split = partials |> List.map (GroupingEngine.partitionGroups bits)
+    let split = partials |> List.map (GroupingEngine.partitionGroups (plan dims) bits)
     for q in Array.init partitioned.Partitions id |> Array.sortBy (fun _ -> rnd.Next()) do
         for p in split do partitioned.Add(q, p)
     let result = partitioned.Result()
