@@ -79,10 +79,11 @@ let private mergingEqualsGroupingValues (seed: int) =
     let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
     let partials =
         List.init (rnd.Next(1, 5)) (fun _ ->
-            // Groups are distinct within a partial, as a segment run makes them.
+            // Merging does not rely on a partial's keys being distinct (a segment run's are).
+            let repeats = rnd.Next 3 = 0
             let groups =
                 Array.init (rnd.Next(0, 15)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
-                |> Array.distinctBy (fun (b, vs) -> b, vs)
+                |> (if repeats then id else Array.distinctBy (fun (b, vs) -> b, vs))
                 |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
             groups, Array.init dims (fun _ -> rnd.Next 3 = 0))
     let merged = GroupingEngine.merge (plan dims) [ for groups, general in partials -> partialOf kindsOfDims general groups ]
@@ -106,7 +107,7 @@ let private partitionedMergingEqualsMerging (seed: int) =
         List.init (rnd.Next(1, 6)) (fun _ ->
             let groups =
                 Array.init (rnd.Next(0, 40)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
-                |> Array.distinctBy (fun (b, vs) -> b, vs)
+                |> (if rnd.Next 3 = 0 then id else Array.distinctBy (fun (b, vs) -> b, vs))
                 |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
             partialOf kindsOfDims (Array.init dims (fun _ -> rnd.Next 3 = 0)) groups)
     let bits = rnd.Next 4

@@ -24,17 +24,33 @@ let private genSegments (rnd: Random) =
             |> List.sortBy (fun r -> r.Time)
         interval, rows ]
 
+/// Segments whose first few thousand rows (in time order) hold distinct numbers, as ids do,
+/// with later rows repeating earlier ones, over several chunks of rows.
+let private genMostlyDistinct (rnd: Random) =
+    [ for s in 0 .. rnd.Next 2 ->
+        let interval: Time.Interval = { Start = dayStart + int64 s * 4L * hour; End = dayStart + int64 (s + 1) * 4L * hour }
+        let distinct = rnd.Next(4200, 6000)
+        let rows =
+            [ for i in 0 .. distinct + rnd.Next 3000 ->
+                let l = if i < distinct then int64 i * 7919L else int64 (rnd.Next distinct) * 7919L
+                { Time = interval.Start + int64 i * 1000L
+                  D = [| "a"; "b"; null |].[rnd.Next 3]
+                  Tags = [||]
+                  L = (if rnd.Next 200 = 0 then None else Some l)
+                  X = (if rnd.Next 4 = 0 then None else Some(float (l % 5L))) } ]
+        interval, rows ]
+
 /// Events of a groupBy result as comparable text, in result order.
 let private eventsOf (json: string) =
     use doc = JsonDocument.Parse json
     [ for row in doc.RootElement.EnumerateArray() ->
         row.GetProperty("timestamp").GetString() + " " + row.GetProperty("event").GetRawText() ]
 
-let private rawKeysGroupAsRows (seed: int) =
+let private rawKeysGroupAsRows (generate: Random -> (Time.Interval * RawRow list) list) (seed: int) =
     let rnd = Random(seed)
-    let segments = genSegments rnd
+    let segments = generate rnd
     let dims = [| "d"; "l"; "x" |] |> Array.filter (fun _ -> rnd.Next 3 > 0)
-    let dims = if dims.Length = 0 then [| "l" |] else dims
+    let dims = if dims.Length = 0 || not (Array.contains "l" dims) && rnd.Next 2 = 0 then Array.append [| "l" |] dims else dims
     let hourly = rnd.Next 2 = 0
     let filterOnD = rnd.Next 3 = 0
     let dimensionJson (d: string) =
@@ -76,5 +92,7 @@ let private rawKeysGroupAsRows (seed: int) =
 [<Tests>]
 let tests =
     testList "core/raw-number-keys" [
-        testProperty "grouping on raw numbers equals grouping the rows" rawKeysGroupAsRows
+        testProperty "grouping on raw numbers equals grouping the rows" (rawKeysGroupAsRows genSegments)
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 30 } "thousands of nearly distinct keys over several chunks group as the rows do"
+            (rawKeysGroupAsRows genMostlyDistinct)
     ]
