@@ -84,8 +84,8 @@ type KeyColumn() =
                 true))
     /// The column with group g moved to `positions.[g]` (a permutation of its groups).
     abstract Permuted: positions: int[] -> KeyColumn
-    /// An empty column of the same kind.
-    abstract EmptyLike: unit -> KeyColumn
+    /// An empty column of the same kind, with room for `capacity` groups.
+    abstract EmptyLike: capacity: int -> KeyColumn
     /// The values of groups `order` as stored column data, where the kind allows it without
     /// boxing (None: build it from `ValueAt`). Columns of only nulls are left to the caller.
     abstract ColumnOf: order: int[] -> ColumnData option
@@ -121,7 +121,7 @@ type ValueKeys(initial: Value[], initialCount: int) =
         count <- count + 1
         true
     override _.Permuted positions = ValueKeys(scatter values positions count)
-    override _.EmptyLike() = ValueKeys([||], 0)
+    override _.EmptyLike capacity = ValueKeys(Array.zeroCreate capacity, 0)
 
 /// What a column of numbers needs of its number type.
 type NumberKind<'T> =
@@ -185,7 +185,7 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
         | _ -> source.Count = 0
     override _.Permuted positions =
         NumberKeys<'T>(kind, scatter values positions count, (if isNull nulls then null else scatter nulls positions count), count)
-    override _.EmptyLike() = NumberKeys<'T>(kind, [||], null, 0)
+    override _.EmptyLike capacity = NumberKeys<'T>(kind, Array.zeroCreate capacity, null, 0)
     override this.ColumnOf order =
         if order |> Array.forall this.IsNullAt then None
         else
@@ -244,7 +244,7 @@ type TextKeys(initial: string[], initialCount: int) =
             true
         | _ -> source.Count = 0
     override _.Permuted positions = TextKeys(scatter values positions count, count)
-    override _.EmptyLike() = TextKeys([||], 0)
+    override _.EmptyLike capacity = TextKeys(Array.zeroCreate capacity, 0)
     override _.ColumnOf order =
         let interner = QuerySlices.StringInterner()
         let ids = order |> Array.map (fun g -> interner.Id values.[g])

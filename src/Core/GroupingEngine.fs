@@ -447,8 +447,8 @@ type Merger(plan: Plan) =
                 slots.[s] <- entry
     let append (p: Partial) (i: int) =
         if count = buckets.Length then
-            buckets <- Array.append buckets (Array.zeroCreate buckets.Length)
-            hashes <- Array.append hashes (Array.zeroCreate hashes.Length)
+            buckets <- grow buckets (count + 1)
+            hashes <- grow hashes (count + 1)
         buckets.[count] <- p.Buckets.[i]
         hashes.[count] <- p.Hashes.[i]
         for d in 0 .. columns.Length - 1 do
@@ -486,7 +486,7 @@ type Merger(plan: Plan) =
     /// Merges groups [start, start + count) of `p` (not its covered buckets and first time:
     /// `AddBounds`).
     member _.AddRange(p: Partial, start: int, groupCount: int) =
-        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
+        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike 0)
         // Groups first, then each aggregator's states in one pass.
         let targets = Array.init groupCount (fun k -> groupOf p (start + k))
         for a in 0 .. aggs.Length - 1 do
@@ -497,7 +497,7 @@ type Merger(plan: Plan) =
         for b in p.CoveredBuckets do covered.Add b |> ignore
         firstTime <- min firstTime p.FirstTime
     member this.Add(p: Partial) =
-        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
+        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike 0)
         let targets = Array.init p.Count (groupOf p)
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
@@ -519,7 +519,7 @@ let concatenate (plan: Plan) (parts: Partial[]) : Partial =
     let mutable offset = 0
     for p in parts do
         if p.Count > 0 then
-            if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike())
+            if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike(total))
             Array.blit p.Buckets 0 buckets offset p.Count
             Array.blit p.Hashes 0 hashes offset p.Count
             for d in 0 .. columns.Length - 1 do
