@@ -16,11 +16,17 @@ let condense = QuerySlices.condense
 /// a few million groups stays small, few enough that a handful of groups costs nothing.
 let private partitionBits (plan: GroupingEngine.Plan) = if plan.Dimensions.Length = 0 then 0 else 6
 
+/// Groups of finished partials a partitioned merge holds back before merging: past this many,
+/// partitions merge as segments finish (memory stays bounded) instead of after the last one.
+let private heldBackGroups = 16_000_000L
+
 /// The merged groups of a timeseries, topN or groupBy: one partial per segment, run by the
-/// context's runner. Each hash partition takes the partials in segment order (so sums of
-/// doubles come out the same every time), each as soon as those before it are merged: a
-/// worker that finishes a segment merges every partition it finds free, so merging overlaps
-/// the other workers' segments, and partitions merge in parallel at the end.
+/// context's runner, merged by hash partition. Each partition takes the partials in segment
+/// order (so sums of doubles come out the same every time). With dimensions, merging waits for
+/// the last segment (unless too many groups are held back): partition 0 merges first, and its
+/// ratio of merged to offered groups sizes the other partitions' arrays at once (growing them
+/// step by step touches twice the memory); then partitions merge in parallel. Without, or
+/// past the bound, a worker that finishes a segment merges every partition it finds free.
 let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
     let bits = partitionBits plan
@@ -41,13 +47,23 @@ let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Pla
         if Monitor.TryEnter gates.[q] then
             try mergeFinished q
             finally Monitor.Exit gates.[q]
+    let heldBack = [| 0L |]
+    let mergingEarly = [| bits = 0 |]
     ctx.Runner.Map(segments.Length, fun i ->
         ctx.Cancel.ThrowIfCancellationRequested()
         let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
         Volatile.Write(&finished.[i], GroupingEngine.partitionGroups plan bits partial)
-        // Workers start at different partitions so that they rarely meet at a gate.
-        for k in 0 .. partitions - 1 do mergeIfFree ((i + k) % partitions))
+        if Volatile.Read(&mergingEarly.[0]) || Interlocked.Add(&heldBack.[0], int64 partial.Count) > heldBackGroups then
+            Volatile.Write(&mergingEarly.[0], true)
+            // Workers start at different partitions so that they rarely meet at a gate.
+            for k in 0 .. partitions - 1 do mergeIfFree ((i + k) % partitions))
     |> ignore
+    if not mergingEarly.[0] then
+        lock gates.[0] (fun () -> mergeFinished 0)
+        let offered (q: int) = finished |> Array.sumBy (fun p -> int64 (p.Starts.[q + 1] - p.Starts.[q]))
+        let ratio = float (merger.GroupsIn 0) / float (max 1L (offered 0))
+        for q in 1 .. partitions - 1 do
+            merger.Reserve(q, int (min (ceil (ratio * 1.05 * float (offered q))) (float (1 <<< 26))) + 16)
     ctx.Runner.Map(partitions, fun q -> lock gates.[q] (fun () -> mergeFinished q)) |> ignore
     merger.Result()
 

@@ -486,12 +486,21 @@ type Merger(plan: Plan) =
     /// Merges groups [start, start + count) of `p` (not its covered buckets and first time:
     /// `AddBounds`).
     member _.AddRange(p: Partial, start: int, groupCount: int) =
-        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike 0)
+        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike buckets.Length)
         // Groups first, then each aggregator's states in one pass.
         let targets = Array.init groupCount (fun k -> groupOf p (start + k))
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
             aggs.[a].MergeRange(targets, start, groupCount, p.Aggregators.[a])
+    /// Makes room for `n` groups before the first partial (arrays rather than the lookup
+    /// table: room never used costs no memory pages, growing step by step copies).
+    member _.Reserve(n: int) =
+        if count = 0 && isNull columns then
+            buckets <- grow buckets n
+            hashes <- grow hashes n
+            for a in aggs do a.EnsureGroups n
+    /// Groups so far.
+    member _.Count = count
     /// Takes in the covered buckets and first time of `p`.
     member _.AddBounds(p: Partial) =
         for b in p.CoveredBuckets do covered.Add b |> ignore
@@ -589,6 +598,10 @@ let partitionGroups (plan: Plan) (bits: int) (p: Partial) : PartitionedPartial =
 type PartitionedMerger(plan: Plan, bits: int) =
     let mergers = Array.init (1 <<< bits) (fun _ -> Merger(plan))
     member _.Partitions = mergers.Length
+    /// Groups merged into partition q so far.
+    member _.GroupsIn(q: int) = mergers.[q].Count
+    /// Makes room in partition q for `n` groups before its first partial.
+    member _.Reserve(q: int, n: int) = mergers.[q].Reserve n
     /// Merges partition q of `p` (partition 0 also takes its covered buckets and first time).
     member _.Add(q: int, p: PartitionedPartial) =
         let count = p.Starts.[q + 1] - p.Starts.[q]

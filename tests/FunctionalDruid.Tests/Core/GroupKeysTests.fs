@@ -114,6 +114,8 @@ let private partitionedMergingEqualsMerging (seed: int) =
     let partitioned = GroupingEngine.PartitionedMerger(plan dims, bits)
     let split = partials |> List.map (GroupingEngine.partitionGroups (plan dims) bits)
     for q in Array.init partitioned.Partitions id |> Array.sortBy (fun _ -> rnd.Next()) do
+        // Room reserved or not, too little or too much, changes nothing.
+        if rnd.Next 2 = 0 then partitioned.Reserve(q, rnd.Next 50)
         for p in split do partitioned.Add(q, p)
     let result = partitioned.Result()
     let single = GroupingEngine.merge (plan dims) partials
