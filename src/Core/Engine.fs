@@ -20,14 +20,15 @@ let private partitionBits (plan: GroupingEngine.Plan) = if plan.Dimensions.Lengt
 /// partitions merge as segments finish (memory stays bounded) instead of after the last one.
 let private heldBackGroups = 16_000_000L
 
-/// The merged groups of a timeseries, topN or groupBy: one partial per segment, run by the
-/// context's runner, merged by hash partition. Each partition takes the partials in segment
+/// The merged groups of a timeseries, topN or groupBy (at most `heldBackLimit` groups of
+/// partials held back): one partial per segment, run by the context's runner, merged by hash
+/// partition. Each partition takes the partials in segment
 /// order (so sums of doubles come out the same every time). With dimensions, merging waits for
 /// the last segment (unless too many groups are held back): partition 0 merges first, and its
 /// ratio of merged to offered groups sizes the other partitions' arrays at once (growing them
 /// step by step touches twice the memory); then partitions merge in parallel. Without, or
 /// past the bound, a worker that finishes a segment merges every partition it finds free.
-let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
+let mergedGroupsHolding (heldBackLimit: int64) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
     let bits = partitionBits plan
     let merger = GroupingEngine.PartitionedMerger(plan, bits)
@@ -53,7 +54,7 @@ let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Pla
         ctx.Cancel.ThrowIfCancellationRequested()
         let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
         Volatile.Write(&finished.[i], GroupingEngine.partitionGroups plan bits partial)
-        if Volatile.Read(&mergingEarly.[0]) || Interlocked.Add(&heldBack.[0], int64 partial.Count) > heldBackGroups then
+        if Volatile.Read(&mergingEarly.[0]) || Interlocked.Add(&heldBack.[0], int64 partial.Count) > heldBackLimit then
             Volatile.Write(&mergingEarly.[0], true)
             // Workers start at different partitions so that they rarely meet at a gate.
             for k in 0 .. partitions - 1 do mergeIfFree ((i + k) % partitions))
@@ -66,6 +67,8 @@ let private mergedGroups (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Pla
             merger.Reserve(q, int (min (ceil (ratio * 1.05 * float (offered q))) (float (1 <<< 26))) + 16)
     ctx.Runner.Map(partitions, fun q -> lock gates.[q] (fun () -> mergeFinished q)) |> ignore
     merger.Result()
+
+let private mergedGroups = mergedGroupsHolding heldBackGroups
 
 /// A timeseries, topN or groupBy finished into Druid's result shape.
 let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =

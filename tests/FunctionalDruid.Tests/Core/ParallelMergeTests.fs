@@ -37,6 +37,13 @@ let private sameAsSequential (seed: int) =
     let parallel = run { QuerySlices.sequential with Runner = shuffledRunner seed }
     let sequential = run QuerySlices.sequential
     if parallel <> sequential then failwithf "parallel %s, sequential %s" parallel sequential
+    // Partitions merged as segments finish (nothing held back) or after the last one.
+    let plan = (QueryResults.plan q).Value
+    let groupsOf (p: GroupingEngine.Partial) =
+        [ for g in 0 .. p.Count - 1 -> p.Buckets.[g], p.KeyValues g, p.Aggregators |> Array.map (fun a -> a.Raw g) ] |> List.sort
+    let early = Engine.mergedGroupsHolding 0L { QuerySlices.sequential with Runner = shuffledRunner (seed + 1) } plan slices
+    let late = Engine.mergedGroupsHolding Int64.MaxValue { QuerySlices.sequential with Runner = shuffledRunner (seed + 2) } plan slices
+    if groupsOf early <> groupsOf late then failwithf "merged early %A, late %A" (groupsOf early) (groupsOf late)
     true
 
 [<Tests>]
