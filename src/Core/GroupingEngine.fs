@@ -165,6 +165,20 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let table = LongTupleIndex(width, max 16 expected)
     for a in aggs do a.EnsureGroups expected
     let key = Array.zeroCreate<int64> width
+    // One number alone makes the key (no bucket, other dimension or null flag beside it) and
+    // its values span a small range: a group is found by indexing an array with the value,
+    // the table only sees each value's first row.
+    let denseBase, dense =
+        if bucketBits = 0 && idDims.Length = 0 && rawDims.Length = 1 && isNull rawNulls.[0] && kept > 4096 then
+            let values = rawValues.[0]
+            let mutable lo = Int64.MaxValue
+            let mutable hi = Int64.MinValue
+            for v in values do
+                if v < lo then lo <- v
+                if v > hi then hi <- v
+            // (hi - lo overflows, to a negative, for values far apart.)
+            if hi >= lo && hi - lo >= 0L && hi - lo < 65_536L then lo, Array.create (int (hi - lo) + 1) -1 else 0L, null
+        else 0L, null
     let rows = Array.zeroCreate<int> batchSize
     let groups = Array.zeroCreate<int> batchSize
     let packed = Array.zeroCreate<int64> batchSize
@@ -187,13 +201,25 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
                     let flag = 1L <<< shifts.[rawDims.[j]]
                     for i in 0 .. n - 1 do
                         if nulls.[rows.[i]] then packed.[i] <- packed.[i] ||| flag
-            for i in 0 .. n - 1 do
-                let r = rows.[i]
-                key.[0] <- packed.[i]
-                for j in 0 .. rawDims.Length - 1 do
-                    let nulls = rawNulls.[j]
-                    key.[j + 1] <- if not (isNull nulls) && nulls.[r] then 0L else rawValues.[j].[r]
-                groups.[i] <- table.IdOf key
+            if not (isNull dense) then
+                let values = rawValues.[0]
+                for i in 0 .. n - 1 do
+                    let slot = int (values.[rows.[i]] - denseBase)
+                    let mutable g = dense.[slot]
+                    if g < 0 then
+                        key.[0] <- 0L
+                        key.[1] <- values.[rows.[i]]
+                        g <- table.IdOf key
+                        dense.[slot] <- g
+                    groups.[i] <- g
+            else
+                for i in 0 .. n - 1 do
+                    let r = rows.[i]
+                    key.[0] <- packed.[i]
+                    for j in 0 .. rawDims.Length - 1 do
+                        let nulls = rawNulls.[j]
+                        key.[j + 1] <- if not (isNull nulls) && nulls.[r] then 0L else rawValues.[j].[r]
+                    groups.[i] <- table.IdOf key
             // Mostly new keys in the first chunk (ids, timestamps): one group per kept row is
             // likely, so the table and states are sized for all of them at once.
             if not sized && n >= 1024 then

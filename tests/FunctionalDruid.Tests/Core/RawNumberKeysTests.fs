@@ -40,17 +40,39 @@ let private genMostlyDistinct (rnd: Random) =
                   X = (if rnd.Next 4 = 0 then None else Some(float (l % 5L))) } ]
         interval, rows ]
 
+/// Segments of thousands of rows whose numbers span a small range (or, at times, the whole
+/// long range), without nulls: grouping on the number alone indexes an array by value.
+let private genSmallRange (rnd: Random) =
+    let offset = [| 0L; -70_000L; Int64.MaxValue - 70_000L; Int64.MinValue |].[rnd.Next 4]
+    let span = [| 10; 3000; 65_535; 70_000 |].[rnd.Next 4]
+    let extremes = rnd.Next 3 = 0
+    [ for s in 0 .. rnd.Next 2 ->
+        let interval: Time.Interval = { Start = dayStart + int64 s * 4L * hour; End = dayStart + int64 (s + 1) * 4L * hour }
+        let rows =
+            [ for i in 0 .. rnd.Next(4100, 9000) ->
+                let l = if extremes && rnd.Next 500 = 0 then [| Int64.MinValue; Int64.MaxValue |].[rnd.Next 2] else offset + int64 (rnd.Next span)
+                { Time = interval.Start + int64 i * 1000L
+                  D = [| "a"; "b"; null |].[rnd.Next 3]
+                  Tags = [||]
+                  L = Some l
+                  X = Some(float (rnd.Next 4)) } ]
+        interval, rows ]
+
 /// Events of a groupBy result as comparable text, in result order.
 let private eventsOf (json: string) =
     use doc = JsonDocument.Parse json
     [ for row in doc.RootElement.EnumerateArray() ->
         row.GetProperty("timestamp").GetString() + " " + row.GetProperty("event").GetRawText() ]
 
-let private rawKeysGroupAsRows (generate: Random -> (Time.Interval * RawRow list) list) (seed: int) =
+/// Some of the dimensions d, l and x (l more often than not).
+let private someDimensions (rnd: Random) =
+    let dims = [| "d"; "l"; "x" |] |> Array.filter (fun _ -> rnd.Next 3 > 0)
+    if dims.Length = 0 || not (Array.contains "l" dims) && rnd.Next 2 = 0 then Array.append [| "l" |] dims else dims
+
+let private rawKeysGroupAsRows (generate: Random -> (Time.Interval * RawRow list) list) (pickDimensions: Random -> string[]) (seed: int) =
     let rnd = Random(seed)
     let segments = generate rnd
-    let dims = [| "d"; "l"; "x" |] |> Array.filter (fun _ -> rnd.Next 3 > 0)
-    let dims = if dims.Length = 0 || not (Array.contains "l" dims) && rnd.Next 2 = 0 then Array.append [| "l" |] dims else dims
+    let dims = pickDimensions rnd
     let hourly = rnd.Next 2 = 0
     let filterOnD = rnd.Next 3 = 0
     let dimensionJson (d: string) =
@@ -92,7 +114,9 @@ let private rawKeysGroupAsRows (generate: Random -> (Time.Interval * RawRow list
 [<Tests>]
 let tests =
     testList "core/raw-number-keys" [
-        testProperty "grouping on raw numbers equals grouping the rows" (rawKeysGroupAsRows genSegments)
+        testProperty "grouping on raw numbers equals grouping the rows" (rawKeysGroupAsRows genSegments someDimensions)
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 100 } "numbers of a small range, found by indexing an array, group as the rows do"
+            (rawKeysGroupAsRows genSmallRange (fun rnd -> if rnd.Next 3 = 0 then someDimensions rnd else [| "l" |]))
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 30 } "thousands of nearly distinct keys over several chunks group as the rows do"
-            (rawKeysGroupAsRows genMostlyDistinct)
+            (rawKeysGroupAsRows genMostlyDistinct someDimensions)
     ]
