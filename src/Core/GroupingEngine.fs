@@ -388,14 +388,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
         let chunkKeys = Array.zeroCreate<int64> batchSize
         let bucketIndexOf = Dictionary<int64, int>()
         forEachBucket plan times ranges (fun b lo hi ->
-            let bi =
-                match bucketIndexOf.TryGetValue b with
-                | true, i -> i
-                | _ ->
-                    let i = bucketStarts.Count
-                    bucketIndexOf.[b] <- i
-                    bucketStarts.Add b
-                    i
+            let bi = indexOf bucketIndexOf bucketStarts b
             if multiDims.Length = 0 && keysFitOneLong then
                 // Single-value dimensions: keys are composed column by column over a chunk of
                 // rows, then looked up; the chunk is the aggregators' batch.

@@ -73,19 +73,19 @@ let private partialOf (kindsOfDims: Kind[]) (general: bool[]) (groups: (int64 * 
     { Count = n; Buckets = buckets; KeyColumns = columns; Hashes = hashesOf buckets columns n
       Aggregators = [| count |]; CoveredBuckets = [||]; FirstTime = Int64.MaxValue }
 
+/// Up to `most` groups (bucket, key values, rows) of a partial; merging does not rely on a
+/// partial's keys being distinct (a segment run's are), so a third repeat keys.
+let private groupsOfPartial (rnd: Random) (kindsOfDims: Kind[]) (most: int) =
+    let repeats = rnd.Next 3 = 0
+    Array.init (rnd.Next(0, most)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
+    |> (if repeats then id else Array.distinctBy (fun (b, vs) -> b, vs))
+    |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
+
 let private mergingEqualsGroupingValues (seed: int) =
     let rnd = Random(seed)
     let dims = rnd.Next(0, 3)
     let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
-    let partials =
-        List.init (rnd.Next(1, 5)) (fun _ ->
-            // Merging does not rely on a partial's keys being distinct (a segment run's are).
-            let repeats = rnd.Next 3 = 0
-            let groups =
-                Array.init (rnd.Next(0, 15)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
-                |> (if repeats then id else Array.distinctBy (fun (b, vs) -> b, vs))
-                |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
-            groups, Array.init dims (fun _ -> rnd.Next 3 = 0))
+    let partials = List.init (rnd.Next(1, 5)) (fun _ -> groupsOfPartial rnd kindsOfDims 15, Array.init dims (fun _ -> rnd.Next 3 = 0))
     let merged = GroupingEngine.merge (plan dims) [ for groups, general in partials -> partialOf kindsOfDims general groups ]
     let actual =
         [ for g in 0 .. merged.Count - 1 -> (merged.Buckets.[g], merged.KeyValues g), merged.Aggregators.[0].Raw g ]
@@ -105,11 +105,7 @@ let private partitionedMergingEqualsMerging (seed: int) =
     let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
     let partials =
         List.init (rnd.Next(1, 6)) (fun _ ->
-            let groups =
-                Array.init (rnd.Next(0, 40)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
-                |> (if rnd.Next 3 = 0 then id else Array.distinctBy (fun (b, vs) -> b, vs))
-                |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
-            partialOf kindsOfDims (Array.init dims (fun _ -> rnd.Next 3 = 0)) groups)
+            partialOf kindsOfDims (Array.init dims (fun _ -> rnd.Next 3 = 0)) (groupsOfPartial rnd kindsOfDims 40))
     let bits = rnd.Next 4
     let partitioned = GroupingEngine.PartitionedMerger(plan dims, bits)
     let split = partials |> List.map (GroupingEngine.partitionGroups (plan dims) bits)
