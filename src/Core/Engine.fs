@@ -22,12 +22,12 @@ let private heldBackGroups = 16_000_000L
 
 /// The merged groups of a timeseries, topN or groupBy (at most `heldBackLimit` groups of
 /// partials held back): one partial per segment, run by the context's runner, merged by hash
-/// partition. Each partition takes the partials in segment
-/// order (so sums of doubles come out the same every time). With dimensions, merging waits for
-/// the last segment (unless too many groups are held back): partition 0 merges first, and its
-/// ratio of merged to offered groups sizes the other partitions' arrays at once (growing them
-/// step by step touches twice the memory); then partitions merge in parallel. Without, or
-/// past the bound, a worker that finishes a segment merges every partition it finds free.
+/// partition. Each partition takes the partials in segment order (so sums of doubles come out
+/// the same every time). With dimensions and plain number states, merging waits for the last
+/// segment (unless too many groups are held back): partition 0 merges first, and its ratio of
+/// merged to offered groups sizes the other partitions' arrays at once (growing them step by
+/// step touches twice the memory); then partitions merge in parallel. Otherwise, or past the
+/// bound, a worker that finishes a segment merges every partition it finds free.
 let mergedGroupsHolding (heldBackLimit: int64) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
     let bits = partitionBits plan
@@ -49,7 +49,10 @@ let mergedGroupsHolding (heldBackLimit: int64) (ctx: QuerySlices.RunContext) (pl
             try mergeFinished q
             finally Monitor.Exit gates.[q]
     let heldBack = [| 0L |]
-    let mergingEarly = [| bits = 0 |]
+    // Held-back partials are bounded by their groups, which bounds memory only while states
+    // are plain numbers (a sketch per group may be large).
+    let plainStates = plan.Aggregations |> Array.forall (fun spec -> (GroupAggregators.create None spec).MergesInAnyOrder)
+    let mergingEarly = [| bits = 0 || not plainStates |]
     ctx.Runner.Map(segments.Length, fun i ->
         ctx.Cancel.ThrowIfCancellationRequested()
         let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
