@@ -18,6 +18,17 @@ let grow (a: 'T[]) (n: int) : 'T[] =
         Array.blit a 0 b 0 a.Length
         b
 
+/// Whether `order` is 0, 1, ... `length - 1` (every group in place: a state array of that
+/// length can serve as the column itself, no copy).
+let isWholeInOrder (order: int[]) (length: int) =
+    order.Length = length
+    && (let mutable inPlace = true
+        let mutable i = 0
+        while inPlace && i < order.Length do
+            inPlace <- order.[i] = i
+            i <- i + 1
+        inPlace)
+
 /// Per-group aggregation state. `mask` arguments are row-mask words (bit r of word r/64),
 /// null meaning every row.
 [<AbstractClass>]
@@ -90,7 +101,8 @@ type private CountAgg() =
     override _.MergesInAnyOrder = true
     override _.Raw g = Value.Long counts.[g]
     override _.LongStates() = struct (counts, null)
-    override _.ColumnOf order = Some(ColumnData.Longs(order |> Array.map (fun g -> counts.[g]), None))
+    override _.ColumnOf order =
+        Some(ColumnData.Longs((if isWholeInOrder order counts.Length then counts else order |> Array.map (fun g -> counts.[g])), None))
 
 /// Typed operations a numeric state needs; the kernels work on whole arrays and ranges.
 [<AbstractClass>]
@@ -279,7 +291,11 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
         if not (order |> Array.exists (fun g -> seen.[g])) then None
         else
             let nulls = if order |> Array.forall (fun g -> seen.[g]) then None else Some(order |> Array.map (fun g -> not seen.[g]))
+            // Values of groups never seen stay 0: in place, the states are the column.
+            let inPlace = isWholeInOrder order values.Length
             match box values with
+            | :? (int64[]) as longs when inPlace -> Some(ColumnData.Longs(longs, nulls))
+            | :? (float[]) as doubles when inPlace -> Some(ColumnData.Doubles(doubles, nulls))
             | :? (int64[]) as longs -> Some(ColumnData.Longs(order |> Array.map (fun g -> if seen.[g] then longs.[g] else 0L), nulls))
             | :? (float[]) as doubles -> Some(ColumnData.Doubles(order |> Array.map (fun g -> if seen.[g] then doubles.[g] else 0.0), nulls))
             | :? (float32[]) as floats -> Some(ColumnData.Doubles(order |> Array.map (fun g -> if seen.[g] then float floats.[g] else 0.0), nulls))

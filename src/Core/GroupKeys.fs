@@ -188,6 +188,9 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
     override _.EmptyLike capacity = NumberKeys<'T>(kind, Array.zeroCreate capacity, null, 0)
     override this.ColumnOf order =
         if order |> Array.forall this.IsNullAt then None
+        elif isNull nulls && count = values.Length && isWholeInOrder order values.Length then
+            // Every group in place and none null: the key array is the column.
+            Some(kind.ToColumn values None)
         else
             let nulls = if isNull nulls then None else Some(order |> Array.map (fun g -> nulls.[g]))
             Some(kind.ToColumn (order |> Array.map (fun g -> if this.IsNullAt g then Unchecked.defaultof<'T> else values.[g])) nulls)

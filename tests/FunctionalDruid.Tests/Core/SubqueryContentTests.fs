@@ -14,7 +14,8 @@ let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hou
 let private pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
 
 let private genRows (rnd: Random) =
-    [ for _ in 1 .. rnd.Next 60 ->
+    // Sometimes enough rows for dozens of groups (states then fill their arrays exactly).
+    [ for _ in 1 .. rnd.Next(if rnd.Next 2 = 0 then 60 else 300) ->
         { Time = dayStart + int64 (rnd.Next 48) * hour
           D = pick rnd [| "a"; "b"; "c"; null; "ä" |]
           Tags = [| "x"; "y"; "z" |] |> Array.filter (fun _ -> rnd.Next 3 = 0)
