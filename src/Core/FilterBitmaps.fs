@@ -68,6 +68,36 @@ let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: V
                     let mutable t = No
                     for id in ids do t <- kleeneOr t perId.[id]
                     t)
+    | Some(ColumnData.Longs(values, nulls)) when (match f with Filter.Equality(_, _, Value.Long _) -> true | _ -> false) ->
+        // Long equality (`CounterID = 62`, `AdvEngineID <> 0`): compared a word of rows at a
+        // time, branch-free; null rows (which store 0) then take the null's truth.
+        let k = match f with Filter.Equality(_, _, Value.Long k) -> k | _ -> 0L
+        let yes = RowSet(n)
+        let no = RowSet(n)
+        let yesWords = yes.Words
+        let noWords = no.Words
+        for w in 0 .. yesWords.Length - 1 do
+            let first = w <<< 6
+            let last = min n (first + 64)
+            let mutable y = 0UL
+            for r in first .. last - 1 do
+                y <- y ||| ((if values.[r] = k then 1UL else 0UL) <<< (r - first))
+            let rows = if last - first = 64 then System.UInt64.MaxValue else (1UL <<< (last - first)) - 1UL
+            yesWords.[w] <- y
+            noWords.[w] <- rows &&& ~~~y
+        match nulls with
+        | Some nullAt ->
+            let ofNull = test Value.Null
+            for r in 0 .. n - 1 do
+                if nullAt.[r] then
+                    yes.Remove r
+                    no.Remove r
+                    match ofNull with
+                    | Yes -> yes.Add r
+                    | No -> no.Add r
+                    | Unknown -> ()
+        | None -> ()
+        { Yes = yes; No = no }
     | Some(ColumnData.Longs(values, nulls)) ->
         let ofNull = test Value.Null
         let ofValue = ValueMemo.longTest f test (fun b -> if b then Yes else No)
