@@ -30,6 +30,26 @@ let private fromTruths (rowCount: int) (truthOf: int -> Truth) : Masks =
         | Unknown -> ()
     { Yes = yes; No = no }
 
+/// Masks from each row's truth as bits (1: yes, 2: no, 0: unknown), assembled a word of rows
+/// at a time without a branch per row; inlined so `truthBits` is no call per row.
+let inline private masksByWord (n: int) ([<InlineIfLambda>] truthBits: int -> uint64) : Masks =
+    let yes = RowSet(n)
+    let no = RowSet(n)
+    let yesWords = yes.Words
+    let noWords = no.Words
+    for w in 0 .. yesWords.Length - 1 do
+        let first = w <<< 6
+        let last = min n (first + 64)
+        let mutable y = 0UL
+        let mutable o = 0UL
+        for r in first .. last - 1 do
+            let t = truthBits r
+            y <- y ||| ((t &&& 1UL) <<< (r - first))
+            o <- o ||| ((t >>> 1) <<< (r - first))
+        yesWords.[w] <- y
+        noWords.[w] <- o
+    { Yes = yes; No = no }
+
 /// Masks for a one-column predicate (`test` decides one scalar value).
 let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: Value -> Truth) : Masks =
     let n = columns.RowCount
@@ -43,22 +63,7 @@ let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: V
             // assembled a word at a time.
             let ids = s.Ids
             let truthBits = perId |> Array.map (fun t -> match t with Yes -> 1uy | No -> 2uy | Unknown -> 0uy)
-            let yes = RowSet(n)
-            let no = RowSet(n)
-            let yesWords = yes.Words
-            let noWords = no.Words
-            for w in 0 .. yesWords.Length - 1 do
-                let first = w <<< 6
-                let last = min n (first + 64)
-                let mutable y = 0UL
-                let mutable o = 0UL
-                for r in first .. last - 1 do
-                    let t = uint64 truthBits.[ids.[r]]
-                    y <- y ||| ((t &&& 1UL) <<< (r - first))
-                    o <- o ||| ((t >>> 1) <<< (r - first))
-                yesWords.[w] <- y
-                noWords.[w] <- o
-            { Yes = yes; No = no }
+            masksByWord n (fun r -> uint64 truthBits.[ids.[r]])
         | Some multi ->
             let ofNull = test Value.Null
             fromTruths n (fun r ->
@@ -69,35 +74,14 @@ let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: V
                     for id in ids do t <- kleeneOr t perId.[id]
                     t)
     | Some(ColumnData.Longs(values, nulls)) when (match f with Filter.Equality(_, _, Value.Long _) -> true | _ -> false) ->
-        // Long equality (`CounterID = 62`, `AdvEngineID <> 0`): compared a word of rows at a
-        // time, branch-free; null rows (which store 0) then take the null's truth.
+        // Long equality (`CounterID = 62`, `AdvEngineID <> 0`) compared row by row into words;
+        // null rows (which store 0) take the null's truth.
         let k = match f with Filter.Equality(_, _, Value.Long k) -> k | _ -> 0L
-        let yes = RowSet(n)
-        let no = RowSet(n)
-        let yesWords = yes.Words
-        let noWords = no.Words
-        for w in 0 .. yesWords.Length - 1 do
-            let first = w <<< 6
-            let last = min n (first + 64)
-            let mutable y = 0UL
-            for r in first .. last - 1 do
-                y <- y ||| ((if values.[r] = k then 1UL else 0UL) <<< (r - first))
-            let rows = if last - first = 64 then System.UInt64.MaxValue else (1UL <<< (last - first)) - 1UL
-            yesWords.[w] <- y
-            noWords.[w] <- rows &&& ~~~y
         match nulls with
         | Some nullAt ->
-            let ofNull = test Value.Null
-            for r in 0 .. n - 1 do
-                if nullAt.[r] then
-                    yes.Remove r
-                    no.Remove r
-                    match ofNull with
-                    | Yes -> yes.Add r
-                    | No -> no.Add r
-                    | Unknown -> ()
-        | None -> ()
-        { Yes = yes; No = no }
+            let ofNull = match test Value.Null with Yes -> 1UL | No -> 2UL | Unknown -> 0UL
+            masksByWord n (fun r -> if nullAt.[r] then ofNull elif values.[r] = k then 1UL else 2UL)
+        | None -> masksByWord n (fun r -> if values.[r] = k then 1UL else 2UL)
     | Some(ColumnData.Longs(values, nulls)) ->
         let ofNull = test Value.Null
         let ofValue = ValueMemo.longTest f test (fun b -> if b then Yes else No)

@@ -524,12 +524,9 @@ type Merger(plan: Plan) =
     member _.AddBounds(p: Partial) =
         for b in p.CoveredBuckets do covered.Add b |> ignore
         firstTime <- min firstTime p.FirstTime
+    /// Merges every group of `p` with its covered buckets and first time.
     member this.Add(p: Partial) =
-        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike 0)
-        let targets = Array.init p.Count (groupOf p)
-        for a in 0 .. aggs.Length - 1 do
-            aggs.[a].EnsureGroups count
-            aggs.[a].MergeAll(targets, p.Aggregators.[a])
+        this.AddRange(p, 0, p.Count)
         this.AddBounds p
     member _.Result() : Partial =
         let columns = if isNull columns then plan.Dimensions |> Array.map (fun _ -> ValueKeys([||]) :> KeyColumn) else columns

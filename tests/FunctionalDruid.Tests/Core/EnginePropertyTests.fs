@@ -8,8 +8,6 @@ open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 150 }
-let private dayStart = iso "2020-01-01"
-let private hour = 3_600_000L
 let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
 
 type private Case =

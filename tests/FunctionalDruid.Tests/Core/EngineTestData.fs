@@ -13,6 +13,10 @@ type RawRow = { Time: int64; D: string; Tags: string[]; L: int64 option; X: floa
 
 let iso (s: string) = (Time.tryParseInstant s).Value
 
+/// The day the engine tests put their rows on, and an hour.
+let dayStart = iso "2020-01-01"
+let hour = 3_600_000L
+
 let private strings (values: string[]) : ColumnData =
     let ids = Dictionary<string, int>(StringComparer.Ordinal)
     let dict = ResizeArray<string>()

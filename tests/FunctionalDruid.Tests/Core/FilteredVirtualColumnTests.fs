@@ -7,7 +7,6 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private dayStart = iso "2020-01-01"
 let private span: Time.Interval = { Start = dayStart; End = dayStart + 86_400_000L }
 
 let private genRows (rnd: Random) =

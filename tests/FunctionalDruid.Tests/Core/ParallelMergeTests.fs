@@ -7,8 +7,6 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private dayStart = iso "2020-01-01"
-let private hour = 3_600_000L
 
 /// Doubles whose sum depends on the order of additions.
 let private awkward = [| 0.1; 1e16; -1e16; 0.7; 3.3e-5; 1e-3 |]

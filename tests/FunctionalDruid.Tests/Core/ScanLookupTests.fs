@@ -7,8 +7,6 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private dayStart = iso "2020-01-01"
-let private hour = 3_600_000L
 
 let private sameRowsAsRowByRow (seed: int) =
     let rnd = Random(seed)

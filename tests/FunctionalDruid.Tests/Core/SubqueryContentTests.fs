@@ -7,8 +7,6 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private dayStart = iso "2020-01-01"
-let private hour = 3_600_000L
 let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
 
 let private pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
