@@ -12,7 +12,7 @@ namespace FunctionalDruid.Bench.ClickBench;
 /// </summary>
 public static class Program
 {
-    sealed record Options(long Rows, string? DataFolder, int Runs, int Seed, bool SkipDuckDb, int TimeoutSeconds, int[]? Only, bool Explain, string? ServerFolder);
+    sealed record Options(long Rows, string? DataFolder, int Runs, int Seed, bool SkipDuckDb, int TimeoutSeconds, int[]? Only, bool Explain, string? ServerFolder, bool Allocations);
 
     const string Usage = """
         Usage: dotnet run -c Release --project bench/ClickBench -- [options]
@@ -28,6 +28,7 @@ public static class Program
           --explain        print our plan of each query (EXPLAIN PLAN FOR) instead of timing it
           --server-dir DIR our server's data folder, kept; when it already holds all the rows
                            the ingestion is skipped (for repeated runs while tuning)
+          --allocations    print what each query allocated, by type (sampled), after its runs
         """;
 
     const double SlowRunSeconds = 30;
@@ -86,12 +87,15 @@ public static class Program
                 return 0;
             }
             var results = new List<QueryResult>();
+            using var sampler = options.Allocations ? new AllocationSampler() : null;
             for (var q = 0; q < 43; q++)
             {
                 if (options.Only is { } only && !only.Contains(q + 1)) continue;
+                sampler?.Start();
                 var result = await RunQuery(q, ourQueries[q], duckQueries[q], ours, duck, options.Runs, timeout);
                 results.Add(result);
                 Log($"Q{q + 1}: ours {Ms(result.OursBest)}, DuckDB {Ms(result.DuckBest)}, {result.Verdict}");
+                if (sampler is not null) Log($"Q{q + 1} allocated (all runs, sampled) {sampler.Stop(8)}");
             }
             Report(options, cores, data, ingest, results);
             return results.All(r => r.Ok) ? 0 : 1;
@@ -197,7 +201,7 @@ public static class Program
 
     static Options ParseArgs(string[] args)
     {
-        long rows = 10_000_000; string? data = null, serverDir = null; int runs = 3, seed = 42, timeout = 600; int[]? only = null; bool skip = false, explain = false;
+        long rows = 10_000_000; string? data = null, serverDir = null; int runs = 3, seed = 42, timeout = 600; int[]? only = null; bool skip = false, explain = false, allocations = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -212,11 +216,12 @@ public static class Program
                 case "--only": only = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); break;
                 case "--no-duckdb": skip = true; break;
                 case "--explain": explain = true; skip = true; break;
+                case "--allocations": allocations = true; break;
                 default: throw new ArgumentException($"Unknown option {args[i]}");
             }
         }
         if (rows <= 0 || runs <= 0 || timeout <= 0) throw new ArgumentException("--rows, --runs and --timeout must be positive");
-        return new Options(rows, data, runs, seed, skip, timeout, only, explain, serverDir);
+        return new Options(rows, data, runs, seed, skip, timeout, only, explain, serverDir, allocations);
     }
 
     static string Ms(double? ms) => ms is { } m ? m.ToString("N1", CultureInfo.InvariantCulture) : "-";

@@ -206,6 +206,34 @@ let rec private scalarPredicate (f: Filter) : (string * (Value -> Truth)) option
                 | s -> test (Value.String s))
     | _ -> None
 
+/// The truth of a single-column leaf filter for a non-null string, for the filters that
+/// decide strings without a cell value (selector, equality, in, like, regex, search): a
+/// dictionary is then tested value by value without allocating a cell per value. Agrees
+/// with the cell predicate on `Value.String`.
+let stringTruth (f: Filter) : (string -> Truth) option =
+    let equalTo (target: string) = Some(fun (s: string) -> ofBool (String.Equals(s, target)))
+    match f with
+    | Filter.Selector(_, Some value) -> equalTo value
+    | Filter.Equality(_, _, Value.Array _) -> None
+    | Filter.Equality(_, matchType, matchValue) ->
+        match matchValue with
+        | Value.String target when matchType = "STRING" -> equalTo target
+        | m -> equalTo (Value.toStringOrNull m)
+    | Filter.In(_, values) ->
+        let strings = HashSet<string>(values |> List.choose id, StringComparer.Ordinal)
+        Some(fun s -> ofBool (strings.Contains s))
+    | Filter.Like(_, pattern, escape) ->
+        match ExprOps.likePredicate pattern (Option.toObj escape) with
+        | Ok matches -> Some(fun s -> ofBool (matches s))
+        | Error _ -> Some(fun _ -> No)
+    | Filter.Regex(_, pattern) ->
+        let regex = Rx(pattern, RegexOptions.CultureInvariant)
+        Some(fun s -> ofBool (regex.IsMatch s))
+    | Filter.Search(_, query) ->
+        let matches = searchPredicate query
+        Some(fun s -> ofBool (matches s))
+    | _ -> None
+
 /// Any value of a multi-value cell decides (Kleene OR); an empty one is null.
 let private overValues (test: Value -> Truth) (v: Value) : Truth =
     match v with

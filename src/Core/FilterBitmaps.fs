@@ -55,7 +55,12 @@ let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: V
     let n = columns.RowCount
     match columns.Column column with
     | Some(ColumnData.Strings s) ->
-        let perId = s.Dictionary |> Array.map (fun d -> test (if isNull d then Value.Null else Value.String d))
+        let perId =
+            match Filter.stringTruth f with
+            | Some truthOf ->
+                let ofNull = test Value.Null
+                s.Dictionary |> Array.map (fun d -> if isNull d then ofNull else truthOf d)
+            | None -> s.Dictionary |> Array.map (fun d -> test (if isNull d then Value.Null else Value.String d))
         match s.MultiIds with
         | None ->
             // Branch-free: one lookup per row in a byte per value (bit 0 yes, bit 1 no: a

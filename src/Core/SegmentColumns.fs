@@ -137,8 +137,11 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
                 | _ -> None
 
     member private this.Materialize(v: VirtualColumn) : ColumnData =
-        let compiled = Expr.compile v.Parsed
         let n = this.RowCount
+        match VectorExpr.tryColumn this.Column n v.OutputType v.Parsed with
+        | Some column -> column
+        | None ->
+        let compiled = Expr.compile v.Parsed
         let single =
             match Expr.requiredColumns v.Parsed with
             | [ c ] when not (virtuals.ContainsKey c) ->
@@ -148,10 +151,12 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
             | _ -> None
         match single with
         | Some(c, s) ->
+            let cell = ref Value.Null
+            let lookup (name: string) = if name = c then cell.Value else Value.Null
             let perValue =
                 s.Dictionary |> Array.map (fun d ->
-                    let cell = if isNull d then Value.Null else Value.String d
-                    compiled (fun name -> if name = c then cell else Value.Null))
+                    cell.Value <- (if isNull d then Value.Null else Value.String d)
+                    compiled lookup)
             // Typed once per dictionary value, then gathered by each row's id.
             let gather (values: 'T[]) = s.Ids |> Array.map (fun id -> values.[id])
             let nullsOf (nulls: bool[] option) = nulls |> Option.map gather |> Option.filter (Array.contains true)
@@ -162,9 +167,6 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
                 | ColumnData.Doubles(values, nulls) -> ColumnData.Doubles(gather values, nullsOf nulls)
                 | _ -> columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
             | _ -> columnOfValues v.OutputType n (fun r -> perValue.[s.Ids.[r]])
-        | None ->
-        match VectorExpr.tryColumn this.Column n v.OutputType v.Parsed with
-        | Some column -> column
         | None ->
             let reader = RowReader(this)
             let get = reader.Get

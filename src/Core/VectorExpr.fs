@@ -1,8 +1,9 @@
 /// Column-at-a-time evaluation of simple arithmetic (`x + 1`, `a * b - 2.5`) over long and
 /// double columns: the same values as the row-by-row interpreter (long arithmetic wraps,
 /// mixing in a double makes a double, a null operand makes a null) without a boxed value per
-/// row; and `timestamp_extract` of a long column in UTC, evaluated once per run of rows in
-/// the same unit of time. Anything else answers None and is evaluated row by row.
+/// row; `timestamp_extract` of a long column in UTC, evaluated once per run of rows in
+/// the same unit of time; and `strlen` of a single-value string column, measured once per
+/// dictionary value. Anything else answers None and is evaluated row by row.
 module FunctionalDruid.Core.VectorExpr
 
 open FunctionalDruid.Core
@@ -106,6 +107,18 @@ let private extractRuns (call: Expr) (granule: int64) (times: int64[]) : Vector 
             nulls.[i] <- true
     Longs(out, Option.ofObj nulls)
 
+/// The length of each row's string (null rows null), measured once per dictionary value.
+let private dictionaryLengths (s: StringColumnData) : Vector =
+    let lengths = s.Dictionary |> Array.map (fun d -> if isNull d then 0L else int64 d.Length)
+    let ids = s.Ids
+    let out = Array.zeroCreate<int64> ids.Length
+    for r in 0 .. ids.Length - 1 do out.[r] <- lengths.[ids.[r]]
+    let nullId = System.Array.IndexOf(s.Dictionary, null)
+    let nulls =
+        if nullId < 0 || System.Array.IndexOf(ids, nullId) < 0 then None
+        else Some(ids |> Array.map (fun id -> id = nullId))
+    Longs(out, nulls)
+
 let rec private evaluate (columnOf: string -> ColumnData option) (n: int) (e: Expr) : Vector option =
     match e with
     | Expr.Literal(Value.Long l) -> Some(LongConstant l)
@@ -125,6 +138,10 @@ let rec private evaluate (columnOf: string -> ColumnData option) (n: int) (e: Ex
     | Expr.Call("timestamp_extract", Expr.Identifier column :: Expr.Literal(Value.String unit) :: zone) when isUtc zone ->
         match extractGranule unit, columnOf column with
         | Some granule, Some(ColumnData.Longs(times, None)) when times.Length = n -> Some(extractRuns e granule times)
+        | _ -> None
+    | Expr.Call("strlen", [ Expr.Identifier column ]) ->
+        match columnOf column with
+        | Some(ColumnData.Strings s) when s.MultiIds.IsNone && s.Ids.Length = n -> Some(dictionaryLengths s)
         | _ -> None
     | _ -> None
 

@@ -113,10 +113,19 @@ let private readSlice (columns: string[]) (intervals: Time.Interval list) (filte
                 match byName.TryGetValue name with
                 | true, ColumnData.Complex(typeName, blobs) when typeName <> ComplexJson.TypeName -> sketchReader blobs
                 | true, ColumnData.Strings strings when strings.MultiIds.IsNone ->
-                    // One shared cell per dictionary value rather than one per row.
-                    let cells = strings.Dictionary |> Array.map (fun d -> if isNull d then Value.Null else Value.String d)
+                    // One shared cell per dictionary value rather than one per row, made when
+                    // first read: a filter keeping few rows reads few of the values.
+                    let dictionary = strings.Dictionary
+                    let cells = Array.zeroCreate<Value> dictionary.Length
                     let ids = strings.Ids
-                    fun row -> cells.[ids.[row]]
+                    fun row ->
+                        let id = ids.[row]
+                        let cell = cells.[id]
+                        if not (obj.ReferenceEquals(cell, null)) then cell
+                        else
+                            let made = match dictionary.[id] with null -> Value.Null | d -> Value.String d
+                            cells.[id] <- made
+                            made
                 | true, c -> fun row -> c.Cell row
                 | _ -> fun _ -> Value.Null)
     let keep = rowFilter filter content byName

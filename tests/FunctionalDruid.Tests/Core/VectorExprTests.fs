@@ -1,5 +1,5 @@
 /// Column-at-a-time arithmetic equals the row-by-row interpreter on random expressions over
-/// long and double columns with nulls.
+/// long and double columns with nulls, and over the lengths of a string column with nulls.
 module FunctionalDruid.Tests.Core.VectorExprTests
 
 open System
@@ -15,7 +15,14 @@ let private genColumns (rnd: Random) : Map<string, ColumnData> =
         [ "a", ColumnData.Longs(Array.init rowCount (fun _ -> if rnd.Next 6 = 0 then extremes.[rnd.Next extremes.Length] else int64 (rnd.Next(-50, 50))), nulls ())
           "b", ColumnData.Longs(Array.init rowCount (fun _ -> int64 (rnd.Next(-5, 5))), nulls ())
           "x", ColumnData.Doubles(Array.init rowCount (fun _ -> float (rnd.Next(-40, 40)) / 8.0), nulls ())
-          "s", QuerySlices.stringColumnOfValues (Array.init rowCount (fun i -> Value.String(string i))) ]
+          "s", QuerySlices.stringColumnOfValues (Array.init rowCount (fun i -> Value.String(string i)))
+          // Strings of several lengths (a surrogate pair counts two, as in Java), nulls, empties.
+          "t", QuerySlices.stringColumnOfValues (Array.init rowCount (fun _ ->
+                  match rnd.Next 5 with
+                  | 0 -> Value.Null
+                  | 1 -> Value.String ""
+                  | 2 -> Value.String "\U0001F600é"
+                  | _ -> Value.String(String('x', rnd.Next 12)))) ]
 
 let rec private genExpr (rnd: Random) (depth: int) : string =
     if depth = 0 || rnd.Next 3 = 0 then
@@ -25,7 +32,11 @@ let rec private genExpr (rnd: Random) (depth: int) : string =
         | 2 -> "x"
         | 3 -> string (rnd.Next(-3, 100))
         | 4 -> "2.5"
-        | _ -> (if rnd.Next 8 = 0 then "s" else "a")
+        | _ ->
+            match rnd.Next 6 with
+            | 0 -> "s"
+            | 1 | 2 | 3 -> "strlen(t)"
+            | _ -> "a"
     else
         let op = [| "+"; "-"; "*"; "/"; "%" |].[rnd.Next 5]
         sprintf "(%s %s %s)" (genExpr rnd (depth - 1)) op (genExpr rnd (depth - 1))
@@ -104,7 +115,7 @@ let private extractMatchesRows (seed: int) =
 [<Tests>]
 let tests =
     testList "core/vector-expr" [
-        testProperty "column arithmetic equals the row interpreter" vectorMatchesRows
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "column arithmetic equals the row interpreter" vectorMatchesRows
         testProperty "a long sum of a shifted column equals the row-by-row sum" shiftedSumMatchesRows
         testProperty "timestamp_extract by runs of equal time spans equals the row interpreter" extractMatchesRows
         test "sums of a long column and a constant are computed by column" {
@@ -112,5 +123,11 @@ let tests =
             let e = match Expr.parse "(\"w\" + 2)" with Ok e -> e | Error p -> failwith p
             Expect.equal (VectorExpr.tryColumn columnOf 3 (Some ColumnType.Long) e) (Some(ColumnData.Longs([| 3L; 4L; Int64.MinValue + 1L |], None))) "wraps like Java"
             Expect.isNone (VectorExpr.tryColumn columnOf 3 None (match Expr.parse "concat(w, 'x')" with Ok e -> e | Error p -> failwith p)) "a call"
+        }
+        test "string lengths are measured per dictionary value, null rows null" {
+            let strings = QuerySlices.stringColumnOfValues [| Value.String "abc"; Value.Null; Value.String ""; Value.String "abc" |]
+            let columnOf name = if name = "u" then Some strings else None
+            let e = match Expr.parse "strlen(u)" with Ok e -> e | Error p -> failwith p
+            Expect.equal (VectorExpr.tryColumn columnOf 4 (Some ColumnType.Long) e) (Some(ColumnData.Longs([| 3L; 0L; 0L; 3L |], Some [| false; true; false; false |]))) "lengths"
         }
     ]

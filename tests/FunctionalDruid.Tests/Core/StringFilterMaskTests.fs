@@ -1,0 +1,53 @@
+/// String filters on a dictionary column (selector, equality, in, like, regex, search) are
+/// decided once per dictionary value without a cell per value; the rows where they are true
+/// and where they are false must be those of the filter evaluated row by row, null rows included.
+module FunctionalDruid.Tests.Core.StringFilterMaskTests
+
+open System
+open Expecto
+open FunctionalDruid.Core
+
+let private words = [| "google"; "Google"; ".google."; "news"; ""; "12"; "12.0"; "a_b"; "x%y" |]
+
+let private randomText (rnd: Random) =
+    String.Join("", Array.init (rnd.Next 3) (fun _ -> words.[rnd.Next words.Length]))
+
+let private randomFilter (rnd: Random) : Filter.Filter =
+    let word () = words.[rnd.Next words.Length]
+    match rnd.Next 8 with
+    | 0 -> Filter.Selector("s", Some(randomText rnd))
+    | 1 -> Filter.Equality("s", "STRING", Value.String(randomText rnd))
+    | 2 -> Filter.Equality("s", "LONG", Value.Long 12L)
+    | 3 -> Filter.In("s", [ Some(randomText rnd); (if rnd.Next 2 = 0 then None else Some(word ())) ])
+    | 4 -> Filter.Like("s", [| "%google%"; "%.google.%"; "G%"; "a\\_b"; "%"; "_2" |].[rnd.Next 6], (if rnd.Next 3 = 0 then Some "\\" else None))
+    | 5 -> Filter.Regex("s", [| "^g"; "o{2}"; "\\d+" |].[rnd.Next 3])
+    | 6 -> Filter.Search("s", Extraction.Contains(word (), rnd.Next 2 = 0))
+    | _ -> Filter.Selector("s", None)
+
+let private masksEqualRowByRow (seed: int) =
+    let rnd = Random(seed)
+    let n = rnd.Next 200
+    let cells = Array.init n (fun _ -> if rnd.Next 5 = 0 then Value.Null else Value.String(randomText rnd))
+    let content: SegmentContent =
+        { Interval = { Start = 0L; End = 1000L }; Times = Array.zeroCreate n
+          Dimensions = [ "s", QuerySlices.stringColumnOfValues cells ]; Metrics = []; Metadata = "{}" }
+    let leaf = randomFilter rnd
+    let f = if rnd.Next 2 = 0 then leaf else Filter.Not leaf
+    let masks = FilterBitmaps.masks (SegmentColumns.Columns(content, [])) f
+    let cell (r: int) (name: string) = if name = "s" then cells.[r] else Value.Null
+    let isTrue, isFalse = Filter.compile f, Filter.compile (Filter.Not f)
+    [ 0 .. n - 1 ] |> List.forall (fun r ->
+        masks.Yes.Contains r = isTrue (cell r) && masks.No.Contains r = isFalse (cell r)
+        || failwithf "%A, row %d (%A): yes %b no %b" f r cells.[r] (masks.Yes.Contains r) (masks.No.Contains r))
+
+[<Tests>]
+let tests =
+    testList "core/string-filter-masks" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "string filter masks equal the row-by-row filter" masksEqualRowByRow
+        test "the string filters are decided without a cell per value" {
+            for f in [ Filter.Selector("s", Some "a"); Filter.Equality("s", "STRING", Value.String "a"); Filter.In("s", [ Some "a" ])
+                       Filter.Like("s", "%a%", None); Filter.Regex("s", "a"); Filter.Search("s", Extraction.Contains("a", true)) ] do
+                Expect.isSome (Filter.stringTruth f) (sprintf "%A" f)
+            Expect.isNone (Filter.stringTruth (Filter.Selector("s", None))) "is null needs the null cell"
+        }
+    ]
