@@ -21,14 +21,14 @@ let private partitionBits (plan: GroupingEngine.Plan) = if plan.Dimensions.Lengt
 let private heldBackGroups = 16_000_000L
 
 /// The merged groups of a timeseries, topN or groupBy (at most `heldBackLimit` groups of
-/// partials held back): one partial per segment, run by the context's runner, merged by hash
+/// partials held back; of each hash partition, the groups `keep` selects): one partial per segment, run by the context's runner, merged by hash
 /// partition. Each partition takes the partials in segment order (so sums of doubles come out
 /// the same every time). With dimensions and plain number states, merging waits for the last
 /// segment (unless too many groups are held back): partition 0 merges first, and its ratio of
 /// merged to offered groups sizes the other partitions' arrays at once (growing them step by
 /// step touches twice the memory); then partitions merge in parallel. Otherwise, or past the
 /// bound, a worker that finishes a segment merges every partition it finds free.
-let mergedGroupsHolding (heldBackLimit: int64) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
+let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
     let bits = partitionBits plan
     let merger = GroupingEngine.PartitionedMerger(plan, bits)
@@ -68,15 +68,22 @@ let mergedGroupsHolding (heldBackLimit: int64) (ctx: QuerySlices.RunContext) (pl
         let ratio = float (merger.GroupsIn 0) / float (max 1L (offered 0))
         for q in 1 .. partitions - 1 do
             merger.Reserve(q, int (min (ceil (ratio * 1.05 * float (offered q))) (float (1 <<< 26))) + 16)
-    ctx.Runner.Map(partitions, fun q -> lock gates.[q] (fun () -> mergeFinished q)) |> ignore
+    ctx.Runner.Map(partitions, fun q ->
+        lock gates.[q] (fun () -> mergeFinished q)
+        merger.Finish(q, keep)) |> ignore
     merger.Result()
+
+/// `mergedGroupsKeeping` keeping every group.
+let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLimit (fun _ -> None)
 
 let private mergedGroups = mergedGroupsHolding heldBackGroups
 
-/// A timeseries, topN or groupBy finished into Druid's result shape.
+/// A timeseries, topN or groupBy finished into Druid's result shape. A groupBy whose limit
+/// keeps few of many groups keeps, of each hash partition, only the groups that could make the
+/// result (its order is total, so the top of all is the top of the partitions' tops).
 let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
     let plan = (QueryResults.plan q).Value
-    QueryResults.finish q plan (mergedGroups ctx plan slices)
+    QueryResults.finish q plan (mergedGroupsKeeping heldBackGroups (QueryResults.groupsTheLimitKeeps q) ctx plan slices)
 
 /// A groupBy without subtotals as segment content (its rows read as a query data source),
 /// skipping the JSON result; other queries answer None. `ordered`: as in the result, rather

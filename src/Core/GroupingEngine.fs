@@ -511,13 +511,19 @@ type Merger(plan: Plan) =
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
             aggs.[a].MergeRange(targets, start, groupCount, p.Aggregators.[a])
-    /// Makes room for `n` groups before the first partial (arrays rather than the lookup
-    /// table: room never used costs no memory pages, growing step by step copies).
+    /// Makes room for `n` groups before the first partial: the arrays, and the lookup table
+    /// at the size it would have grown to (growing step by step touches twice the memory and
+    /// moves every entry at each step).
     member _.Reserve(n: int) =
         if count = 0 && isNull columns then
             buckets <- grow buckets n
             hashes <- grow hashes n
             for a in aggs do a.EnsureGroups n
+            let mutable bits = slotBits
+            while (1L <<< bits) < 2L * int64 n && bits < 30 do bits <- bits + 1
+            if bits > slotBits then
+                slotBits <- bits
+                slots <- Array.zeroCreate (1 <<< bits)
     /// Groups so far.
     member _.Count = count
     /// Takes in the covered buckets and first time of `p`.
@@ -607,12 +613,36 @@ let partitionGroups (plan: Plan) (bits: int) (p: Partial) : PartitionedPartial =
             KeyColumns = p.KeyColumns |> Array.map (fun c -> c.Permuted positions) }
     { Partial = moved; Starts = starts }
 
+/// Groups `groups` of `p`, in that order, with its covered buckets and first time (the few
+/// groups a limit keeps out of many).
+let subset (plan: Plan) (p: Partial) (groups: int[]) : Partial =
+    let k = groups.Length
+    let aggregators =
+        Array.map2 (fun spec (source: GroupAgg) ->
+            let kept = create None spec
+            kept.EnsureGroups k
+            for j in 0 .. k - 1 do kept.MergeFrom(j, source, groups.[j])
+            kept) plan.Aggregations p.Aggregators
+    let keyColumns =
+        p.KeyColumns |> Array.map (fun c ->
+            let mutable kept = c.EmptyLike k
+            for g in groups do
+                if not (kept.TryAppend(c, g)) then
+                    let general = ValueKeys.Of kept
+                    general.TryAppend(c, g) |> ignore
+                    kept <- general
+            kept)
+    { p with
+        Count = k; Buckets = groups |> Array.map (fun g -> p.Buckets.[g]); Hashes = groups |> Array.map (fun g -> p.Hashes.[g])
+        Aggregators = aggregators; KeyColumns = keyColumns }
+
 /// Merges partials one hash partition at a time: each partition has a merger of its own, so
 /// partitions merge in parallel and each one's table is a fraction of the whole (fewer cache
 /// misses). A partition must take partials in the same order as every other one for results
 /// to be the same on every run; the result holds partition 0's groups first, then 1's, ...
 type PartitionedMerger(plan: Plan, bits: int) =
     let mergers = Array.init (1 <<< bits) (fun _ -> Merger(plan))
+    let finished = Array.zeroCreate<Partial> mergers.Length
     member _.Partitions = mergers.Length
     /// Groups merged into partition q so far.
     member _.GroupsIn(q: int) = mergers.[q].Count
@@ -623,7 +653,14 @@ type PartitionedMerger(plan: Plan, bits: int) =
         let count = p.Starts.[q + 1] - p.Starts.[q]
         if count > 0 then mergers.[q].AddRange(p.Partial, p.Starts.[q], count)
         if q = 0 then mergers.[0].AddBounds p.Partial
-    member _.Result() : Partial = concatenate plan (mergers |> Array.map (fun m -> m.Result()))
+    /// Partition q's merged groups (after its last partial), cut to those `keep` selects
+    /// when it selects some (a limit over many groups: the rest never need to be copied).
+    member _.Finish(q: int, keep: Partial -> int[] option) =
+        let p = mergers.[q].Result()
+        finished.[q] <- match keep p with Some groups -> subset plan p groups | None -> p
+    member _.Result() : Partial =
+        concatenate plan (Array.init mergers.Length (fun q ->
+            if obj.ReferenceEquals(finished.[q], null) then mergers.[q].Result() else finished.[q]))
 
 /// One partial from many (associative; an empty list gives an empty partial).
 let merge (plan: Plan) (partials: Partial list) : Partial =

@@ -329,14 +329,12 @@ let private resultOrder (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder)
         | None -> dimCompare
     dimCompare, byLimitColumns, total
 
-/// Having, ordering, offset and limit over one set of groups.
-let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : Row list =
-    let build (i: int) = builder.Build(p.Buckets.[i], p.KeyValues i, rawValues p i)
+/// The groups of `p` that a groupBy's limit keeps (offset included), in result order, chosen
+/// by reading only the ordering columns of every group (rows are made for the groups kept);
+/// None without a limit, with a having, or with a post-aggregator among the ordering columns.
+let private limitedGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : int[] option =
     match g.Having, g.LimitSpec with
-    | None, Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 p.Count / 4L
-                                               && l.Columns |> List.forall (fun c -> not (builder.IsPostAggregator c.Column)) ->
-        // A few rows out of many groups: only the ordering columns are read for every group,
-        // rows are made for the groups kept.
+    | None, Some({ Limit = Some n } as l) when l.Columns |> List.forall (fun c -> not (builder.IsPostAggregator c.Column)) ->
         let typed = builder.TypedGroupCompare p
         let columnValues = Dictionary<string, Value[]>(StringComparer.Ordinal)
         for c in l.Columns do
@@ -344,9 +342,32 @@ let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder
                 columnValues.[c.Column] <- Array.init p.Count (fun i -> builder.GroupValue(p, i, c.Column))
         let _, _, total =
             resultOrder q g builder (fun (i: int) -> p.Buckets.[i]) (fun i name -> columnValues.[name].[i]) (groupCompare p) typed
-        smallestSorted total (l.Offset + n) (Array.init p.Count id)
-        |> Array.skip (min l.Offset p.Count) |> Array.map build |> List.ofArray
-    | _ ->
+        Some(smallestSorted total (l.Offset + n) (Array.init p.Count id))
+    | _ -> None
+
+/// For a groupBy whose limit keeps few of many groups, the groups of any part of the merged
+/// groups (ascending; None: all) that can be in the result: under the result's total order,
+/// the first groups of the whole are among the first groups of its parts.
+let groupsTheLimitKeeps (q: NativeQuery) : Partial -> int[] option =
+    match q.Kind with
+    | QueryKind.GroupBy({ SubtotalsSpec = None; LimitSpec = Some { Limit = Some n; Offset = offset } } as g) ->
+        let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
+        fun p ->
+            if int64 offset + int64 n >= int64 p.Count then None
+            else limitedGroups q g builder p |> Option.map Array.sort
+    | _ -> fun _ -> None
+
+/// Having, ordering, offset and limit over one set of groups.
+let private finishGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilder) (p: Partial) : Row list =
+    let build (i: int) = builder.Build(p.Buckets.[i], p.KeyValues i, rawValues p i)
+    let fewOfMany =
+        match g.LimitSpec with
+        | Some({ Limit = Some n } as l) when int64 l.Offset + int64 n < int64 p.Count / 4L ->
+            limitedGroups q g builder p |> Option.map (Array.skip (min l.Offset p.Count))
+        | _ -> None
+    match fewOfMany with
+    | Some kept -> kept |> Array.map build |> List.ofArray
+    | None ->
     let rows = Array.init p.Count build
     let rows = match g.Having with Some h -> rows |> Array.filter (havingHolds builder h) | None -> rows
     let dimCompare, byLimitColumns, total =

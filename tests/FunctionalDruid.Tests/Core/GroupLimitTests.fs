@@ -20,17 +20,21 @@ let private rowsOf (segments: SegmentContent list) (granularity: string) (contex
     use result = Text.Json.JsonDocument.Parse(runQuery query segments)
     [ for row in result.RootElement.EnumerateArray() -> row.GetRawText() ]
 
-let private limitedEqualsFullOrderCut (seed: int) =
+/// `manyGroups`: thousands of groups, so that each hash partition of the merge holds more than
+/// the limit and keeps only its first groups.
+let private limitedEqualsFullOrderCutWith (manyGroups: bool) (seed: int) =
     let rnd = Random(seed)
+    let rowCount () = if manyGroups then rnd.Next(500, 2_000) else rnd.Next(50, 300)
+    let lRange = if manyGroups then 100_000 else 80
     let segments =
         [ for s in 0 .. rnd.Next 3 ->
             let interval: Time.Interval = { Start = dayStart + int64 s * 2L * hour; End = dayStart + int64 (s + 1) * 2L * hour }
             rawSegment interval
-                [ for _ in 1 .. rnd.Next(50, 300) ->
+                [ for _ in 1 .. rowCount () ->
                     { Time = interval.Start + int64 (rnd.Next 7_200_000)
                       D = [| "a"; "b"; null; "é" |].[rnd.Next 4]
                       Tags = [||]
-                      L = (if rnd.Next 6 = 0 then None else Some(int64 (rnd.Next(-20, 60))))
+                      L = (if rnd.Next 6 = 0 then None else Some(int64 (rnd.Next(-20, lRange - 20))))
                       X = (if rnd.Next 4 = 0 then None else Some(float (rnd.Next 8) / 4.0)) } ] ]
     let columns =
         [ "n"; "ls"; "lm"; "xs"; "d"; "ld" ]
@@ -40,7 +44,7 @@ let private limitedEqualsFullOrderCut (seed: int) =
     let columns = if columns.IsEmpty then [ """{"dimension":"n","direction":"descending"}""" ] else columns
     let granularity = if rnd.Next 3 = 0 then "hour" else "all"
     let context = if rnd.Next 3 = 0 then ""","context":{"sortByDimsFirst":true}""" else ""
-    let offset, limit = rnd.Next 4, rnd.Next(1, 6)
+    let offset, limit = (if manyGroups then rnd.Next 30 else rnd.Next 4), rnd.Next(1, 6)
     let spec (offset: int) (limit: int) =
         sprintf """{"type":"default","columns":[%s],"offset":%d,"limit":%d}""" (String.Join(",", columns)) offset limit
     let limited = rowsOf segments granularity context (spec offset limit)
@@ -52,5 +56,6 @@ let private limitedEqualsFullOrderCut (seed: int) =
 [<Tests>]
 let tests =
     testList "core/group-limit" [
-        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "a limit over many groups keeps the rows of the full order" limitedEqualsFullOrderCut
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "a limit over many groups keeps the rows of the full order" (limitedEqualsFullOrderCutWith false)
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 40 } "a limit over thousands of groups keeps the rows of the full order (each merge partition cut to its first groups)" (limitedEqualsFullOrderCutWith true)
     ]
