@@ -28,7 +28,7 @@ let private heldBackGroups = 16_000_000L
 /// merged to offered groups sizes the other partitions' arrays at once (growing them step by
 /// step touches twice the memory); then partitions merge in parallel. Otherwise, or past the
 /// bound, a worker that finishes a segment merges every partition it finds free.
-let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
+let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
     let segments = Array.ofList slices
     let bits = partitionBits plan
     let merger = GroupingEngine.PartitionedMerger(plan, bits)
@@ -71,7 +71,11 @@ let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> 
     ctx.Runner.Map(partitions, fun q ->
         lock gates.[q] (fun () -> mergeFinished q)
         merger.Finish(q, keep)) |> ignore
-    merger.Result()
+    merger
+
+/// The merged groups as one partial (see `mergedPartitions`).
+let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
+    (mergedPartitions heldBackLimit keep ctx plan slices).Result()
 
 /// `mergedGroupsKeeping` keeping every group.
 let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLimit (fun _ -> None)
@@ -85,14 +89,20 @@ let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: Se
     let plan = (QueryResults.plan q).Value
     QueryResults.finish q plan (mergedGroupsKeeping heldBackGroups (QueryResults.groupsTheLimitKeeps q) ctx plan slices)
 
-/// A groupBy without subtotals as segment content (its rows read as a query data source),
+/// A groupBy without subtotals as segment contents (its rows read as a query data source),
 /// skipping the JSON result; other queries answer None. `ordered`: as in the result, rather
-/// than in any order within a time.
-let groupByContentWith (ctx: QuerySlices.RunContext) (ordered: bool) (q: NativeQuery) (slices: SegmentSlice list) : SegmentContent option =
+/// than in any order within a time. Read in any order, plain groups come as one content per
+/// hash partition of the merge: the groups stay where they were merged (no copy into one
+/// table), and a query reading them runs on the parts in parallel.
+let groupByContentsWith (ctx: QuerySlices.RunContext) (ordered: bool) (q: NativeQuery) (slices: SegmentSlice list) : SegmentContent list option =
     match q.Kind with
     | QueryKind.GroupBy g when g.SubtotalsSpec.IsNone ->
         let plan = (QueryResults.plan q).Value
-        Some(QueryResults.groupByContent ordered q g (mergedGroups ctx plan slices))
+        let merged = mergedPartitions heldBackGroups (fun _ -> None) ctx plan slices
+        let parts = merged.Parts() |> Array.filter (fun p -> p.Count > 0)
+        if not ordered && QueryResults.isPlainContent g && parts.Length > 1 then
+            Some [ for p in parts -> QueryResults.groupByContent false q g p ]
+        else Some [ QueryResults.groupByContent ordered q g (merged.Result()) ]
     | _ -> None
 
 /// Runs a query over the slices the timeline made visible for its intervals, with the

@@ -658,9 +658,10 @@ type PartitionedMerger(plan: Plan, bits: int) =
     member _.Finish(q: int, keep: Partial -> int[] option) =
         let p = mergers.[q].Result()
         finished.[q] <- match keep p with Some groups -> subset plan p groups | None -> p
-    member _.Result() : Partial =
-        concatenate plan (Array.init mergers.Length (fun q ->
-            if obj.ReferenceEquals(finished.[q], null) then mergers.[q].Result() else finished.[q]))
+    /// Each partition's groups (disjoint; partition 0 holds the covered buckets and first time).
+    member _.Parts() : Partial[] =
+        Array.init mergers.Length (fun q -> if obj.ReferenceEquals(finished.[q], null) then mergers.[q].Result() else finished.[q])
+    member this.Result() : Partial = concatenate plan (this.Parts())
 
 /// One partial from many (associative; an empty list gives an empty partial).
 let merge (plan: Plan) (partials: Partial list) : Partial =

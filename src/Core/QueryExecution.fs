@@ -353,8 +353,8 @@ and private slicesOfSourceReadBy (ordered: bool) (ctx: RunContext) (slicesOf: Sl
     | DataSource.Query inner ->
         ctx.Cancel.ThrowIfCancellationRequested()
         let innerSlices = slicesOfSourceReadBy (readsRowOrder inner) ctx slicesOf inner.Intervals inner.DataSource
-        match Engine.groupByContentWith ctx ordered inner innerSlices with
-        | Some content -> [ sliceOfContent "query" content ]
+        match Engine.groupByContentsWith ctx ordered inner innerSlices with
+        | Some contents -> contents |> List.map (sliceOfContent "query")
         | None -> [ sliceOfContent "query" (contentOfResults inner (Engine.runWith ctx inner innerSlices)) ]
     | DataSource.Join(left, right, prefix, condition, joinType) ->
         // The right side is read whole: query intervals bound the left (base) side only.

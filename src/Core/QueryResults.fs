@@ -424,6 +424,17 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
 /// same rows, columns and times as the JSON result read back, without building the JSON (a
 /// subquery's result of a million groups would otherwise travel through text). Unless
 /// `ordered`, rows of one time may come in any order (the reader aggregates them anyway).
+/// Whether a groupBy's content is its groups as they are (no having, post-aggregators,
+/// limit or order, no output name twice): then any part of the groups is a part of the content.
+let isPlainContent (g: GroupByQuery) =
+    let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
+    let fieldNames =
+        [| for d in builder.Dims -> d.OutputName
+           for a in builder.Aggs -> Aggregation.name a
+           yield! builder.PostNames |]
+    g.Having.IsNone && g.PostAggregations.IsEmpty && Array.distinct fieldNames = fieldNames
+    && (match g.LimitSpec with None -> true | Some l -> l.Limit.IsNone && l.Columns.IsEmpty && l.Offset = 0)
+
 let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentContent =
     let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
     let zone = Time.granularityZone g.Granularity
@@ -451,10 +462,7 @@ let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partia
         [| for d in builder.Dims -> d.OutputName
            for a in builder.Aggs -> Aggregation.name a
            yield! builder.PostNames |]
-    let plainGroups =
-        g.Having.IsNone && g.PostAggregations.IsEmpty && Array.distinct fieldNames = fieldNames
-        && (match g.LimitSpec with None -> true | Some l -> l.Limit.IsNone && l.Columns.IsEmpty && l.Offset = 0)
-    if plainGroups then
+    if isPlainContent g then
         // Groups in the result's order (time bucket, then dimensions), read column by column
         // straight from the keys and aggregator states: no result rows are built.
         let order = Array.init p.Count id
