@@ -353,7 +353,8 @@ let groupsTheLimitKeeps (q: NativeQuery) : Partial -> int[] option =
     | QueryKind.GroupBy({ SubtotalsSpec = None; LimitSpec = Some { Limit = Some n; Offset = offset } } as g) ->
         let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
         fun p ->
-            if int64 offset + int64 n >= int64 p.Count then None
+            // Worth choosing only where most groups go (a large offset keeps many of each part).
+            if (int64 offset + int64 n) * 4L >= int64 p.Count then None
             else limitedGroups q g builder p |> Option.map Array.sort
     | _ -> fun _ -> None
 

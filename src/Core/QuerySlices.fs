@@ -236,6 +236,22 @@ let stringColumnOfValues (values: Value[]) : ColumnData =
         let single = values |> Array.map (fun v -> interner.Id(Value.toStringOrNull v))
         ColumnData.Strings { Dictionary = interner.Values; Ids = single; MultiIds = None; HasBitmapIndex = true }
 
+/// `stringColumnOfValues` of the values of `rowCount` rows, interned as they are made (no
+/// array of every row's value) unless a row holds an array of other than one value.
+let stringColumnOfRows (rowCount: int) (valueAt: int -> Value) : ColumnData =
+    let interner = StringInterner()
+    let ids = Array.zeroCreate<int> rowCount
+    let mutable r = 0
+    let mutable single = true
+    while single && r < rowCount do
+        match valueAt r with
+        | Value.Array xs when xs.Length <> 1 -> single <- false
+        | v ->
+            ids.[r] <- interner.Id(Value.toStringOrNull v)
+            r <- r + 1
+    if single then ColumnData.Strings { Dictionary = interner.Values; Ids = ids; MultiIds = None; HasBitmapIndex = true }
+    else stringColumnOfValues (Array.init rowCount valueAt)
+
 /// A column of plain values in the stored form its values suggest (or its declared type):
 /// all-integer numbers become longs, other numbers doubles, anything else strings
 /// (arrays as multi-value strings).

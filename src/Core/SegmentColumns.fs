@@ -11,7 +11,7 @@ open FunctionalDruid.Core.Query
 let timeColumn = "__time"
 
 let private stringColumn (rowCount: int) (valueAt: int -> Value) : ColumnData =
-    QuerySlices.stringColumnOfValues (Array.init rowCount valueAt)
+    QuerySlices.stringColumnOfRows rowCount valueAt
 
 /// A typed array column from per-row values: a scalar row becomes a one-element array, as
 /// Druid casts scalars to arrays; elements that do not convert are null elements.

@@ -40,9 +40,24 @@ let private masksEqualRowByRow (seed: int) =
         masks.Yes.Contains r = isTrue (cell r) && masks.No.Contains r = isFalse (cell r)
         || failwithf "%A, row %d (%A): yes %b no %b" f r cells.[r] (masks.Yes.Contains r) (masks.No.Contains r))
 
+/// A string column interned row by row equals the one built from all values at once, arrays
+/// of other than one value (a multi-value column) included.
+let private rowsInternedAsValues (seed: int) =
+    let rnd = Random(seed)
+    let values =
+        Array.init (rnd.Next 40) (fun _ ->
+            match rnd.Next 8 with
+            | 0 -> Value.Null
+            | 1 -> Value.Long(int64 (rnd.Next 3))
+            | 2 -> Value.Array [| Value.String(randomText rnd) |]
+            | 3 when rnd.Next 4 = 0 -> Value.Array(Array.init (rnd.Next 3) (fun _ -> Value.String(randomText rnd)))
+            | _ -> Value.String(randomText rnd))
+    QuerySlices.stringColumnOfRows values.Length (fun r -> values.[r]) = QuerySlices.stringColumnOfValues values
+
 [<Tests>]
 let tests =
     testList "core/string-filter-masks" [
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "a string column interned row by row equals the one from all values" rowsInternedAsValues
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "string filter masks equal the row-by-row filter" masksEqualRowByRow
         test "the string filters are decided without a cell per value" {
             for f in [ Filter.Selector("s", Some "a"); Filter.Equality("s", "STRING", Value.String "a"); Filter.In("s", [ Some "a" ])
