@@ -82,6 +82,14 @@ type KeyColumn() =
         || (this.TryAppend(source, 0)
             && (for j in 1 .. source.Count - 1 do this.TryAppend(source, j) |> ignore
                 true))
+    /// Appends groups `groups.[0 .. n - 1]` of `source`; false, appending nothing, when it is
+    /// of another kind.
+    abstract AppendSelected: source: KeyColumn * groups: int[] * n: int -> bool
+    default this.AppendSelected(source, groups, n) =
+        n = 0
+        || (this.TryAppend(source, groups.[0])
+            && (for k in 1 .. n - 1 do this.TryAppend(source, groups.[k]) |> ignore
+                true))
     /// The column with group g moved to `positions.[g]` (a permutation of its groups).
     abstract Permuted: positions: int[] -> KeyColumn
     /// An empty column of the same kind, with room for `capacity` groups.
@@ -183,6 +191,18 @@ type NumberKeys<'T>(kind: NumberKind<'T>, initial: 'T[], initialNulls: bool[], i
             count <- count + n
             true
         | _ -> source.Count = 0
+    override _.AppendSelected(source, groups, n) =
+        match source with
+        | :? NumberKeys<'T> as s ->
+            values <- grow values (count + n)
+            let from = s.Values
+            for k in 0 .. n - 1 do values.[count + k] <- from.[groups.[k]]
+            if not (isNull s.Nulls) || not (isNull nulls) then
+                nulls <- if isNull nulls then Array.zeroCreate values.Length else grow nulls values.Length
+                for k in 0 .. n - 1 do nulls.[count + k] <- s.IsNullAt groups.[k]
+            count <- count + n
+            true
+        | _ -> n = 0
     override _.Permuted positions =
         NumberKeys<'T>(kind, scatter values positions count, (if isNull nulls then null else scatter nulls positions count), count)
     override _.EmptyLike capacity = NumberKeys<'T>(kind, Array.zeroCreate capacity, null, 0)
@@ -246,6 +266,15 @@ type TextKeys(initial: string[], initialCount: int) =
             count <- count + s.Count
             true
         | _ -> source.Count = 0
+    override _.AppendSelected(source, groups, n) =
+        match source with
+        | :? TextKeys as s ->
+            values <- grow values (count + n)
+            let from = s.Values
+            for k in 0 .. n - 1 do values.[count + k] <- from.[groups.[k]]
+            count <- count + n
+            true
+        | _ -> n = 0
     override _.Permuted positions = TextKeys(scatter values positions count, count)
     override _.EmptyLike capacity = TextKeys(Array.zeroCreate capacity, 0)
     override _.ColumnOf order =

@@ -464,50 +464,64 @@ type Merger(plan: Plan) =
                 let mutable s = slotOf (int (entry >>> 32))
                 while slots.[s] <> 0L do s <- (s + 1) &&& last
                 slots.[s] <- entry
-    let append (p: Partial) (i: int) =
-        if count = buckets.Length then
-            buckets <- grow buckets (count + 1)
-            hashes <- grow hashes (count + 1)
-        buckets.[count] <- p.Buckets.[i]
-        hashes.[count] <- p.Hashes.[i]
-        for d in 0 .. columns.Length - 1 do
-            if not (columns.[d].TryAppend(p.KeyColumns.[d], i)) then
-                let general = ValueKeys.Of columns.[d]
-                general.TryAppend(p.KeyColumns.[d], i) |> ignore
-                columns.[d] <- general
-        count <- count + 1
-    /// The group of group i of `p`, added when new.
-    let groupOf (p: Partial) (i: int) =
-        let hash = p.Hashes.[i]
-        let bucket = p.Buckets.[i]
-        let source = p.KeyColumns
-        let last = slots.Length - 1
-        let mutable s = slotOf hash
-        let mutable result = -1
-        while result < 0 do
-            let entry = slots.[s]
-            let candidate = int (uint32 entry) - 1
-            if entry = 0L then
-                append p i
-                slots.[s] <- entryOf hash (count - 1)
-                result <- count - 1
-            elif int (entry >>> 32) = hash && buckets.[candidate] = bucket
-                 && (let mutable same = true
-                     let mutable d = 0
-                     while same && d < source.Length do
-                         same <- columns.[d].EqualsAt(candidate, source.[d], i)
-                         d <- d + 1
-                     same) then
-                result <- candidate
-            else s <- (s + 1) &&& last
-        if count * 2 > slots.Length then rehash ()
-        result
     /// Merges groups [start, start + count) of `p` (not its covered buckets and first time:
-    /// `AddBounds`).
+    /// `AddBounds`). Groups are looked up first; the new ones are appended afterwards, a column
+    /// at a time (a probe meeting a group new from `p` compares it in `p`).
     member _.AddRange(p: Partial, start: int, groupCount: int) =
         if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike buckets.Length)
-        // Groups first, then each aggregator's states in one pass.
-        let targets = Array.init groupCount (fun k -> groupOf p (start + k))
+        let before = count
+        let targets = Array.zeroCreate<int> groupCount
+        let added = Array.zeroCreate<int> groupCount
+        let source = p.KeyColumns
+        for k in 0 .. groupCount - 1 do
+            let i = start + k
+            let hash = p.Hashes.[i]
+            let bucket = p.Buckets.[i]
+            let last = slots.Length - 1
+            let mutable s = slotOf hash
+            let mutable result = -1
+            while result < 0 do
+                let entry = slots.[s]
+                let candidate = int (uint32 entry) - 1
+                if entry = 0L then
+                    added.[count - before] <- i
+                    slots.[s] <- entryOf hash count
+                    result <- count
+                    count <- count + 1
+                elif int (entry >>> 32) = hash
+                     && (if candidate >= before then
+                             let j = added.[candidate - before]
+                             p.Buckets.[j] = bucket
+                             && (let mutable same = true
+                                 let mutable d = 0
+                                 while same && d < source.Length do
+                                     same <- source.[d].EqualsAt(j, source.[d], i)
+                                     d <- d + 1
+                                 same)
+                         else
+                             buckets.[candidate] = bucket
+                             && (let mutable same = true
+                                 let mutable d = 0
+                                 while same && d < source.Length do
+                                     same <- columns.[d].EqualsAt(candidate, source.[d], i)
+                                     d <- d + 1
+                                 same)) then
+                    result <- candidate
+                else s <- (s + 1) &&& last
+            if count * 2 > slots.Length then rehash ()
+            targets.[k] <- result
+        let n = count - before
+        if n > 0 then
+            buckets <- grow buckets count
+            hashes <- grow hashes count
+            for k in 0 .. n - 1 do
+                buckets.[before + k] <- p.Buckets.[added.[k]]
+                hashes.[before + k] <- p.Hashes.[added.[k]]
+            for d in 0 .. columns.Length - 1 do
+                if not (columns.[d].AppendSelected(source.[d], added, n)) then
+                    let general = ValueKeys.Of columns.[d]
+                    general.AppendSelected(source.[d], added, n) |> ignore
+                    columns.[d] <- general
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
             aggs.[a].MergeRange(targets, start, groupCount, p.Aggregators.[a])
