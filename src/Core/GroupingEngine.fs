@@ -473,6 +473,14 @@ type Merger(plan: Plan) =
         let targets = Array.zeroCreate<int> groupCount
         let added = Array.zeroCreate<int> groupCount
         let source = p.KeyColumns
+        // Whether group g of `held` has the keys of group i of `p`.
+        let sameKeys (held: KeyColumn[]) (g: int) (i: int) =
+            let mutable same = true
+            let mutable d = 0
+            while same && d < source.Length do
+                same <- held.[d].EqualsAt(g, source.[d], i)
+                d <- d + 1
+            same
         for k in 0 .. groupCount - 1 do
             let i = start + k
             let hash = p.Hashes.[i]
@@ -491,21 +499,8 @@ type Merger(plan: Plan) =
                 elif int (entry >>> 32) = hash
                      && (if candidate >= before then
                              let j = added.[candidate - before]
-                             p.Buckets.[j] = bucket
-                             && (let mutable same = true
-                                 let mutable d = 0
-                                 while same && d < source.Length do
-                                     same <- source.[d].EqualsAt(j, source.[d], i)
-                                     d <- d + 1
-                                 same)
-                         else
-                             buckets.[candidate] = bucket
-                             && (let mutable same = true
-                                 let mutable d = 0
-                                 while same && d < source.Length do
-                                     same <- columns.[d].EqualsAt(candidate, source.[d], i)
-                                     d <- d + 1
-                                 same)) then
+                             p.Buckets.[j] = bucket && sameKeys source j i
+                         else buckets.[candidate] = bucket && sameKeys columns candidate i) then
                     result <- candidate
                 else s <- (s + 1) &&& last
             if count * 2 > slots.Length then rehash ()
