@@ -38,6 +38,22 @@ let private genMostlyDistinct (rnd: Random) =
                   X = (if rnd.Next 4 = 0 then None else Some(float (l % 5L))) } ]
         interval, rows ]
 
+/// Segments of thousands of rows of nearly distinct numbers over the whole long range, without
+/// nulls (a few repeated), alone in the key or beside doubles or strings.
+let private genDistinctWithoutNulls (rnd: Random) =
+    [ for s in 0 .. rnd.Next 2 ->
+        let interval: Time.Interval = { Start = dayStart + int64 s * 4L * hour; End = dayStart + int64 (s + 1) * 4L * hour }
+        let rows =
+            [ for i in 0 .. rnd.Next(12_500, 15_000) ->
+                let l = if rnd.Next 20 = 0 then int64 (rnd.Next 50) else rnd.NextInt64(Int64.MinValue, Int64.MaxValue)
+                // (Within the segment's four hours.)
+                { Time = interval.Start + int64 i * 900L
+                  D = [| "a"; "b"; null |].[rnd.Next 3]
+                  Tags = [||]
+                  L = Some l
+                  X = Some([| -0.5; 0.0; 2.25; 1e300 |].[rnd.Next 4]) } ]
+        interval, rows ]
+
 /// Segments of thousands of rows whose numbers span a small range (or, at times, the whole
 /// long range), without nulls: grouping on the number alone indexes an array by value.
 let private genSmallRange (rnd: Random) =
@@ -106,7 +122,11 @@ let private rawKeysGroupAsRows (generate: Random -> (Time.Interval * RawRow list
                 @ [ "n", Json.Out.Long(int64 rows.Length)
                     "ls", (match rows |> List.choose (fun r -> r.L) with [] -> Json.Out.Null | ls -> Json.Out.Long(List.fold (+) 0L ls)) ]
             Time.formatIso bucket + " " + Json.Out.toText false (Json.Out.Object fields))
-    if actual <> expected then failwithf "query %s\nactual   %A\nexpected %A" query actual expected
+    if actual <> expected then
+        let firstDifference =
+            Seq.zip actual expected |> Seq.tryFindIndex (fun (a, e) -> a <> e) |> Option.defaultValue (min actual.Length expected.Length)
+        let around (xs: string list) = xs |> List.skip (max 0 (firstDifference - 2)) |> List.truncate 5
+        failwithf "query %s\n%d rows, expected %d; from row %d:\nactual   %A\nexpected %A" query actual.Length expected.Length firstDifference (around actual) (around expected)
     true
 
 [<Tests>]
@@ -117,4 +137,6 @@ let tests =
             (rawKeysGroupAsRows genSmallRange (fun rnd -> if rnd.Next 3 = 0 then someDimensions rnd else [| "l" |]))
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 30 } "thousands of nearly distinct keys over several chunks group as the rows do"
             (rawKeysGroupAsRows genMostlyDistinct someDimensions)
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 30 } "nearly distinct keys over the whole long range, without nulls, group as the rows do"
+            (rawKeysGroupAsRows genDistinctWithoutNulls (fun rnd -> [| [| "l" |]; [| "l"; "x" |]; [| "x"; "l" |]; [| "l"; "d" |] |].[rnd.Next 4]))
     ]
