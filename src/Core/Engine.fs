@@ -20,9 +20,10 @@ let private partitionBits (plan: GroupingEngine.Plan) = if plan.Dimensions.Lengt
 /// partitions merge as segments finish (memory stays bounded) instead of after the last one.
 let private heldBackGroups = 16_000_000L
 
-/// The merged groups of a timeseries, topN or groupBy (at most `heldBackLimit` groups of
-/// partials held back; of each hash partition, the groups `keep` selects): one partial per segment, run by the context's runner, merged by hash
-/// partition. Each partition takes the partials in segment order (so sums of doubles come out
+/// The merged groups of a timeseries, topN or groupBy by hash partition (at most
+/// `heldBackLimit` groups of partials held back; of each partition, the groups `keep` selects):
+/// one partial per segment, run by the context's runner, merged by hash partition. Each
+/// partition takes the partials in segment order (so sums of doubles come out
 /// the same every time). With dimensions and plain number states, merging waits for the last
 /// segment (unless too many groups are held back): partition 0 merges first, and its ratio of
 /// merged to offered groups sizes the other partitions' arrays at once (growing them step by
@@ -79,8 +80,6 @@ let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> 
 
 /// `mergedGroupsKeeping` keeping every group.
 let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLimit (fun _ -> None)
-
-let private mergedGroups = mergedGroupsHolding heldBackGroups
 
 /// A timeseries, topN or groupBy finished into Druid's result shape. A groupBy whose limit
 /// keeps few of many groups keeps, of each hash partition, only the groups that could make the

@@ -434,6 +434,15 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
 
 // ---- merging -----------------------------------------------------------------------------
 
+/// `column` with groups `groups.[0 .. n - 1]` of `source` appended; a column of general values
+/// when `source` holds another kind.
+let private withAppended (column: KeyColumn) (source: KeyColumn) (groups: int[]) (n: int) : KeyColumn =
+    if column.AppendSelected(source, groups, n) then column
+    else
+        let general = ValueKeys.Of column
+        general.AppendSelected(source, groups, n) |> ignore
+        general :> KeyColumn
+
 /// Groups together with states that merge from partials; `Add` is associative and the group
 /// order is the order of first appearance. Groups are found through an open-addressing table
 /// of group numbers over the groups' hashes, buckets and key columns.
@@ -512,11 +521,7 @@ type Merger(plan: Plan) =
             for k in 0 .. n - 1 do
                 buckets.[before + k] <- p.Buckets.[added.[k]]
                 hashes.[before + k] <- p.Hashes.[added.[k]]
-            for d in 0 .. columns.Length - 1 do
-                if not (columns.[d].AppendSelected(source.[d], added, n)) then
-                    let general = ValueKeys.Of columns.[d]
-                    general.AppendSelected(source.[d], added, n) |> ignore
-                    columns.[d] <- general
+            for d in 0 .. columns.Length - 1 do columns.[d] <- withAppended columns.[d] source.[d] added n
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
             aggs.[a].MergeRange(targets, start, groupCount, p.Aggregators.[a])
@@ -632,15 +637,7 @@ let subset (plan: Plan) (p: Partial) (groups: int[]) : Partial =
             kept.EnsureGroups k
             for j in 0 .. k - 1 do kept.MergeFrom(j, source, groups.[j])
             kept) plan.Aggregations p.Aggregators
-    let keyColumns =
-        p.KeyColumns |> Array.map (fun c ->
-            let mutable kept = c.EmptyLike k
-            for g in groups do
-                if not (kept.TryAppend(c, g)) then
-                    let general = ValueKeys.Of kept
-                    general.TryAppend(c, g) |> ignore
-                    kept <- general
-            kept)
+    let keyColumns = p.KeyColumns |> Array.map (fun c -> withAppended (c.EmptyLike k) c groups k)
     { p with
         Count = k; Buckets = groups |> Array.map (fun g -> p.Buckets.[g]); Hashes = groups |> Array.map (fun g -> p.Hashes.[g])
         Aggregators = aggregators; KeyColumns = keyColumns }
