@@ -51,7 +51,6 @@ sealed class AllocationSampler : EventListener
     {
         var generic = type.IndexOf('[');
         var head = generic < 0 ? type : type[..generic];
-        if (Environment.GetEnvironmentVariable("FD_FULL_TYPES") == "1") return type;
         var dot = head.LastIndexOf('.');
         return (dot < 0 ? type : type[(dot + 1)..]);
     }

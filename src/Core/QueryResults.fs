@@ -421,21 +421,23 @@ let groupBy (q: NativeQuery) (g: GroupByQuery) (plan: Plan) (p: Partial) : Json.
                 m.Add { p with KeyColumns = columns; Hashes = hashesOf p.Buckets columns p.Count; CoveredBuckets = [||] }
                 yield! finishGroups q g builder (m.Result()) |> List.map event ]
 
+/// A groupBy's output names in result order: dimensions, aggregators, post-aggregators.
+let private fieldNamesOf (g: GroupByQuery) =
+    [| for d in g.Dimensions -> d.OutputName
+       for a in g.Aggregations -> Aggregation.name a
+       for p in g.PostAggregations -> p.Name |]
+
+/// Whether a groupBy's content is its groups as they are (no having, post-aggregators,
+/// limit or order, no output name twice): then any part of the groups is a part of the content.
+let isPlainContent (g: GroupByQuery) =
+    let fieldNames = fieldNamesOf g
+    g.Having.IsNone && g.PostAggregations.IsEmpty && Array.distinct fieldNames = fieldNames
+    && (match g.LimitSpec with None -> true | Some l -> l.Limit.IsNone && l.Columns.IsEmpty && l.Offset = 0)
+
 /// A groupBy's result rows as segment content, the way a query data source reads them: the
 /// same rows, columns and times as the JSON result read back, without building the JSON (a
 /// subquery's result of a million groups would otherwise travel through text). Unless
 /// `ordered`, rows of one time may come in any order (the reader aggregates them anyway).
-/// Whether a groupBy's content is its groups as they are (no having, post-aggregators,
-/// limit or order, no output name twice): then any part of the groups is a part of the content.
-let isPlainContent (g: GroupByQuery) =
-    let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
-    let fieldNames =
-        [| for d in builder.Dims -> d.OutputName
-           for a in builder.Aggs -> Aggregation.name a
-           yield! builder.PostNames |]
-    g.Having.IsNone && g.PostAggregations.IsEmpty && Array.distinct fieldNames = fieldNames
-    && (match g.LimitSpec with None -> true | Some l -> l.Limit.IsNone && l.Columns.IsEmpty && l.Offset = 0)
-
 let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partial) : SegmentContent =
     let builder = RowBuilder(g.Dimensions, g.Aggregations, g.PostAggregations)
     let zone = Time.granularityZone g.Granularity
@@ -459,10 +461,7 @@ let groupByContent (ordered: bool) (q: NativeQuery) (g: GroupByQuery) (p: Partia
         | Value.String null -> Value.Null
         | Value.Array xs -> Value.Array(Array.map plain xs)
         | other -> other
-    let fieldNames =
-        [| for d in builder.Dims -> d.OutputName
-           for a in builder.Aggs -> Aggregation.name a
-           yield! builder.PostNames |]
+    let fieldNames = fieldNamesOf g
     if isPlainContent g then
         // Groups in the result's order (time bucket, then dimensions), read column by column
         // straight from the keys and aggregator states: no result rows are built.

@@ -120,3 +120,17 @@ let shuffledRunner (seed: int) =
                 Thread.Sleep pauses.[i]
                 results.[i] <- work i) |> ignore
             results }
+
+/// Whether the row masks of `f` over one column (`cells`, stored as `column`) hold exactly the
+/// rows where `f` and `NOT f`, evaluated row by row, are true; fails naming the first row that
+/// differs.
+let masksAgreeWithRows (name: string) (column: ColumnData) (cells: Value[]) (f: Filter.Filter) : bool =
+    let n = cells.Length
+    let content: SegmentContent =
+        { Interval = { Start = 0L; End = 1000L }; Times = Array.zeroCreate n; Dimensions = [ name, column ]; Metrics = []; Metadata = "{}" }
+    let masks = FilterBitmaps.masks (SegmentColumns.Columns(content, [])) f
+    let cell (r: int) (column: string) = if column = name then cells.[r] else Value.Null
+    let isTrue, isFalse = Filter.compile f, Filter.compile (Filter.Not f)
+    [ 0 .. n - 1 ] |> List.forall (fun r ->
+        masks.Yes.Contains r = isTrue (cell r) && masks.No.Contains r = isFalse (cell r)
+        || failwithf "%A, row %d (%A): yes %b no %b" f r cells.[r] (masks.Yes.Contains r) (masks.No.Contains r))

@@ -12,18 +12,12 @@ let private masksEqualRowByRow (seed: int) =
     let n = rnd.Next 300
     let values = Array.init n (fun _ -> int64 (rnd.Next(-3, 4)))
     let nulls = if rnd.Next 2 = 0 then None else Some(Array.init n (fun _ -> rnd.Next 4 = 0))
-    let content: SegmentContent =
-        { Interval = { Start = 0L; End = 1000L }; Times = Array.zeroCreate n; Dimensions = []
-          Metrics = [ "l", ColumnData.Longs(Array.mapi (fun r v -> if nulls.IsSome && nulls.Value.[r] then 0L else v) values, nulls) ]
-          Metadata = "{}" }
+    let isNullAt (r: int) = nulls.IsSome && nulls.Value.[r]
+    // Null rows store 0, as segments do.
+    let column = ColumnData.Longs(Array.mapi (fun r v -> if isNullAt r then 0L else v) values, nulls)
+    let cells = Array.init n (fun r -> if isNullAt r then Value.Null else Value.Long values.[r])
     let equality = Filter.Equality("l", "LONG", Value.Long(int64 (rnd.Next(-4, 5))))
-    let f = if rnd.Next 2 = 0 then equality else Filter.Not equality
-    let masks = FilterBitmaps.masks (SegmentColumns.Columns(content, [])) f
-    let cell (r: int) (name: string) = if name = "l" && not (nulls.IsSome && nulls.Value.[r]) then Value.Long values.[r] else Value.Null
-    let isTrue, isFalse = Filter.compile f, Filter.compile (Filter.Not f)
-    [ 0 .. n - 1 ] |> List.forall (fun r ->
-        masks.Yes.Contains r = isTrue (cell r) && masks.No.Contains r = isFalse (cell r)
-        || failwithf "row %d (%A): yes %b no %b" r (cell r "l") (masks.Yes.Contains r) (masks.No.Contains r))
+    EngineTestData.masksAgreeWithRows "l" column cells (if rnd.Next 2 = 0 then equality else Filter.Not equality)
 
 [<Tests>]
 let tests =

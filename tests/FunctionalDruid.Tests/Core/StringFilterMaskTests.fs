@@ -26,19 +26,9 @@ let private randomFilter (rnd: Random) : Filter.Filter =
 
 let private masksEqualRowByRow (seed: int) =
     let rnd = Random(seed)
-    let n = rnd.Next 200
-    let cells = Array.init n (fun _ -> if rnd.Next 5 = 0 then Value.Null else Value.String(randomText rnd))
-    let content: SegmentContent =
-        { Interval = { Start = 0L; End = 1000L }; Times = Array.zeroCreate n
-          Dimensions = [ "s", QuerySlices.stringColumnOfValues cells ]; Metrics = []; Metadata = "{}" }
+    let cells = Array.init (rnd.Next 200) (fun _ -> if rnd.Next 5 = 0 then Value.Null else Value.String(randomText rnd))
     let leaf = randomFilter rnd
-    let f = if rnd.Next 2 = 0 then leaf else Filter.Not leaf
-    let masks = FilterBitmaps.masks (SegmentColumns.Columns(content, [])) f
-    let cell (r: int) (name: string) = if name = "s" then cells.[r] else Value.Null
-    let isTrue, isFalse = Filter.compile f, Filter.compile (Filter.Not f)
-    [ 0 .. n - 1 ] |> List.forall (fun r ->
-        masks.Yes.Contains r = isTrue (cell r) && masks.No.Contains r = isFalse (cell r)
-        || failwithf "%A, row %d (%A): yes %b no %b" f r cells.[r] (masks.Yes.Contains r) (masks.No.Contains r))
+    EngineTestData.masksAgreeWithRows "s" (QuerySlices.stringColumnOfValues cells) cells (if rnd.Next 2 = 0 then leaf else Filter.Not leaf)
 
 /// A string column interned row by row equals the one built from all values at once, arrays
 /// of other than one value (a multi-value column) included.
