@@ -2,8 +2,9 @@
 /// double columns: the same values as the row-by-row interpreter (long arithmetic wraps,
 /// mixing in a double makes a double, a null operand makes a null) without a boxed value per
 /// row; `timestamp_extract` of a long column in UTC, evaluated once per run of rows in
-/// the same unit of time; and `strlen` of a single-value string column, measured once per
-/// dictionary value. Anything else answers None and is evaluated row by row.
+/// the same unit of time; `strlen` of a single-value string column, measured once per
+/// dictionary value; and a CASE choosing between a string column and string constants by
+/// comparisons of long columns, as ids. Anything else answers None and is evaluated row by row.
 module FunctionalDruid.Core.VectorExpr
 
 open FunctionalDruid.Core
@@ -145,10 +146,117 @@ let rec private evaluate (columnOf: string -> ColumnData option) (n: int) (e: Ex
         | _ -> None
     | _ -> None
 
+/// Whether `op` holds between two longs.
+let private holds (op: BinaryOp) (a: int64) (b: int64) : bool =
+    match op with
+    | Less -> a < b
+    | LessOrEqual -> a <= b
+    | Greater -> a > b
+    | GreaterOrEqual -> a >= b
+    | Equal -> a = b
+    | _ -> a <> b
+
+/// The rows where a condition holds, when it compares long columns without nulls (and
+/// constants) and joins such comparisons with && and ||: without nulls, the three-valued
+/// logic of the interpreter is plain truth. None for anything else.
+let rec private truths (columnOf: string -> ColumnData option) (n: int) (e: Expr) : bool[] option =
+    match e with
+    | Expr.Binary((And | Or) as op, a, b) ->
+        match truths columnOf n a with
+        | None -> None
+        | Some x ->
+            match truths columnOf n b with
+            | None -> None
+            | Some y -> Some(if op = And then Array.map2 (&&) x y else Array.map2 (||) x y)
+    | Expr.Binary((Less | LessOrEqual | Greater | GreaterOrEqual | Equal | NotEqual) as op, a, b) ->
+        match evaluate columnOf n a, evaluate columnOf n b with
+        | Some(Longs(xs, None)), Some(LongConstant c) ->
+            let out = Array.zeroCreate<bool> n
+            match op with
+            | Equal -> for i in 0 .. n - 1 do out.[i] <- xs.[i] = c
+            | NotEqual -> for i in 0 .. n - 1 do out.[i] <- xs.[i] <> c
+            | _ -> for i in 0 .. n - 1 do out.[i] <- holds op xs.[i] c
+            Some out
+        | Some(LongConstant c), Some(Longs(ys, None)) -> Some(Array.init n (fun i -> holds op c ys.[i]))
+        | Some(LongConstant c), Some(LongConstant d) -> Some(Array.create n (holds op c d))
+        | Some(Longs(xs, None)), Some(Longs(ys, None)) -> Some(Array.init n (fun i -> holds op xs.[i] ys.[i]))
+        | _ -> None
+    | _ -> None
+
+/// A result of a string CASE: a single-value string column's row, or a constant (null too).
+type private StringChoice =
+    | FromColumn of StringColumnData
+    | Constant of string
+
+let private stringChoice (columnOf: string -> ColumnData option) (n: int) (e: Expr) : StringChoice option =
+    match e with
+    | Expr.Literal(Value.String s) -> Some(Constant s)
+    | Expr.Literal Value.Null -> Some(Constant null)
+    | Expr.Identifier name ->
+        match columnOf name with
+        | Some(ColumnData.Strings s) when s.MultiIds.IsNone && s.Ids.Length = n -> Some(FromColumn s)
+        | _ -> None
+    | _ -> None
+
+/// `case_searched` / `if` choosing between one string column and string constants by
+/// conditions `truths` decides: the column's ids kept, its dictionary extended by the
+/// constants it lacks (no string hashed or copied per row). None for other shapes.
+let private chosenStrings (columnOf: string -> ColumnData option) (n: int) (e: Expr) : ColumnData option =
+    let arms =
+        match e with
+        | Expr.Call("case_searched", args) when args.Length >= 2 ->
+            let pairs = args |> List.chunkBySize 2
+            let conditions = pairs |> List.filter (fun p -> p.Length = 2)
+            let otherwise = match List.last pairs with [ e ] -> e | _ -> Expr.Literal Value.Null
+            Some(conditions |> List.map (fun p -> p.[0], p.[1]), otherwise)
+        | Expr.Call("if", [ c; a; b ]) -> Some([ c, a ], b)
+        | _ -> None
+    match arms with
+    | None -> None
+    | Some(conditions, otherwise) ->
+    let choices = (conditions |> List.map snd) @ [ otherwise ] |> List.map (stringChoice columnOf n)
+    let columns = choices |> List.choose (function Some(FromColumn s) -> Some s | _ -> None)
+    if choices |> List.exists Option.isNone || columns.Length <> 1 then None
+    else
+    match conditions |> List.map (fst >> truths columnOf n) with
+    | tests when tests |> List.exists Option.isNone -> None
+    | tests ->
+    let column = columns.Head
+    let dictionary = ResizeArray<string>(column.Dictionary)
+    let idOfConstant (text: string) =
+        match System.Array.IndexOf(column.Dictionary, text) with
+        | -1 ->
+            match Seq.tryFindIndex (fun d -> System.String.Equals(d, text, System.StringComparison.Ordinal)) dictionary with
+            | Some id -> id
+            | None ->
+                dictionary.Add text
+                dictionary.Count - 1
+        | id -> id
+    // Per arm: -1 reads the column's id, otherwise the constant's id.
+    let armIds = choices |> List.map (function Some(Constant text) -> idOfConstant text | _ -> -1) |> Array.ofList
+    let tests = tests |> List.map Option.get |> Array.ofList
+    let ids = Array.zeroCreate<int> n
+    let source = column.Ids
+    for r in 0 .. n - 1 do
+        let mutable arm = 0
+        while arm < tests.Length && not tests.[arm].[r] do arm <- arm + 1
+        let id = armIds.[arm]
+        ids.[r] <- if id < 0 then source.[r] else id
+    Some(ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = ids; MultiIds = None; HasBitmapIndex = true })
+
 /// The column of `e` over `n` rows in the requested output type (None: as the values
-/// suggest), when `e` is arithmetic over long and double columns and at least one column.
+/// suggest), when `e` is arithmetic over long and double columns and at least one column, or
+/// a string CASE that `chosenStrings` reads.
 let tryColumn (columnOf: string -> ColumnData option) (n: int) (outputType: ColumnType option) (e: Expr) : ColumnData option =
-    if n = 0 then None
+    let strings =
+        match outputType with
+        | Some ColumnType.String -> chosenStrings columnOf n e
+        // Undeclared, only nulls would make a long column.
+        | None ->
+            chosenStrings columnOf n e
+            |> Option.filter (function ColumnData.Strings s -> s.Ids |> Array.exists (fun id -> not (isNull s.Dictionary.[id])) | _ -> false)
+        | _ -> None
+    if n = 0 || strings.IsSome then strings
     else
         match evaluate columnOf n e, outputType with
         | Some(Longs(xs, nulls)), (None | Some ColumnType.Long) -> Some(ColumnData.Longs(xs, nulls))

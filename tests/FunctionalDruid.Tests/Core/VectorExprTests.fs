@@ -1,5 +1,6 @@
 /// Column-at-a-time arithmetic equals the row-by-row interpreter on random expressions over
-/// long and double columns with nulls, and over the lengths of a string column with nulls.
+/// long and double columns with nulls, over the lengths of a string column with nulls, and
+/// for string CASEs over comparisons of long columns.
 module FunctionalDruid.Tests.Core.VectorExprTests
 
 open System
@@ -57,6 +58,47 @@ let private vectorMatchesRows (seed: int) =
         let cells (c: ColumnData) = sprintf "%A" (c.Type, [ for r in 0 .. rowCount - 1 -> c.Cell r ])
         if cells vector <> cells rows then failwithf "%s as %A\nvector %A\nrows   %A" text outputType (cells vector) (cells rows)
         true
+
+/// A string CASE (or `if`) over comparisons of long columns, choosing between string columns
+/// and constants, equals the interpreter per row whenever it is computed by column; and it is
+/// computed by column whenever the comparisons read no nulls and one arm reads a column
+/// (declared a string).
+let private stringCaseMatchesRows (seed: int) =
+    let rnd = Random(seed)
+    let columns = genColumns rnd
+    let columnOf name = Map.tryFind name columns
+    let hasNulls name = match columnOf name with Some(ColumnData.Longs(_, Some _)) -> true | _ -> false
+    let operand () = [| "a"; "b"; string (rnd.Next(-3, 4)) |].[rnd.Next 3]
+    let rec condition depth =
+        if depth > 0 && rnd.Next 3 = 0 then
+            sprintf "(%s %s %s)" (condition (depth - 1)) [| "&&"; "||" |].[rnd.Next 2] (condition (depth - 1))
+        else sprintf "(%s %s %s)" (operand ()) [| "=="; "!="; "<"; "<="; ">"; ">=" |].[rnd.Next 6] (operand ())
+    let arm () = [| "t"; "s"; "'x'"; "''"; "null"; "'3'" |].[rnd.Next 6]
+    let arms = rnd.Next(1, 4)
+    let pairs = [ for _ in 1 .. arms -> condition 2, arm () ]
+    let otherwise = if rnd.Next 3 = 0 then None else Some(arm ())
+    let text =
+        match pairs, otherwise with
+        | [ c, a ], Some b when rnd.Next 2 = 0 -> sprintf "if(%s, %s, %s)" c a b
+        | _ -> sprintf "case_searched(%s%s)" (pairs |> List.map (fun (c, a) -> c + ", " + a) |> String.concat ", ") (match otherwise with Some e -> ", " + e | None -> "")
+    let e = match Expr.parse text with Ok e -> e | Error problem -> failwithf "%s: %s" text problem
+    let outputType = [| None; Some ColumnType.String |].[rnd.Next 2]
+    let armTexts = (pairs |> List.map snd) @ Option.toList otherwise
+    let columnArms = armTexts |> List.filter (fun a -> a = "t" || a = "s") |> List.length
+    let readsNulls = (hasNulls "a" && text.Contains "a") || (hasNulls "b" && text.Contains "b")
+    match VectorExpr.tryColumn columnOf rowCount outputType e with
+    | None ->
+        // (Undeclared, a CASE giving only nulls is left to the interpreter, which makes it longs.)
+        if columnArms = 1 && not readsNulls && outputType.IsSome then failwithf "%s not computed by column" text
+        true
+    | Some vector ->
+        let compiled = Expr.compile e
+        let rows = SegmentColumns.columnOfValues outputType rowCount (fun r -> compiled (fun name -> match columnOf name with Some c -> c.Cell r | None -> Value.Null))
+        let cells (c: ColumnData) = c.Type, [ for r in 0 .. rowCount - 1 -> c.Cell r ]
+        if cells vector <> cells rows then failwithf "%s\nvector %A\nrows   %A" text (cells vector) (cells rows)
+        match vector with
+        | ColumnData.Strings s when (Array.distinct s.Dictionary).Length <> s.Dictionary.Length -> failwithf "%s: repeated dictionary values %A" text s.Dictionary
+        | _ -> true
 
 /// SUM over a virtual `l + k` (summed without building the column) equals the same sum
 /// written as an aggregator expression (read row by row), grouped and not, filtered or not.
@@ -116,6 +158,7 @@ let private extractMatchesRows (seed: int) =
 let tests =
     testList "core/vector-expr" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "column arithmetic equals the row interpreter" vectorMatchesRows
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 500 } "a string CASE by column equals the row interpreter" stringCaseMatchesRows
         testProperty "a long sum of a shifted column equals the row-by-row sum" shiftedSumMatchesRows
         testProperty "timestamp_extract by runs of equal time spans equals the row interpreter" extractMatchesRows
         test "sums of a long column and a constant are computed by column" {
@@ -123,6 +166,13 @@ let tests =
             let e = match Expr.parse "(\"w\" + 2)" with Ok e -> e | Error p -> failwith p
             Expect.equal (VectorExpr.tryColumn columnOf 3 (Some ColumnType.Long) e) (Some(ColumnData.Longs([| 3L; 4L; Int64.MinValue + 1L |], None))) "wraps like Java"
             Expect.isNone (VectorExpr.tryColumn columnOf 3 None (match Expr.parse "concat(w, 'x')" with Ok e -> e | Error p -> failwith p)) "a call"
+        }
+        test "a CASE between a string column and constants keeps the column's ids" {
+            let strings = QuerySlices.stringColumnOfValues [| Value.String "r1"; Value.String ""; Value.Null; Value.String "r2" |]
+            let columns = Map.ofList [ "se", ColumnData.Longs([| 0L; 0L; 1L; 0L |], None); "ae", ColumnData.Longs([| 0L; 0L; 0L; 2L |], None); "ref", strings ]
+            let e = match Expr.parse "case_searched(((se == 0) && (ae == 0)), ref, 'none')" with Ok e -> e | Error p -> failwith p
+            let expected = ColumnData.Strings { Dictionary = [| "r1"; ""; null; "r2"; "none" |]; Ids = [| 0; 1; 4; 4 |]; MultiIds = None; HasBitmapIndex = true }
+            Expect.equal (VectorExpr.tryColumn (fun n -> Map.tryFind n columns) 4 (Some ColumnType.String) e) (Some expected) "ids"
         }
         test "string lengths are measured per dictionary value, null rows null" {
             let strings = QuerySlices.stringColumnOfValues [| Value.String "abc"; Value.Null; Value.String ""; Value.String "abc" |]
