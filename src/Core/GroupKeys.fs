@@ -351,19 +351,22 @@ type LongTupleIndex(width: int, expected: int) =
         for k in key do h <- (h ^^^ uint64 k) * 0x9E3779B97F4A7C15UL
         h ^^^ (h >>> 29)
     let slotOf (hash: uint64) = int (hash >>> (64 - bits))
+    // The slots move with the hashes they hold (no key is read or hashed again).
     let growTo (newBits: int) =
+        let oldIds = slotIds
+        let oldHashes = slotHashes
         bits <- newBits
         slotIds <- Array.zeroCreate (1 <<< bits)
         slotHashes <- Array.zeroCreate (1 <<< bits)
         let last = slotIds.Length - 1
-        let key = Array.zeroCreate<int64> width
-        for id in 0 .. count - 1 do
-            Array.blit keys (id * width) key 0 width
-            let hash = hashOf key
-            let mutable s = slotOf hash
-            while slotIds.[s] <> 0 do s <- (s + 1) &&& last
-            slotIds.[s] <- id + 1
-            slotHashes.[s] <- hash
+        for o in 0 .. oldIds.Length - 1 do
+            let id = oldIds.[o]
+            if id <> 0 then
+                let hash = oldHashes.[o]
+                let mutable s = slotOf hash
+                while slotIds.[s] <> 0 do s <- (s + 1) &&& last
+                slotIds.[s] <- id
+                slotHashes.[s] <- hash
     let sameKey (id: int) (key: int64[]) =
         let mutable same = true
         let mutable i = 0
