@@ -44,15 +44,18 @@ let rec fasterFilter (f: Filter.Filter) : Filter.Filter =
 /// Which rows of a slice pass the filter. Without array columns it is decided as the native
 /// engine does, a mask over the segment with one-column parts decided once per dictionary
 /// value; array columns keep the row-by-row reading of their cells.
-let private rowFilter (filter: Filter.Filter option) (content: SegmentContent) (byName: Dictionary<string, ColumnData>) : int -> bool =
+type private KeptRows =
+    | AllRows
+    | Masked of Bitmap.RowSet
+    | Tested of (int -> bool)
+
+let private rowFilter (filter: Filter.Filter option) (content: SegmentContent) (byName: Dictionary<string, ColumnData>) : KeptRows =
     match filter with
-    | None -> fun _ -> true
+    | None -> AllRows
     | Some f ->
         let readsArrays =
             Filter.requiredColumns f |> List.exists (fun n -> match byName.TryGetValue n with | true, c -> isArrayData c | _ -> false)
-        if not readsArrays then
-            let mask = FilterBitmaps.matching (SegmentColumns.Columns(content, [])) f
-            fun row -> mask.Contains row
+        if not readsArrays then Masked(FilterBitmaps.matching (SegmentColumns.Columns(content, [])) f)
         else
             let matches = Filter.compile f
             let mutable current = 0
@@ -62,9 +65,28 @@ let private rowFilter (filter: Filter.Filter option) (content: SegmentContent) (
                     match byName.TryGetValue name with
                     | true, c -> c.Cell current
                     | _ -> Value.Null
-            fun row ->
+            Tested(fun row ->
                 current <- row
-                matches cell
+                matches cell)
+
+/// Visits the kept rows of [lo, hi) in order; a mask is read a word of rows at a time, so
+/// rows the filter drops cost nothing.
+let private forEachKept (kept: KeptRows) (lo: int) (hi: int) (visit: int -> unit) =
+    match kept with
+    | AllRows -> for row in lo .. hi - 1 do visit row
+    | Tested keep -> for row in lo .. hi - 1 do if keep row then visit row
+    | Masked mask ->
+        let words = mask.Words
+        let mutable w = lo >>> 6
+        while w < words.Length && (w <<< 6) < hi do
+            let mutable bits = words.[w]
+            // Rows of the first and last word outside [lo, hi) are cleared.
+            if (w <<< 6) < lo then bits <- bits &&& (UInt64.MaxValue <<< (lo &&& 63))
+            if (w <<< 6) + 64 > hi then bits <- bits &&& (UInt64.MaxValue >>> (64 - (hi &&& 63)))
+            while bits <> 0UL do
+                visit ((w <<< 6) + System.Numerics.BitOperations.TrailingZeroCount bits)
+                bits <- bits &&& (bits - 1UL)
+            w <- w + 1
 
 /// Collects rows in small blocks and copies them once into an array of the exact size: a
 /// growing list of a million rows would reallocate large-object-heap arrays (each a full GC
@@ -139,24 +161,23 @@ let private readSlice (columns: string[]) (intervals: Time.Interval list) (filte
                 Some(strings.Ids, Array.zeroCreate<Value[]> strings.Dictionary.Length)
             | _ -> None
         | _ -> None
-    for lo, hi in rowRanges intervals slice do
+    let visit =
         match sharedRows with
         | Some(ids, rowOfId) ->
             let reader = readers.[0]
-            for row in lo .. hi - 1 do
-                if keep row then
-                    let id = ids.[row]
-                    let mutable shared = rowOfId.[id]
-                    if isNull shared then
-                        shared <- [| reader row |]
-                        rowOfId.[id] <- shared
-                    result.Add shared
+            fun row ->
+                let id = ids.[row]
+                let mutable shared = rowOfId.[id]
+                if isNull shared then
+                    shared <- [| reader row |]
+                    rowOfId.[id] <- shared
+                result.Add shared
         | None ->
-            for row in lo .. hi - 1 do
-                if keep row then
-                    let cells = Array.zeroCreate<Value> readers.Length
-                    for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
-                    result.Add cells
+            fun row ->
+                let cells = Array.zeroCreate<Value> readers.Length
+                for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
+                result.Add cells
+    for lo, hi in rowRanges intervals slice do forEachKept keep lo hi visit
     result
 
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
@@ -271,9 +292,8 @@ let readCounted (q: NativeQuery) (slices: Engine.SegmentSlice list) : CountedCol
             let countNumbers (key: int -> int64) (make: int64 -> Value) (nulls: bool[] option) =
                 let local = SliceCounts()
                 for lo, hi in ranges do
-                    for row in lo .. hi - 1 do
-                        if keep row then
-                            if nulls.IsSome && nulls.Value.[row] then local.AddNull() else local.AddKey(key row)
+                    forEachKept keep lo hi (fun row ->
+                        if nulls.IsSome && nulls.Value.[row] then local.AddNull() else local.AddKey(key row))
                 for v, n in local.Pairs make do add v n
             if column = "__time" then countNumbers (fun row -> content.Times.[row]) Value.Long None
             else
@@ -284,11 +304,10 @@ let readCounted (q: NativeQuery) (slices: Engine.SegmentSlice list) : CountedCol
                 let perId = Array.zeroCreate<int64> strings.Dictionary.Length
                 let firstSeen = List<int>()
                 for lo, hi in ranges do
-                    for row in lo .. hi - 1 do
-                        if keep row then
-                            let id = ids.[row]
-                            if perId.[id] = 0L then firstSeen.Add id
-                            perId.[id] <- perId.[id] + 1L
+                    forEachKept keep lo hi (fun row ->
+                        let id = ids.[row]
+                        if perId.[id] = 0L then firstSeen.Add id
+                        perId.[id] <- perId.[id] + 1L)
                 for id in firstSeen do
                     let d = strings.Dictionary.[id]
                     if isNull d then add Value.Null perId.[id] else addString d perId.[id]
@@ -300,11 +319,9 @@ let readCounted (q: NativeQuery) (slices: Engine.SegmentSlice list) : CountedCol
             | true, _ -> () // not countable: refused above
             | _ ->
                 // A slice without the column reads it as null on every row.
-                let mutable n = 0L
-                for lo, hi in ranges do
-                    for row in lo .. hi - 1 do
-                        if keep row then n <- n + 1L
-                if n > 0L then add Value.Null n
+                let n = ref 0L
+                for lo, hi in ranges do forEachKept keep lo hi (fun _ -> n.Value <- n.Value + 1L)
+                if n.Value > 0L then add Value.Null n.Value
         Some { Values = values.ToArray(); Counts = counts.ToArray() }
     | QueryKind.Scan _ -> None
     | _ -> invalidArg "q" "TableReader reads scan queries"

@@ -55,10 +55,12 @@ let private sliceOf (ids: int[]) : Engine.SegmentSlice =
           Metrics = []; Metadata = "{}" }
     { Id = "t"; Content = content; Serves = content.Interval }
 
-let private scanOf (columns: string list) (filter: Filter.Filter option) : Query.NativeQuery =
-    { DataSource = Query.DataSource.Table "t"; Intervals = [ { Start = 0L; End = 1000L } ]; Filter = filter; VirtualColumns = []
+let private scanOver (interval: Time.Interval) (columns: string list) (filter: Filter.Filter option) : Query.NativeQuery =
+    { DataSource = Query.DataSource.Table "t"; Intervals = [ interval ]; Filter = filter; VirtualColumns = []
       Kind = Query.QueryKind.Scan { Columns = columns; Limit = None; Offset = 0L; Compacted = true; Order = Query.ScanOrder.NoOrder; BatchSize = 20480 }
       Context = [] }
+
+let private scanOf = scanOver { Start = 0L; End = 1000L }
 
 [<Tests>]
 let tests =
@@ -140,17 +142,21 @@ let tests =
             let filters =
                 [ Filter.Like("s", "%ab%", None); Filter.Not(Filter.Like("s", "%b%%", None)); Filter.Not(Filter.Selector("s", Some ""))
                   Filter.And [ Filter.Like("s", "%a%", None); Filter.Selector("l", Some "1") ]; Filter.Or [ Filter.Null "s"; Filter.Like("s", "%_%", None) ] ]
-            let caseGen = Gen.zip (Gen.arrayOf (Gen.choose (0, 4))) (Gen.elements filters)
-            Prop.forAll (Arb.fromGen caseGen) (fun (ids, filter) ->
+            // Rows past one word of a mask, and intervals cutting words anywhere.
+            let idsGen = Gen.choose (0, 300) |> Gen.bind (fun n -> Gen.arrayOfLength n (Gen.choose (0, 4)))
+            let caseGen = Gen.zip3 idsGen (Gen.elements filters) (Gen.zip (Gen.choose (0, 310)) (Gen.choose (0, 310)))
+            Prop.forAll (Arb.fromGen caseGen) (fun (ids, filter, (a, b)) ->
                 let slice = sliceOf ids
+                let interval: Time.Interval = { Start = int64 (min a b); End = int64 (max a b) }
                 let cell (name: string) (row: int) =
                     match name with
                     | "s" -> slice.Content.Dimensions.Head |> snd |> fun c -> c.Cell row
                     | _ -> Value.Long(int64 (row % 3))
                 let keep = Filter.compile filter
-                let expected = [| for row in 0 .. ids.Length - 1 do if keep (fun n -> cell n row) then yield [| cell "s" row |] |]
-                let oneColumn = TableReader.read (scanOf [ "s" ] (Some filter)) [ slice ]
-                let twoColumns = TableReader.read (scanOf [ "l"; "s" ] (Some filter)) [ slice ]
+                let inside (row: int) = int64 row >= interval.Start && int64 row < interval.End
+                let expected = [| for row in 0 .. ids.Length - 1 do if inside row && keep (fun n -> cell n row) then yield [| cell "s" row |] |]
+                let oneColumn = TableReader.read (scanOver interval [ "s" ] (Some filter)) [ slice ]
+                let twoColumns = TableReader.read (scanOver interval [ "l"; "s" ] (Some filter)) [ slice ]
                 oneColumn = expected && (twoColumns |> Array.map (fun r -> [| r.[1] |])) = expected)
 
         test "a statement reads __time only when it names it or takes EARLIEST/LATEST" {
