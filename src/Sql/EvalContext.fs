@@ -12,7 +12,7 @@ open FunctionalDruid.Sql.SqlRewrite
 type Context =
     { Catalog: ICatalog
       /// Reads the given columns of a datasource's rows inside the intervals, in column order.
-      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Value[][]
+      ReadTable: string -> Time.Interval list -> (string * ColumnType) list -> Filter.Filter option -> Relational.RowOrder option -> Value[][]
       /// Reads one column of a datasource as its distinct values (in the order of their first
       /// row) with the number of rows of each; None when that column cannot be read so. None
       /// (no such reader) aggregates every statement row by row.

@@ -38,6 +38,34 @@ let private isIntegerLiteral (e: Ast.Expr) =
     | _ -> false
 
 /// The column type of a union: numbers widen (BIGINT with FLOAT is FLOAT, with DOUBLE DOUBLE).
+/// The ORDER BY ... LIMIT a table read may apply per slice (see `Relational.RowOrder`): a
+/// plain SELECT (no *, aggregate, window function, DISTINCT, GROUP BY or HAVING) over a table
+/// whose WHERE the read applies whole, ordered by the table's own columns, as the in-memory
+/// sort resolves them (a select name first, then an input column).
+let private pushedOrder (s: Select) (orderBy: OrderItem list) (limit: int option) (offset: int option) (read: TableRead) : RowOrder option =
+    let items = s.Items |> List.choose (function Item(e, alias) -> Some(e, alias) | AllColumns _ -> None)
+    let count = match limit with Some l -> int64 l + int64 (defaultArg offset 0) | None -> Int64.MaxValue
+    let reads (e: Ast.Expr) = hasAggregate e || hasWindow e
+    let plain =
+        not orderBy.IsEmpty && count <= 4096L && read.Residual.IsNone && not s.Distinct && s.GroupBy.IsNone && s.Having.IsNone
+        && items.Length = s.Items.Length && not (items |> List.exists (fst >> reads)) && not (orderBy |> List.exists (fun o -> reads o.Expr))
+    if not plain then None
+    else
+        let names = outputNames items
+        let columnIndex (name: string) = read.Columns |> List.tryFindIndex (fun (c, _) -> c = name)
+        let itemColumn (i: int) = match fst items.[i] with Expr.Column(_, c) -> columnIndex c | _ -> None
+        let keyOf (o: OrderItem) =
+            match o.Expr with
+            | Expr.Literal(Literal.Number n) as e when isIntegerLiteral e ->
+                let i = int n - 1
+                if i >= 0 && i < items.Length then itemColumn i else None
+            | Expr.Column(None, n) when List.contains n names -> itemColumn (List.findIndex ((=) n) names)
+            | Expr.Column(_, n) -> columnIndex n
+            | _ -> None
+            |> Option.map (fun c -> c, o.Descending, o.NullsFirst)
+        let keys = orderBy |> List.map keyOf
+        if keys |> List.exists Option.isNone then None else Some { Keys = List.map Option.get keys; Count = int count }
+
 let private widen (a: Field) (b: Field) : Field =
     if a.Type = b.Type || b.Type = SqlType.Null then a
     elif a.Type = SqlType.Null then { a with Type = b.Type }
@@ -132,15 +160,16 @@ and evalFrom (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation = 
 /// Reads a FROM clause; for a single Druid table, the WHERE conjuncts that become native
 /// filters run in the table read and only the rest (returned) remains to evaluate.
 and evalFromSplit (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Relation * Ast.Expr option =
-    let fields, rows, residual = evalFromArray ctx where t
+    let fields, rows, residual = evalFromArray ctx where (fun _ -> None) t
     { Fields = fields; Rows = List.ofArray rows }, residual
 
 /// `evalFromSplit` with the rows in an array: a table's rows are read into one, and a SELECT
-/// over them needs no list of millions of rows.
-and private evalFromArray (ctx: Context) (where: Ast.Expr option) (t: TableRef) : Field list * Value[][] * Ast.Expr option =
+/// over them needs no list of millions of rows. `order`: what of the statement's order a
+/// table read may apply (see `pushedOrder`).
+and private evalFromArray (ctx: Context) (where: Ast.Expr option) (order: TableRead -> RowOrder option) (t: TableRef) : Field list * Value[][] * Ast.Expr option =
     match tableRead ctx where t with
     | Some read ->
-        let rows = if read.Intervals.IsEmpty then [||] else ctx.ReadTable read.Name read.Intervals read.Columns read.Filter
+        let rows = if read.Intervals.IsEmpty then [||] else ctx.ReadTable read.Name read.Intervals read.Columns read.Filter (order read)
         (relationOf read.Qualifier read.SqlColumns []).Fields, rows, read.Residual
     | None ->
         let r = evalFromOther ctx t
@@ -303,7 +332,7 @@ and private evalSelectWith (ctx: Context) (s: Select) (orderBy: OrderItem list) 
                         | None -> raise NotWeightable
                 (relationOf read.Qualifier read.SqlColumns []).Fields, values |> Array.map (fun v -> [| v |]), counts, read.Residual
             | _ -> raise NotWeightable
-        | Some t -> let fields, rows, w = evalFromArray ctx where t in fields, rows, null, w
+        | Some t -> let fields, rows, w = evalFromArray ctx where (pushedOrder s orderBy limit offset) t in fields, rows, null, w
         | None -> [], [| [||] |], null, where
     let input = { Fields = inputFields; Rows = [] }
     let scope0 = emptyScope ctx input.Fields

@@ -571,39 +571,36 @@ let sortRows (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: boo
     |> List.sortWith (fun (struct (a, _)) (struct (b, _)) -> byKeys a b)
     |> List.map (fun (struct (_, r)) -> r)
 
-/// The first `count` rows of `sortRows` (same rows, same order, ties in input order), found
-/// by keeping only the best `count` rows seen so far: each row's keys are read once, and a
-/// row is compared with the current worst one key at a time.
-let sortRowsTop (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (count: int) (rows: 'r list) : 'r list =
-    if count <= 0 then []
-    elif count > 4096 then List.truncate count (sortRows keys descending nullsFirst rows)
-    else
+/// Keeps the first `count` rows offered under the keys' order (ties in the order offered):
+/// each row's keys are read once, and a row is compared with the current worst kept one key
+/// at a time, so a row that cannot make it usually costs one key.
+type TopRows<'r>(keys: ('r -> Value) list, descending: bool list, nullsFirst: bool option list, count: int) =
     let keyArr = Array.ofList keys
     let descArr = Array.ofList descending
     let nullsArr = Array.ofList nullsFirst
     let n = keyArr.Length
     // Kept rows in sorted order; a row's keys are evaluated into `keptKeys` when it is kept.
-    let kept = Array.zeroCreate<'r> count
-    let keptKeys = Array.zeroCreate<Value[]> count
+    let kept = Array.zeroCreate<'r> (max 0 count)
+    let keptKeys = Array.zeroCreate<Value[]> (max 0 count)
     let mutable size = 0
     let scratch = Array.zeroCreate<Value> n
     // Compares the candidate (keys evaluated into `scratch` up to `known`) with kept row j.
-    let known = ref 0
+    let mutable known = 0
     let compareWith (row: 'r) (j: int) =
         let other = keptKeys.[j]
         let mutable result = 0
         let mutable i = 0
         while result = 0 && i < n do
-            if i >= known.Value then
+            if i >= known then
                 scratch.[i] <- keyArr.[i] row
-                known.Value <- i + 1
+                known <- i + 1
             result <- compareKey descArr.[i] nullsArr.[i] scratch.[i] other.[i]
             i <- i + 1
         result
-    for row in rows do
-        known.Value <- 0
+    member _.Offer(row: 'r) =
+        known <- 0
         // Later rows lose ties, so a row enters only when strictly before the worst kept one.
-        if size < count || compareWith row (size - 1) < 0 then
+        if count > 0 && (size < count || compareWith row (size - 1) < 0) then
             // Insert after every kept row that is not after it (upper bound).
             let mutable lo = 0
             let mutable hi = size
@@ -614,8 +611,26 @@ let sortRowsTop (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: 
             if last > lo then
                 Array.Copy(kept, lo, kept, lo + 1, last - lo)
                 Array.Copy(keptKeys, lo, keptKeys, lo + 1, last - lo)
-            for i in known.Value .. n - 1 do scratch.[i] <- keyArr.[i] row
+            for i in known .. n - 1 do scratch.[i] <- keyArr.[i] row
             kept.[lo] <- row
             keptKeys.[lo] <- Array.copy scratch
             if size < count then size <- size + 1
-    List.init size (fun i -> kept.[i])
+    /// The kept rows, first first.
+    member _.Rows : 'r[] = Array.sub kept 0 size
+
+/// The first `count` rows of `sortRows` (same rows, same order, ties in input order), found
+/// with `TopRows` (a full sort past 4096 rows).
+let sortRowsTop (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (count: int) (rows: 'r list) : 'r list =
+    if count <= 0 then []
+    elif count > 4096 then List.truncate count (sortRows keys descending nullsFirst rows)
+    else
+    let top = TopRows(keys, descending, nullsFirst, count)
+    for row in rows do top.Offer row
+    List.ofArray top.Rows
+
+/// An ORDER BY ... LIMIT that a table read can apply per slice: the read's columns by index,
+/// descending or not, nulls first or not (None: as `compareKey` defaults), and how many rows
+/// (offset + limit) the statement needs. Each slice's best `Count` rows by the keys, ties in
+/// row order, hold the statement's rows: its stable sort of all rows in slice order picks
+/// those first.
+type RowOrder = { Keys: (int * bool * bool option) list; Count: int }

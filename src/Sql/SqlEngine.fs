@@ -19,8 +19,9 @@ type Options =
       Supports: NativeQuery -> bool
       /// The query's start time, for CURRENT_TIMESTAMP (Core reads no clock).
       Now: int64
-      /// Reads a compacted scan's rows directly (see TableReader); None reads them through `Run`.
-      ReadRows: (NativeQuery -> Value[][]) option
+      /// Reads a compacted scan's rows directly (see TableReader), given an order only the
+      /// rows each slice can contribute to it; None reads every row through `Run`.
+      ReadRows: (NativeQuery -> Relational.RowOrder option -> Value[][]) option
       /// Reads a compacted scan of one column as distinct values with row counts (see
       /// TableReader.readCounted), for in-memory aggregates over that column; None aggregates
       /// the rows one by one.
@@ -89,10 +90,10 @@ let private readCounted (read: NativeQuery -> TableReader.CountedColumn option) 
     read (tableScan dataSource intervals [ fst column ] filter) |> Option.map (fun c -> c.Values, c.Counts)
 
 /// Reads columns of a datasource through a compacted native scan.
-let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) : Value[][] =
+let private readTable (options: Options) (dataSource: string) (intervals: Time.Interval list) (columns: (string * ColumnType) list) (filter: Filter.Filter option) (order: Relational.RowOrder option) : Value[][] =
     let scan = tableScan dataSource intervals (columns |> List.map fst) filter
     match options.ReadRows with
-    | Some read -> read scan
+    | Some read -> read scan order
     | None ->
     match options.Run scan with
     | Json.Out.Array batches ->

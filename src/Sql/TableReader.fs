@@ -123,8 +123,9 @@ let private rowRanges (intervals: Time.Interval list) (slice: Engine.SegmentSlic
         let e = min i.End slice.Serves.End
         if s < e then yield lowerBound slice.Content.Times s, lowerBound slice.Content.Times e ]
 
-/// The rows of one slice inside the intervals that pass the filter.
-let private readSlice (columns: string[]) (intervals: Time.Interval list) (filter: Filter.Filter option) (slice: Engine.SegmentSlice) : RowBuffer =
+/// The rows of one slice inside the intervals that pass the filter; with an order, only the
+/// slice's first `Count` of them by it (ties in row order), in that order.
+let private readSlice (columns: string[]) (intervals: Time.Interval list) (filter: Filter.Filter option) (order: Relational.RowOrder option) (slice: Engine.SegmentSlice) : RowBuffer =
     let result = RowBuffer()
     let content = slice.Content
     let byName = columnsByName content
@@ -177,12 +178,21 @@ let private readSlice (columns: string[]) (intervals: Time.Interval list) (filte
                 let cells = Array.zeroCreate<Value> readers.Length
                 for c in 0 .. readers.Length - 1 do cells.[c] <- readers.[c] row
                 result.Add cells
-    for lo, hi in rowRanges intervals slice do forEachKept keep lo hi visit
+    match order with
+    | None -> for lo, hi in rowRanges intervals slice do forEachKept keep lo hi visit
+    | Some order ->
+        // Candidates are row numbers: a row is read into cells only once it is kept.
+        let top =
+            Relational.TopRows<int>(
+                [ for (c, _, _) in order.Keys -> readers.[c] ], [ for (_, d, _) in order.Keys -> d ], [ for (_, _, n) in order.Keys -> n ], order.Count)
+        for lo, hi in rowRanges intervals slice do forEachKept keep lo hi top.Offer
+        for row in top.Rows do visit row
     result
 
 /// Rows of `columns` inside the query's intervals (and each slice's served part) that pass its
-/// filter, in slice order; slices are read by `runner` (in parallel, say).
-let readWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] =
+/// filter, in slice order; slices are read by `runner` (in parallel, say). With an order, each
+/// slice gives only its first rows by it (see `Relational.RowOrder`).
+let readTopWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (order: Relational.RowOrder option) (slices: Engine.SegmentSlice list) : Value[][] =
     let columns =
         match q.Kind with
         | QueryKind.Scan s -> Array.ofList s.Columns
@@ -190,7 +200,7 @@ let readWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (slices: Engi
     let intervals = Engine.condense q.Intervals
     let filter = q.Filter |> Option.map fasterFilter
     let slices = Array.ofList slices
-    let buffers = runner.Map(slices.Length, fun i -> readSlice columns intervals filter slices.[i])
+    let buffers = runner.Map(slices.Length, fun i -> readSlice columns intervals filter order slices.[i])
     // One array of the exact size, filled from every slice's blocks.
     let rows = Array.zeroCreate<Value[]> (buffers |> Array.sumBy (fun b -> b.Count))
     let mutable offset = 0
@@ -198,6 +208,13 @@ let readWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (slices: Engi
         b.CopyTo(rows, offset)
         offset <- offset + b.Count
     rows
+
+/// Every row of `readTopWith`.
+let readWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] = readTopWith runner q None slices
+
+/// `readTopWith`, one slice after another.
+let readTop (q: NativeQuery) (order: Relational.RowOrder option) (slices: Engine.SegmentSlice list) : Value[][] =
+    readTopWith QuerySlices.sequential.Runner q order slices
 
 /// `readWith`, one slice after another.
 let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] = readWith QuerySlices.sequential.Runner q slices

@@ -21,12 +21,13 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
     /// <summary>Runs one native query the way /druid/v2 does (unions, subqueries, realtime rows).</summary>
     public Json.Out RunNative(Query.NativeQuery query) => queries.RunPlanned(query, CancellationToken.None);
 
-    /// <summary>Reads a compacted scan's rows without building JSON (the in-memory operators' input).</summary>
-    public Value[][] ReadRows(Query.NativeQuery query)
+    /// <summary>Reads a compacted scan's rows without building JSON (the in-memory operators' input);
+    /// with an order, only each segment's first rows by it.</summary>
+    public Value[][] ReadRows(Query.NativeQuery query, FSharpOption<Relational.RowOrder> order)
     {
         if (!query.DataSource.IsTable)
             throw new SqlException("UNSUPPORTED", "Only table data sources are read row by row; the SQL layer plans the rest in memory");
-        return queries.WithTableSlices(query, slices => TableReader.readWith(ParallelSegmentRunner.Instance, query, slices));
+        return queries.WithTableSlices(query, slices => TableReader.readTopWith(ParallelSegmentRunner.Instance, query, order, slices));
     }
 
     /// <summary>Reads one column of a table as distinct values with row counts (in-memory aggregates over it).</summary>
@@ -42,7 +43,8 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
         FuncConvert.FromFunc<Query.NativeQuery, Json.Out>(RunNative),
         FuncConvert.FromFunc<Query.NativeQuery, bool>(SqlEngine.defaultSupports),
         now,
-        FSharpOption<FSharpFunc<Query.NativeQuery, Value[][]>>.Some(FuncConvert.FromFunc<Query.NativeQuery, Value[][]>(ReadRows)),
+        FSharpOption<FSharpFunc<Query.NativeQuery, FSharpFunc<FSharpOption<Relational.RowOrder>, Value[][]>>>.Some(
+            FuncConvert.FromFunc<Query.NativeQuery, FSharpOption<Relational.RowOrder>, Value[][]>(ReadRows)),
         FSharpOption<FSharpFunc<Query.NativeQuery, FSharpOption<TableReader.CountedColumn>>>.Some(
             FuncConvert.FromFunc<Query.NativeQuery, FSharpOption<TableReader.CountedColumn>>(ReadCounted)));
 

@@ -87,7 +87,7 @@ let private options: SqlEngine.Options =
       Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> slices) q)
       Supports = SqlEngine.defaultSupports
       Now = july + 40L * day
-      ReadRows = Some(fun q -> TableReader.read q slices)
+      ReadRows = Some(fun q order -> TableReader.readTop q order slices)
       ReadCounted = Some(fun q -> TableReader.readCounted q slices) }
 
 /// The benchmark's own query file, found from the test binaries upwards.

@@ -24,12 +24,12 @@ let private multiValueColumn (rows: string[][]) =
 
 /// One segment row of table `t`: a string `s`, a multi-value string `m`, a nullable long `n`
 /// and a double `d`.
-type private Row = { S: string; M: string[]; N: int64 option; D: float }
+type Row = { S: string; M: string[]; N: int64 option; D: float }
 
 let private row (s: string) : Row = { S = s; M = [||]; N = None; D = 0.0 }
 
 /// One segment per day; row i of day k is at k days + i ms.
-let private slicesOf (days: Row list list) : Engine.SegmentSlice list =
+let slicesOf (days: Row list list) : Engine.SegmentSlice list =
     days |> List.mapi (fun k rows ->
         let rows = Array.ofList rows
         let interval: Time.Interval = { Start = int64 k * day; End = int64 (k + 1) * day }
@@ -46,19 +46,19 @@ let private catalog =
     StaticCatalog [ "t", [ "__time", ColumnType.Long; "s", ColumnType.String; "m", ColumnType.String; "n", ColumnType.Long; "d", ColumnType.Double ] ]
 
 /// Everything runs in memory; `counted` gives the engine the counted reader.
-let private optionsOver (slices: Engine.SegmentSlice list) (counted: bool) : SqlEngine.Options =
+let optionsOver (slices: Engine.SegmentSlice list) (counted: bool) : SqlEngine.Options =
     { Catalog = catalog
       Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> slices) q)
       Supports = (fun _ -> false)
       Now = 0L
-      ReadRows = Some(fun q -> TableReader.read q slices)
+      ReadRows = Some(fun q order -> TableReader.readTop q order slices)
       ReadCounted = if counted then Some(fun q -> TableReader.readCounted q slices) else None }
 
-let private execute (options: SqlEngine.Options) (sql: string) =
+let execute (options: SqlEngine.Options) (sql: string) =
     SqlEngine.execute options { Sql = sql; Parameters = [||]; Context = [] }
 
 /// A result as text that tells doubles apart by their bits, or the error's type.
-let private outcome (options: SqlEngine.Options) (sql: string) : string =
+let outcome (options: SqlEngine.Options) (sql: string) : string =
     let cell (v: Value) =
         match v with
         | Value.Double d -> sprintf "D%016x" (BitConverter.DoubleToInt64Bits d)
@@ -74,7 +74,7 @@ let private readersUsed (slices: Engine.SegmentSlice list) (sql: string) =
     let rows = ref 0
     let options =
         { optionsOver slices true with
-            ReadRows = Some(fun q -> rows.Value <- rows.Value + 1; TableReader.read q slices)
+            ReadRows = Some(fun q order -> rows.Value <- rows.Value + 1; TableReader.readTop q order slices)
             ReadCounted = Some(fun q -> counted.Value <- counted.Value + 1; TableReader.readCounted q slices) }
     let result = execute options sql
     result, counted.Value, rows.Value
@@ -107,7 +107,7 @@ let private rowGen (doubles: float[]) =
     }
 
 /// Up to four segments; some tables hold only zeros of both signs (equal values that differ).
-let private tableGen =
+let tableGen =
     gen {
         let! doubles = Gen.elements [ doublePool; [| 0.0; -0.0 |] ]
         let! days = Gen.listOf (Gen.listOf (rowGen doubles))

@@ -14,5 +14,5 @@ let optionsOver (table: string) (columns: (string * ColumnType) list) (content: 
       Run = (fun q -> QueryExecution.execute QuerySlices.sequential (fun _ _ -> [ slice ]) q)
       Supports = supports
       Now = now
-      ReadRows = Some(fun q -> TableReader.read q [ slice ])
+      ReadRows = Some(fun q order -> TableReader.readTop q order [ slice ])
       ReadCounted = Some(fun q -> TableReader.readCounted q [ slice ]) }
