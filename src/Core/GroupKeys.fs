@@ -406,3 +406,25 @@ type LongTupleIndex(width: int, expected: int) =
             let larger = Array.zeroCreate<int64> (n * width)
             Array.blit keys 0 larger 0 (count * width)
             keys <- larger
+    /// Empties the index for new keys, keeping its memory (at least room for `expected`).
+    member this.Reset(expected: int) =
+        Array.Clear slotIds
+        count <- 0
+        this.Reserve expected
+
+/// The per-segment `LongTupleIndex`es of one query, each handed on to a later segment once its
+/// own segment's groups are copied out: memory the query has touched is reused instead of
+/// fresh memory, whose first touch (a page fault per 4 KB) costs as much as the grouping of
+/// nearly distinct keys itself (bench/README.md).
+[<Sealed>]
+type LongTupleIndexes() =
+    let free = System.Collections.Concurrent.ConcurrentBag<LongTupleIndex>()
+    /// An empty index of `width`-long keys, sized for `expected`.
+    member _.Take(width: int, expected: int) : LongTupleIndex =
+        match free.TryTake() with
+        | true, index when index.Width = width ->
+            index.Reset expected
+            index
+        | _ -> LongTupleIndex(width, expected)
+    /// Hands an index no longer read on to a later `Take`.
+    member _.Give(index: LongTupleIndex) = free.Add index

@@ -30,7 +30,9 @@ type Plan =
       /// Condensed (sorted, non-overlapping) query intervals.
       Intervals: Time.Interval list
       /// Collect the buckets a segment covers, for timeseries zero-filling.
-      ZeroFill: bool }
+      ZeroFill: bool
+      /// The query's per-segment lookup tables, reused from segment to segment.
+      Tables: LongTupleIndexes }
 
 /// Aggregated groups of one or more segments: group g has time bucket `Buckets.[g]` and the
 /// key value `KeyColumns.[d].ValueAt g` of dimension d, typed by the dimension's output type.
@@ -162,7 +164,7 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let kept = if isNull mask then times.Length else Kernels.countMasked mask 0 times.Length
     let expected = min 65_536 kept
     let mutable sized = false
-    let table = LongTupleIndex(width, max 16 expected)
+    let table = plan.Tables.Take(width, max 16 expected)
     for a in aggs do a.EnsureGroups expected
     let key = Array.zeroCreate<int64> width
     // One number alone makes the key (no bucket, other dimension or null flag beside it) and
@@ -247,6 +249,8 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
                 else doubleKeys (Array.init count (numberAt >> BitConverter.Int64BitsToDouble)) isNullAt count
             | None, Some dimension -> keyColumnOf plan.Dimensions.[d] dimension (Array.init count (fun g -> field g d))
             | None, None -> ValueKeys(Array.create count Value.Null) :> KeyColumn)
+    // The groups are copied out; the table serves a later segment.
+    plan.Tables.Give table
     Some(buckets, columns)
 
 /// Aggregates one segment (its rows that the `serves` interval and the query intervals keep).

@@ -520,7 +520,8 @@ let plan (q: NativeQuery) : Plan option =
                               match acc with
                               | last :: rest when i.Start <= last.End -> { last with End = max last.End i.End } :: rest
                               | _ -> i :: acc) [] |> List.rev
-              ZeroFill = zeroFill }
+              ZeroFill = zeroFill
+              Tables = GroupKeys.LongTupleIndexes() }
     match q.Kind with
     | QueryKind.Timeseries ts -> make ts.Granularity [] ts.Aggregations (not ts.SkipEmptyBuckets)
     | QueryKind.TopN t -> make t.Granularity [ t.Dimension ] t.Aggregations false

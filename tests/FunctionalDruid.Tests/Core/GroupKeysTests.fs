@@ -58,7 +58,8 @@ let private plan (dimensions: int) : GroupingEngine.Plan =
       Filter = None
       VirtualColumns = []
       Intervals = []
-      ZeroFill = false }
+      ZeroFill = false
+      Tables = GroupKeys.LongTupleIndexes() }
 
 /// A partial of the given groups (bucket, key values) with a row count each; every column is
 /// typed unless `general` says otherwise for it.
