@@ -4,6 +4,8 @@
 /// numeric columns, expressions and column comparisons go row by row.
 module FunctionalDruid.Core.FilterBitmaps
 
+open System
+open System.Runtime.Intrinsics
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Filter
 open FunctionalDruid.Core.SegmentColumns
@@ -50,6 +52,36 @@ let inline private masksByWord (n: int) ([<InlineIfLambda>] truthBits: int -> ui
         noWords.[w] <- o
     { Yes = yes; No = no }
 
+/// Every row with the same truth.
+let private constantMasks (n: int) (truth: Truth) : Masks =
+    match truth with
+    | Yes -> { Yes = RowSet.Full n; No = RowSet(n) }
+    | No -> { Yes = RowSet(n); No = RowSet.Full n }
+    | Unknown -> { Yes = RowSet(n); No = RowSet(n) }
+
+/// Masks of `values = k` over a long column without nulls, four rows per vector comparison.
+let private equalityMasks (values: int64[]) (k: int64) (n: int) : Masks =
+    let yes = RowSet(n)
+    let no = RowSet(n)
+    let yesWords = yes.Words
+    let noWords = no.Words
+    let key = Vector256.Create<int64>(k)
+    for w in 0 .. yesWords.Length - 1 do
+        let first = w <<< 6
+        let last = min n (first + 64)
+        let mutable bits = 0UL
+        if last - first = 64 then
+            for j in 0 .. 15 do
+                let v = Vector256.Create<int64>(ReadOnlySpan<int64>(values, first + (j <<< 2), 4))
+                bits <- bits ||| (uint64 (Vector256.ExtractMostSignificantBits(Vector256.Equals(v, key))) <<< (j <<< 2))
+            noWords.[w] <- ~~~bits
+        else
+            for r in first .. last - 1 do
+                if values.[r] = k then bits <- bits ||| (1UL <<< (r - first))
+            noWords.[w] <- ~~~bits &&& (UInt64.MaxValue >>> (64 - (last - first)))
+        yesWords.[w] <- bits
+    { Yes = yes; No = no }
+
 /// Masks for a one-column predicate (`test` decides one scalar value).
 let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: Value -> Truth) : Masks =
     let n = columns.RowCount
@@ -68,7 +100,10 @@ let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: V
             // assembled a word at a time.
             let ids = s.Ids
             let truthBits = perId |> Array.map (fun t -> match t with Yes -> 1uy | No -> 2uy | Unknown -> 0uy)
-            masksByWord n (fun r -> uint64 truthBits.[ids.[r]])
+            // Every value decided alike (a day segment's one date in a date range): every
+            // row is, with no pass over the rows.
+            if truthBits.Length > 0 && truthBits |> Array.forall (fun b -> b = truthBits.[0]) then constantMasks n perId.[0]
+            else masksByWord n (fun r -> uint64 truthBits.[ids.[r]])
         | Some multi ->
             let ofNull = test Value.Null
             fromTruths n (fun r ->
@@ -86,7 +121,7 @@ let private columnMasks (columns: Columns) (f: Filter) (column: string) (test: V
         | Some nullAt ->
             let ofNull = match test Value.Null with Yes -> 1UL | No -> 2UL | Unknown -> 0UL
             masksByWord n (fun r -> if nullAt.[r] then ofNull elif values.[r] = k then 1UL else 2UL)
-        | None -> masksByWord n (fun r -> if values.[r] = k then 1UL else 2UL)
+        | None -> equalityMasks values k n
     | Some(ColumnData.Longs(values, nulls)) ->
         let ofNull = test Value.Null
         let ofValue = ValueMemo.longTest f test (fun b -> if b then Yes else No)

@@ -26,7 +26,15 @@ let private randomFilter (rnd: Random) : Filter.Filter =
 
 let private masksEqualRowByRow (seed: int) =
     let rnd = Random(seed)
-    let cells = Array.init (rnd.Next 200) (fun _ -> if rnd.Next 5 = 0 then Value.Null else Value.String(randomText rnd))
+    // A third of the columns hold one or two values (every value decided alike, as a day
+    // segment's date), some of them no null.
+    let few = if rnd.Next 3 = 0 then Array.init (1 + rnd.Next 2) (fun _ -> randomText rnd) else null
+    let nullEvery = if not (isNull few) && rnd.Next 2 = 0 then Int32.MaxValue else 5
+    let cells =
+        Array.init (rnd.Next 200) (fun _ ->
+            if rnd.Next nullEvery = 0 then Value.Null
+            elif isNull few then Value.String(randomText rnd)
+            else Value.String few.[rnd.Next few.Length])
     let leaf = randomFilter rnd
     EngineTestData.masksAgreeWithRows "s" (QuerySlices.stringColumnOfValues cells) cells (if rnd.Next 2 = 0 then leaf else Filter.Not leaf)
 
