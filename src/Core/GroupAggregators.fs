@@ -182,7 +182,7 @@ type private NumberSource<'T> =
     /// A long sum of `column + offset` (a virtual column such as `x + 1`) without building
     /// the shifted column: the sum of a range is the column's sum plus offset × present rows,
     /// the same value with wrapping long arithmetic.
-    | ShiftedLongs of column: int64[] * notNull: uint64[] * offset: int64
+    | ShiftedLongs of column: int64[] * notNull: uint64[] * offset: int64 * sums: System.Collections.Generic.Dictionary<struct (obj * obj * obj * int * int), struct (int64 * int)>
 
 type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSource<'T>) =
     inherit GroupAgg()
@@ -213,12 +213,21 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
             | NumericOp.Min | NumericOp.Max ->
                 let struct (found, v) = ops.Extreme((op = NumericOp.Min), column, m, lo, hi)
                 if found then this.Combine(g, v)
-        | NumberSource.ShiftedLongs(column, notNull, offset) ->
-            let m = andWords mask notNull lo hi &scratch
-            let present = if isNull m then hi - lo else Kernels.countMasked m lo hi
-            if present > 0 then
-                let sum = if isNull m then Kernels.sumInt64 (ReadOnlySpan(column, lo, hi - lo)) else Kernels.sumInt64Masked (ReadOnlySpan column) m lo hi
-                this.Combine(g, unbox<'T> (box (sum + offset * int64 present)))
+        | NumberSource.ShiftedLongs(column, notNull, offset, sums) ->
+            let key = struct (box column, box notNull, box mask, lo, hi)
+            let struct (sum, present) =
+                match sums.TryGetValue key with
+                | true, known -> known
+                | _ ->
+                    let m = andWords mask notNull lo hi &scratch
+                    let present = if isNull m then hi - lo else Kernels.countMasked m lo hi
+                    let sum =
+                        if present = 0 then 0L
+                        elif isNull m then Kernels.sumInt64 (ReadOnlySpan(column, lo, hi - lo))
+                        else Kernels.sumInt64Masked (ReadOnlySpan column) m lo hi
+                    sums.[key] <- struct (sum, present)
+                    struct (sum, present)
+            if present > 0 then this.Combine(g, unbox<'T> (box (sum + offset * int64 present)))
         | NumberSource.PerRow read ->
             if isNull mask then
                 for r in lo .. hi - 1 do
@@ -257,7 +266,7 @@ type private NumericAgg<'T>(ops: NumberOps<'T>, op: NumericOp, source: NumberSou
                 for i in 0 .. n - 1 do
                     let r = rows.[i]
                     if (notNull.[r >>> 6] >>> (r &&& 63)) &&& 1UL <> 0UL then this.Combine(groups.[i], column.[r])
-        | NumberSource.ShiftedLongs(column, notNull, offset) ->
+        | NumberSource.ShiftedLongs(column, notNull, offset, _) ->
             for i in 0 .. n - 1 do
                 let r = rows.[i]
                 if isNull notNull || (notNull.[r >>> 6] >>> (r &&& 63)) &&& 1UL <> 0UL then
@@ -418,7 +427,7 @@ let private numeric (columns: Columns option) (reader: RowReader) (a: NumericAgg
         | None -> NumberSource.NoInput
         | Some cols ->
         match shiftedLongs cols a with
-        | Some(column, notNull, offset) when typeof<'T> = typeof<int64> -> NumberSource.ShiftedLongs(column, notNull, offset)
+        | Some(column, notNull, offset) when typeof<'T> = typeof<int64> -> NumberSource.ShiftedLongs(column, notNull, offset, cols.LongRangeSums)
         | _ ->
             let direct = a.FieldName |> Option.bind (fun f -> cols.Column f |> Option.bind kernel |> Option.map (fun v -> v, notNullWords cols f))
             match direct with

@@ -108,6 +108,10 @@ type Columns(content: SegmentContent, virtualColumns: VirtualColumn list) =
         and set (rows: Bitmap.RowSet option) = rowsOfInterest <- rows
     member _.RowCount = content.Times.Length
     member _.Times = content.Times
+    /// Sums (and present rows) of long column ranges this segment's aggregators computed,
+    /// keyed by column, not-null words, filter words (by reference) and range: several
+    /// `SUM(x + k)` of one column read the column once.
+    member val LongRangeSums = Dictionary<struct (obj * obj * obj * int * int), struct (int64 * int)>()
 
     /// The query's virtual column of this name, if any (its definition, not its values).
     member _.Virtual(name: string) : VirtualColumn option =

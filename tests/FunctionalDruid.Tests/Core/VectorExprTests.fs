@@ -114,14 +114,20 @@ let private shiftedSumMatchesRows (seed: int) =
                L = (if rnd.Next 4 = 0 then None elif rnd.Next 8 = 0 then Some Int64.MaxValue else Some(int64 (rnd.Next(-20, 20))))
                X = None }: EngineTestData.RawRow) ]
     let segments = [ EngineTestData.rawSegment span rows ]
-    let k = [| 1L; -7L; Int64.MaxValue; 0L |].[rnd.Next 4]
-    let expression = [| sprintf "l + %d" k; sprintf "%d + l" k; sprintf "l - %d" k |].[rnd.Next 3]
+    // Several shifted sums of the one column (as ClickBench's Q30), which share its sums.
+    let expressions =
+        [ for _ in 1 .. rnd.Next(1, 4) ->
+            let k = [| 1L; -7L; Int64.MaxValue; 0L |].[rnd.Next 4]
+            [| sprintf "l + %d" k; sprintf "%d + l" k; sprintf "l - %d" k |].[rnd.Next 3] ]
     let filter = if rnd.Next 2 = 0 then "" else ""","filter":{"type":"selector","dimension":"d","value":"a"}"""
     let shape = if seed % 2 = 0 then "\"queryType\":\"timeseries\",\"granularity\":\"all\"" else "\"queryType\":\"groupBy\",\"granularity\":\"hour\",\"dimensions\":[\"d\"]"
-    let query (virtuals: string) (aggregator: string) =
-        sprintf """{%s,"dataSource":"t","intervals":"%s"%s,"virtualColumns":[%s],"aggregations":[%s]}""" shape (Time.formatInterval span) filter virtuals aggregator
-    let shifted = query (sprintf """{"type":"expression","name":"v","expression":"%s","outputType":"LONG"}""" expression) """{"type":"longSum","name":"s","fieldName":"v"}"""
-    let perRow = query "" (sprintf """{"type":"longSum","name":"s","expression":"%s"}""" expression)
+    let query (virtuals: string) (aggregators: string) =
+        sprintf """{%s,"dataSource":"t","intervals":"%s"%s,"virtualColumns":[%s],"aggregations":[%s]}""" shape (Time.formatInterval span) filter virtuals aggregators
+    let listed (f: int -> string -> string) = expressions |> List.mapi f |> String.concat ","
+    let shifted =
+        query (listed (fun i e -> sprintf """{"type":"expression","name":"v%d","expression":"%s","outputType":"LONG"}""" i e))
+              (listed (fun i _ -> sprintf """{"type":"longSum","name":"s%d","fieldName":"v%d"}""" i i))
+    let perRow = query "" (listed (fun i e -> sprintf """{"type":"longSum","name":"s%d","expression":"%s"}""" i e))
     let a = EngineTestData.runQuery shifted segments
     let b = EngineTestData.runQuery perRow segments
     if a <> b then failwithf "%s\n%s\n%s" shifted a b
