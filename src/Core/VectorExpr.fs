@@ -224,13 +224,10 @@ let private chosenStrings (columnOf: string -> ColumnData option) (n: int) (e: E
     let column = columns.Head
     let dictionary = ResizeArray<string>(column.Dictionary)
     let idOfConstant (text: string) =
-        match System.Array.IndexOf(column.Dictionary, text) with
+        match dictionary.FindIndex(fun d -> System.String.Equals(d, text, System.StringComparison.Ordinal)) with
         | -1 ->
-            match Seq.tryFindIndex (fun d -> System.String.Equals(d, text, System.StringComparison.Ordinal)) dictionary with
-            | Some id -> id
-            | None ->
-                dictionary.Add text
-                dictionary.Count - 1
+            dictionary.Add text
+            dictionary.Count - 1
         | id -> id
     // Per arm: -1 reads the column's id, otherwise the constant's id.
     let armIds = choices |> List.map (function Some(Constant text) -> idOfConstant text | _ -> -1) |> Array.ofList
@@ -250,6 +247,7 @@ let private chosenStrings (columnOf: string -> ColumnData option) (n: int) (e: E
 let tryColumn (columnOf: string -> ColumnData option) (n: int) (outputType: ColumnType option) (e: Expr) : ColumnData option =
     let strings =
         match outputType with
+        | _ when n = 0 -> None
         | Some ColumnType.String -> chosenStrings columnOf n e
         // Undeclared, only nulls would make a long column.
         | None ->

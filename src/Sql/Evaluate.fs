@@ -47,7 +47,7 @@ let private pushedOrder (s: Select) (orderBy: OrderItem list) (limit: int option
     let count = match limit with Some l -> int64 l + int64 (defaultArg offset 0) | None -> Int64.MaxValue
     let reads (e: Ast.Expr) = hasAggregate e || hasWindow e
     let plain =
-        not orderBy.IsEmpty && count <= 4096L && read.Residual.IsNone && not s.Distinct && s.GroupBy.IsNone && s.Having.IsNone
+        not orderBy.IsEmpty && count <= int64 topRowsLimit && read.Residual.IsNone && not s.Distinct && s.GroupBy.IsNone && s.Having.IsNone
         && items.Length = s.Items.Length && not (items |> List.exists (fst >> reads)) && not (orderBy |> List.exists (fun o -> reads o.Expr))
     if not plain then None
     else

@@ -618,11 +618,14 @@ type TopRows<'r>(keys: ('r -> Value) list, descending: bool list, nullsFirst: bo
     /// The kept rows, first first.
     member _.Rows : 'r[] = Array.sub kept 0 size
 
+/// The most rows `TopRows` keeps (its insertion moves kept rows; past this a sort is cheaper).
+let topRowsLimit = 4096
+
 /// The first `count` rows of `sortRows` (same rows, same order, ties in input order), found
-/// with `TopRows` (a full sort past 4096 rows).
+/// with `TopRows` (a full sort past `topRowsLimit` rows).
 let sortRowsTop (keys: ('r -> Value) list) (descending: bool list) (nullsFirst: bool option list) (count: int) (rows: 'r list) : 'r list =
     if count <= 0 then []
-    elif count > 4096 then List.truncate count (sortRows keys descending nullsFirst rows)
+    elif count > topRowsLimit then List.truncate count (sortRows keys descending nullsFirst rows)
     else
     let top = TopRows(keys, descending, nullsFirst, count)
     for row in rows do top.Offer row
