@@ -37,7 +37,6 @@ let private isIntegerLiteral (e: Ast.Expr) =
     | Expr.Literal(Literal.Number n) -> n |> Seq.forall Char.IsDigit
     | _ -> false
 
-/// The column type of a union: numbers widen (BIGINT with FLOAT is FLOAT, with DOUBLE DOUBLE).
 /// The ORDER BY ... LIMIT a table read may apply per slice (see `Relational.RowOrder`): a
 /// plain SELECT (no *, aggregate, window function, DISTINCT, GROUP BY or HAVING) over a table
 /// whose WHERE the read applies whole, ordered by the table's own columns, as the in-memory
@@ -66,6 +65,7 @@ let private pushedOrder (s: Select) (orderBy: OrderItem list) (limit: int option
         let keys = orderBy |> List.map keyOf
         if keys |> List.exists Option.isNone then None else Some { Keys = List.map Option.get keys; Count = int count }
 
+/// The column type of a union: numbers widen (BIGINT with FLOAT is FLOAT, with DOUBLE DOUBLE).
 let private widen (a: Field) (b: Field) : Field =
     if a.Type = b.Type || b.Type = SqlType.Null then a
     elif a.Type = SqlType.Null then { a with Type = b.Type }

@@ -209,15 +209,12 @@ let readTopWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (order: Re
         offset <- offset + b.Count
     rows
 
-/// Every row of `readTopWith`.
-let readWith (runner: QuerySlices.ISegmentRunner) (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] = readTopWith runner q None slices
-
 /// `readTopWith`, one slice after another.
 let readTop (q: NativeQuery) (order: Relational.RowOrder option) (slices: Engine.SegmentSlice list) : Value[][] =
     readTopWith QuerySlices.sequential.Runner q order slices
 
-/// `readWith`, one slice after another.
-let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] = readWith QuerySlices.sequential.Runner q slices
+/// Every row of `readTop`.
+let read (q: NativeQuery) (slices: Engine.SegmentSlice list) : Value[][] = readTop q None slices
 
 /// One column's distinct values (in the order of their first row) with the number of rows
 /// holding each: the rows `read` would return for that column, without one row per table row.

@@ -257,7 +257,7 @@ let tests =
             Expect.equal (numbers "missing" |> Option.map (fun c -> c.Values, c.Counts)) (Some([| Value.Null |], [| 3L |])) "an absent column is null"
         }
 
-        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "rows read slice by slice in parallel come in slice order" <| fun (seed: int) ->
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 60 } "rows read slice by slice in parallel come in slice order, with or without an order" <| fun (seed: int) ->
             let rnd = Random(seed)
             let values = [| "a"; "b"; "c"; null; "" |]
             let slices =
@@ -269,7 +269,9 @@ let tests =
                 { DataSource = Query.DataSource.Table "t"; Intervals = [ Time.eternity ]; Filter = filter; VirtualColumns = []
                   Kind = Query.QueryKind.Scan { Columns = columns; Limit = None; Offset = 0L; Compacted = true; Order = Query.ScanOrder.NoOrder; BatchSize = 20480 }
                   Context = [] }
-            TableReader.readWith (FunctionalDruid.Tests.Core.EngineTestData.shuffledRunner seed) scan slices = TableReader.read scan slices
+            let order: Relational.RowOrder option =
+                if rnd.Next 2 = 0 then None else Some { Keys = [ 0, rnd.Next 2 = 0, None ]; Count = rnd.Next 5 }
+            TableReader.readTopWith (FunctionalDruid.Tests.Core.EngineTestData.shuffledRunner seed) scan order slices = TableReader.readTop scan order slices
 
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 150 } "counted values give the row-by-row results" <| fun () ->
             Prop.forAll (Arb.fromGen (Gen.zip tableGen (Gen.elements statements))) (fun (days, sql) ->
