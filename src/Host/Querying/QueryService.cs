@@ -114,7 +114,12 @@ public sealed class QueryService(SegmentCache cache, IRealtimeSegments? realtime
             try
             {
                 var context = new QuerySlices.RunContext(linked.Token, ParallelSegmentRunner.Instance);
-                var work = Task.Run(() => QueryExecution.execute(context, SourceOf(leases), query));
+                var work = Task.Run(() =>
+                {
+                    var answer = QueryExecution.execute(context, SourceOf(leases), query);
+                    QueryGarbage.AfterQuery();
+                    return answer;
+                });
                 try
                 {
                     await work.WaitAsync(linked.Token);

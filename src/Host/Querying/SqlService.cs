@@ -59,7 +59,12 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
         {
             var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var engineRequest = new SqlEngine.Request(request.Query, request.Parameters, request.Context);
-            var work = Task.Run(() => SqlEngine.execute(OptionsAt(now), engineRequest));
+            var work = Task.Run(() =>
+            {
+                var result = SqlEngine.execute(OptionsAt(now), engineRequest);
+                QueryGarbage.AfterQuery();
+                return result;
+            });
             var timeout = TimeoutOf(request);
             try
             {
