@@ -282,9 +282,35 @@ type TextKeys(initial: string[], initialCount: int) =
         let ids = order |> Array.map (fun g -> interner.Id values.[g])
         Some(ColumnData.Strings { Dictionary = interner.Values; Ids = ids; MultiIds = None; HasBitmapIndex = true })
 
+/// Each group's time bucket start: one per group, or one for all of them (granularity `all`,
+/// where a start per group would carry millions of equal longs through every copy a merge
+/// makes of its groups).
+[<Struct; NoEquality; NoComparison>]
+type GroupBuckets private (starts: int64[], shared: int64) =
+    /// Group g's bucket is `starts.[g]`.
+    static member PerGroup(starts: int64[]) = GroupBuckets(starts, 0L)
+    /// Every group's bucket is `start`.
+    static member AllIn(start: int64) = GroupBuckets(null, start)
+    member _.Item with get (g: int) = if isNull starts then shared else starts.[g]
+    /// Whether every group has the bucket `Shared`.
+    member _.IsShared = isNull starts
+    member _.Shared = shared
+    /// The buckets with group g's moved to `positions.[g]` for g < count.
+    member this.Permuted(positions: int[], count: int) =
+        if isNull starts then this
+        else
+            let moved = Array.zeroCreate<int64> count
+            for g in 0 .. count - 1 do moved.[positions.[g]] <- starts.[g]
+            GroupBuckets(moved, 0L)
+    /// The starts of the first `count` groups, with room for `capacity`.
+    member _.ToArray(count: int, capacity: int) : int64[] =
+        let a = Array.zeroCreate<int64> (max count capacity)
+        if isNull starts then Array.fill a 0 count shared else Array.blit starts 0 a 0 count
+        a
+
 /// Hashes of the first `count` groups: bucket start, then each dimension's value.
-let hashesOf (buckets: int64[]) (columns: KeyColumn[]) (count: int) : int[] =
-    let hashes = Array.init count (fun g -> buckets.[g].GetHashCode())
+let hashesOf (buckets: GroupBuckets) (columns: KeyColumn[]) (count: int) : int[] =
+    let hashes = if buckets.IsShared then Array.create count (buckets.Shared.GetHashCode()) else Array.init count (fun g -> buckets.[g].GetHashCode())
     for c in columns do c.MixHashes(hashes, count)
     hashes
 

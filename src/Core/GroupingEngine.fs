@@ -39,7 +39,7 @@ type Plan =
 /// Arrays may be longer than `Count`.
 type Partial =
     { Count: int
-      Buckets: int64[]
+      Buckets: GroupBuckets
       KeyColumns: KeyColumn[]
       /// Each group's hash (`GroupKeys.hashesOf`), computed where groups are made (segments
       /// run in parallel), not where the single-threaded merge looks them up.
@@ -142,7 +142,7 @@ let private rawNumbers (columns: Columns) (spec: DimensionSpec) : (int64[] * boo
 /// numbers such as user ids cost a table lookup each). None when the packed part needs more
 /// than 62 bits.
 let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * int64 * int * int) list) (mask: uint64[]) (aggs: GroupAgg[])
-                              (raw: (int64[] * bool[] * ColumnType) option[]) (ids: DimIds option[]) : (int64[] * KeyColumn[]) option =
+                              (raw: (int64[] * bool[] * ColumnType) option[]) (ids: DimIds option[]) : (int * GroupBuckets * KeyColumn[]) option =
     let dimCount = raw.Length
     let bucketBits = if plan.Granularity = Time.Granularity.All then 0 else bitsFor (times.Length + 1)
     let fieldBits (d: int) =
@@ -237,7 +237,9 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let keys = table.Keys
     let packedOf (g: int) = keys.[g * width]
     let field (g: int) (d: int) = int ((packedOf g >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L))
-    let buckets = Array.init count (fun g -> if bucketBits = 0 then Time.minInstant else bucketStarts.[int (packedOf g &&& ((1L <<< bucketBits) - 1L))])
+    let buckets =
+        if bucketBits = 0 then GroupBuckets.AllIn Time.minInstant
+        else GroupBuckets.PerGroup(Array.init count (fun g -> bucketStarts.[int (packedOf g &&& ((1L <<< bucketBits) - 1L))]))
     let columns =
         Array.init dimCount (fun d ->
             match raw.[d], ids.[d] with
@@ -251,7 +253,7 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
             | None, None -> ValueKeys(Array.create count Value.Null) :> KeyColumn)
     // The groups are copied out; the table serves a later segment.
     plan.Tables.Give table
-    Some(buckets, columns)
+    Some(count, buckets, columns)
 
 /// Aggregates one segment (its rows that the `serves` interval and the query intervals keep).
 let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : Partial =
@@ -274,7 +276,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                      yield! Time.bucketsOf plan.Granularity { Start = s; End = e } |> Seq.truncate maxZeroFilledBuckets |> Seq.map (fun b -> b.Start) |]
         else [||]
     let firstTime = ranges |> List.fold (fun t (_, _, lo, hi) -> if lo < hi then min t times.[lo] else t) Int64.MaxValue
-    let groupBuckets, keyColumns =
+    let groupCount, groupBuckets, keyColumns =
       if plan.Dimensions.Length = 0 then
         let groupOfBucket = Dictionary<int64, int>()
         let buckets = ResizeArray<int64>()
@@ -285,7 +287,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                 for a in aggs do
                     a.EnsureGroups buckets.Count
                     a.AddRange(lo, hi, mask, g))
-        buckets.ToArray(), [||]
+        buckets.Count, GroupBuckets.PerGroup(buckets.ToArray()), [||]
       else
         let raw = plan.Dimensions |> Array.map (rawNumbers columns)
         let idsOfOthers = Array.map2 (fun spec (r: _ option) -> if r.IsSome then None else Some(dimIds columns spec)) plan.Dimensions raw
@@ -422,18 +424,21 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                     start <- stop)
         flush ()
         let groupCount = if keysFitOneLong then longGroupCount () else groupArrayKeys.Count
-        let bucketOf (bucketIndex: int) = if bucketBits = 0 then Time.minInstant else bucketStarts.[bucketIndex]
+        // Granularity `all` has one bucket, index 0.
+        let bucketsOf (bucketIndexOf: int -> int) =
+            if bucketBits = 0 then GroupBuckets.AllIn Time.minInstant
+            else GroupBuckets.PerGroup(Array.init groupCount (fun g -> bucketStarts.[bucketIndexOf g]))
         let buckets, idsOf =
             if keysFitOneLong then
                 let keys = if isNull dense then byLong.Keys else denseKeys.ToArray()
-                Array.init groupCount (fun g -> bucketOf (int (keys.[g] &&& ((1L <<< bucketBits) - 1L)))),
+                bucketsOf (fun g -> int (keys.[g] &&& ((1L <<< bucketBits) - 1L))),
                 fun d -> Array.init groupCount (fun g -> int ((keys.[g] >>> shifts.[d]) &&& ((1L <<< widths.[d]) - 1L)))
             else
                 let keys = groupArrayKeys.ToArray()
-                Array.init groupCount (fun g -> bucketOf keys.[g].[dimCount]), fun d -> Array.init groupCount (fun g -> keys.[g].[d])
-        buckets, Array.init dimCount (fun d -> keyColumnOf plan.Dimensions.[d] dims.[d] (idsOf d))
-    { Count = groupBuckets.Length; Buckets = groupBuckets; KeyColumns = keyColumns
-      Hashes = hashesOf groupBuckets keyColumns groupBuckets.Length
+                bucketsOf (fun g -> keys.[g].[dimCount]), fun d -> Array.init groupCount (fun g -> keys.[g].[d])
+        groupCount, buckets, Array.init dimCount (fun d -> keyColumnOf plan.Dimensions.[d] dims.[d] (idsOf d))
+    { Count = groupCount; Buckets = groupBuckets; KeyColumns = keyColumns
+      Hashes = hashesOf groupBuckets keyColumns groupCount
       Aggregators = aggs; CoveredBuckets = covered; FirstTime = firstTime }
 
 // ---- merging -----------------------------------------------------------------------------
@@ -455,7 +460,9 @@ type Merger(plan: Plan) =
     let covered = HashSet<int64>()
     let mutable firstTime = Int64.MaxValue
     let mutable count = 0
-    let mutable buckets = Array.zeroCreate<int64> 16
+    // Each group's bucket start; null while every group has `sharedBucket` (granularity `all`).
+    let mutable buckets: int64[] = null
+    let mutable sharedBucket = 0L
     let mutable hashes = Array.zeroCreate<int> 16
     // Made like the first partial's columns; a column turns into `ValueKeys` when a partial
     // brings one of another kind.
@@ -466,6 +473,10 @@ type Merger(plan: Plan) =
     let mutable slots = Array.zeroCreate<int64> 32
     let mutable slotBits = 5
     let slotOf (hash: int) = int ((uint32 hash * 2654435769u) >>> (32 - slotBits))
+    // Per partial merged: each group's target, and the partial's groups that are new (kept
+    // from partial to partial: a query merges millions of groups in thousands of ranges).
+    let mutable targetScratch: int[] = [||]
+    let mutable addedScratch: int[] = [||]
     let entryOf (hash: int) (group: int) = (int64 hash <<< 32) ||| int64 (uint32 (group + 1))
     let rehash () =
         let old = slots
@@ -481,10 +492,20 @@ type Merger(plan: Plan) =
     /// `AddBounds`). Groups are looked up first; the new ones are appended afterwards, a column
     /// at a time (a probe meeting a group new from `p` compares it in `p`).
     member _.AddRange(p: Partial, start: int, groupCount: int) =
-        if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike buckets.Length)
+        let pBuckets = p.Buckets
+        if isNull columns then
+            columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike hashes.Length)
+            if pBuckets.IsShared then sharedBucket <- pBuckets.Shared else buckets <- Array.zeroCreate hashes.Length
+        elif isNull buckets && not (pBuckets.IsShared && pBuckets.Shared = sharedBucket) then
+            buckets <- GroupBuckets.AllIn(sharedBucket).ToArray(count, hashes.Length)
+        // Every group here and in `p` in the same bucket: keys alone tell groups apart.
+        let oneBucket = isNull buckets
         let before = count
-        let targets = Array.zeroCreate<int> groupCount
-        let added = Array.zeroCreate<int> groupCount
+        if targetScratch.Length < groupCount then
+            targetScratch <- Array.zeroCreate groupCount
+            addedScratch <- Array.zeroCreate groupCount
+        let targets = targetScratch
+        let added = addedScratch
         let source = p.KeyColumns
         // Whether group g of `held` has the keys of group i of `p`.
         let sameKeys (held: KeyColumn[]) (g: int) (i: int) =
@@ -497,7 +518,7 @@ type Merger(plan: Plan) =
         for k in 0 .. groupCount - 1 do
             let i = start + k
             let hash = p.Hashes.[i]
-            let bucket = p.Buckets.[i]
+            let bucket = pBuckets.[i]
             let last = slots.Length - 1
             let mutable s = slotOf hash
             let mutable result = -1
@@ -512,19 +533,19 @@ type Merger(plan: Plan) =
                 elif int (entry >>> 32) = hash
                      && (if candidate >= before then
                              let j = added.[candidate - before]
-                             p.Buckets.[j] = bucket && sameKeys source j i
-                         else buckets.[candidate] = bucket && sameKeys columns candidate i) then
+                             (oneBucket || pBuckets.[j] = bucket) && sameKeys source j i
+                         else (oneBucket || buckets.[candidate] = bucket) && sameKeys columns candidate i) then
                     result <- candidate
                 else s <- (s + 1) &&& last
             if count * 2 > slots.Length then rehash ()
             targets.[k] <- result
         let n = count - before
         if n > 0 then
-            buckets <- grow buckets count
             hashes <- grow hashes count
-            for k in 0 .. n - 1 do
-                buckets.[before + k] <- p.Buckets.[added.[k]]
-                hashes.[before + k] <- p.Hashes.[added.[k]]
+            for k in 0 .. n - 1 do hashes.[before + k] <- p.Hashes.[added.[k]]
+            if not oneBucket then
+                buckets <- grow buckets count
+                for k in 0 .. n - 1 do buckets.[before + k] <- pBuckets.[added.[k]]
             for d in 0 .. columns.Length - 1 do columns.[d] <- withAppended columns.[d] source.[d] added n
         for a in 0 .. aggs.Length - 1 do
             aggs.[a].EnsureGroups count
@@ -534,7 +555,6 @@ type Merger(plan: Plan) =
     /// moves every entry at each step).
     member _.Reserve(n: int) =
         if count = 0 && isNull columns then
-            buckets <- grow buckets n
             hashes <- grow hashes n
             for a in aggs do a.EnsureGroups n
             let mutable bits = slotBits
@@ -554,13 +574,18 @@ type Merger(plan: Plan) =
         this.AddBounds p
     member _.Result() : Partial =
         let columns = if isNull columns then plan.Dimensions |> Array.map (fun _ -> ValueKeys([||]) :> KeyColumn) else columns
-        { Count = count; Buckets = buckets; KeyColumns = columns; Hashes = hashes
-          Aggregators = aggs; CoveredBuckets = Seq.toArray covered; FirstTime = firstTime }
+        { Count = count; Buckets = (if isNull buckets then GroupBuckets.AllIn sharedBucket else GroupBuckets.PerGroup buckets)
+          KeyColumns = columns; Hashes = hashes; Aggregators = aggs; CoveredBuckets = Seq.toArray covered; FirstTime = firstTime }
 
 /// Partials of disjoint groups as one, their groups in order (no lookups: nothing merges).
 let concatenate (plan: Plan) (parts: Partial[]) : Partial =
     let total = parts |> Array.sumBy (fun p -> p.Count)
-    let buckets = Array.zeroCreate<int64> total
+    let shared =
+        match parts |> Array.filter (fun p -> p.Count > 0) |> Array.map (fun p -> if p.Buckets.IsShared then Some p.Buckets.Shared else None) |> Array.distinct with
+        | [| Some start |] -> Some start
+        | [||] -> Some Time.minInstant
+        | _ -> None
+    let buckets = if shared.IsSome then null else Array.zeroCreate<int64> total
     let hashes = Array.zeroCreate<int> total
     let aggs = plan.Aggregations |> Array.map (create None)
     for a in aggs do a.EnsureGroups total
@@ -569,7 +594,8 @@ let concatenate (plan: Plan) (parts: Partial[]) : Partial =
     for p in parts do
         if p.Count > 0 then
             if isNull columns then columns <- p.KeyColumns |> Array.map (fun c -> c.EmptyLike(total))
-            Array.blit p.Buckets 0 buckets offset p.Count
+            if not (isNull buckets) then
+                for g in 0 .. p.Count - 1 do buckets.[offset + g] <- p.Buckets.[g]
             Array.blit p.Hashes 0 hashes offset p.Count
             for d in 0 .. columns.Length - 1 do
                 if not (columns.[d].AppendAll p.KeyColumns.[d]) then
@@ -580,7 +606,8 @@ let concatenate (plan: Plan) (parts: Partial[]) : Partial =
             for a in 0 .. aggs.Length - 1 do aggs.[a].MergeAll(targets, p.Aggregators.[a])
             offset <- offset + p.Count
     let columns = if isNull columns then plan.Dimensions |> Array.map (fun _ -> ValueKeys([||]) :> KeyColumn) else columns
-    { Count = total; Buckets = buckets; KeyColumns = columns; Hashes = hashes; Aggregators = aggs
+    { Count = total; Buckets = (match shared with Some start -> GroupBuckets.AllIn start | None -> GroupBuckets.PerGroup buckets)
+      KeyColumns = columns; Hashes = hashes; Aggregators = aggs
       CoveredBuckets = parts |> Seq.collect (fun p -> p.CoveredBuckets) |> Seq.distinct |> Seq.toArray
       FirstTime = parts |> Array.fold (fun t p -> min t p.FirstTime) Int64.MaxValue }
 
@@ -609,11 +636,8 @@ let partitionGroups (plan: Plan) (bits: int) (p: Partial) : PartitionedPartial =
         let q = partitionOf bits p.Hashes.[g]
         positions.[g] <- next.[q]
         next.[q] <- next.[q] + 1
-    let buckets = Array.zeroCreate<int64> n
     let hashes = Array.zeroCreate<int> n
-    for g in 0 .. n - 1 do
-        buckets.[positions.[g]] <- p.Buckets.[g]
-        hashes.[positions.[g]] <- p.Hashes.[g]
+    for g in 0 .. n - 1 do hashes.[positions.[g]] <- p.Hashes.[g]
     let aggregators =
         Array.map2 (fun spec (source: GroupAgg) ->
             let moved = create None spec
@@ -627,7 +651,7 @@ let partitionGroups (plan: Plan) (bits: int) (p: Partial) : PartitionedPartial =
             moved) plan.Aggregations p.Aggregators
     let moved =
         { p with
-            Buckets = buckets; Hashes = hashes; Aggregators = aggregators
+            Buckets = p.Buckets.Permuted(positions, n); Hashes = hashes; Aggregators = aggregators
             KeyColumns = p.KeyColumns |> Array.map (fun c -> c.Permuted positions) }
     { Partial = moved; Starts = starts }
 
@@ -643,7 +667,7 @@ let subset (plan: Plan) (p: Partial) (groups: int[]) : Partial =
             kept) plan.Aggregations p.Aggregators
     let keyColumns = p.KeyColumns |> Array.map (fun c -> withAppended (c.EmptyLike k) c groups k)
     { p with
-        Count = k; Buckets = groups |> Array.map (fun g -> p.Buckets.[g]); Hashes = groups |> Array.map (fun g -> p.Hashes.[g])
+        Count = k; Buckets = (if p.Buckets.IsShared then p.Buckets else GroupBuckets.PerGroup(groups |> Array.map (fun g -> p.Buckets.[g]))); Hashes = groups |> Array.map (fun g -> p.Hashes.[g])
         Aggregators = aggregators; KeyColumns = keyColumns }
 
 /// Merges partials one hash partition at a time: each partition has a merger of its own, so

@@ -172,7 +172,7 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
             if p.FirstTime = Int64.MaxValue then []
             else [ Time.formatIso p.FirstTime, rowOf Time.minInstant ]
         else
-            let buckets = SortedSet<int64>(Seq.take p.Count p.Buckets)
+            let buckets = SortedSet<int64>(Seq.init p.Count (fun g -> p.Buckets.[g]))
             if not ts.SkipEmptyBuckets then
                 for b in p.CoveredBuckets do buckets.Add b |> ignore
             [ for b in buckets -> Time.formatInZone zone b, rowOf b ]

@@ -48,7 +48,7 @@ let private columnsAgreeWithValues (seed: int) =
             if sign (typed.CompareAt(i, j)) <> sign (KeyValue.compare values.[i] values.[j]) then
                 failwithf "order of %A and %A" values.[i] values.[j]
     // Hashes mixed column by column are the per-value hashes mixed.
-    let hashes = hashesOf (Array.zeroCreate values.Length) [| typed |] values.Length
+    let hashes = hashesOf (GroupBuckets.AllIn 0L) [| typed |] values.Length
     hashes |> Array.forall2 (fun (v: Value) h -> h = 0L.GetHashCode() * 31 + KeyValue.hash v) values
 
 let private plan (dimensions: int) : GroupingEngine.Plan =
@@ -62,10 +62,16 @@ let private plan (dimensions: int) : GroupingEngine.Plan =
       Tables = GroupKeys.LongTupleIndexes() }
 
 /// A partial of the given groups (bucket, key values) with a row count each; every column is
-/// typed unless `general` says otherwise for it.
-let private partialOf (kindsOfDims: Kind[]) (general: bool[]) (groups: (int64 * Value[] * int)[]) : GroupingEngine.Partial =
+/// typed unless `general` says otherwise for it. Groups all in one bucket share it when
+/// `share` (as a segment's groups of granularity `all` do); otherwise each has its own.
+let private partialOf (share: bool) (kindsOfDims: Kind[]) (general: bool[]) (groups: (int64 * Value[] * int)[]) : GroupingEngine.Partial =
     let n = groups.Length
-    let buckets = groups |> Array.map (fun (b, _, _) -> b)
+    let starts = groups |> Array.map (fun (b, _, _) -> b)
+    let buckets =
+        match Array.distinct starts with
+        | [| start |] when share -> GroupBuckets.AllIn start
+        | [||] when share -> GroupBuckets.AllIn 0L
+        | _ -> GroupBuckets.PerGroup starts
     let columns = kindsOfDims |> Array.mapi (fun d kind -> columnOf general.[d] kind (groups |> Array.map (fun (_, vs, _) -> vs.[d])))
     let count = GroupAggregators.create None (AggregatorSpec.Count "rows")
     count.EnsureGroups n
@@ -74,11 +80,12 @@ let private partialOf (kindsOfDims: Kind[]) (general: bool[]) (groups: (int64 * 
     { Count = n; Buckets = buckets; KeyColumns = columns; Hashes = hashesOf buckets columns n
       Aggregators = [| count |]; CoveredBuckets = [||]; FirstTime = Int64.MaxValue }
 
-/// Up to `most` groups (bucket, key values, rows) of a partial; merging does not rely on a
-/// partial's keys being distinct (a segment run's are), so a third repeat keys.
-let private groupsOfPartial (rnd: Random) (kindsOfDims: Kind[]) (most: int) =
+/// Up to `most` groups (bucket, key values, rows) of a partial, all in bucket 0 when
+/// `oneBucket`; merging does not rely on a partial's keys being distinct (a segment run's
+/// are), so a third repeat keys.
+let private groupsOfPartial (rnd: Random) (kindsOfDims: Kind[]) (most: int) (oneBucket: bool) =
     let repeats = rnd.Next 3 = 0
-    Array.init (rnd.Next(0, most)) (fun _ -> int64 (rnd.Next 2), Array.map (valueOfKind rnd) kindsOfDims)
+    Array.init (rnd.Next(0, most)) (fun _ -> (if oneBucket then 0L else int64 (rnd.Next 2)), Array.map (valueOfKind rnd) kindsOfDims)
     |> (if repeats then id else Array.distinctBy (fun (b, vs) -> b, vs))
     |> Array.map (fun (b, vs) -> b, vs, rnd.Next(1, 4))
 
@@ -86,8 +93,9 @@ let private mergingEqualsGroupingValues (seed: int) =
     let rnd = Random(seed)
     let dims = rnd.Next(0, 3)
     let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
-    let partials = List.init (rnd.Next(1, 5)) (fun _ -> groupsOfPartial rnd kindsOfDims 15, Array.init dims (fun _ -> rnd.Next 3 = 0))
-    let merged = GroupingEngine.merge (plan dims) [ for groups, general in partials -> partialOf kindsOfDims general groups ]
+    let oneBucket = rnd.Next 2 = 0
+    let partials = List.init (rnd.Next(1, 5)) (fun _ -> groupsOfPartial rnd kindsOfDims 15 oneBucket, Array.init dims (fun _ -> rnd.Next 3 = 0))
+    let merged = GroupingEngine.merge (plan dims) [ for groups, general in partials -> partialOf (rnd.Next 2 = 0) kindsOfDims general groups ]
     let actual =
         [ for g in 0 .. merged.Count - 1 -> (merged.Buckets.[g], merged.KeyValues g), merged.Aggregators.[0].Raw g ]
     // Groups in order of first appearance, with the rows of every partial's equal group.
@@ -104,9 +112,11 @@ let private partitionedMergingEqualsMerging (seed: int) =
     let rnd = Random(seed)
     let dims = rnd.Next(0, 3)
     let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
-    let partials =
+    let oneBucket = rnd.Next 2 = 0
+    let specs =
         List.init (rnd.Next(1, 6)) (fun _ ->
-            partialOf kindsOfDims (Array.init dims (fun _ -> rnd.Next 3 = 0)) (groupsOfPartial rnd kindsOfDims 40))
+            rnd.Next 2 = 0, Array.init dims (fun _ -> rnd.Next 3 = 0), groupsOfPartial rnd kindsOfDims 40 oneBucket)
+    let partials = [ for share, general, groups in specs -> partialOf share kindsOfDims general groups ]
     let bits = rnd.Next 4
     let partitioned = GroupingEngine.PartitionedMerger(plan dims, bits)
     let split = partials |> List.map (GroupingEngine.partitionGroups (plan dims) bits)
@@ -161,8 +171,8 @@ let tests =
         testProperty "merging by hash partition equals merging at once" partitionedMergingEqualsMerging
         testProperty "reserving room in a long tuple index keeps its ids" reservingKeepsIds
         test "a column of one kind turns general when a partial brings another kind" {
-            let longs = partialOf [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
-            let general = partialOf [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
+            let longs = partialOf true [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
+            let general = partialOf false [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
             let merged = GroupingEngine.merge (plan 1) [ longs; general; longs ]
             let groups = [ for g in 0 .. merged.Count - 1 -> merged.KeyValues g, merged.Aggregators.[0].Raw g ]
             Expect.equal groups
