@@ -22,7 +22,27 @@ module KeyValue =
 
     let hashOfLong (l: int64) = l.GetHashCode()
     let hashOfDouble (d: float) = d.GetHashCode()
-    let hashOfText (s: string) = if isNull s then 0 else StringComparer.Ordinal.GetHashCode s
+    /// A text's hash: its UTF-16 bytes eight at a time, each folded in by a multiply and a
+    /// shift. Group keys hash millions of URLs per query, where the runtime's randomized
+    /// string hash costs a third of a merge's CPU; these tables are per query and hold
+    /// no input an outsider could aim collisions at for long.
+    let hashOfText (s: string) =
+        if isNull s then 0
+        else
+            let bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(s.AsSpan())
+            let mutable h = 0x9E3779B97F4A7C15UL ^^^ uint64 bytes.Length
+            let mutable i = 0
+            while i + 8 <= bytes.Length do
+                h <- (h ^^^ System.Runtime.InteropServices.MemoryMarshal.Read<uint64>(bytes.Slice i)) * 0xFF51AFD7ED558CCDUL
+                h <- h ^^^ (h >>> 29)
+                i <- i + 8
+            if i < bytes.Length then
+                let mutable tail = 0UL
+                for j in i .. bytes.Length - 1 do tail <- (tail <<< 8) ||| uint64 bytes.[j]
+                h <- (h ^^^ tail) * 0xFF51AFD7ED558CCDUL
+            h <- (h ^^^ (h >>> 33)) * 0xC4CEB9FE1A85EC53UL
+            h <- h ^^^ (h >>> 33)
+            int h ^^^ int (h >>> 32)
 
     let rec hash (v: Value) =
         match v with

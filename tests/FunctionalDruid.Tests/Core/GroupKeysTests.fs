@@ -169,6 +169,22 @@ let tests =
         testProperty "typed key columns agree with their values' equality, hash and order" columnsAgreeWithValues
         testProperty "merging partials with typed and general columns groups as the values do" mergingEqualsGroupingValues
         testProperty "merging by hash partition equals merging at once" partitionedMergingEqualsMerging
+        test "text hashes spread texts that differ in a few characters over all bits" {
+            // Merge tables take a hash's high bits, partitions another product of it: 65,536
+            // URLs differing only in a number, or short texts of a few characters, should
+            // fill about 1 - 1/e of 65,536 values of either half, as random values would (41,427).
+            let spread (texts: string[]) (bitsOf: int -> int) =
+                texts |> Array.map (KeyValue.hashOfText >> bitsOf) |> Array.distinct |> Array.length
+            let urls = Array.init 65536 (fun i -> sprintf "http://site.example/catalog/item?id=%d&ref=search" i)
+            let short = Array.init 65536 (fun i -> System.String([| for c in 0 .. i % 3 -> char (32 + (i >>> (5 * c)) % 90) |]) + string (i / 3))
+            for name, texts in [ "urls", urls; "short", short ] do
+                let high = spread texts (fun h -> int (uint32 h >>> 16))
+                let low = spread texts (fun h -> h &&& 0xFFFF)
+                Expect.isGreaterThan high 40_500 (sprintf "%s: distinct high halves" name)
+                Expect.isGreaterThan low 40_500 (sprintf "%s: distinct low halves" name)
+            Expect.equal (KeyValue.hashOfText null) 0 "null"
+            Expect.notEqual (KeyValue.hashOfText "") (KeyValue.hashOfText "\000") "empty and one NUL differ by length"
+        }
         testProperty "reserving room in a long tuple index keeps its ids" reservingKeepsIds
         test "a column of one kind turns general when a partial brings another kind" {
             let longs = partialOf true [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
