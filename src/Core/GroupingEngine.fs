@@ -160,12 +160,14 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
     let rawValues = rawDims |> Array.map (fun d -> let (values, _, _) = raw.[d].Value in values)
     let rawNulls = rawDims |> Array.map (fun d -> let (_, nulls, _) = raw.[d].Value in nulls)
     // Sized for the rows kept, up to a bound (few-valued numbers should not pay for a table
-    // per row); aggregator states likewise.
+    // per row; tables are handed from segment to segment). Aggregator states start at a
+    // chunk's worth and double as groups come: a subquery's 64 parts of 9,000 regions would
+    // otherwise zero 65,536 states per aggregator each.
     let kept = if isNull mask then times.Length else Kernels.countMasked mask 0 times.Length
     let expected = min 65_536 kept
     let mutable sized = false
     let table = plan.Tables.Take(width, max 16 expected)
-    for a in aggs do a.EnsureGroups expected
+    for a in aggs do a.EnsureGroups(min batchSize kept)
     let key = Array.zeroCreate<int64> width
     // One number alone makes the key (no bucket, other dimension or null flag beside it) and
     // its values span a small range: a group is found by indexing an array with the value,
