@@ -328,10 +328,17 @@ let private readsRowOrder (q: NativeQuery) =
     | QueryKind.GroupBy g -> g.Aggregations |> List.exists sensitive
     | _ -> true
 
-/// Runs a query, resolving its data source recursively.
+/// Runs a query, resolving its data source recursively (a re-aggregated groupBy subquery as
+/// two, see `Reaggregation`).
 let rec execute (ctx: RunContext) (slicesOf: SliceSource) (q: NativeQuery) : Json.Out =
     ctx.Cancel.ThrowIfCancellationRequested()
-    Engine.runWith ctx q (slicesOfSourceReadBy (readsRowOrder q) ctx slicesOf q.Intervals q.DataSource)
+    let slices =
+        match Reaggregation.split q with
+        | Some(distinctGroups, byOuterDimensions) ->
+            let read (inner: NativeQuery) = slicesOfSourceReadBy false ctx slicesOf q.Intervals (DataSource.Query inner)
+            read distinctGroups @ read byOuterDimensions
+        | None -> slicesOfSourceReadBy (readsRowOrder q) ctx slicesOf q.Intervals q.DataSource
+    Engine.runWith ctx q slices
 
 /// The slices a data source reads for the given intervals: stored ones for tables, built
 /// ones for inline rows, subquery results and joins.
