@@ -3,6 +3,7 @@
 /// each segment on its own (in parallel on the run's runner) and merge the partials.
 module FunctionalDruid.Core.Engine
 
+open System.Collections.Generic
 open System.Threading
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
@@ -28,15 +29,19 @@ let private heldBackGroups = 16_000_000L
 /// segment (unless too many groups are held back): partition 0 merges first, and its ratio of
 /// merged to offered groups sizes the other partitions' arrays at once (growing them step by
 /// step touches twice the memory); then partitions merge in parallel. Otherwise, or past the
-/// bound, a worker that finishes a segment merges every partition it finds free.
-let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
+/// bound, a worker that finishes a segment merges every partition it finds free. With every
+/// partial held back, `shortcut` may answer from them instead (Choice1Of2); otherwise the
+/// merger (Choice2Of2).
+let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (shortcut: GroupingEngine.Partial[] -> GroupingEngine.Partial option)
+                             (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) : Choice<GroupingEngine.Partial, GroupingEngine.PartitionedMerger> =
     let segments = Array.ofList slices
+    let count = segments.Length
     let bits = partitionBits plan
     let merger = GroupingEngine.PartitionedMerger(plan, bits)
     let partitions = merger.Partitions
-    let finished = Array.zeroCreate<GroupingEngine.PartitionedPartial> segments.Length
+    let finished = Array.zeroCreate<GroupingEngine.PartitionedPartial> count
     // Partitions still to merge each partial; it is let go when none is left.
-    let pending = Array.create segments.Length partitions
+    let pending = Array.create count partitions
     let gates = Array.init partitions (fun _ -> obj ())
     let merged = Array.zeroCreate<int> partitions
     let mergeFinished (q: int) =
@@ -54,7 +59,7 @@ let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partia
     // are plain numbers (a sketch per group may be large).
     let plainStates = plan.Aggregations |> Array.forall (fun spec -> (GroupAggregators.create None spec).MergesInAnyOrder)
     let mergingEarly = [| bits = 0 || not plainStates |]
-    ctx.Runner.Map(segments.Length, fun i ->
+    ctx.Runner.Map(count, fun i ->
         ctx.Cancel.ThrowIfCancellationRequested()
         let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
         Volatile.Write(&finished.[i], GroupingEngine.partitionGroups plan bits partial)
@@ -63,6 +68,10 @@ let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partia
             // Workers start at different partitions so that they rarely meet at a gate.
             for k in 0 .. partitions - 1 do mergeIfFree ((i + k) % partitions))
     |> ignore
+    // Every partial held back: `shortcut` may answer from them without merging them all.
+    match (if mergingEarly.[0] then None else shortcut (finished |> Array.map (fun p -> p.Partial))) with
+    | Some answered -> Choice1Of2 answered
+    | None ->
     if not mergingEarly.[0] then
         lock gates.[0] (fun () -> mergeFinished 0)
         let offered (q: int) = finished |> Array.sumBy (fun p -> int64 (p.Starts.[q + 1] - p.Starts.[q]))
@@ -72,11 +81,72 @@ let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partia
     ctx.Runner.Map(partitions, fun q ->
         lock gates.[q] (fun () -> mergeFinished q)
         merger.Finish(q, keep)) |> ignore
-    merger
+    Choice2Of2 merger
+
+/// The indices of the `k` largest of `counts.[0 .. n - 1]` (any of equal ones), by a min-heap.
+let private largestCounts (counts: int64[]) (n: int) (k: int) : int[] =
+    if n <= k then Array.init n id
+    else
+        let heap = Array.init k id
+        let less (a: int) (b: int) = counts.[a] < counts.[b]
+        let rec down (i: int) =
+            let left = 2 * i + 1
+            if left < k then
+                let smaller = if left + 1 < k && less heap.[left + 1] heap.[left] then left + 1 else left
+                if less heap.[smaller] heap.[i] then
+                    let t = heap.[i]
+                    heap.[i] <- heap.[smaller]
+                    heap.[smaller] <- t
+                    down smaller
+        for i in k / 2 - 1 .. -1 .. 0 do down i
+        for g in k .. n - 1 do
+            if counts.[g] > counts.[heap.[0]] then
+                heap.[0] <- g
+                down 0
+        heap
+
+/// The groups of the segments' partials that can be among the first `k` by the count
+/// aggregator `countAgg`, merged, or None when too many can (then merge them all). A threshold
+/// algorithm: each partial's k largest counts, merged, are lower bounds of those groups'
+/// totals, so the k-th largest of them, τ, is at most the k-th largest total; a group whose
+/// total reaches τ has a count of at least τ / m in one of the m partials. Groups whose hash is
+/// one of those are merged from every partial, so their totals (and every other aggregator)
+/// are exact; every group left out totals less than τ and cannot be among the first k. On
+/// skewed keys (URLs, users) a few hundred groups merge instead of millions.
+let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (partials: GroupingEngine.Partial[]) : GroupingEngine.Partial option =
+    let countsOf (p: GroupingEngine.Partial) = let struct (counts, _) = p.Aggregators.[countAgg].LongStates() in counts
+    let withGroups = partials |> Array.filter (fun p -> p.Count > 0)
+    let total = withGroups |> Array.sumBy (fun p -> int64 p.Count)
+    let bounds = GroupingEngine.Merger(plan)
+    for p in withGroups do
+        let top = largestCounts (countsOf p) p.Count k
+        Array.sortInPlace top
+        bounds.Add(GroupingEngine.subset plan p top)
+    let boundCounts = countsOf (bounds.Result())
+    let tau = if bounds.Count < k then 0L else (largestCounts boundCounts bounds.Count k |> Array.map (fun g -> boundCounts.[g]) |> Array.min)
+    let m = int64 withGroups.Length
+    let reaches (counts: int64[]) (g: int) = counts.[g] * m >= tau
+    let offered = withGroups |> Array.sumBy (fun p -> let counts = countsOf p in Seq.sumBy (fun g -> if reaches counts g then 1L else 0L) (seq { 0 .. p.Count - 1 }))
+    // Many groups can reach the first k (near-unique keys): a whole merge is cheaper.
+    if tau <= 0L || offered * 8L > total then None
+    else
+        let hashes = HashSet<int>()
+        for p in withGroups do
+            let counts = countsOf p
+            for g in 0 .. p.Count - 1 do
+                if reaches counts g then hashes.Add p.Hashes.[g] |> ignore
+        let merged = GroupingEngine.Merger(plan)
+        for p in partials do
+            let chosen = [| for g in 0 .. p.Count - 1 do if hashes.Contains p.Hashes.[g] then yield g |]
+            if chosen.Length > 0 then merged.Add(GroupingEngine.subset plan p chosen)
+            merged.AddBounds p
+        Some(merged.Result())
 
 /// The merged groups as one partial (see `mergedPartitions`).
 let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
-    (mergedPartitions heldBackLimit keep ctx plan slices).Result()
+    match mergedPartitions heldBackLimit keep (fun _ -> None) ctx plan slices with
+    | Choice1Of2 answered -> answered
+    | Choice2Of2 merger -> merger.Result()
 
 /// `mergedGroupsKeeping` keeping every group.
 let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLimit (fun _ -> None)
@@ -86,7 +156,16 @@ let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLim
 /// result (its order is total, so the top of all is the top of the partitions' tops).
 let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
     let plan = (QueryResults.plan q).Value
-    QueryResults.finish q plan (mergedGroupsKeeping heldBackGroups (QueryResults.groupsTheLimitKeeps q) ctx plan slices)
+    // The first k by a count: of the partials held back, only groups that can make it merge.
+    let shortcut =
+        match QueryResults.countOrderedTop q with
+        | Some(countAgg, k) when plan.Dimensions.Length > 0 -> mergedTopByCount plan countAgg k
+        | _ -> fun _ -> None
+    let merged =
+        match mergedPartitions heldBackGroups (QueryResults.groupsTheLimitKeeps q) shortcut ctx plan slices with
+        | Choice1Of2 answered -> answered
+        | Choice2Of2 merger -> merger.Result()
+    QueryResults.finish q plan merged
 
 /// A groupBy without subtotals as segment contents (its rows read as a query data source),
 /// skipping the JSON result; other queries answer None. `ordered`: as in the result, rather
@@ -97,7 +176,10 @@ let groupByContentsWith (ctx: QuerySlices.RunContext) (ordered: bool) (q: Native
     match q.Kind with
     | QueryKind.GroupBy g when g.SubtotalsSpec.IsNone ->
         let plan = (QueryResults.plan q).Value
-        let merged = mergedPartitions heldBackGroups (fun _ -> None) ctx plan slices
+        let merged =
+            match mergedPartitions heldBackGroups (fun _ -> None) (fun _ -> None) ctx plan slices with
+            | Choice2Of2 merger -> merger
+            | Choice1Of2 _ -> invalidOp "no shortcut was offered"
         let parts = merged.Parts() |> Array.filter (fun p -> p.Count > 0)
         if not ordered && QueryResults.isPlainContent g && parts.Length > 1 then
             // Parts become contents in parallel (a part's strings are interned into its

@@ -345,6 +345,33 @@ let private limitedGroups (q: NativeQuery) (g: GroupByQuery) (builder: RowBuilde
         Some(smallestSorted total (l.Offset + n) (Array.init p.Count id))
     | _ -> None
 
+/// For a topN or groupBy of granularity `all` whose result is the first k groups by a count
+/// (a `count` aggregator, filtered or not), descending: that aggregator's index and k (topN's
+/// threshold; a groupBy's offset + limit, its limit ordered first by the count). Counts are
+/// never negative, which is what lets the merge skip groups that cannot reach the first k
+/// (`Engine`).
+let countOrderedTop (q: NativeQuery) : (int * int) option =
+    let rec isCount (spec: AggregatorSpec) =
+        match spec with
+        | AggregatorSpec.Count _ -> true
+        | AggregatorSpec.Filtered(_, _, inner) -> isCount inner
+        | _ -> false
+    let countIndex (aggregations: AggregatorSpec list) (dimensions: DimensionSpec list) (posts: PostAggregator list) (name: string) =
+        let shadowed = dimensions |> List.exists (fun d -> d.OutputName = name) || posts |> List.exists (fun p -> p.Name = name)
+        match aggregations |> List.tryFindIndex (fun a -> Aggregation.name a = name) with
+        | Some i when not shadowed && isCount aggregations.[i]
+                      && (aggregations |> List.filter (fun a -> Aggregation.name a = name)).Length = 1 -> Some i
+        | _ -> None
+    match q.Kind with
+    | QueryKind.TopN({ Granularity = Time.Granularity.All; Metric = TopNMetric.Numeric name } as t) when t.Threshold > 0 ->
+        countIndex t.Aggregations [ t.Dimension ] t.PostAggregations name |> Option.map (fun i -> i, t.Threshold)
+    | QueryKind.GroupBy({ Granularity = Time.Granularity.All; SubtotalsSpec = None; Having = None
+                          LimitSpec = Some { Limit = Some n; Offset = offset; Columns = first :: _ } } as g) when first.Descending && n > 0 ->
+        countIndex g.Aggregations g.Dimensions g.PostAggregations first.Column
+        |> Option.filter (fun _ -> int64 offset + int64 n < int64 Int32.MaxValue)
+        |> Option.map (fun i -> i, offset + n)
+    | _ -> None
+
 /// For a groupBy whose limit keeps few of many groups, the groups of any part of the merged
 /// groups (ascending; None: all) that can be in the result: under the result's total order,
 /// the first groups of the whole are among the first groups of its parts.
