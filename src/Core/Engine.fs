@@ -126,7 +126,11 @@ let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (parti
     let tau = if bounds.Count < k then 0L else (largestCounts boundCounts bounds.Count k |> Array.map (fun g -> boundCounts.[g]) |> Array.min)
     let m = int64 withGroups.Length
     let reaches (counts: int64[]) (g: int) = counts.[g] * m >= tau
-    let offered = withGroups |> Array.sumBy (fun p -> let counts = countsOf p in Seq.sumBy (fun g -> if reaches counts g then 1L else 0L) (seq { 0 .. p.Count - 1 }))
+    let mutable offered = 0L
+    for p in withGroups do
+        let counts = countsOf p
+        for g in 0 .. p.Count - 1 do
+            if reaches counts g then offered <- offered + 1L
     // Many groups can reach the first k (near-unique keys): a whole merge is cheaper.
     if tau <= 0L || offered * 8L > total then None
     else
