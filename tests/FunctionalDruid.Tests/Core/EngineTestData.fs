@@ -65,6 +65,15 @@ let rawSegment (interval: Time.Interval) (rows: RawRow list) : SegmentContent =
       Metrics = [ "l", longs (rows |> Array.map (fun r -> r.L)); "x", doubles (rows |> Array.map (fun r -> r.X)) ]
       Metadata = "{}" }
 
+/// `rows` dealt at random into 1 to `most` raw segments of `interval`, as the engine's slices.
+let randomSlices (rnd: Random) (most: int) (interval: Time.Interval) (rows: RawRow list) : Engine.SegmentSlice list =
+    let k = 1 + rnd.Next most
+    let parts = Array.init k (fun _ -> ResizeArray<RawRow>())
+    for r in rows do parts.[rnd.Next k].Add r
+    [ for i, p in Seq.indexed parts ->
+        let c = rawSegment interval (List.ofSeq p)
+        ({ Id = sprintf "seg%d" i; Content = c; Serves = c.Interval }: Engine.SegmentSlice) ]
+
 let private optReduce (f: 'a -> 'a -> 'a) (xs: 'a option list) = match List.choose id xs with [] -> None | ys -> Some(List.reduce f ys)
 
 /// A segment with rows of equal time and dimensions rolled up.

@@ -72,13 +72,7 @@ let private genQuery (rnd: Random) =
 let private splitAnswersAsNamed (seed: int) =
     let rnd = Random(seed)
     let rows = genRows rnd
-    let k = 1 + rnd.Next 3
-    let parts = Array.init k (fun _ -> ResizeArray<RawRow>())
-    for r in rows do parts.[rnd.Next k].Add r
-    let slices =
-        [ for i, p in Seq.indexed parts ->
-            let c = rawSegment span (List.ofSeq p)
-            ({ Id = sprintf "seg%d" i; Content = c; Serves = c.Interval }: Engine.SegmentSlice) ]
+    let slices = randomSlices rnd 3 span rows
     let text = genQuery rnd
     let q = parse text
     if (Reaggregation.split q).IsNone then failwithf "not split: %s" text

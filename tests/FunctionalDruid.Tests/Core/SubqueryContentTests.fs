@@ -54,13 +54,7 @@ let private shape (content: SegmentContent) =
 let private sameContent (seed: int) =
     let rnd = Random(seed)
     let rows = genRows rnd
-    let k = 1 + rnd.Next 3
-    let parts = Array.init k (fun _ -> ResizeArray<RawRow>())
-    for r in rows do parts.[rnd.Next k].Add r
-    let slices =
-        [ for i, p in Seq.indexed parts ->
-            let c = rawSegment span (List.ofSeq p)
-            ({ Id = sprintf "seg%d" i; Content = c; Serves = c.Interval }: Engine.SegmentSlice) ]
+    let slices = randomSlices rnd 3 span rows
     let text = genQuery rnd
     let q = match QueryParseSurface.parseText text with Ok q -> q | Error(path, problem) -> failwithf "%s: %s in %s" path problem text
     let general = QueryExecution.contentOfResults q (Engine.run q slices)

@@ -24,13 +24,7 @@ let private skewedRows (rnd: Random) (n: int) =
           L = (if rnd.Next 6 = 0 then None else Some(int64 (rnd.Next(0, 4))))
           X = None } ]
 
-let private slicesOf (rnd: Random) (rows: RawRow list) =
-    let k = 1 + rnd.Next 6
-    let parts = Array.init k (fun _ -> ResizeArray<RawRow>())
-    for r in rows do parts.[rnd.Next k].Add r
-    [ for i, p in Seq.indexed parts ->
-        let c = rawSegment span (List.ofSeq p)
-        ({ Id = sprintf "seg%d" i; Content = c; Serves = c.Interval }: Engine.SegmentSlice) ]
+let private slicesOf (rnd: Random) (rows: RawRow list) = randomSlices rnd 6 span rows
 
 let private genQuery (rnd: Random) =
     let aggregations =
