@@ -146,11 +146,15 @@ let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (parti
             merged.AddBounds p
         Some(merged.Result())
 
-/// The merged groups as one partial (see `mergedPartitions`).
-let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
-    match mergedPartitions heldBackLimit keep (fun _ -> None) ctx plan slices with
+/// The groups `mergedPartitions` answered with, as one partial.
+let private resultOf (merged: Choice<GroupingEngine.Partial, GroupingEngine.PartitionedMerger>) =
+    match merged with
     | Choice1Of2 answered -> answered
     | Choice2Of2 merger -> merger.Result()
+
+/// The merged groups as one partial (see `mergedPartitions`).
+let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) =
+    resultOf (mergedPartitions heldBackLimit keep (fun _ -> None) ctx plan slices)
 
 /// `mergedGroupsKeeping` keeping every group.
 let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLimit (fun _ -> None)
@@ -165,11 +169,7 @@ let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: Se
         match QueryResults.countOrderedTop q with
         | Some(countAgg, k) when plan.Dimensions.Length > 0 -> mergedTopByCount plan countAgg k
         | _ -> fun _ -> None
-    let merged =
-        match mergedPartitions heldBackGroups (QueryResults.groupsTheLimitKeeps q) shortcut ctx plan slices with
-        | Choice1Of2 answered -> answered
-        | Choice2Of2 merger -> merger.Result()
-    QueryResults.finish q plan merged
+    QueryResults.finish q plan (resultOf (mergedPartitions heldBackGroups (QueryResults.groupsTheLimitKeeps q) shortcut ctx plan slices))
 
 /// A groupBy without subtotals as segment contents (its rows read as a query data source),
 /// skipping the JSON result; other queries answer None. `ordered`: as in the result, rather

@@ -24,8 +24,8 @@ module KeyValue =
     let hashOfDouble (d: float) = d.GetHashCode()
     /// A text's hash: its UTF-16 bytes eight at a time, each folded in by a multiply and a
     /// shift. Group keys hash millions of URLs per query, where the runtime's randomized
-    /// string hash costs a third of a merge's CPU; these tables are per query and hold
-    /// no input an outsider could aim collisions at for long.
+    /// string hash cost a third of a merge's CPU. Not randomized (as Java's String hash that
+    /// Druid groups by is not): data crafted to collide would slow its own queries down.
     let hashOfText (s: string) =
         if isNull s then 0
         else
