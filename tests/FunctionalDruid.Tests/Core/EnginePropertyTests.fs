@@ -8,7 +8,7 @@ open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
 let private config = { FsCheckConfig.defaultConfig with maxTest = 150 }
-let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
+let private span = twoDays
 
 type private Case =
     { Rows: RawRow list
@@ -20,8 +20,6 @@ type private Case =
       Granularity: Time.Granularity
       FilterJson: string option
       Filter: Filter.Filter option }
-
-let private pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
 
 let private genRows (rnd: Random) =
     [ for _ in 1 .. rnd.Next 40 ->

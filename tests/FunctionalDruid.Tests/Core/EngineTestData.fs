@@ -16,6 +16,10 @@ let iso (s: string) = (Time.tryParseInstant s).Value
 /// The day the engine tests put their rows on, and an hour.
 let dayStart = iso "2020-01-01"
 let hour = 3_600_000L
+/// The two days property tests spread their rows over.
+let twoDays: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
+/// One of `xs`, at random.
+let pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
 
 let private strings (values: string[]) : ColumnData =
     let ids = Dictionary<string, int>(StringComparer.Ordinal)

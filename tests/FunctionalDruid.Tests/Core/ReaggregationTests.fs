@@ -9,9 +9,7 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
-
-let private pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
+let private span = twoDays
 
 let private genRows (rnd: Random) =
     [ for _ in 1 .. rnd.Next(0, if rnd.Next 2 = 0 then 40 else 300) ->

@@ -7,9 +7,7 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
-
-let private pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
+let private span = twoDays
 
 let private genRows (rnd: Random) =
     // Sometimes enough rows for dozens of groups (states then fill their arrays exactly).

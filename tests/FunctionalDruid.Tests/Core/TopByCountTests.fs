@@ -7,7 +7,7 @@ open Expecto
 open FunctionalDruid.Core
 open FunctionalDruid.Tests.Core.EngineTestData
 
-let private span: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
+let private span = twoDays
 
 let private parse (text: string) =
     match QueryParseSurface.parseText text with
