@@ -38,6 +38,38 @@ let private masksEqualRowByRow (seed: int) =
     let leaf = randomFilter rnd
     EngineTestData.masksAgreeWithRows "s" (QuerySlices.stringColumnOfValues cells) cells (if rnd.Next 2 = 0 then leaf else Filter.Not leaf)
 
+/// AND, OR and NOT of string filters over two columns give the rows of the row-by-row filter.
+let private compoundMasksEqualRowByRow (seed: int) =
+    let rnd = Random(seed)
+    let n = rnd.Next 300
+    let cellsOf () = Array.init n (fun _ -> if rnd.Next 6 = 0 then Value.Null else Value.String(randomText rnd))
+    let s, t = cellsOf (), cellsOf ()
+    let onColumn (column: string) (f: Filter.Filter) =
+        match f with
+        | Filter.Selector(_, v) -> Filter.Selector(column, v)
+        | Filter.Equality(_, kind, v) -> Filter.Equality(column, kind, v)
+        | Filter.In(_, vs) -> Filter.In(column, vs)
+        | Filter.Like(_, p, e) -> Filter.Like(column, p, e)
+        | Filter.Regex(_, p) -> Filter.Regex(column, p)
+        | Filter.Search(_, q) -> Filter.Search(column, q)
+        | other -> other
+    let rec compound (depth: int) =
+        match (if depth = 0 then 0 else rnd.Next 4) with
+        | 1 -> Filter.And(List.init (2 + rnd.Next 2) (fun _ -> compound (depth - 1)))
+        | 2 -> Filter.Or(List.init (2 + rnd.Next 2) (fun _ -> compound (depth - 1)))
+        | 3 -> Filter.Not(compound (depth - 1))
+        | _ -> onColumn (if rnd.Next 2 = 0 then "s" else "t") (randomFilter rnd)
+    let f = Filter.And(List.init (2 + rnd.Next 2) (fun _ -> compound 2))
+    let content: SegmentContent =
+        { Interval = { Start = 0L; End = 1000L }; Times = Array.zeroCreate n
+          Dimensions = [ "s", QuerySlices.stringColumnOfValues s; "t", QuerySlices.stringColumnOfValues t ]; Metrics = []; Metadata = "{}" }
+    let masks = FilterBitmaps.masks (SegmentColumns.Columns(content, [])) f
+    let isTrue, isFalse = Filter.compile f, Filter.compile (Filter.Not f)
+    [ 0 .. n - 1 ] |> List.forall (fun r ->
+        let cell (column: string) = if column = "s" then s.[r] elif column = "t" then t.[r] else Value.Null
+        masks.Yes.Contains r = isTrue cell && masks.No.Contains r = isFalse cell
+        || failwithf "%A, row %d (%A, %A): yes %b no %b" f r s.[r] t.[r] (masks.Yes.Contains r) (masks.No.Contains r))
+
 /// A string column interned row by row equals the one built from all values at once, arrays
 /// of other than one value (a multi-value column) included.
 let private rowsInternedAsValues (seed: int) =
@@ -57,6 +89,7 @@ let tests =
     testList "core/string-filter-masks" [
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "a string column interned row by row equals the one from all values" rowsInternedAsValues
         testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "string filter masks equal the row-by-row filter" masksEqualRowByRow
+        testPropertyWithConfig { FsCheckConfig.defaultConfig with maxTest = 300 } "AND, OR and NOT of string filters over two columns equal the row-by-row filter" compoundMasksEqualRowByRow
         test "the string filters are decided without a cell per value" {
             for f in [ Filter.Selector("s", Some "a"); Filter.Equality("s", "STRING", Value.String "a"); Filter.In("s", [ Some "a" ])
                        Filter.Like("s", "%a%", None); Filter.Regex("s", "a"); Filter.Search("s", Extraction.Contains("a", true)) ] do
