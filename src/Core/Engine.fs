@@ -33,13 +33,13 @@ let private heldBackGroups = 16_000_000L
 /// partial held back, `shortcut` may answer from them instead (Choice1Of2); otherwise the
 /// merger (Choice2Of2).
 let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partial -> int[] option) (shortcut: GroupingEngine.Partial[] -> GroupingEngine.Partial option)
-                             (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) : Choice<GroupingEngine.Partial, GroupingEngine.PartitionedMerger> =
+                             (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (slices: SegmentSlice list) : Choice<GroupingEngine.Partial, GroupMerging.PartitionedMerger> =
     let segments = Array.ofList slices
     let count = segments.Length
     let bits = partitionBits plan
-    let merger = GroupingEngine.PartitionedMerger(plan, bits)
+    let merger = GroupMerging.PartitionedMerger(plan, bits)
     let partitions = merger.Partitions
-    let finished = Array.zeroCreate<GroupingEngine.PartitionedPartial> count
+    let finished = Array.zeroCreate<GroupMerging.PartitionedPartial> count
     // Partitions still to merge each partial; it is let go when none is left.
     let pending = Array.create count partitions
     let gates = Array.init partitions (fun _ -> obj ())
@@ -62,7 +62,7 @@ let private mergedPartitions (heldBackLimit: int64) (keep: GroupingEngine.Partia
     ctx.Runner.Map(count, fun i ->
         ctx.Cancel.ThrowIfCancellationRequested()
         let partial = GroupingEngine.runSegment plan segments.[i].Content segments.[i].Serves
-        Volatile.Write(&finished.[i], GroupingEngine.partitionGroups plan bits partial)
+        Volatile.Write(&finished.[i], GroupMerging.partitionGroups plan bits partial)
         if Volatile.Read(&mergingEarly.[0]) || Interlocked.Add(&heldBack.[0], int64 partial.Count) > heldBackLimit then
             Volatile.Write(&mergingEarly.[0], true)
             // Workers start at different partitions so that they rarely meet at a gate.
@@ -117,11 +117,11 @@ let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (parti
     let countsOf (p: GroupingEngine.Partial) = let struct (counts, _) = p.Aggregators.[countAgg].LongStates() in counts
     let withGroups = partials |> Array.filter (fun p -> p.Count > 0)
     let total = withGroups |> Array.sumBy (fun p -> int64 p.Count)
-    let bounds = GroupingEngine.Merger(plan)
+    let bounds = GroupMerging.Merger(plan)
     for p in withGroups do
         let top = largestCounts (countsOf p) p.Count k
         Array.sortInPlace top
-        bounds.Add(GroupingEngine.subset plan p top)
+        bounds.Add(GroupMerging.subset plan p top)
     let boundCounts = countsOf (bounds.Result())
     let tau = if bounds.Count < k then 0L else (largestCounts boundCounts bounds.Count k |> Array.map (fun g -> boundCounts.[g]) |> Array.min)
     let m = int64 withGroups.Length
@@ -139,15 +139,15 @@ let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (parti
             let counts = countsOf p
             for g in 0 .. p.Count - 1 do
                 if reaches counts g then hashes.Add p.Hashes.[g] |> ignore
-        let merged = GroupingEngine.Merger(plan)
+        let merged = GroupMerging.Merger(plan)
         for p in partials do
             let chosen = [| for g in 0 .. p.Count - 1 do if hashes.Contains p.Hashes.[g] then yield g |]
-            if chosen.Length > 0 then merged.Add(GroupingEngine.subset plan p chosen)
+            if chosen.Length > 0 then merged.Add(GroupMerging.subset plan p chosen)
             merged.AddBounds p
         Some(merged.Result())
 
 /// The groups `mergedPartitions` answered with, as one partial.
-let private resultOf (merged: Choice<GroupingEngine.Partial, GroupingEngine.PartitionedMerger>) =
+let private resultOf (merged: Choice<GroupingEngine.Partial, GroupMerging.PartitionedMerger>) =
     match merged with
     | Choice1Of2 answered -> answered
     | Choice2Of2 merger -> merger.Result()

@@ -9,6 +9,7 @@ open System.Collections.Generic
 open FunctionalDruid.Core
 open FunctionalDruid.Core.Query
 open FunctionalDruid.Core.GroupingEngine
+open FunctionalDruid.Core.GroupMerging
 open FunctionalDruid.Core.GroupKeys
 
 let private toOut = QuerySlices.toOut

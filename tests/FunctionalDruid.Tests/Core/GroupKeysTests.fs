@@ -95,7 +95,7 @@ let private mergingEqualsGroupingValues (seed: int) =
     let kindsOfDims = Array.init dims (fun _ -> kinds.[rnd.Next 3])
     let oneBucket = rnd.Next 2 = 0
     let partials = List.init (rnd.Next(1, 5)) (fun _ -> groupsOfPartial rnd kindsOfDims 15 oneBucket, Array.init dims (fun _ -> rnd.Next 3 = 0))
-    let merged = GroupingEngine.merge (plan dims) [ for groups, general in partials -> partialOf (rnd.Next 2 = 0) kindsOfDims general groups ]
+    let merged = GroupMerging.merge (plan dims) [ for groups, general in partials -> partialOf (rnd.Next 2 = 0) kindsOfDims general groups ]
     let actual =
         [ for g in 0 .. merged.Count - 1 -> (merged.Buckets.[g], merged.KeyValues g), merged.Aggregators.[0].Raw g ]
     // Groups in order of first appearance, with the rows of every partial's equal group.
@@ -118,14 +118,14 @@ let private partitionedMergingEqualsMerging (seed: int) =
             rnd.Next 2 = 0, Array.init dims (fun _ -> rnd.Next 3 = 0), groupsOfPartial rnd kindsOfDims 40 oneBucket)
     let partials = [ for share, general, groups in specs -> partialOf share kindsOfDims general groups ]
     let bits = rnd.Next 4
-    let partitioned = GroupingEngine.PartitionedMerger(plan dims, bits)
-    let split = partials |> List.map (GroupingEngine.partitionGroups (plan dims) bits)
+    let partitioned = GroupMerging.PartitionedMerger(plan dims, bits)
+    let split = partials |> List.map (GroupMerging.partitionGroups (plan dims) bits)
     for q in Array.init partitioned.Partitions id |> Array.sortBy (fun _ -> rnd.Next()) do
         // Room reserved or not, too little or too much, changes nothing.
         if rnd.Next 2 = 0 then partitioned.Reserve(q, rnd.Next 50)
         for p in split do partitioned.Add(q, p)
     let result = partitioned.Result()
-    let single = GroupingEngine.merge (plan dims) partials
+    let single = GroupMerging.merge (plan dims) partials
     let groupsOf (m: GroupingEngine.Partial) =
         [ for g in 0 .. m.Count - 1 -> (m.Buckets.[g], m.KeyValues g), (m.Aggregators.[0].Raw g, m.Hashes.[g]) ]
     let actual, expected = groupsOf result, groupsOf single
@@ -189,7 +189,7 @@ let tests =
         test "a column of one kind turns general when a partial brings another kind" {
             let longs = partialOf true [| Longs |] [| false |] [| 0L, [| Value.Long 1L |], 2; 0L, [| Value.Null |], 1 |]
             let general = partialOf false [| Longs |] [| true |] [| 0L, [| Value.Long 1L |], 1; 0L, [| Value.String "1" |], 5 |]
-            let merged = GroupingEngine.merge (plan 1) [ longs; general; longs ]
+            let merged = GroupMerging.merge (plan 1) [ longs; general; longs ]
             let groups = [ for g in 0 .. merged.Count - 1 -> merged.KeyValues g, merged.Aggregators.[0].Raw g ]
             Expect.equal groups
                 [ [| Value.Long 1L |], Value.Long 5L

@@ -214,8 +214,8 @@ let tests =
             let plan = (QueryResults.plan q).Value
             let parts = [ for s in segments -> GroupingEngine.runSegment plan s s.Interval ]
             let text p = Json.Out.toText false (QueryResults.finish q plan p)
-            let together = text (GroupingEngine.merge plan parts)
-            Expect.equal (text (GroupingEngine.merge plan [ GroupingEngine.merge plan [ parts.[1] ]; GroupingEngine.merge plan [ parts.[0] ] ])) together "nested merge"
-            Expect.equal (text (GroupingEngine.merge plan (List.rev parts))) together "reversed order"
+            let together = text (GroupMerging.merge plan parts)
+            Expect.equal (text (GroupMerging.merge plan [ GroupMerging.merge plan [ parts.[1] ]; GroupMerging.merge plan [ parts.[0] ] ])) together "nested merge"
+            Expect.equal (text (GroupMerging.merge plan (List.rev parts))) together "reversed order"
         }
     ]
