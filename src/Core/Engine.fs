@@ -142,7 +142,8 @@ let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (parti
         let merged = GroupMerging.Merger(plan)
         for p in partials do
             let chosen = [| for g in 0 .. p.Count - 1 do if hashes.Contains p.Hashes.[g] then yield g |]
-            if chosen.Length > 0 then merged.Add(GroupMerging.subset plan p chosen)
+            if chosen.Length > 0 then merged.AddRange(GroupMerging.subset plan p chosen, 0, chosen.Length)
+            // Every partial's first time and covered buckets, groups chosen from it or not.
             merged.AddBounds p
         Some(merged.Result())
 

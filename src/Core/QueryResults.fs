@@ -359,9 +359,8 @@ let countOrderedTop (q: NativeQuery) : (int * int) option =
         | _ -> false
     let countIndex (aggregations: AggregatorSpec list) (dimensions: DimensionSpec list) (posts: PostAggregator list) (name: string) =
         let shadowed = dimensions |> List.exists (fun d -> d.OutputName = name) || posts |> List.exists (fun p -> p.Name = name)
-        match aggregations |> List.tryFindIndex (fun a -> Aggregation.name a = name) with
-        | Some i when not shadowed && isCount aggregations.[i]
-                      && (aggregations |> List.filter (fun a -> Aggregation.name a = name)).Length = 1 -> Some i
+        match [ for i, a in List.indexed aggregations do if Aggregation.name a = name then yield i ] with
+        | [ i ] when not shadowed && isCount aggregations.[i] -> Some i
         | _ -> None
     match q.Kind with
     | QueryKind.TopN({ Granularity = Time.Granularity.All; Metric = TopNMetric.Numeric name } as t) when t.Threshold > 0 ->
