@@ -160,17 +160,51 @@ let mergedGroupsKeeping (heldBackLimit: int64) (keep: GroupingEngine.Partial -> 
 /// `mergedGroupsKeeping` keeping every group.
 let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLimit (fun _ -> None)
 
+/// Of the merged parts (disjoint groups, exact totals), the groups that can be among the first
+/// `k` by the count aggregator `countAgg`, as one partial: a group counting less than the k-th
+/// largest count has k groups before it. On near-unique keys (an OFFSET 1000 over half a
+/// million groups) the order then compares a thousand groups, not every group tied at a count
+/// of one in a partition's own first k.
+let private reachingTheCountOf (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (limitKeeps: GroupingEngine.Partial -> int[] option)
+                               (countAgg: int) (k: int) (parts: GroupingEngine.Partial[]) =
+    let countsOf (p: GroupingEngine.Partial) = let struct (counts, _) = p.Aggregators.[countAgg].LongStates() in counts
+    let tops = ctx.Runner.Map(parts.Length, fun q ->
+        let counts = countsOf parts.[q]
+        largestCounts counts parts.[q].Count k |> Array.map (fun g -> counts.[g]))
+    let candidates = Array.concat tops
+    let kth = if candidates.Length < k then System.Int64.MinValue else (Array.sortInPlace candidates; candidates.[candidates.Length - k])
+    let kept = ctx.Runner.Map(parts.Length, fun i ->
+        let part = parts.[i]
+        let counts = countsOf part
+        let reaching = [| for g in 0 .. part.Count - 1 do if counts.[g] >= kth then yield g |]
+        // Where most groups reach it (unique keys all counting one) a copy would cost more
+        // than it saves: the limit's own order cuts the part.
+        let part = if reaching.Length * 2 > part.Count then part else GroupMerging.subset plan part reaching
+        match limitKeeps part with
+        | Some groups -> GroupMerging.subset plan part groups
+        | None -> part)
+    GroupMerging.concatenate plan kept
+
 /// A timeseries, topN or groupBy finished into Druid's result shape. A groupBy whose limit
 /// keeps few of many groups keeps, of each hash partition, only the groups that could make the
-/// result (its order is total, so the top of all is the top of the partitions' tops).
+/// result (its order is total, so the top of all is the top of the partitions' tops); the first
+/// k by a count keep the groups reaching the k-th count of all.
 let private aggregate (ctx: QuerySlices.RunContext) (q: NativeQuery) (slices: SegmentSlice list) : Json.Out =
     let plan = (QueryResults.plan q).Value
+    let countTop = QueryResults.countOrderedTop q |> Option.filter (fun _ -> plan.Dimensions.Length > 0)
     // The first k by a count: of the partials held back, only groups that can make it merge.
     let shortcut =
-        match QueryResults.countOrderedTop q with
-        | Some(countAgg, k) when plan.Dimensions.Length > 0 -> mergedTopByCount plan countAgg k
-        | _ -> fun _ -> None
-    QueryResults.finish q plan (resultOf (mergedPartitions heldBackGroups (QueryResults.groupsTheLimitKeeps q) shortcut ctx plan slices))
+        match countTop with
+        | Some(countAgg, k) -> mergedTopByCount plan countAgg k
+        | None -> fun _ -> None
+    let limitKeeps = QueryResults.groupsTheLimitKeeps q
+    // The first k by a count cut their parts once the k-th count of all is known.
+    let keep = if countTop.IsSome then (fun _ -> None) else limitKeeps
+    let merged =
+        match mergedPartitions heldBackGroups keep shortcut ctx plan slices, countTop with
+        | Choice2Of2 merger, Some(countAgg, k) -> reachingTheCountOf ctx plan limitKeeps countAgg k (merger.Parts())
+        | other, _ -> resultOf other
+    QueryResults.finish q plan merged
 
 /// A groupBy without subtotals as segment contents (its rows read as a query data source),
 /// skipping the JSON result; other queries answer None. `ordered`: as in the result, rather

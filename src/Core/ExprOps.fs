@@ -85,17 +85,12 @@ let private longOf (v: Value) = match v with Value.Long l -> Some l | _ -> None
 
 /// Compares strings by Unicode code point, which is the UTF-8 byte order Druid sorts by.
 let compareUtf8 (a: string) (b: string) : int =
-    let n = min a.Length b.Length
-    let mutable i = 0
-    let mutable result = 0
-    while result = 0 && i < n do
-        let x = a.[i]
-        let y = b.[i]
-        if x <> y then
-            let key (c: char) = if Char.IsSurrogate c then int c + 0x10000 else int c
-            result <- compare (key x) (key y)
-        i <- i + 1
-    if result <> 0 then result else compare a.Length b.Length
+    // The first difference is found vectorized: URLs and paths share long prefixes.
+    let i = MemoryExtensions.CommonPrefixLength(a.AsSpan(), b.AsSpan())
+    if i = a.Length || i = b.Length then compare a.Length b.Length
+    else
+        let key (c: char) = if Char.IsSurrogate c then int c + 0x10000 else int c
+        compare (key a.[i]) (key b.[i])
 
 /// Value equality as `==` sees it after type detection: numbers compare numerically, two
 /// strings compare as text, a string and a number as numbers. Null equals nothing.

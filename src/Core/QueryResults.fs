@@ -192,25 +192,34 @@ let timeseries (ts: TimeseriesQuery) (p: Partial) : Json.Out =
         else []
     Json.Out.Array(out @ total)
 
-/// The `k` smallest rows under a total order, sorted: one pass with a sorted buffer, so a
-/// LIMIT over many groups costs a scan rather than a sort of them all.
+/// The `k` smallest rows under an order (ties in input order), sorted: candidates collect in
+/// a buffer of 2k; when it fills it is sorted and cut to k, whose last row then turns away
+/// every later row not smaller. A LIMIT over many groups costs about a scan, and no row is
+/// ever shifted (an insertion-sorted buffer of 1,010 groups spent most of an OFFSET 1000
+/// query moving them).
 let private smallestSorted (compare: 'r -> 'r -> int) (k: int) (rows: 'r[]) : 'r[] =
     if k <= 0 then [||] else
-    let buffer = Array.zeroCreate<'r> k
+    // Row indexes, ordered by row and then by index: the order is total, the cut stable.
+    let byRow = ComparisonIdentity.FromFunction(fun (a: int) (b: int) ->
+        let c = compare rows.[a] rows.[b]
+        if c <> 0 then c else a.CompareTo b)
+    let capacity = min rows.Length (2 * k)
+    let buffer = Array.zeroCreate<int> capacity
     let mutable count = 0
-    for r in rows do
-        if count < k || compare r buffer.[count - 1] < 0 then
-            // Binary search for the first buffered row greater than r.
-            let mutable lo = 0
-            let mutable hi = count
-            while lo < hi do
-                let mid = (lo + hi) >>> 1
-                if compare buffer.[mid] r <= 0 then lo <- mid + 1 else hi <- mid
-            let moved = (if count < k then count else k - 1) - lo
-            if moved > 0 then Array.Copy(buffer, lo, buffer, lo + 1, moved)
-            buffer.[lo] <- r
-            if count < k then count <- count + 1
-    Array.sub buffer 0 count
+    let mutable bound = -1 // the k-th smallest so far, once the buffer was first cut
+    let cut () =
+        Array.Sort(buffer, 0, count, byRow)
+        count <- k
+        bound <- buffer.[k - 1]
+    for i in 0 .. rows.Length - 1 do
+        if bound < 0 || compare rows.[i] rows.[bound] < 0 then
+            if count = capacity then cut ()
+            // A later row that ties the bound loses to it (input order).
+            if bound < 0 || compare rows.[i] rows.[bound] < 0 then
+                buffer.[count] <- i
+                count <- count + 1
+    Array.Sort(buffer, 0, count, byRow)
+    Array.init (min k count) (fun j -> rows.[buffer.[j]])
 
 // ---- topN ------------------------------------------------------------------------------------
 

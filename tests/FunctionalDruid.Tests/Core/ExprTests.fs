@@ -321,6 +321,16 @@ let tests =
             let op = ops.[int pick % ops.Length]
             let r = row [ "x", Value.Long a ]
             evalText r (sprintf "x %s missing" op) = Value.Null && evalText r (sprintf "missing %s x" op) = Value.Null
+        testProperty "strings compare as their UTF-8 bytes (shared prefixes, surrogate pairs, private-use characters)" <| fun (seed: int) ->
+            let rnd = System.Random(seed)
+            // Characters on both sides of the surrogate range, where UTF-16 and UTF-8 order differ.
+            let pieces = [| "a"; "b"; "http://x.org/"; "é"; "\uE000"; "\uFFFD"; "\U0001F600"; "\U00010000"; "" |]
+            let text () = System.String.Concat(Array.init (rnd.Next 6) (fun _ -> pieces.[rnd.Next pieces.Length]))
+            let prefix = text ()
+            let a, b = prefix + text (), prefix + text ()
+            let bytes (s: string) = System.Text.Encoding.UTF8.GetBytes s
+            let expected = System.MemoryExtensions.SequenceCompareTo(System.ReadOnlySpan(bytes a), System.ReadOnlySpan(bytes b))
+            sign (ExprOps.compareUtf8 a b) = sign expected && ExprOps.compareUtf8 a a = 0
     ]
 
 [<Tests>]
