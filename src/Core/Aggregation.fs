@@ -408,6 +408,52 @@ type private FirstLastAccumulator(spec: FirstLastAggregator) =
         ColumnData.Complex(typeName, order |> Array.map (fun g -> encodePair spec.Type times.[g] (this.ValueOf g)))
     override _.Bytes = if spec.Type = PairType.String then 8 + 4 + spec.MaxStringBytes else 24
 
+/// Whether `candidate` beats `current` (null: none yet) for a string MIN (`isMax` false) or
+/// MAX, in UTF-8 byte order; a null candidate never does.
+let extremeWins (isMax: bool) (candidate: string) (current: string) =
+    not (isNull candidate)
+    && (isNull current || (let c = ExprOps.compareUtf8 candidate current in if isMax then c > 0 else c < 0))
+
+/// A string column of per-group values (nulls kept), dictionary in first-appearance order.
+let private stringColumnOf (values: string[]) : ColumnData =
+    let ids = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
+    let dictionary = ResizeArray<string>()
+    let mutable nullId = -1
+    let idOf (v: string) =
+        if isNull v then
+            if nullId < 0 then
+                nullId <- dictionary.Count
+                dictionary.Add null
+            nullId
+        else
+            match ids.TryGetValue v with
+            | true, id -> id
+            | _ ->
+                ids.[v] <- dictionary.Count
+                dictionary.Add v
+                dictionary.Count - 1
+    let rowIds = values |> Array.map idOf
+    ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = rowIds; MultiIds = None; HasBitmapIndex = true }
+
+/// stringMin / stringMax state: per group the winning value (null: no value yet); every
+/// value of a multi-value row competes.
+type private StringExtremeAccumulator(spec: StringExtremeAggregator) =
+    inherit AccumulatorBase()
+    let mutable best: string[] = [||]
+    member _.Best = best
+    member _.Offer(group: int, v: string) = if extremeWins spec.IsMax v best.[group] then best.[group] <- v
+    override _.AppendSlot group = best <- grow best (group + 1)
+    override this.AddToSlot(group, _, row) =
+        match row spec.FieldName with
+        | Value.Array xs -> for x in xs do this.Offer(group, Value.toStringOrNull x)
+        | v -> this.Offer(group, Value.toStringOrNull v)
+    override this.MergeSlot(group, source, sourceGroup) =
+        match source with
+        | :? StringExtremeAccumulator as s -> this.Offer(group, s.Best.[sourceGroup])
+        | _ -> mismatch ()
+    override _.Column order = stringColumnOf (order |> Array.map (fun g -> best.[g]))
+    override _.Bytes = 64
+
 /// Sketch state, one dense collector per group (created on first use).
 type private HllAccumulator(typeName: string, addRow: Hll.Collector -> int64 -> (string -> Value) -> unit) =
     inherit AccumulatorBase()
@@ -562,6 +608,7 @@ let rec private create (fns: RowFunctions) (spec: AggregatorSpec) : AccumulatorB
         | NumericType.Double -> doubleAccumulator a.Op read :> AccumulatorBase
         | NumericType.Float -> floatAccumulator a.Op read :> AccumulatorBase
     | FirstLast a -> FirstLastAccumulator a
+    | StringExtreme a -> StringExtremeAccumulator a
     | HyperUnique a ->
         let typeName = match AggregatorSpec.storageType spec with ColumnType.Complex t -> t | _ -> ""
         let field = a.FieldName
@@ -657,6 +704,10 @@ let accumulatorOfColumn (spec: AggregatorSpec) (column: ColumnData) : IngestAccu
             | Some(t, Value.Null) when t = noTime -> ()
             | Some(t, v) -> a.Set(i, t, v)
             | None -> invalidArg "column" (sprintf "row %d does not hold a %A pair" i pairType))
+    | :? StringExtremeAccumulator as a ->
+        for i in 0 .. column.RowCount - 1 do
+            a.Slot i
+            a.Offer(i, Value.toStringOrNull (column.Cell i))
     | :? HllAccumulator as a ->
         complexAt column |> Array.iteri (fun i bytes ->
             match Hll.Collector.TryOfBytes(ReadOnlySpan(if isNull bytes then [||] else bytes)) with
@@ -672,7 +723,7 @@ let rec emptyValue (a: AggregatorSpec) : Value =
     | Count _ -> Value.Long 0L
     | Filtered(_, _, inner) -> emptyValue inner
     | HyperUnique _ | Cardinality _ -> Value.Double 0.0
-    | Numeric _ | FirstLast _ -> Value.Null
+    | Numeric _ | FirstLast _ | StringExtreme _ -> Value.Null
 
 /// The final value of one accumulated group, as query results print it.
 let resultOf (spec: AggregatorSpec) (column: ColumnData) : Value =

@@ -46,6 +46,14 @@ type FirstLastAggregator =
       /// Only meaningful for string pairs; Druid's default is 1024.
       MaxStringBytes: int }
 
+/// `stringMin` / `stringMax` (our extension; Druid SQL cannot take MIN or MAX of a string):
+/// the least or greatest value of a string field in UTF-8 byte order, nulls ignored; a
+/// multi-value row offers each of its values. A query-time aggregator only.
+type StringExtremeAggregator =
+    { Name: string
+      FieldName: string
+      IsMax: bool }
+
 /// `hyperUnique`: an HLL sketch of the field's string values, or, with
 /// `IsInputHyperUnique`, of sketches that arrive pre-built (base64) in the field.
 type HyperUniqueAggregator =
@@ -73,6 +81,7 @@ type AggregatorSpec =
     | Count of name: string
     | Numeric of NumericAggregator
     | FirstLast of FirstLastAggregator
+    | StringExtreme of StringExtremeAggregator
     | HyperUnique of HyperUniqueAggregator
     | Cardinality of CardinalityAggregator
     /// `name` None means the inner aggregator's name; the filter stays raw JSON until the
@@ -102,6 +111,7 @@ module AggregatorSpec =
         | Count _ -> "count"
         | Numeric a -> numericTypeNames |> List.find (fun (_, t) -> t = (a.Type, a.Op)) |> fst
         | FirstLast a -> pairTypeNames |> List.find (fun (_, t) -> t = (a.Type, a.IsLast)) |> fst
+        | StringExtreme a -> if a.IsMax then "stringMax" else "stringMin"
         | HyperUnique _ -> "hyperUnique"
         | Cardinality _ -> "cardinality"
         | Filtered _ -> "filtered"
@@ -112,6 +122,7 @@ module AggregatorSpec =
         | Count n -> n
         | Numeric a -> a.Name
         | FirstLast a -> a.Name
+        | StringExtreme a -> a.Name
         | HyperUnique a -> a.Name
         | Cardinality a -> a.Name
         | Filtered(Some n, _, _) -> n
@@ -122,6 +133,7 @@ module AggregatorSpec =
         | Count _ -> Count newName
         | Numeric a -> Numeric { a with Name = newName }
         | FirstLast a -> FirstLast { a with Name = newName }
+        | StringExtreme a -> StringExtreme { a with Name = newName }
         | HyperUnique a -> HyperUnique { a with Name = newName }
         | Cardinality a -> Cardinality { a with Name = newName }
         | Filtered(_, f, inner) -> Filtered(Some newName, f, inner)
@@ -186,6 +198,11 @@ module AggregatorSpec =
             FirstLast
                 { Name = nm; Type = pairType; IsLast = isLast; FieldName = field
                   TimeColumn = Json.stringOr n "timeColumn" timeColumnName; MaxStringBytes = maxBytes }
+        | "stringMin" | "stringMax" ->
+            let nm = requireName n
+            match Json.optString n "fieldName" with
+            | None -> Json.fail n "Must have a valid, non-null fieldName"
+            | Some field -> StringExtreme { Name = nm; FieldName = field; IsMax = (typ = "stringMax") }
         | "hyperUnique" ->
             let nm = requireName n
             match Json.optString n "fieldName" with
@@ -242,6 +259,9 @@ module AggregatorSpec =
             w.WriteString("fieldName", a.FieldName)
             w.WriteString("timeColumn", a.TimeColumn)
             if a.Type = PairType.String then w.WriteNumber("maxStringBytes", a.MaxStringBytes)
+        | StringExtreme a ->
+            w.WriteString("name", a.Name)
+            w.WriteString("fieldName", a.FieldName)
         | HyperUnique a ->
             w.WriteString("name", a.Name)
             w.WriteString("fieldName", a.FieldName)
@@ -290,6 +310,7 @@ module AggregatorSpec =
         | Count _ -> []
         | Numeric a -> Option.toList a.FieldName
         | FirstLast a -> (if a.TimeColumn = timeColumnName then [] else [ a.TimeColumn ]) @ [ a.FieldName ]
+        | StringExtreme a -> [ a.FieldName ]
         | HyperUnique a -> [ a.FieldName ]
         | Cardinality a -> a.Fields |> List.map (fun f -> f.Dimension)
         | Filtered(_, _, inner) -> inputFields inner
@@ -314,6 +335,7 @@ module AggregatorSpec =
             | NumericType.Double -> ColumnType.Double
             | NumericType.Float -> ColumnType.Float
         | FirstLast a -> ColumnType.Complex(pairTypeName a.Type)
+        | StringExtreme _ -> ColumnType.String
         | HyperUnique a -> ColumnType.Complex(if a.IsInputHyperUnique then preComputedHyperUniqueTypeName else hyperUniqueTypeName)
         | Cardinality _ -> ColumnType.Complex hyperUniqueTypeName
         | Filtered(_, _, inner) -> storageType inner
@@ -338,6 +360,7 @@ module AggregatorSpec =
         | Count nm -> Numeric { Name = nm; Type = NumericType.Long; Op = NumericOp.Sum; FieldName = Some nm; Expression = None }
         | Numeric a -> Numeric { a with FieldName = Some a.Name; Expression = None }
         | FirstLast a -> FirstLast { a with FieldName = a.Name }
+        | StringExtreme a -> StringExtreme { a with FieldName = a.Name }
         | HyperUnique a -> HyperUnique { a with FieldName = a.Name; IsInputHyperUnique = false }
         | Cardinality a -> HyperUnique { Name = a.Name; FieldName = a.Name; IsInputHyperUnique = false; Round = a.Round }
         | Filtered(_, _, inner) -> combining (withName (name spec) inner)

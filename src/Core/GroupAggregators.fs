@@ -344,6 +344,67 @@ type private FilteredAgg(inner: GroupAgg, filterWords: uint64[]) =
     override _.ColumnOf order = inner.ColumnOf order
     override _.LongStates() = inner.LongStates()
 
+/// Where a stringMin / stringMax reads its values in one segment.
+[<RequireQualifiedAccess>]
+type private StringInput =
+    /// A single-value string column (ids and dictionary).
+    | Dictionary of ids: int[] * dictionary: string[]
+    /// Any other column or expression, one value per row (a multi-value row offers each).
+    | PerRow of (int -> Value)
+    /// Merging, or a column the segment lacks (every row null).
+    | NoInput
+
+/// stringMin / stringMax per group. Over a single-value string column a group keeps the
+/// dictionary id of its best value (a row repeating it costs an int compare, no string is
+/// made); otherwise, and when merging, it keeps the best string itself. Ranking a whole
+/// dictionary up front would cost more than the rows a filtered query reads.
+type private StringExtremeAgg(isMax: bool, input: StringInput) =
+    inherit GroupAgg()
+    let mutable bestIds: int[] = [||]
+    let mutable texts: string[] = [||]
+    let mutable groups = 0
+    member _.TextOf(g: int) : string =
+        match input with
+        | StringInput.Dictionary(_, dictionary) -> if bestIds.[g] < 0 then null else dictionary.[bestIds.[g]]
+        | _ -> texts.[g]
+    member private _.Offer(g: int, t: string) = if Aggregation.extremeWins isMax t texts.[g] then texts.[g] <- t
+    member private this.AddRow(g: int, r: int) =
+        match input with
+        | StringInput.Dictionary(ids, dictionary) ->
+            let id = ids.[r]
+            let best = bestIds.[g]
+            if id <> best then
+                let current = if best < 0 then null else dictionary.[best]
+                if Aggregation.extremeWins isMax dictionary.[id] current then bestIds.[g] <- id
+        | StringInput.PerRow read ->
+            match read r with
+            | Value.Array xs -> for x in xs do this.Offer(g, Value.toStringOrNull x)
+            | v -> this.Offer(g, Value.toStringOrNull v)
+        | StringInput.NoInput -> ()
+    override _.EnsureGroups n =
+        if n > groups then
+            match input with
+            | StringInput.Dictionary _ ->
+                bestIds <- grow bestIds n
+                Array.fill bestIds groups (bestIds.Length - groups) -1
+                groups <- bestIds.Length
+            | _ ->
+                texts <- grow texts n
+                groups <- texts.Length
+    override this.AddRange(lo, hi, mask, g) =
+        if lo < hi then
+            for w in (lo >>> 6) .. ((hi - 1) >>> 6) do
+                let mutable bits = if isNull mask then UInt64.MaxValue else mask.[w]
+                if (w <<< 6) < lo then bits <- bits &&& (UInt64.MaxValue <<< (lo &&& 63))
+                if (w <<< 6) + 64 > hi then bits <- bits &&& (UInt64.MaxValue >>> (64 - (hi &&& 63)))
+                while bits <> 0UL do
+                    this.AddRow(g, (w <<< 6) + Numerics.BitOperations.TrailingZeroCount bits)
+                    bits <- bits &&& (bits - 1UL)
+    override this.AddRows(rows, groupsOf, n) = for i in 0 .. n - 1 do this.AddRow(groupsOf.[i], rows.[i])
+    override this.MergeFrom(g, source, sg) = this.Offer(g, (source :?> StringExtremeAgg).TextOf sg)
+    override _.MergesInAnyOrder = true
+    override this.Raw g = match this.TextOf g with null -> Value.Null | t -> Value.String t
+
 /// Any other aggregator, through the ingestion accumulators. Groups must first appear in
 /// increasing order, which holds because group ids are handed out in row order.
 type private AccumulatorAgg(acc: IngestAccumulator, addRow: (IngestAccumulator -> int -> int -> unit) option) =
@@ -375,7 +436,7 @@ type private AccumulatorAgg(acc: IngestAccumulator, addRow: (IngestAccumulator -
 
 let rec private isArraySpec (spec: AggregatorSpec) =
     match spec with
-    | Count _ | Numeric _ -> true
+    | Count _ | Numeric _ | StringExtreme _ -> true
     | Filtered(_, _, inner) -> isArraySpec inner
     | _ -> false
 
@@ -484,6 +545,17 @@ let rec create (columns: Columns option) (spec: AggregatorSpec) : GroupAgg =
     match spec with
     | Count _ -> CountAgg() :> GroupAgg
     | Numeric a -> numeric columns reader a
+    | StringExtreme a ->
+        let input =
+            match columns |> Option.map (fun cols -> cols.Column a.FieldName) with
+            | Some(Some(ColumnData.Strings s)) when s.MultiIds.IsNone -> StringInput.Dictionary(s.Ids, s.Dictionary)
+            | Some(Some _) ->
+                let get = reader.Get
+                StringInput.PerRow(fun r ->
+                    reader.Row <- r
+                    get a.FieldName)
+            | Some None | None -> StringInput.NoInput
+        StringExtremeAgg(a.IsMax, input) :> GroupAgg
     | Filtered(_, filterJson, inner) when isArraySpec inner ->
         let words =
             match columns with

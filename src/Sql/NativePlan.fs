@@ -190,6 +190,10 @@ let private aggregatorFor (scope: Scope) (approxDistinct: bool) (addVirtual: DEx
             let key, _ = inputOf x
             let spec = AggregatorSpec.Cardinality { Name = name; Fields = [ { Dimension = key; OutputName = key; OutputType = "STRING"; OtherSpecJson = None } ]; ByRow = false; Round = true }
             [ wrap spec ], None, SqlType.Bigint
+        | ("MIN" | "MAX"), [ x ] when (let _, t = translate scope x in t = SqlType.Varchar) ->
+            // Our stringMin / stringMax (Druid has no native MIN or MAX of strings).
+            let key, t = inputOf x
+            [ wrap (AggregatorSpec.StringExtreme { Name = name; FieldName = key; IsMax = (fn = "MAX") }) ], None, t
         | ("SUM" | "MIN" | "MAX"), [ x ] when not distinct ->
             let key, t = inputOf x
             if not (t.IsNumeric || t.IsTime) then notNative (sprintf "%s over %s" fn t.SqlName)
@@ -216,11 +220,12 @@ let private limitOf (scope: Scope) (e: Ast.Expr option) =
     e |> Option.map (fun e -> SqlRewrite.constantValue scope e |> Option.bind Value.toLong |> Option.map int |> Option.defaultWith (fun () -> notNative "limit"))
 
 /// The outer aggregator merging an inner partial (a count, sum, min or max, possibly filtered,
-/// the filter applying inside): a sum of counts, sum of sums, min of mins, max of maxes.
+/// the filter applying inside): a sum of counts, sum of sums, min of mins, max of maxes (of
+/// numbers or strings).
 let private combiningPartial (partial: AggregatorSpec) : AggregatorSpec =
     let rec mergeable (spec: AggregatorSpec) =
         match spec with
-        | AggregatorSpec.Count _ | AggregatorSpec.Numeric _ -> true
+        | AggregatorSpec.Count _ | AggregatorSpec.Numeric _ | AggregatorSpec.StringExtreme _ -> true
         | AggregatorSpec.Filtered(_, _, inner) -> mergeable inner
         | _ -> false
     if mergeable partial then AggregatorSpec.combining partial else notNative "an aggregate without mergeable partials beside exact COUNT(DISTINCT)"

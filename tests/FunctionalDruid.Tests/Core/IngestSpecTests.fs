@@ -156,6 +156,8 @@ let invalidSpecs : (string * string * string * string) list =
       "javascript metric", current [ set (mets + "[1]") """{"type":"javascript","name":"js","fieldNames":["a"],"fnAggregate":"","fnReset":"","fnCombine":""}""" ], mets + "[1]", "JavaScript is disabled"
       "extension metric", current [ set (mets + "[1]") """{"type":"thetaSketch","name":"users","fieldName":"user"}""" ], mets + "[1].type",
       "Aggregator type [thetaSketch] (from the druid-datasketches extension) is not supported yet"
+      "query-only metric", current [ set (mets + "[1]") """{"type":"stringMin","name":"first","fieldName":"page"}""" ], mets + "[1].type",
+      "Aggregator type [stringMin] is for queries only (SQL's MIN and MAX of strings); it cannot be a metric"
       "metricsSpec not a list", current [ set mets """{"type":"count"}""" ], mets, "expected an array but found an object"
       // granularitySpec
       "granularitySpec of an unknown type", current [ set (gran + ".type") (str "weird") ], gran + ".type", "Unknown granularitySpec type [weird]; expected uniform or arbitrary"

@@ -93,6 +93,19 @@ let distinctPlanTests =
             Expect.equal (rowsOf native sql) [ [ S "a"; L 13L; L 4L; D 1.5; L 2L ] ] "native"
             Expect.equal (rowsOf inMemory sql) (rowsOf native sql) "in memory"
         }
+        test "MIN and MAX of strings: stringMin / stringMax, re-aggregated beside COUNT(DISTINCT), plain without it" {
+            expectNested
+                "SELECT g, MIN(u), MAX(u), MAX(u) FILTER (WHERE n > 1), COUNT(DISTINCT n) FROM t GROUP BY g ORDER BY g"
+                [ [ N; S "u1"; S "u4"; S "u4"; L 2L ]; [ S "a"; S "u1"; S "u2"; S "u1"; L 3L ]; [ S "b"; S "u3"; S "u3"; N; L 0L ] ]
+            let sql = "SELECT g, MIN(u), MAX(u) FROM t GROUP BY g ORDER BY g"
+            match SqlEngine.nativePlan native (request sql) with
+            | Some { DataSource = DataSource.Table _; Kind = QueryKind.GroupBy g } ->
+                Expect.equal (g.Aggregations |> List.map AggregatorSpec.typeName) [ "stringMin"; "stringMax" ] "native aggregators"
+            | other -> failtestf "plan %A" other
+            let expected = [ [ N; S "u1"; S "u4" ]; [ S "a"; S "u1"; S "u2" ]; [ S "b"; S "u3"; S "u3" ] ]
+            Expect.equal (rowsOf native sql) expected "native"
+            Expect.equal (rowsOf inMemory sql) expected "in memory"
+        }
         test "EXPLAIN shows a groupBy over a query data source" {
             let plan = (SqlEngine.execute native (request "EXPLAIN PLAN FOR SELECT g, SUM(n), COUNT(DISTINCT u) FROM t GROUP BY g")).Rows.Head.[0]
             let text = Value.toStringOrNull plan
@@ -153,7 +166,8 @@ let private genRow =
     gen {
         let! t = Gen.choose (0, 999)
         let! g = Gen.elements [ "a"; "b"; "c"; null ]
-        let! u = Gen.elements [ "u1"; "u2"; "u3"; null ]
+        // UTF-16 and UTF-8 order differ between a surrogate pair and U+E000.
+        let! u = Gen.elements [ "u1"; "u2"; "u3"; null; "\U0001F600"; "\uE000"; "é" ]
         let! n = Gen.optionOf (Gen.choose (-5, 20) |> Gen.map int64)
         let! x = Gen.optionOf (Gen.choose (-10, 10) |> Gen.map (fun i -> float i / 4.0))
         return { Time = int64 t; G = g; U = u; N = n; X = x }
@@ -173,7 +187,8 @@ type private CaseArb =
 
 let private sqlOf (c: Case) =
     let aggregates =
-        sprintf "COUNT(*), SUM(n), MIN(n), MAX(x), AVG(n), COUNT(x), SUM(x) FILTER (WHERE n >= %d), COUNT(DISTINCT u), COUNT(DISTINCT u) FILTER (WHERE n < %d)" c.Threshold c.Threshold
+        sprintf "COUNT(*), SUM(n), MIN(n), MAX(x), AVG(n), COUNT(x), SUM(x) FILTER (WHERE n >= %d), COUNT(DISTINCT u), COUNT(DISTINCT u) FILTER (WHERE n < %d), MIN(u), MAX(u) FILTER (WHERE n >= %d)"
+            c.Threshold c.Threshold c.Threshold
     if c.Grouped then sprintf "SELECT g, %s FROM t GROUP BY g ORDER BY g" aggregates
     else sprintf "SELECT %s FROM t" aggregates
 
@@ -184,6 +199,9 @@ let private oracle (c: Case) : Value list list =
         let xs = rows |> List.choose (fun r -> r.X)
         let filteredXs = rows |> List.filter (fun r -> r.N |> Option.exists (fun n -> n >= c.Threshold)) |> List.choose (fun r -> r.X)
         let distinctUsers (rs: Row list) = rs |> List.choose (fun r -> Option.ofObj r.U) |> List.distinct |> List.length |> int64 |> L
+        let utf8 (u: string) = Text.Encoding.UTF8.GetBytes u |> Array.toList
+        let users (rs: Row list) = rs |> List.choose (fun r -> Option.ofObj r.U)
+        let atLeast (rs: Row list) = rs |> List.filter (fun r -> r.N |> Option.exists (fun n -> n >= c.Threshold))
         [ L(int64 rows.Length)
           optional ns (List.sum >> L)
           optional ns (List.min >> L)
@@ -192,7 +210,9 @@ let private oracle (c: Case) : Value list list =
           L(int64 xs.Length)
           optional filteredXs (List.sum >> D)
           distinctUsers rows
-          distinctUsers (rows |> List.filter (fun r -> r.N |> Option.exists (fun n -> n < c.Threshold))) ]
+          distinctUsers (rows |> List.filter (fun r -> r.N |> Option.exists (fun n -> n < c.Threshold)))
+          optional (users rows) (List.minBy utf8 >> S)
+          optional (users (atLeast rows)) (List.maxBy utf8 >> S) ]
     if c.Grouped then
         // Ascending groups, the null key first.
         c.Rows |> List.groupBy (fun r -> r.G) |> List.sortBy fst |> List.map (fun (g, rs) -> (if isNull g then N else S g) :: aggregates rs)
