@@ -155,14 +155,8 @@ let hashedCandidates (keys: ((Value[] -> Value) * (Value[] -> Value)) list) (rig
 
 // ---- value order (ORDER BY, MIN/MAX, window ordering) -------------------------------------------
 
-/// `Ordering.compareLexicographic` (UTF-8 byte order, which is UTF-16 order with surrogates
-/// above every other unit), with the common prefix skipped in one vectorized step.
-let compareStrings (x: string) (y: string) : int =
-    let common = MemoryExtensions.CommonPrefixLength(x.AsSpan(), y.AsSpan())
-    if common = x.Length || common = y.Length then compare x.Length y.Length
-    else
-        let key (c: char) = if Char.IsSurrogate c then int c + 0x10000 else int c
-        compare (key x.[common]) (key y.[common])
+/// UTF-8 byte order (`ExprOps.compareUtf8`), as Druid sorts strings.
+let compareStrings (x: string) (y: string) : int = ExprOps.compareUtf8 x y
 
 let rec compareValues (a: Value) (b: Value) : int =
     // Rows read from one dictionary share their cells, so equal values are often one object.
