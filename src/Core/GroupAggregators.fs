@@ -392,6 +392,15 @@ type private StringExtremeAgg(isMax: bool, input: StringInput) =
                 texts <- grow texts n
                 groups <- texts.Length
     override this.AddRange(lo, hi, mask, g) =
+        match input with
+        | StringInput.Dictionary(ids, _) when isNull mask ->
+            // Runs of one value (a day segment's date) cost an int compare per row.
+            let mutable last = -1
+            for r in lo .. hi - 1 do
+                if ids.[r] <> last then
+                    last <- ids.[r]
+                    this.AddRow(g, r)
+        | _ ->
         if lo < hi then
             for w in (lo >>> 6) .. ((hi - 1) >>> 6) do
                 let mutable bits = if isNull mask then UInt64.MaxValue else mask.[w]
