@@ -253,14 +253,56 @@ let private distinctKeyPresent (scope: Scope) (x: Ast.Expr) (key: string) : Filt
         Filter.Expression(ExprText.toText notNull, notNull)
     | _ -> Filter.Not(Filter.Null key)
 
-let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
+/// Whether a statement holds a subquery in an expression (scalar, EXISTS, IN): those run in
+/// memory.
+let hasExpressionSubquery (q: Query) : bool =
+    let rec inExpr (e: Ast.Expr) =
+        match e with
+        | Expr.ScalarQuery _ | Expr.Exists _ | Expr.InQuery _ -> true
+        | e -> Translate.children e |> List.exists inExpr
+    match q.Body with
+    | SelectBody s ->
+        (s.Items |> List.exists (function Item(e, _) -> inExpr e | _ -> false))
+        || (s.Where |> Option.exists inExpr)
+        || (s.Having |> Option.exists inExpr)
+    | _ -> true
+
+/// Whether a planned subquery can be the query data source of an aggregating outer query: a
+/// plain groupBy of a table whose every output is a column of its rows (no bucket time, no
+/// offset or always-one-row fix-up, no `__time` among them).
+let private readableAsDataSource (p: Plan) =
+    match p.Query with
+    | { DataSource = DataSource.Table _; Kind = QueryKind.GroupBy { SubtotalsSpec = None } } ->
+        p.TimeField.IsNone && p.Offset = 0 && not p.AlwaysOneRow && p.CountFields.IsEmpty
+        && p.Outputs |> List.forall (fun (name, _, key) -> name <> "__time" && key <> "__time")
+        && (p.Outputs |> List.map (fun (_, _, key) -> key) |> List.distinct).Length = p.Outputs.Length
+    | _ -> false
+
+let rec tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewrite: bool) (context: (string * string) list) (q: Query) : Plan option =
     try
-        match q with
-        | { With = []; Body = SelectBody({ From = Some(Table((None | Some "druid"), table, alias)) } as s) } when not (catalog.ColumnsOf table).IsEmpty ->
-            let columns = catalog.ColumnsOf table
-            let qualifier = Some(defaultArg alias table)
-            let fields =
-                columns |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t) })
+        // What the SELECT reads: a table, or a subquery planned as a groupBy (a query data
+        // source, as Druid nests them: `SELECT COUNT(*) FROM (SELECT ... GROUP BY ...)`).
+        let source =
+            match q with
+            | { With = []; Body = SelectBody({ From = Some(Table((None | Some "druid"), table, alias)) } as s) } when not (catalog.ColumnsOf table).IsEmpty ->
+                let qualifier = Some(defaultArg alias table)
+                let fields =
+                    catalog.ColumnsOf table
+                    |> List.map (fun (n, t) -> { Qualifier = qualifier; Name = n; Key = n; Type = (if n = "__time" then SqlType.Timestamp else SqlType.ofColumnType t) })
+                Some(s, DataSource.Table table, fields)
+            | { With = []; Body = SelectBody({ From = Some(Derived(inner, alias, [])) } as s) } ->
+                // A subquery that fails to plan is left whole to the in-memory operators, which
+                // answer it or report its error as they would without this outer query.
+                let planned =
+                    if hasExpressionSubquery inner then None
+                    else try tryPlan catalog scope0 approxDistinct sumRewrite context inner with _ -> None
+                match planned with
+                | Some p when readableAsDataSource p ->
+                    Some(s, DataSource.Query p.Query, p.Outputs |> List.map (fun (n, t, key) -> { Qualifier = alias; Name = n; Key = key; Type = t }))
+                | _ -> None
+            | _ -> None
+        match source with
+        | Some(s, dataSource, fields) ->
             let scope = { scope0 with Fields = fields; Substitute = (fun _ -> None) }
             let rewriteSums (e: Ast.Expr) = if sumRewrite then SqlRewrite.filteredSumRewrite e else e
             let s = { s with Having = s.Having |> Option.map rewriteSums }
@@ -298,8 +340,9 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
             let limit = limitOf scope q.Limit
             let offset = defaultArg (limitOf scope q.Offset) 0
             let baseQuery kind =
-                { DataSource = DataSource.Table table; Intervals = intervals; Filter = filter; VirtualColumns = List.ofSeq virtuals; Kind = kind; Context = context }
+                { DataSource = dataSource; Intervals = intervals; Filter = filter; VirtualColumns = List.ofSeq virtuals; Kind = kind; Context = context }
             if not aggregating then
+                if dataSource.IsQuery then notNative "a scan of a subquery"
                 let outputs = items |> List.mapi (fun i (e, _) -> let d, t = translate scope e in names.[i], t, (match d with DExpr.Identifier k -> k | _ -> addVirtual d t))
                 let order =
                     match q.OrderBy with
@@ -456,7 +499,7 @@ let tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumRewri
                             let havingSpec = having |> Option.map (fun h -> Having.Filter(toFilter postScope h))
                             QueryKind.GroupBy { Granularity = granularityAll; Dimensions = dimensions; Aggregations = aggregations; PostAggregations = List.ofSeq posts; Having = havingSpec; LimitSpec = limitSpec; SubtotalsSpec = None }
                     Some { Query = baseQuery kind; Outputs = outputs; TimeField = None; AlwaysOneRow = groupExprs.IsEmpty; Offset = 0; CountFields = countFields }
-        | _ -> None
+        | None -> None
     with NotNative _ -> None
 
 /// Result rows of a planned query, in output column order.

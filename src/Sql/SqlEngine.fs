@@ -110,18 +110,6 @@ let private readTable (options: Options) (dataSource: string) (intervals: Time.I
               | _ -> () |]
     | _ -> [||]
 
-let rec private hasSubquery (q: Query) : bool =
-    let rec inExpr (e: Ast.Expr) =
-        match e with
-        | Expr.ScalarQuery _ | Expr.Exists _ | Expr.InQuery _ -> true
-        | e -> Translate.children e |> List.exists inExpr
-    match q.Body with
-    | SelectBody s ->
-        (s.Items |> List.exists (function Item(e, _) -> inExpr e | _ -> false))
-        || (s.Where |> Option.exists inExpr)
-        || (s.Having |> Option.exists inExpr)
-    | _ -> true
-
 /// A WHERE conjunct as the native filter a scan runs in its place, when every column it reads
 /// is stored (the scan sees no computed columns).
 /// ARRAY columns stay out of pushed filters: a row-level native filter reads an array's
@@ -151,7 +139,7 @@ let private evalContextFor (options: Options) (request: Request) (q: Query optio
 let private evalContext (options: Options) (request: Request) = evalContextFor options request None
 
 let private planOf (options: Options) (request: Request) (q: Query) : NativePlan.Plan option =
-    if hasSubquery q then None
+    if NativePlan.hasExpressionSubquery q then None
     else
         let ctx = evalContext options request
         let scope = Evaluate.emptyScope ctx []
