@@ -416,24 +416,9 @@ let extremeWins (isMax: bool) (candidate: string) (current: string) =
 
 /// A string column of per-group values (nulls kept), dictionary in first-appearance order.
 let private stringColumnOf (values: string[]) : ColumnData =
-    let ids = Collections.Generic.Dictionary<string, int>(StringComparer.Ordinal)
-    let dictionary = ResizeArray<string>()
-    let mutable nullId = -1
-    let idOf (v: string) =
-        if isNull v then
-            if nullId < 0 then
-                nullId <- dictionary.Count
-                dictionary.Add null
-            nullId
-        else
-            match ids.TryGetValue v with
-            | true, id -> id
-            | _ ->
-                ids.[v] <- dictionary.Count
-                dictionary.Add v
-                dictionary.Count - 1
-    let rowIds = values |> Array.map idOf
-    ColumnData.Strings { Dictionary = dictionary.ToArray(); Ids = rowIds; MultiIds = None; HasBitmapIndex = true }
+    let interner = StringInterner()
+    let ids = values |> Array.map interner.Id
+    ColumnData.Strings { Dictionary = interner.Values; Ids = ids; MultiIds = None; HasBitmapIndex = true }
 
 /// stringMin / stringMax state: per group the winning value (null: no value yet); every
 /// value of a multi-value row competes.

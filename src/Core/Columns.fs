@@ -106,6 +106,27 @@ type ColumnData =
         | DoubleArrays a -> arrayCell a Value.Double
         | StringArrays a -> arrayCell a str
 
+/// Strings numbered in first-seen order; null gets an id only when it occurs.
+type StringInterner() =
+    let ids = System.Collections.Generic.Dictionary<string, int>(System.StringComparer.Ordinal)
+    let values = System.Collections.Generic.List<string>()
+    let mutable nullId = -1
+    member _.Id(s: string) =
+        if isNull s then
+            if nullId < 0 then
+                nullId <- values.Count
+                values.Add null
+            nullId
+        else
+            match ids.TryGetValue s with
+            | true, id -> id
+            | _ ->
+                let id = values.Count
+                ids.[s] <- id
+                values.Add s
+                id
+    member _.Values = values.ToArray()
+
 /// A segment's rows in memory, ready to be written: `Times` sorted ascending, every column
 /// has `Times.Length` rows.
 type SegmentContent =

@@ -160,7 +160,7 @@ let private arrayIds (n: int) (column: ColumnData) : DimIds =
 
 /// Nested JSON groups by its compact text: equal values have equal text.
 let private jsonIds (n: int) (column: ColumnData) : DimIds =
-    let interner = QuerySlices.StringInterner()
+    let interner = StringInterner()
     let ids = Array.init n (fun r -> interner.Id(Value.toStringOrNull (column.Cell r)))
     let values = interner.Values
     { Ids = ids; Multi = null; Count = values.Length; Texts = textsOf values; Sources = lazySources values; Numbers = None }
@@ -211,7 +211,7 @@ let private remap (d: DimIds) (newIdOf: int[]) (nullId: int) (values: string[]) 
 let rec dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     let keepOnly (inner: DimensionSpec) (keep: string -> bool) =
         let d = dimIds columns inner
-        let interner = QuerySlices.StringInterner()
+        let interner = StringInterner()
         let newIdOf = d.Texts.Value |> Array.map (fun v -> if keep v then interner.Id v else -1)
         let nullId = interner.Id null
         remap d newIdOf nullId interner.Values
@@ -220,7 +220,7 @@ let rec dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     | DimensionSpec.Extraction(dimension, _, _, fn) when dimension = timeColumn ->
         // `__time` is sorted: extract once per run of equal times, with no dictionary of times.
         let extract = Extraction.compile fn
-        let interner = QuerySlices.StringInterner()
+        let interner = StringInterner()
         let times = columns.Times
         let ids = Array.zeroCreate<int> times.Length
         let mutable last = 0L
@@ -236,7 +236,7 @@ let rec dimIds (columns: Columns) (spec: DimensionSpec) : DimIds =
     | DimensionSpec.Extraction(dimension, _, _, fn) ->
         let d = baseIds columns dimension
         let extract = Extraction.compile fn
-        let interner = QuerySlices.StringInterner()
+        let interner = StringInterner()
         let newIdOf = d.Sources.Value |> Array.map (fun v -> interner.Id(extract v))
         let nullId = interner.Id null
         remap d newIdOf nullId interner.Values

@@ -298,7 +298,7 @@ type TextKeys(initial: string[], initialCount: int) =
     override _.Permuted positions = TextKeys(scatter values positions count, count)
     override _.EmptyLike capacity = TextKeys(Array.zeroCreate capacity, 0)
     override _.ColumnOf order =
-        let interner = QuerySlices.StringInterner()
+        let interner = StringInterner()
         let ids = order |> Array.map (fun g -> interner.Id values.[g])
         Some(ColumnData.Strings { Dictionary = interner.Values; Ids = ids; MultiIds = None; HasBitmapIndex = true })
 

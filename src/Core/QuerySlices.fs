@@ -199,27 +199,6 @@ let rec toOut (v: Value) : Json.Out =
 
 // ---- segments built from rows ---------------------------------------------------------------
 
-/// Strings numbered in first-seen order; null gets an id only when it occurs.
-type StringInterner() =
-    let ids = Dictionary<string, int>(StringComparer.Ordinal)
-    let values = List<string>()
-    let mutable nullId = -1
-    member _.Id(s: string) =
-        if isNull s then
-            if nullId < 0 then
-                nullId <- values.Count
-                values.Add null
-            nullId
-        else
-            match ids.TryGetValue s with
-            | true, id -> id
-            | _ ->
-                let id = values.Count
-                ids.[s] <- id
-                values.Add s
-                id
-    member _.Values = values.ToArray()
-
 /// A dictionary-encoded string column from per-row values; rows holding arrays of other than
 /// one value make it a multi-value column.
 let stringColumnOfValues (values: Value[]) : ColumnData =

@@ -22,24 +22,9 @@ let twoDays: Time.Interval = { Start = dayStart; End = dayStart + 48L * hour }
 let pick (rnd: Random) (xs: 'a[]) = xs.[rnd.Next xs.Length]
 
 let private strings (values: string[]) : ColumnData =
-    let ids = Dictionary<string, int>(StringComparer.Ordinal)
-    let dict = ResizeArray<string>()
-    let mutable nullId = -1
-    let id (s: string) =
-        if isNull s then
-            if nullId < 0 then
-                nullId <- dict.Count
-                dict.Add null
-            nullId
-        else
-            match ids.TryGetValue s with
-            | true, i -> i
-            | _ ->
-                ids.[s] <- dict.Count
-                dict.Add s
-                dict.Count - 1
-    let rowIds = values |> Array.map id
-    ColumnData.Strings { Dictionary = dict.ToArray(); Ids = rowIds; MultiIds = None; HasBitmapIndex = true }
+    let interner = StringInterner()
+    let rowIds = values |> Array.map interner.Id
+    ColumnData.Strings { Dictionary = interner.Values; Ids = rowIds; MultiIds = None; HasBitmapIndex = true }
 
 let private multiStrings (values: string[][]) : ColumnData =
     let ids = Dictionary<string, int>(StringComparer.Ordinal)

@@ -17,24 +17,9 @@ let private randomString (rng: Random) =
 
 /// Dictionary-encodes cells in first-seen order, as ingestion does.
 let private encode (cells: string[][]) : string[] * int[][] =
-    let ids = Dictionary<string, int>()
-    let dictionary = ResizeArray<string>()
-    let mutable nullId = -1
-    let idOf (v: string) =
-        if isNull v then
-            if nullId < 0 then
-                nullId <- dictionary.Count
-                dictionary.Add null
-            nullId
-        else
-            match ids.TryGetValue v with
-            | true, i -> i
-            | _ ->
-                ids[v] <- dictionary.Count
-                dictionary.Add v
-                dictionary.Count - 1
-    let rows = cells |> Array.map (Array.map idOf)
-    dictionary.ToArray(), rows
+    let interner = StringInterner()
+    let rows = cells |> Array.map (Array.map interner.Id)
+    interner.Values, rows
 
 let private randomNulls (rng: Random) (rowCount: int) =
     match rng.Next 3 with
