@@ -146,6 +146,7 @@ public sealed class SqlService(SegmentCache cache, IMetadataStore store, QuerySe
                 if (root.TryGetProperty("numRows", out var nr) && nr.TryGetInt64(out var n)) rows = n;
             }
             catch (JsonException) { }
+            if (cache.RowCountOf(record.Id) is { } served) rows = served;
             infos.Add(new SegmentInfo(record.Id, record.DataSource, record.Start, record.End, size, record.Version, partition, rows,
                 true, loaded, false, shardSpec, dimensions, metrics));
         }

@@ -73,6 +73,10 @@ public sealed class SegmentCache : IDisposable
 
     public bool IsLoaded(string segmentId) => _loaded.ContainsKey(segmentId);
 
+    /// <summary>The rows of a loaded segment (what <c>sys.segments.num_rows</c> reports: Druid
+    /// counts a segment's rows once a server serves it); null when not loaded.</summary>
+    public long? RowCountOf(string segmentId) => _loaded.TryGetValue(segmentId, out var s) ? s.Reader.RowCount : null;
+
     /// <summary>Used segments left unloaded because their first matching retention rule does
     /// not load them, and segments this cache marked unused because a drop rule matched them.
     /// Handoff counts them as done: nothing will ever serve them.</summary>

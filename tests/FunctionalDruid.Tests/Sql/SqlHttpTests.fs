@@ -105,6 +105,11 @@ let tests =
                 expectRows r "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'wikipedia' AND COLUMN_NAME IN ('__time', 'added')"
                     """[{"COLUMN_NAME":"__time","DATA_TYPE":"TIMESTAMP"},{"COLUMN_NAME":"added","DATA_TYPE":"BIGINT"}]"""
                 expectRows r "SELECT datasource, COUNT(*) AS n FROM sys.segments GROUP BY 1" """[{"datasource":"wikipedia","n":2}]"""
+                // num_rows: the rows each served segment holds, together the table's rows.
+                let _, counted, _, _, _ = sql r "/druid/v2/sql" """{"query":"SELECT COUNT(*) AS c FROM wikipedia"}"""
+                let rows = (json counted).[0].["c"].GetValue<int64>()
+                Expect.isGreaterThan rows 0L "rows"
+                expectRows r "SELECT SUM(num_rows) AS r, MIN(num_rows) > 0 AS each FROM sys.segments WHERE datasource = 'wikipedia'" (sprintf """[{"r":%d,"each":true}]""" rows)
                 // line and csv formats
                 let code, body, _, _, contentType = sql r "/druid/v2/sql" """{"query":"SELECT channel, SUM(added) AS s FROM wikipedia GROUP BY 1 ORDER BY 2 DESC LIMIT 2","resultFormat":"csv","header":true}"""
                 Expect.equal (code, contentType) (200, "text/csv") body
