@@ -50,8 +50,8 @@ type Compiled = Value -> string
 
 let searchMatcher (q: SearchQuery) : string -> bool =
     match q with
-    | Contains(value, true) -> fun s -> s.Contains(value, StringComparison.Ordinal)
-    | Contains(value, false) -> fun s -> s.Contains(value, StringComparison.OrdinalIgnoreCase)
+    | Contains(value, true) -> ExprOps.containsText value StringComparison.Ordinal
+    | Contains(value, false) -> ExprOps.containsText value StringComparison.OrdinalIgnoreCase
     | Fragment(values, caseSensitive) ->
         let comparison = if caseSensitive then StringComparison.Ordinal else StringComparison.OrdinalIgnoreCase
         fun s -> values |> List.forall (fun v -> s.Contains(v, comparison))
