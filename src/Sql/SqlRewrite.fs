@@ -41,8 +41,9 @@ let rec rewrite (f: Ast.Expr -> Ast.Expr option) (e: Ast.Expr) : Ast.Expr =
         | Expr.Array xs -> Expr.Array(List.map r xs)
 
 /// `SUM(CASE WHEN c THEN x END)` → `SUM(x) FILTER (WHERE c)`, as Druid rewrites it. With
-/// `ELSE 0` the CASE stays: rows that do not match then make the sum 0, not null (Druid's fix
-/// for apache/druid#17768), which a plain filtered sum cannot express.
+/// `ELSE 0` the CASE stays: rows that do not match then make the sum 0, not null, as standard
+/// SQL says and Druid's maintainers agree (apache/druid#17768, its fix still pending, so
+/// quidem's filtered_sum.iq still expects null), which a plain filtered sum cannot express.
 let filteredSumRewrite (e: Ast.Expr) : Ast.Expr =
     e |> rewrite (fun node ->
         match node with
