@@ -414,27 +414,30 @@ let extremeWins (isMax: bool) (candidate: string) (current: string) =
     not (isNull candidate)
     && (isNull current || (let c = ExprOps.compareUtf8 candidate current in if isMax then c > 0 else c < 0))
 
+/// The best of `current` and the text of `v` (each value of a multi-value row competes).
+let extremeOf (isMax: bool) (current: string) (v: Value) : string =
+    let better (best: string) (x: Value) = let t = Value.toStringOrNull x in if extremeWins isMax t best then t else best
+    match v with
+    | Value.Array xs -> Array.fold better current xs
+    | v -> better current v
+
 /// A string column of per-group values (nulls kept), dictionary in first-appearance order.
 let private stringColumnOf (values: string[]) : ColumnData =
     let interner = StringInterner()
     let ids = values |> Array.map interner.Id
     ColumnData.Strings { Dictionary = interner.Values; Ids = ids; MultiIds = None; HasBitmapIndex = true }
 
-/// stringMin / stringMax state: per group the winning value (null: no value yet); every
-/// value of a multi-value row competes.
+/// stringMin / stringMax state: per group the winning value (null: no value yet).
 type private StringExtremeAccumulator(spec: StringExtremeAggregator) =
     inherit AccumulatorBase()
     let mutable best: string[] = [||]
     member _.Best = best
-    member _.Offer(group: int, v: string) = if extremeWins spec.IsMax v best.[group] then best.[group] <- v
+    member _.Offer(group: int, v: Value) = best.[group] <- extremeOf spec.IsMax best.[group] v
     override _.AppendSlot group = best <- grow best (group + 1)
-    override this.AddToSlot(group, _, row) =
-        match row spec.FieldName with
-        | Value.Array xs -> for x in xs do this.Offer(group, Value.toStringOrNull x)
-        | v -> this.Offer(group, Value.toStringOrNull v)
+    override this.AddToSlot(group, _, row) = this.Offer(group, row spec.FieldName)
     override this.MergeSlot(group, source, sourceGroup) =
         match source with
-        | :? StringExtremeAccumulator as s -> this.Offer(group, s.Best.[sourceGroup])
+        | :? StringExtremeAccumulator as s -> if extremeWins spec.IsMax s.Best.[sourceGroup] best.[group] then best.[group] <- s.Best.[sourceGroup]
         | _ -> mismatch ()
     override _.Column order = stringColumnOf (order |> Array.map (fun g -> best.[g]))
     override _.Bytes = 64
@@ -602,7 +605,7 @@ let accumulatorOfColumn (spec: AggregatorSpec) (column: ColumnData) : IngestAccu
     | :? StringExtremeAccumulator as a ->
         for i in 0 .. column.RowCount - 1 do
             a.Slot i
-            a.Offer(i, Value.toStringOrNull (column.Cell i))
+            a.Offer(i, column.Cell i)
     | :? HllAccumulator as a ->
         complexAt column |> Array.iteri (fun i bytes ->
             match Hll.Collector.TryOfBytes(ReadOnlySpan(if isNull bytes then [||] else bytes)) with

@@ -105,6 +105,9 @@ let private largestCounts (counts: int64[]) (n: int) (k: int) : int[] =
                 down 0
         heap
 
+/// Each group's state of the count aggregator `countAgg`.
+let private countsIn (countAgg: int) (p: GroupingEngine.Partial) = let struct (counts, _) = p.Aggregators.[countAgg].LongStates() in counts
+
 /// The groups of the segments' partials that can be among the first `k` by the count
 /// aggregator `countAgg`, merged, or None when too many can (then merge them all). A threshold
 /// algorithm: each partial's k largest counts, merged, are lower bounds of those groups'
@@ -114,7 +117,7 @@ let private largestCounts (counts: int64[]) (n: int) (k: int) : int[] =
 /// are exact; every group left out totals less than τ and cannot be among the first k. On
 /// skewed keys (URLs, users) a few hundred groups merge instead of millions.
 let mergedTopByCount (plan: GroupingEngine.Plan) (countAgg: int) (k: int) (partials: GroupingEngine.Partial[]) : GroupingEngine.Partial option =
-    let countsOf (p: GroupingEngine.Partial) = let struct (counts, _) = p.Aggregators.[countAgg].LongStates() in counts
+    let countsOf = countsIn countAgg
     let withGroups = partials |> Array.filter (fun p -> p.Count > 0)
     let total = withGroups |> Array.sumBy (fun p -> int64 p.Count)
     let bounds = GroupMerging.Merger(plan)
@@ -167,7 +170,7 @@ let mergedGroupsHolding (heldBackLimit: int64) = mergedGroupsKeeping heldBackLim
 /// of one in a partition's own first k.
 let private reachingTheCountOf (ctx: QuerySlices.RunContext) (plan: GroupingEngine.Plan) (limitKeeps: GroupingEngine.Partial -> int[] option)
                                (countAgg: int) (k: int) (parts: GroupingEngine.Partial[]) =
-    let countsOf (p: GroupingEngine.Partial) = let struct (counts, _) = p.Aggregators.[countAgg].LongStates() in counts
+    let countsOf = countsIn countAgg
     let tops = ctx.Runner.Map(parts.Length, fun q ->
         let counts = countsOf parts.[q]
         largestCounts counts parts.[q].Count k |> Array.map (fun g -> counts.[g]))

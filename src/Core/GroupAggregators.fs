@@ -362,12 +362,11 @@ type private StringExtremeAgg(isMax: bool, input: StringInput) =
     inherit GroupAgg()
     let mutable bestIds: int[] = [||]
     let mutable texts: string[] = [||]
-    let mutable groups = 0
+    let mutable rowScratch: int[] = [||]
     member _.TextOf(g: int) : string =
         match input with
         | StringInput.Dictionary(_, dictionary) -> if bestIds.[g] < 0 then null else dictionary.[bestIds.[g]]
         | _ -> texts.[g]
-    member private _.Offer(g: int, t: string) = if Aggregation.extremeWins isMax t texts.[g] then texts.[g] <- t
     member private this.AddRow(g: int, r: int) =
         match input with
         | StringInput.Dictionary(ids, dictionary) ->
@@ -376,21 +375,16 @@ type private StringExtremeAgg(isMax: bool, input: StringInput) =
             if id <> best then
                 let current = if best < 0 then null else dictionary.[best]
                 if Aggregation.extremeWins isMax dictionary.[id] current then bestIds.[g] <- id
-        | StringInput.PerRow read ->
-            match read r with
-            | Value.Array xs -> for x in xs do this.Offer(g, Value.toStringOrNull x)
-            | v -> this.Offer(g, Value.toStringOrNull v)
+        | StringInput.PerRow read -> texts.[g] <- Aggregation.extremeOf isMax texts.[g] (read r)
         | StringInput.NoInput -> ()
     override _.EnsureGroups n =
-        if n > groups then
-            match input with
-            | StringInput.Dictionary _ ->
-                bestIds <- grow bestIds n
-                Array.fill bestIds groups (bestIds.Length - groups) -1
-                groups <- bestIds.Length
-            | _ ->
-                texts <- grow texts n
-                groups <- texts.Length
+        match input with
+        | StringInput.Dictionary _ when n > bestIds.Length ->
+            let before = bestIds.Length
+            bestIds <- grow bestIds n
+            Array.fill bestIds before (bestIds.Length - before) -1
+        | StringInput.Dictionary _ -> ()
+        | _ -> texts <- grow texts n
     override this.AddRange(lo, hi, mask, g) =
         match input with
         | StringInput.Dictionary(ids, _) when isNull mask ->
@@ -401,16 +395,13 @@ type private StringExtremeAgg(isMax: bool, input: StringInput) =
                     last <- ids.[r]
                     this.AddRow(g, r)
         | _ ->
-        if lo < hi then
-            for w in (lo >>> 6) .. ((hi - 1) >>> 6) do
-                let mutable bits = if isNull mask then UInt64.MaxValue else mask.[w]
-                if (w <<< 6) < lo then bits <- bits &&& (UInt64.MaxValue <<< (lo &&& 63))
-                if (w <<< 6) + 64 > hi then bits <- bits &&& (UInt64.MaxValue >>> (64 - (hi &&& 63)))
-                while bits <> 0UL do
-                    this.AddRow(g, (w <<< 6) + Numerics.BitOperations.TrailingZeroCount bits)
-                    bits <- bits &&& (bits - 1UL)
+            rowScratch <- grow rowScratch (hi - lo)
+            let n = Kernels.collectRows mask lo hi rowScratch
+            for i in 0 .. n - 1 do this.AddRow(g, rowScratch.[i])
     override this.AddRows(rows, groupsOf, n) = for i in 0 .. n - 1 do this.AddRow(groupsOf.[i], rows.[i])
-    override this.MergeFrom(g, source, sg) = this.Offer(g, (source :?> StringExtremeAgg).TextOf sg)
+    override this.MergeFrom(g, source, sg) =
+        let t = (source :?> StringExtremeAgg).TextOf sg
+        if Aggregation.extremeWins isMax t texts.[g] then texts.[g] <- t
     override _.MergesInAnyOrder = true
     override this.Raw g = match this.TextOf g with null -> Value.Null | t -> Value.String t
 

@@ -117,13 +117,6 @@ let private forEachBucket (plan: Plan) (times: int64[]) (ranges: (int64 * int64 
 
 let private batchSize = 4096
 
-/// Rows of [start, stop) that `mask` keeps (all when null) into `rows`; how many.
-let private collectChunk (mask: uint64[]) (start: int) (stop: int) (rows: int[]) =
-    if isNull mask then
-        for i in 0 .. stop - start - 1 do rows.[i] <- start + i
-        stop - start
-    else Kernels.collectRows mask start stop rows
-
 /// A plain dimension on a number column of its output type, read as raw numbers (a long, or a
 /// double's bits) and null flags (null when none): grouping needs no ids for it.
 let private rawNumbers (columns: Columns) (spec: DimensionSpec) : (int64[] * bool[] * ColumnType) option =
@@ -193,7 +186,7 @@ let private groupByRawNumbers (plan: Plan) (times: int64[]) (ranges: (int64 * in
         let mutable start = lo
         while start < hi do
             let stop = min hi (start + batchSize)
-            let n = collectChunk mask start stop rows
+            let n = Kernels.collectRows mask start stop rows
             for i in 0 .. n - 1 do packed.[i] <- int64 bi
             for d in idDims do
                 let dimIds = ids.[d].Value.Ids
@@ -404,7 +397,7 @@ let runSegment (plan: Plan) (content: SegmentContent) (serves: Time.Interval) : 
                 while start < hi do
                     flush ()
                     let stop = min hi (start + batchSize)
-                    let n = collectChunk mask start stop rows
+                    let n = Kernels.collectRows mask start stop rows
                     let bucketPart = int64 bi
                     for i in 0 .. n - 1 do chunkKeys.[i] <- bucketPart
                     for d in 0 .. dimCount - 1 do

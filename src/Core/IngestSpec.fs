@@ -365,7 +365,7 @@ let private parseMetric (position: int) (n: Node) : AggregatorSpec =
             let typ = asString t
             let origin = match unsupportedAggregators.[typ] with "core" -> "" | ext -> sprintf " (from the %s extension)" ext
             fail t (sprintf "Aggregator type [%s]%s is not supported yet" typ origin)
-        | Some t when (let typ = asString t in typ = "stringMin" || typ = "stringMax") ->
+        | Some t when List.contains (asString t) [ "stringMin"; "stringMax" ] ->
             fail t (sprintf "Aggregator type [%s] is for queries only (SQL's MIN and MAX of strings); it cannot be a metric" (asString t))
         | _ -> ()
         match optString n "name" with

@@ -310,10 +310,15 @@ let sumSingleMasked (values: ReadOnlySpan<float32>) (mask: uint64[]) (lo: int) (
                     b <- b &&& (b - 1UL)
     total
 
-/// The rows of [lo, hi) set in the mask, in order, written to `rows`; returns the count.
+/// The rows of [lo, hi) set in the mask (every row when null), in order, written to `rows`;
+/// returns the count.
 let collectRows (mask: uint64[]) (lo: int) (hi: int) (rows: int[]) : int =
     let mutable n = 0
-    if lo < hi then
+    if isNull mask then
+        for r in lo .. hi - 1 do
+            rows.[n] <- r
+            n <- n + 1
+    elif lo < hi then
         for w in (lo >>> 6) .. ((hi - 1) >>> 6) do
             let mutable b = wordBits mask w lo hi
             let first = w <<< 6

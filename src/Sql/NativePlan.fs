@@ -190,12 +190,13 @@ let private aggregatorFor (scope: Scope) (approxDistinct: bool) (addVirtual: DEx
             let key, _ = inputOf x
             let spec = AggregatorSpec.Cardinality { Name = name; Fields = [ { Dimension = key; OutputName = key; OutputType = "STRING"; OtherSpecJson = None } ]; ByRow = false; Round = true }
             [ wrap spec ], None, SqlType.Bigint
-        | ("MIN" | "MAX"), [ x ] when (let _, t = translate scope x in t = SqlType.Varchar) ->
-            // Our stringMin / stringMax (Druid has no native MIN or MAX of strings).
+        | ("SUM" | "MIN" | "MAX"), [ x ] when not distinct || fn <> "SUM" ->
             let key, t = inputOf x
-            [ wrap (AggregatorSpec.StringExtreme { Name = name; FieldName = key; IsMax = (fn = "MAX") }) ], None, t
-        | ("SUM" | "MIN" | "MAX"), [ x ] when not distinct ->
-            let key, t = inputOf x
+            if fn <> "SUM" && t = SqlType.Varchar then
+                // Our stringMin / stringMax (Druid has no native MIN or MAX of strings).
+                [ wrap (AggregatorSpec.StringExtreme { Name = name; FieldName = key; IsMax = (fn = "MAX") }) ], None, t
+            else
+            if distinct then notNative (sprintf "aggregate %s" fn)
             if not (t.IsNumeric || t.IsTime) then notNative (sprintf "%s over %s" fn t.SqlName)
             let op = match fn with "SUM" -> NumericOp.Sum | "MIN" -> NumericOp.Min | _ -> NumericOp.Max
             let t = if t.IsTime || t = SqlType.Boolean then SqlType.Bigint else t
@@ -295,7 +296,7 @@ let rec tryPlan (catalog: ICatalog) (scope0: Scope) (approxDistinct: bool) (sumR
                 // answer it or report its error as they would without this outer query.
                 let planned =
                     if hasExpressionSubquery inner then None
-                    else try tryPlan catalog scope0 approxDistinct sumRewrite context inner with _ -> None
+                    else try tryPlan catalog scope0 approxDistinct sumRewrite context inner with SqlException _ -> None
                 match planned with
                 | Some p when readableAsDataSource p ->
                     Some(s, DataSource.Query p.Query, p.Outputs |> List.map (fun (n, t, key) -> { Qualifier = alias; Name = n; Key = key; Type = t }))
